@@ -1,0 +1,65 @@
+//! # warden-sdk: write a warden tool in a few lines of Rust
+//!
+//! A warden tool is a WebAssembly component that exports the `tool` world of
+//! the `warden:plugin` WIT package (see `wit/` in the warden repository). This
+//! crate generates the bindings for you and turns plain Rust functions over
+//! `serde` input types into tools: the JSON Schema the model sees is derived
+//! from the input type with [`schemars`], bad input becomes a typed
+//! `invalid-input` error, and the output is serialised to JSON.
+//!
+//! ```ignore
+//! use warden_sdk::{JsonSchema, ToolError, export_tools};
+//! use serde::Deserialize;
+//!
+//! /// Input of the `greet` tool.
+//! #[derive(Deserialize, JsonSchema)]
+//! struct Greet {
+//!     /// Who to greet.
+//!     name: String,
+//! }
+//!
+//! fn greet(input: Greet) -> Result<String, ToolError> {
+//!     warden_sdk::log::info(&format!("greeting {}", input.name));
+//!     Ok(format!("Hello, {}!", input.name))
+//! }
+//!
+//! export_tools! {
+//!     /// Greets someone by name.
+//!     "greet" => greet,
+//! }
+//! ```
+//!
+//! Build it with `cargo build --release --target wasm32-wasip2` (the Rust
+//! toolchain produces a component for that target directly) or with
+//! `cargo component build --release`; then run it under a grant with
+//! `warden tool call target/wasm32-wasip2/release/NAME.wasm greet '{"name":"Ada"}'`.
+//!
+//! Everything beyond logging, such as files or HTTP, goes through standard
+//! WASI (`std::fs`, the [`wasi`](https://docs.rs/wasi) crate) and works only
+//! as far as the component's grant allows. A refused access surfaces as an
+//! `std::io::Error`; [`ToolError::from_io`] turns it into the right typed error.
+
+#![warn(missing_docs)]
+
+// The generated bindings name this crate by its public path.
+extern crate self as warden_sdk;
+
+#[cfg(feature = "tool")]
+mod tool_world;
+#[cfg(feature = "tool")]
+pub use tool_world::*;
+
+#[cfg(feature = "model-provider")]
+pub mod model_provider;
+#[cfg(feature = "planner")]
+pub mod planner;
+#[cfg(feature = "skill")]
+pub mod skill;
+
+pub use schemars::JsonSchema;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use serde_json;
+    pub use wit_bindgen;
+}

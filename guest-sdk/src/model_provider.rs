@@ -1,0 +1,17 @@
+//! Bindings for the `model-provider` world. Implement the generated `Guest` trait and
+//! export it with `warden_sdk::model_provider::bindings::export!`. Higher-level helpers
+//! for this world arrive with the agent runtime.
+
+/// Bindings generated from `wit/` for the `model-provider` world.
+#[allow(missing_docs)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "model-provider",
+        path: "../wit",
+        pub_export_macro: true,
+        export_macro_name: "__export_model_provider_world",
+        default_bindings_module: "warden_sdk::model_provider::bindings",
+        runtime_path: "warden_sdk::__private::wit_bindgen::rt",
+        type_section_suffix: "model_provider",
+    });
+}

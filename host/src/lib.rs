@@ -1,1 +1,44 @@
-//! warden
+//! # warden
+//!
+//! A local-first runtime for AI agents in which every moving part is a
+//! sandboxed WebAssembly component. This crate is the host: it loads
+//! components, runs each call in its own store with exactly the capabilities
+//! its [`Grant`] allows, and reports every way a call can end as a typed
+//! result.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use warden::{DirGrant, DirMode, EngineConfig, Grant, Runtime};
+//!
+//! let runtime = Runtime::new(EngineConfig::default())?;
+//! let fs = runtime.load_tool("fs", warden::builtin::FS)?;
+//! let grant = Grant {
+//!     dirs: vec![DirGrant::new(".".as_ref(), Some("/repo"), DirMode::ReadOnly)?],
+//!     ..Grant::default()
+//! };
+//! let report = runtime.call_tool(&fs, "read_file", r#"{"path": "/repo/README.md"}"#, &grant).await?;
+//! println!("{}", report.output["content"]);
+//! # Ok(()) }
+//! ```
+//!
+//! The data path: [`Grant`] (what is allowed) → [`sandbox`] (a store built from
+//! the grant and nothing else) → [`Runtime::call_tool`] (instantiate, arm the
+//! limits, call, classify the outcome).
+
+pub mod bindings;
+pub mod builtin;
+mod call;
+mod component;
+mod engine;
+pub mod error;
+pub mod grant;
+pub mod guest_log;
+mod limiter;
+pub mod net;
+pub mod sandbox;
+
+pub use call::{CallReport, CallStats, ToolList};
+pub use component::{TOOLS_INTERFACE, ToolComponent};
+pub use engine::{EPOCH_TICK, EngineConfig, Runtime};
+pub use error::{CallError, EngineError, GrantError, LoadError};
+pub use grant::{DirGrant, DirMode, Grant, HostPattern, Limits};

@@ -1,0 +1,65 @@
+//! Host-side bindings for the `warden:plugin` worlds, generated from `wit/`.
+//!
+//! Each world gets its own module; the interfaces they share (`types`,
+//! `chat`, `planning`, `log`) are generated once, in [`tool`] and [`planner`],
+//! and reused by the others, so a `ToolSpec` is one Rust type everywhere.
+
+/// The `tool` world: what a tool component exports.
+#[allow(missing_docs)]
+pub mod tool {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "tool",
+        imports: { default: trappable },
+        exports: { default: async },
+    });
+}
+
+/// The `model-provider` world: what a model-provider component exports.
+#[allow(missing_docs)]
+pub mod model_provider {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "model-provider",
+        imports: { default: trappable },
+        exports: { default: async },
+        with: {
+            "warden:plugin/types": crate::bindings::tool::warden::plugin::types,
+            "warden:plugin/log": crate::bindings::tool::warden::plugin::log,
+            "warden:plugin/chat": crate::bindings::planner::warden::plugin::chat,
+        },
+    });
+}
+
+/// The `skill` world: what a skill component exports.
+#[allow(missing_docs)]
+pub mod skill {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "skill",
+        imports: { default: trappable },
+        exports: { default: async },
+        with: {
+            "warden:plugin/types": crate::bindings::tool::warden::plugin::types,
+            "warden:plugin/log": crate::bindings::tool::warden::plugin::log,
+        },
+    });
+}
+
+/// The `planner` world: the agent loop, and the broker the host provides it.
+#[allow(missing_docs)]
+pub mod planner {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "planner",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "warden:plugin/types": crate::bindings::tool::warden::plugin::types,
+            "warden:plugin/log": crate::bindings::tool::warden::plugin::log,
+        },
+    });
+}
+
+pub use tool::warden::plugin::log::Level as LogLevel;
+pub use tool::warden::plugin::types::{Capability, Denial, SkillSpec, ToolError, ToolSpec};

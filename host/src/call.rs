@@ -1,0 +1,309 @@
+//! Calling a tool: a fresh store per call, built from the grant, with every
+//! limit armed, and every way it can end mapped to a typed result.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
+
+use crate::bindings::{ToolError, ToolSpec};
+use crate::component::ToolComponent;
+use crate::engine::Runtime;
+use crate::error::{CallError, human_bytes};
+use crate::grant::Grant;
+use crate::guest_log::CapturedLog;
+use crate::limiter::MemoryLimitExceeded;
+use crate::sandbox::SandboxState;
+
+/// What a call used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CallStats {
+    /// Wall-clock time from instantiation to result.
+    #[serde(serialize_with = "as_millis")]
+    pub duration: Duration,
+    /// CPU fuel consumed.
+    pub fuel_used: u64,
+    /// Peak linear memory, in bytes.
+    pub peak_memory_bytes: u64,
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+/// The result of a successful tool call.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallReport {
+    /// The tool's output, parsed.
+    pub output: serde_json::Value,
+    /// What the guest logged or printed.
+    pub log: CapturedLog,
+    /// What the call used.
+    pub stats: CallStats,
+}
+
+/// The tools a component provides.
+#[derive(Debug, Clone)]
+pub struct ToolList {
+    /// The specs, in the component's order.
+    pub tools: Vec<ToolSpec>,
+    /// What the guest logged or printed while listing.
+    pub log: CapturedLog,
+}
+
+/// Which stage of a call an engine error came from.
+enum Stage {
+    Instantiate,
+    Run,
+}
+
+impl Runtime {
+    /// Lists the tools `component` provides, running it under `grant`.
+    pub async fn list_tools(&self, component: &ToolComponent, grant: &Grant) -> Result<ToolList, CallError> {
+        let mut store = self.new_store(component, grant)?;
+        let outcome = tokio::time::timeout(grant.limits.timeout, async {
+            let tool = component
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| (Stage::Instantiate, e))?;
+            tool.warden_plugin_tools()
+                .call_list_tools(&mut store)
+                .await
+                .map_err(|e| (Stage::Run, e))
+        })
+        .await;
+        let tools = match outcome {
+            Err(_elapsed) => return Err(timeout(component, grant)),
+            Ok(Err((stage, e))) => return Err(self.classify(component, grant, &store, stage, e)),
+            Ok(Ok(tools)) => tools,
+        };
+        validate_specs(component, &tools)?;
+        Ok(ToolList {
+            tools,
+            log: store.data().log.finish(),
+        })
+    }
+
+    /// Calls tool `tool` of `component` with the JSON `input`, under `grant`.
+    pub async fn call_tool(
+        &self,
+        component: &ToolComponent,
+        tool: &str,
+        input: &str,
+        grant: &Grant,
+    ) -> Result<CallReport, CallError> {
+        let (tool, input) = (tool.to_string(), input.to_string());
+        let mut store = self.new_store(component, grant)?;
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(grant.limits.timeout, async {
+            let instance = component
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| (Stage::Instantiate, e))?;
+            instance
+                .warden_plugin_tools()
+                .call_call(&mut store, &tool, &input)
+                .await
+                .map_err(|e| (Stage::Run, e))
+        })
+        .await;
+        let duration = started.elapsed();
+        let result = match outcome {
+            Err(_elapsed) => return Err(timeout(component, grant)),
+            Ok(Err((stage, e))) => return Err(self.classify(component, grant, &store, stage, e)),
+            Ok(Ok(result)) => result,
+        };
+        let host_denials = store.data().denials.snapshot();
+        let output = match result {
+            Ok(output) => output,
+            Err(ToolError::Denied(denial)) => {
+                return Err(CallError::Denied {
+                    component: component.name.to_string(),
+                    denial,
+                });
+            }
+            Err(error) => {
+                // The host's own record of a refusal is authoritative, even if
+                // the guest reported it as some other failure.
+                if let Some(denial) = host_denials.into_iter().next() {
+                    return Err(CallError::Denied {
+                        component: component.name.to_string(),
+                        denial,
+                    });
+                }
+                return Err(CallError::Tool {
+                    component: component.name.to_string(),
+                    tool,
+                    error,
+                });
+            }
+        };
+        let output = parse_output(component, grant, &output)?;
+        let fuel_left = store.get_fuel().unwrap_or(0);
+        let data = store.data();
+        Ok(CallReport {
+            output,
+            log: data.log.finish(),
+            stats: CallStats {
+                duration,
+                fuel_used: grant.limits.fuel.saturating_sub(fuel_left),
+                peak_memory_bytes: data.limiter.peak(),
+            },
+        })
+    }
+
+    /// A store for one call, with every limit from `grant` armed.
+    fn new_store(&self, component: &ToolComponent, grant: &Grant) -> Result<Store<SandboxState>, CallError> {
+        let state = SandboxState::new(component.name.clone(), grant)?;
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_fuel(grant.limits.fuel).map_err(|e| CallError::Instantiate {
+            component: component.name.to_string(),
+            reason: format!("cannot set the fuel budget: {e}"),
+        })?;
+        // Check the wall clock at every epoch tick; yield to the executor in
+        // between, so a spinning guest never starves other calls.
+        let deadline = Instant::now() + grant.limits.timeout;
+        store.epoch_deadline_callback(move |mut ctx| {
+            if Instant::now() >= deadline {
+                ctx.data_mut().timed_out = true;
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store.set_epoch_deadline(1);
+        Ok(store)
+    }
+}
+
+fn timeout(component: &ToolComponent, grant: &Grant) -> CallError {
+    CallError::Timeout {
+        component: component.name.to_string(),
+        limit: grant.limits.timeout,
+    }
+}
+
+impl Runtime {
+/// Maps an engine error to what the caller is told.
+fn classify(
+    &self,
+    component: &ToolComponent,
+    grant: &Grant,
+    store: &Store<SandboxState>,
+    stage: Stage,
+    error: wasmtime::Error,
+) -> CallError {
+    let name = component.name.to_string();
+    let data = store.data();
+    if data.timed_out {
+        return timeout(component, grant);
+    }
+    if data.limiter.exceeded() || error.downcast_ref::<MemoryLimitExceeded>().is_some() {
+        return CallError::OutOfMemory {
+            component: name,
+            limit: grant.limits.memory_bytes,
+        };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => {
+            return CallError::OutOfFuel {
+                component: name,
+                limit: grant.limits.fuel,
+            };
+        }
+        Some(Trap::StackOverflow) => {
+            return CallError::StackOverflow {
+                component: name,
+                limit: self.config.max_wasm_stack,
+            };
+        }
+        Some(Trap::Interrupt) => return timeout(component, grant),
+        Some(_) => {}
+        None if matches!(stage, Stage::Instantiate) => {
+            return CallError::Instantiate {
+                component: name,
+                reason: format!("{error:#}"),
+            };
+        }
+        None => {}
+    }
+    let backtrace = error
+        .downcast_ref::<WasmBacktrace>()
+        .map(|bt| {
+            bt.frames()
+                .iter()
+                .map(|f| match f.func_name() {
+                    Some(n) => n.to_string(),
+                    None => format!("func[{}]", f.func_index()),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut message = match error.downcast_ref::<Trap>() {
+        Some(trap) => trap.to_string(),
+        None => error.root_cause().to_string(),
+    };
+    let stderr = data.log.stderr_text();
+    let stderr = stderr.trim();
+    if !stderr.is_empty() {
+        let tail: String = stderr.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
+        message.push_str(&format!("; the guest wrote: {tail}"));
+    }
+    CallError::Trap {
+        component: name,
+        message,
+        backtrace,
+    }
+}
+}
+
+fn parse_output(component: &ToolComponent, grant: &Grant, output: &str) -> Result<serde_json::Value, CallError> {
+    let invalid = |reason: String| CallError::InvalidOutput {
+        component: component.name.to_string(),
+        reason,
+    };
+    let limit = grant.limits.max_output_bytes;
+    if output.len() as u64 > limit {
+        return Err(invalid(format!(
+            "the output is {} bytes, over the limit of {} (raise it with --max-output)",
+            output.len(),
+            human_bytes(limit)
+        )));
+    }
+    serde_json::from_str(output).map_err(|e| invalid(format!("the output is not JSON ({e})")))
+}
+
+fn validate_specs(component: &ToolComponent, tools: &[ToolSpec]) -> Result<(), CallError> {
+    let invalid = |reason: String| CallError::InvalidOutput {
+        component: component.name.to_string(),
+        reason,
+    };
+    let mut seen = HashSet::new();
+    for spec in tools {
+        let valid_name = !spec.name.is_empty()
+            && spec.name.len() <= 64
+            && spec
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !valid_name {
+            return Err(invalid(format!(
+                "tool name `{}` is not 1-64 characters of a-z, 0-9, `_` or `-`",
+                spec.name
+            )));
+        }
+        if !seen.insert(spec.name.as_str()) {
+            return Err(invalid(format!("tool `{}` is listed twice", spec.name)));
+        }
+        match serde_json::from_str::<serde_json::Value>(&spec.input_schema) {
+            Ok(serde_json::Value::Object(_)) => {}
+            Ok(_) => return Err(invalid(format!("the input schema of `{}` is not a JSON object", spec.name))),
+            Err(e) => return Err(invalid(format!("the input schema of `{}` is not JSON: {e}", spec.name))),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! Loading a component as a warden tool: compile once, check that it
+//! exports the `tool` world and imports only what the host provides, and keep
+//! an `InstancePre` so each call instantiates quickly.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::Component;
+
+use crate::bindings::tool::ToolPre;
+use crate::engine::Runtime;
+use crate::error::LoadError;
+use crate::sandbox::SandboxState;
+
+/// The interface a tool component must export.
+pub const TOOLS_INTERFACE: &str = "warden:plugin/tools@0.1.0";
+
+/// A compiled, checked tool component, ready to instantiate.
+#[derive(Clone)]
+pub struct ToolComponent {
+    pub(crate) name: Arc<str>,
+    pub(crate) pre: ToolPre<SandboxState>,
+}
+
+impl std::fmt::Debug for ToolComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolComponent").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl ToolComponent {
+    /// The component's name (its file stem, or the name it was loaded as).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Runtime {
+    /// Loads the tool component at `path`, named after its file stem.
+    pub fn load_tool_file(&self, path: &Path) -> Result<ToolComponent, LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        self.load_tool(&name, &bytes)
+    }
+
+    /// Compiles `bytes` (binary or WAT text) as the tool component `name`.
+    pub fn load_tool(&self, name: &str, bytes: &[u8]) -> Result<ToolComponent, LoadError> {
+        let component_name = name.to_string();
+        let is_text = bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'(' || *b == b';');
+        if !is_text {
+            if !bytes.starts_with(b"\0asm") {
+                return Err(LoadError::NotWasm { component: component_name });
+            }
+            // Bytes 4..8 are the version and layer: 1, 0 for a core module.
+            if bytes.get(4..8) == Some(&[1, 0, 0, 0]) {
+                return Err(LoadError::CoreModule { component: component_name });
+            }
+        }
+        let component = Component::new(&self.engine, bytes).map_err(|e| {
+            let reason = format!("{e:#}");
+            if reason.contains("expected `component`") || reason.contains("core module") {
+                LoadError::CoreModule {
+                    component: component_name.clone(),
+                }
+            } else {
+                LoadError::Compile {
+                    component: component_name.clone(),
+                    reason,
+                }
+            }
+        })?;
+
+        // Name what is missing before the linker's type check does.
+        let ty = component.component_type();
+        let exports: Vec<(String, ComponentItem)> = ty.exports(&self.engine).map(|(n, i)| (n.to_string(), i.ty)).collect();
+        let tools = exports.iter().find(|(n, _)| n == TOOLS_INTERFACE);
+        match tools {
+            None => {
+                return Err(LoadError::MissingExport {
+                    component: component_name,
+                    expected: TOOLS_INTERFACE.to_string(),
+                    found: exports.into_iter().map(|(n, _)| n).collect(),
+                });
+            }
+            Some((_, ComponentItem::ComponentInstance(instance))) => {
+                let funcs: Vec<String> = instance.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
+                let missing: Vec<&str> = ["list-tools", "call"]
+                    .into_iter()
+                    .filter(|f| !funcs.iter().any(|n| n == f))
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(LoadError::MissingExport {
+                        component: component_name,
+                        expected: format!("{TOOLS_INTERFACE}#{}", missing.join(", #")),
+                        found: funcs.into_iter().map(|f| format!("{TOOLS_INTERFACE}#{f}")).collect(),
+                    });
+                }
+            }
+            Some(_) => {
+                return Err(LoadError::MissingExport {
+                    component: component_name,
+                    expected: format!("{TOOLS_INTERFACE} (as an interface instance)"),
+                    found: exports.into_iter().map(|(n, _)| n).collect(),
+                });
+            }
+        }
+
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::Link {
+            component: component_name.clone(),
+            reason: format!(
+                "{e:#} (a tool may import `warden:plugin/log` and WASI 0.2 interfaces only)"
+            ),
+        })?;
+        let pre = ToolPre::new(instance_pre).map_err(|e| LoadError::Link {
+            component: component_name.clone(),
+            reason: format!("its `{TOOLS_INTERFACE}` export has the wrong type: {e:#}"),
+        })?;
+        Ok(ToolComponent {
+            name: component_name.into(),
+            pre,
+        })
+    }
+}

@@ -1,0 +1,144 @@
+//! The one [`Engine`] and [`Linker`] a host uses for every component, and
+//! the epoch ticker that drives wall-clock deadlines.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::bindings::tool::warden::plugin::log as wit_log;
+use crate::error::EngineError;
+use crate::sandbox::SandboxState;
+
+/// How often the epoch advances; deadlines are checked at this granularity.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Engine-wide settings, fixed when the host starts. (Per-call limits live
+/// in [`Grant`](crate::Grant).)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Maximum WebAssembly stack per call, in bytes. Default 512 KiB.
+    pub max_wasm_stack: usize,
+    /// Use the pooling instance allocator (pre-reserved slots make
+    /// instantiation fast). Falls back to on-demand allocation if the
+    /// machine refuses the reservation. Default on.
+    pub pooling: bool,
+    /// Pool size: how many component instances may be live at once. Default 256.
+    pub max_instances: u32,
+    /// Largest single linear memory any grant may allow, in bytes. Default 4 GiB.
+    pub max_memory_bytes: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_wasm_stack: 512 << 10,
+            pooling: true,
+            max_instances: 256,
+            max_memory_bytes: 4 << 30,
+        }
+    }
+}
+
+/// The engine, the linker with everything the host provides, and the epoch
+/// ticker. Cheap to share: clone the `Arc`s inside.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Arc<Linker<SandboxState>>,
+    pub(crate) config: EngineConfig,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Creates the engine (once per process) and starts its epoch ticker.
+    pub fn new(config: EngineConfig) -> Result<Runtime, EngineError> {
+        let engine = match build_engine(&config, config.pooling) {
+            Ok(engine) => engine,
+            Err(e) if config.pooling => {
+                tracing::warn!("pooling allocator unavailable ({e}); using on-demand allocation");
+                build_engine(&config, false)?
+            }
+            Err(e) => return Err(e),
+        };
+        let linker = build_linker(&engine)?;
+        start_epoch_ticker(&engine);
+        Ok(Runtime {
+            engine,
+            linker: Arc::new(linker),
+            config,
+        })
+    }
+
+    /// The engine-wide settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+}
+
+fn build_engine(config: &EngineConfig, pooling: bool) -> Result<Engine, EngineError> {
+    let mut c = Config::new();
+    c.wasm_component_model(true)
+        .epoch_interruption(true)
+        .consume_fuel(true)
+        .max_wasm_stack(config.max_wasm_stack)
+        // The fiber stack must hold the wasm stack plus host frames.
+        .async_stack_size(config.max_wasm_stack + (1 << 20));
+    if pooling {
+        let mut pool = PoolingAllocationConfig::default();
+        let n = config.max_instances;
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(4))
+            .total_memories(n.saturating_mul(2))
+            .total_tables(n.saturating_mul(4))
+            .total_stacks(n)
+            .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX));
+        c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    let engine = Engine::new(&c).map_err(|e| EngineError(e.to_string()))?;
+    if pooling {
+        // The pool's reservation is made lazily on some platforms; make it
+        // fail here, not on the first call.
+        let probe = wasmtime::Module::new(&engine, "(module (memory 1))").map_err(|e| EngineError(e.to_string()))?;
+        let mut store = wasmtime::Store::new(&engine, ());
+        store.set_fuel(1_000).map_err(|e| EngineError(e.to_string()))?;
+        wasmtime::Instance::new(&mut store, &probe, &[]).map_err(|e| EngineError(e.to_string()))?;
+    }
+    Ok(engine)
+}
+
+fn build_linker(engine: &Engine) -> Result<Linker<SandboxState>, EngineError> {
+    let mut linker = Linker::new(engine);
+    let err = |e: wasmtime::Error| EngineError(e.to_string());
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(err)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(err)?;
+    wit_log::add_to_linker::<SandboxState, HasSelf<SandboxState>>(&mut linker, |s| s).map_err(err)?;
+    Ok(linker)
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is
+/// dropped.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("warden-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        // Without the ticker, deadlines fall back to the async timeout.
+        tracing::error!("cannot start the epoch ticker thread: {e}");
+    }
+}

@@ -1,0 +1,271 @@
+//! Typed errors of the host library. Each message says what failed, for
+//! which component, and what to do about it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::bindings::{Capability, Denial, ToolError};
+
+/// A grant flag or grant value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrantError {
+    /// A `--dir` value.
+    #[error("invalid directory grant `{spec}`: {reason}")]
+    InvalidDir {
+        /// The value as given.
+        spec: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// An `--allow-host` value.
+    #[error("invalid host grant `{spec}`: {reason}")]
+    InvalidHost {
+        /// The value as given.
+        spec: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// An `--env` value.
+    #[error("invalid environment grant `{spec}`: {reason}")]
+    InvalidEnv {
+        /// The value as given.
+        spec: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+}
+
+/// The engine could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to configure the WebAssembly engine: {0}")]
+pub struct EngineError(pub String);
+
+/// A component could not be loaded as a warden tool.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read component `{}`: {source}", path.display())]
+    Read {
+        /// The path given.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The bytes are not WebAssembly at all.
+    #[error("`{component}` is not a WebAssembly component (it does not start with the wasm magic bytes)")]
+    NotWasm {
+        /// The component's name.
+        component: String,
+    },
+    /// The bytes are a core module rather than a component.
+    #[error(
+        "`{component}` is a core WebAssembly module, not a component: build it for the \
+         wasm32-wasip2 target (or wrap it with `wasm-tools component new`)"
+    )]
+    CoreModule {
+        /// The component's name.
+        component: String,
+    },
+    /// Compilation failed (malformed or unsupported WebAssembly).
+    #[error("`{component}` failed to compile: {reason}")]
+    Compile {
+        /// The component's name.
+        component: String,
+        /// The compiler's message.
+        reason: String,
+    },
+    /// The component does not export the `tool` world's interface.
+    #[error(
+        "`{component}` is not a warden tool: it does not export `{expected}` (it exports: {}). \
+         Build it against the `tool` world in wit/",
+        if found.is_empty() { "nothing".to_string() } else { found.join(", ") }
+    )]
+    MissingExport {
+        /// The component's name.
+        component: String,
+        /// The interface that is missing.
+        expected: String,
+        /// What it does export.
+        found: Vec<String>,
+    },
+    /// The component imports something the host does not provide, or its
+    /// exports have the wrong types.
+    #[error("`{component}` cannot be linked as a warden tool: {reason}")]
+    Link {
+        /// The component's name.
+        component: String,
+        /// What does not match.
+        reason: String,
+    },
+}
+
+/// A call into a component that did not produce a result.
+///
+/// After any of these the host is unaffected and serves the next call
+/// normally: every call runs in its own store.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The component needed a capability its grant does not give.
+    #[error(
+        "`{component}` was denied {} access to `{}`: {}",
+        capability_name(denial.capability), denial.target, denial.reason
+    )]
+    Denied {
+        /// The component's name.
+        component: String,
+        /// What was refused.
+        denial: Denial,
+    },
+    /// The tool ran and returned one of its typed errors.
+    #[error("`{component}` tool `{tool}` {}", describe_tool_error(error))]
+    Tool {
+        /// The component's name.
+        component: String,
+        /// The tool called.
+        tool: String,
+        /// The error it returned.
+        error: ToolError,
+    },
+    /// The call ran past its wall-clock limit.
+    #[error("`{component}` timed out after {limit:?} (raise it with --timeout)")]
+    Timeout {
+        /// The component's name.
+        component: String,
+        /// The limit that was reached.
+        limit: Duration,
+    },
+    /// The component tried to grow its memory past its limit.
+    #[error("`{component}` ran out of memory: it tried to use more than its limit of {} (raise it with --memory)", human_bytes(*limit))]
+    OutOfMemory {
+        /// The component's name.
+        component: String,
+        /// The memory limit in bytes.
+        limit: u64,
+    },
+    /// The component used up its CPU budget.
+    #[error("`{component}` ran out of fuel: it used its whole CPU budget of {limit} units (raise it with --fuel)")]
+    OutOfFuel {
+        /// The component's name.
+        component: String,
+        /// The fuel budget.
+        limit: u64,
+    },
+    /// The component recursed past the maximum WebAssembly stack size.
+    #[error("`{component}` overflowed its stack (the WebAssembly stack limit is {})", human_bytes(*limit as u64))]
+    StackOverflow {
+        /// The component's name.
+        component: String,
+        /// The stack limit in bytes.
+        limit: usize,
+    },
+    /// The component trapped (a panic, an `unreachable`, a bad memory access).
+    #[error("`{component}` trapped: {message}{}", backtrace_summary(backtrace))]
+    Trap {
+        /// The component's name.
+        component: String,
+        /// The trap, with the guest's own last words (its panic message) if any.
+        message: String,
+        /// Guest function names, innermost first.
+        backtrace: Vec<String>,
+    },
+    /// The component returned something that is not a valid result.
+    #[error("`{component}` returned invalid output: {reason}")]
+    InvalidOutput {
+        /// The component's name.
+        component: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The component could not be instantiated (a host-side fault).
+    #[error("`{component}` could not be started: {reason}")]
+    Instantiate {
+        /// The component's name.
+        component: String,
+        /// The host's message.
+        reason: String,
+    },
+    /// The grant itself could not be applied (e.g. a granted directory vanished).
+    #[error("the grant for `{component}` could not be applied: {reason}")]
+    Grant {
+        /// The component's name.
+        component: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl CallError {
+    /// A short, stable name for the kind of failure (`denied`, `timeout`, ...),
+    /// used in `--json` output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::Denied { .. } => "denied",
+            CallError::Tool { error, .. } => match error {
+                ToolError::InvalidInput(_) => "invalid-input",
+                ToolError::UnknownTool(_) => "unknown-tool",
+                ToolError::NotFound(_) => "not-found",
+                ToolError::Denied(_) => "denied",
+                ToolError::Failed(_) => "failed",
+            },
+            CallError::Timeout { .. } => "timeout",
+            CallError::OutOfMemory { .. } => "out-of-memory",
+            CallError::OutOfFuel { .. } => "out-of-fuel",
+            CallError::StackOverflow { .. } => "stack-overflow",
+            CallError::Trap { .. } => "trap",
+            CallError::InvalidOutput { .. } => "invalid-output",
+            CallError::Instantiate { .. } => "instantiate",
+            CallError::Grant { .. } => "grant",
+        }
+    }
+}
+
+/// The user-facing name of a capability.
+pub fn capability_name(c: Capability) -> &'static str {
+    match c {
+        Capability::Filesystem => "filesystem",
+        Capability::Network => "network",
+        Capability::Environment => "environment",
+        Capability::Secret => "secret",
+        Capability::Component => "component",
+    }
+}
+
+fn describe_tool_error(e: &ToolError) -> String {
+    match e {
+        ToolError::InvalidInput(m) => format!("rejected its input: {m}"),
+        ToolError::UnknownTool(m) => format!("does not exist: no tool named `{m}` (see `warden tool list`)"),
+        ToolError::NotFound(m) => format!("found nothing: {m}"),
+        ToolError::Denied(d) => format!(
+            "was denied {} access to `{}`: {}",
+            capability_name(d.capability),
+            d.target,
+            d.reason
+        ),
+        ToolError::Failed(m) => format!("failed: {m}"),
+    }
+}
+
+fn backtrace_summary(frames: &[String]) -> String {
+    if frames.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<&str> = frames.iter().take(6).map(String::as_str).collect();
+    let more = frames.len().saturating_sub(shown.len());
+    let mut s = format!("\n  guest backtrace: {}", shown.join(" <- "));
+    if more > 0 {
+        s.push_str(&format!(" <- ... ({more} more)"));
+    }
+    s
+}
+
+/// Formats a byte count with a binary unit (`64 MiB`).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = n;
+    let mut unit = 0;
+    while value >= 1024 && value % 1024 == 0 && unit < UNITS.len() - 1 {
+        value /= 1024;
+        unit += 1;
+    }
+    format!("{value} {}", UNITS[unit])
+}

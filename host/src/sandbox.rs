@@ -1,0 +1,125 @@
+//! The per-call sandbox: a store's data built from a [`Grant`] and nothing
+//! else. No stdio is inherited, no environment, no directory, no network
+//! unless the grant names it.
+
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::bindings::tool::warden::plugin::log as wit_log;
+use crate::error::CallError;
+use crate::grant::{DirMode, Grant};
+use crate::guest_log::{LogCapture, LogSource};
+use crate::limiter::MemoryLimiter;
+use crate::net::{DenialLog, NetworkPolicy};
+
+/// The data of one call's store.
+pub struct SandboxState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    net: NetworkPolicy,
+    /// Caps memory; remembers if the cap was hit.
+    pub(crate) limiter: MemoryLimiter,
+    /// What the guest logged or printed.
+    pub(crate) log: LogCapture,
+    /// Denials the host observed (network).
+    pub(crate) denials: DenialLog,
+    /// Set when the wall-clock deadline interrupted the guest.
+    pub(crate) timed_out: bool,
+    component: Arc<str>,
+}
+
+impl SandboxState {
+    /// Builds the sandbox for `component` from `grant`.
+    pub fn new(component: Arc<str>, grant: &Grant) -> Result<SandboxState, CallError> {
+        let log = LogCapture::new(grant.limits.max_log_bytes);
+        let denials = DenialLog::default();
+        let net = NetworkPolicy::new(&grant.hosts, denials.clone(), grant.limits.timeout);
+
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(log.stream(LogSource::Stdout));
+        wasi.stderr(log.stream(LogSource::Stderr));
+        for dir in &grant.dirs {
+            let perms = match dir.mode {
+                DirMode::ReadOnly => FsPerms::ReadOnly,
+                DirMode::ReadWrite => FsPerms::ReadWrite,
+            };
+            wasi.preopened_dir(&dir.host, &dir.guest, perms)
+                .map_err(|e| CallError::Grant {
+                    component: component.to_string(),
+                    reason: format!("cannot open granted directory `{}`: {e}", dir.host.display()),
+                })?;
+        }
+        if let Some(first) = grant.dirs.first() {
+            wasi.initial_cwd(&first.guest);
+        }
+        for (name, value) in &grant.env {
+            wasi.env(name, value);
+        }
+        if net.any() {
+            let check = net.clone();
+            wasi.allow_tcp(true)
+                .allow_udp(true)
+                .allow_ip_name_lookup(true)
+                .socket_addr_check(move |addr, use_| {
+                    let allowed = check.check_socket(addr, use_);
+                    Box::pin(async move { allowed })
+                });
+        } else {
+            let check = net.clone();
+            wasi.allow_tcp(false)
+                .allow_udp(false)
+                .allow_ip_name_lookup(false)
+                .socket_addr_check(move |addr, use_| {
+                    let allowed = check.check_socket(addr, use_);
+                    Box::pin(async move { allowed })
+                });
+        }
+
+        Ok(SandboxState {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            net,
+            limiter: MemoryLimiter::new(grant.limits.memory_bytes),
+            log,
+            denials,
+            timed_out: false,
+            component,
+        })
+    }
+
+    /// The component this sandbox runs.
+    pub fn component(&self) -> &str {
+        &self.component
+    }
+}
+
+impl WasiView for SandboxState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for SandboxState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.net,
+        }
+    }
+}
+
+impl wit_log::Host for SandboxState {
+    fn log(&mut self, level: wit_log::Level, message: String) -> wasmtime::Result<()> {
+        self.log.push(level, &message);
+        Ok(())
+    }
+}

@@ -73,6 +73,17 @@ impl ToolError {
             reason: reason.into(),
         })
     }
+
+    /// A network denial for `target` (a `host:port` or an address), e.g. when
+    /// `wasi:http` answers `HTTP-request-denied` or a socket connect fails
+    /// with a permission error.
+    pub fn denied_net(target: &str, reason: impl Into<String>) -> ToolError {
+        ToolError::Denied(Denial {
+            capability: Capability::Network,
+            target: target.to_string(),
+            reason: reason.into(),
+        })
+    }
 }
 
 
@@ -88,7 +99,14 @@ where
     let schema = schemars::schema_for!(I);
     ToolSpec {
         name: name.to_string(),
-        description: description.trim().to_string(),
+        // `///` lines arrive with their leading space: drop one per line.
+        description: description
+            .lines()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim()
+            .to_string(),
         input_schema: serde_json::to_string(&schema).unwrap_or_else(|_| "{}".to_string()),
     }
 }

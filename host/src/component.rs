@@ -12,6 +12,7 @@ use crate::bindings::tool::ToolPre;
 use crate::engine::Runtime;
 use crate::error::LoadError;
 use crate::sandbox::SandboxState;
+use crate::signature::check_tools_instance;
 
 /// The interface a tool component must export.
 pub const TOOLS_INTERFACE: &str = "warden:plugin/tools@0.1.0";
@@ -53,17 +54,27 @@ impl Runtime {
     /// Compiles `bytes` (binary or WAT text) as the tool component `name`.
     pub fn load_tool(&self, name: &str, bytes: &[u8]) -> Result<ToolComponent, LoadError> {
         let component_name = name.to_string();
-        let is_text = bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'(' || *b == b';');
-        if !is_text {
-            if !bytes.starts_with(b"\0asm") {
+        // WAT text (handy for fixtures and experiments) is compiled to binary first.
+        let bytes: std::borrow::Cow<'_, [u8]> = if bytes.starts_with(b"\0asm") {
+            bytes.into()
+        } else {
+            let text_like = bytes
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .is_some_and(|b| *b == b'(' || *b == b';');
+            if !text_like {
                 return Err(LoadError::NotWasm { component: component_name });
             }
-            // Bytes 4..8 are the version and layer: 1, 0 for a core module.
-            if bytes.get(4..8) == Some(&[1, 0, 0, 0]) {
-                return Err(LoadError::CoreModule { component: component_name });
-            }
+            wat::parse_bytes(bytes).map_err(|e| LoadError::Compile {
+                component: component_name.clone(),
+                reason: format!("invalid WebAssembly text: {e}"),
+            })?
+        };
+        // Bytes 4..8 are the version and layer: 1, 0 for a core module.
+        if bytes.get(4..8) == Some(&[1, 0, 0, 0]) {
+            return Err(LoadError::CoreModule { component: component_name });
         }
-        let component = Component::new(&self.engine, bytes).map_err(|e| {
+        let component = Component::new(&self.engine, &bytes).map_err(|e| {
             let reason = format!("{e:#}");
             if reason.contains("expected `component`") || reason.contains("core module") {
                 LoadError::CoreModule {
@@ -77,6 +88,14 @@ impl Runtime {
             }
         })?;
 
+        // Imports first: a component that asks for more than the host
+        // provides is refused whatever it exports.
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::Link {
+            component: component_name.clone(),
+            reason: format!(
+                "{e:#} (a tool may import `warden:plugin/log` and WASI 0.2 interfaces only)"
+            ),
+        })?;
         // Name what is missing before the linker's type check does.
         let ty = component.component_type();
         let exports: Vec<(String, ComponentItem)> = ty.exports(&self.engine).map(|(n, i)| (n.to_string(), i.ty)).collect();
@@ -90,6 +109,12 @@ impl Runtime {
                 });
             }
             Some((_, ComponentItem::ComponentInstance(instance))) => {
+                if let Err(reason) = check_tools_instance(&self.engine, instance) {
+                    return Err(LoadError::Link {
+                        component: component_name,
+                        reason: format!("its `{TOOLS_INTERFACE}` export has the wrong type: {reason}"),
+                    });
+                }
                 let funcs: Vec<String> = instance.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
                 let missing: Vec<&str> = ["list-tools", "call"]
                     .into_iter()
@@ -112,12 +137,6 @@ impl Runtime {
             }
         }
 
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::Link {
-            component: component_name.clone(),
-            reason: format!(
-                "{e:#} (a tool may import `warden:plugin/log` and WASI 0.2 interfaces only)"
-            ),
-        })?;
         let pre = ToolPre::new(instance_pre).map_err(|e| LoadError::Link {
             component: component_name.clone(),
             reason: format!("its `{TOOLS_INTERFACE}` export has the wrong type: {e:#}"),

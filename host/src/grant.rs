@@ -215,7 +215,8 @@ pub struct Limits {
     /// Total linear memory the component may use, in bytes. Default 64 MiB.
     pub memory_bytes: u64,
     /// CPU budget in fuel units (about one per WebAssembly instruction).
-    /// Default 5,000,000,000 (a few seconds of CPU).
+    /// Default 50,000,000,000: roughly 20 s of CPU on a current core, so the
+    /// wall-clock limit binds first unless a tighter budget is set.
     pub fuel: u64,
     /// Wall-clock time for the whole call, including time blocked in host
     /// calls (I/O, sleeps). Default 10 s.
@@ -231,7 +232,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             memory_bytes: 64 << 20,
-            fuel: 5_000_000_000,
+            fuel: 50_000_000_000,
             timeout: Duration::from_secs(10),
             max_output_bytes: 1 << 20,
             max_log_bytes: 64 << 10,

@@ -36,6 +36,7 @@ pub mod guest_log;
 mod limiter;
 pub mod net;
 pub mod sandbox;
+mod signature;
 
 pub use call::{CallReport, CallStats, ToolList};
 pub use component::{TOOLS_INTERFACE, ToolComponent};

@@ -1,1 +1,25 @@
-fn main(){}
+//! The `warden` command-line interface. A thin layer over the library: each
+//! command parses its flags, calls the library, and prints the result.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    cli::init_tracing(args.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(cli::exit::FAILURE);
+        }
+    };
+    let json = args.json();
+    match runtime.block_on(args.execute()) {
+        Ok(code) => code,
+        Err(err) => cli::report_error(&err, json),
+    }
+}

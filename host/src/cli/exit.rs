@@ -1,0 +1,67 @@
+//! Exit codes, one per kind of failure, so scripts can tell them apart.
+
+use warden::{CallError, LoadError};
+
+/// Success.
+pub const OK: u8 = 0;
+/// Anything not covered below (bad flags, unreadable input, internal errors).
+pub const FAILURE: u8 = 1;
+/// The tool returned a typed error (invalid input, not found, failed, unknown tool).
+pub const TOOL_ERROR: u8 = 3;
+/// A capability was denied.
+pub const DENIED: u8 = 4;
+/// The wall-clock limit was reached.
+pub const TIMEOUT: u8 = 5;
+/// The memory limit was reached.
+pub const OUT_OF_MEMORY: u8 = 6;
+/// The CPU (fuel) budget was used up.
+pub const OUT_OF_FUEL: u8 = 7;
+/// The component trapped (panic, unreachable, bad memory access).
+pub const TRAP: u8 = 8;
+/// The component returned output that is not valid (not JSON, too large).
+pub const INVALID_OUTPUT: u8 = 9;
+/// The component could not be loaded (not a component, not a tool, bad imports).
+pub const LOAD: u8 = 10;
+/// The component overflowed its stack.
+pub const STACK_OVERFLOW: u8 = 11;
+
+/// The exit-code table shown at the end of `--help`.
+pub const HELP: &str = "\
+Exit codes:
+   0  success
+   1  usage or other error
+   3  the tool returned an error (invalid input, not found, failed)
+   4  a capability was denied
+   5  timed out (--timeout)
+   6  out of memory (--memory)
+   7  out of fuel (--fuel)
+   8  the component trapped (e.g. panicked)
+   9  the component returned invalid output
+  10  the component could not be loaded
+  11  stack overflow";
+
+/// The exit code for an error, by its kind.
+pub fn code_for(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<CallError>() {
+            return match e {
+                CallError::Denied { .. } => DENIED,
+                CallError::Tool { error, .. } => match error {
+                    warden::bindings::ToolError::Denied(_) => DENIED,
+                    _ => TOOL_ERROR,
+                },
+                CallError::Timeout { .. } => TIMEOUT,
+                CallError::OutOfMemory { .. } => OUT_OF_MEMORY,
+                CallError::OutOfFuel { .. } => OUT_OF_FUEL,
+                CallError::StackOverflow { .. } => STACK_OVERFLOW,
+                CallError::Trap { .. } => TRAP,
+                CallError::InvalidOutput { .. } => INVALID_OUTPUT,
+                CallError::Instantiate { .. } | CallError::Grant { .. } => FAILURE,
+            };
+        }
+        if cause.downcast_ref::<LoadError>().is_some() {
+            return LOAD;
+        }
+    }
+    FAILURE
+}

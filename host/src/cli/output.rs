@@ -1,0 +1,148 @@
+//! Human and `--json` output.
+
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+use warden::bindings::{ToolError, ToolSpec};
+use warden::error::capability_name;
+use warden::guest_log::CapturedLog;
+use warden::{CallError, CallReport, ToolComponent};
+
+use super::exit;
+
+/// Prints one JSON value on stdout.
+pub fn print_json(value: &Value) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()));
+}
+
+pub fn tool_list_json(component: &ToolComponent, tools: &[ToolSpec]) -> Value {
+    let tools: Vec<Value> = tools
+        .iter()
+        .map(|t| {
+            json!({
+                "name": t.name,
+                "description": t.description,
+                "input_schema": serde_json::from_str::<Value>(&t.input_schema).unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    json!({ "ok": true, "component": component.name(), "tools": tools })
+}
+
+pub fn call_json(component: &ToolComponent, tool: &str, report: &CallReport) -> Value {
+    json!({
+        "ok": true,
+        "component": component.name(),
+        "tool": tool,
+        "output": report.output,
+        "log": report.log,
+        "stats": report.stats,
+    })
+}
+
+/// Prints what the guest logged, one `[component] level: message` line each, on stderr.
+pub fn print_guest_log(component: &str, log: &CapturedLog) {
+    for line in &log.lines {
+        eprintln!("[{component}] {}: {}", line.level, line.message);
+    }
+    if log.dropped_bytes > 0 {
+        eprintln!("[{component}] ({} more bytes of log dropped)", log.dropped_bytes);
+    }
+}
+
+pub fn print_tool_list(component: &ToolComponent, tools: &[ToolSpec]) {
+    println!("{}: {} tool{}", component.name(), tools.len(), if tools.len() == 1 { "" } else { "s" });
+    for tool in tools {
+        println!();
+        println!("  {}", tool.name);
+        for line in tool.description.lines() {
+            println!("      {line}");
+        }
+        let schema: Value = serde_json::from_str(&tool.input_schema).unwrap_or(Value::Null);
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if let Some(props) = schema["properties"].as_object() {
+            println!("    input:");
+            for (name, prop) in props {
+                let ty = match &prop["type"] {
+                    Value::String(s) => s.clone(),
+                    Value::Array(a) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("|"),
+                    _ => "any".to_string(),
+                };
+                let flag = if required.contains(&name.as_str()) { "" } else { " (optional)" };
+                let desc = prop["description"].as_str().unwrap_or("").lines().next().unwrap_or("");
+                println!("      {name}: {ty}{flag}  {desc}");
+            }
+        }
+    }
+}
+
+pub fn print_call(report: &CallReport, verbose: u8) {
+    print_json(&report.output);
+    if verbose > 0 {
+        let s = &report.stats;
+        eprintln!(
+            "took {:.1} ms, {} fuel, peak memory {} KiB",
+            s.duration.as_secs_f64() * 1000.0,
+            s.fuel_used,
+            s.peak_memory_bytes / 1024
+        );
+    }
+}
+
+/// Prints `err` (as JSON with `--json`, else as an error chain on stderr)
+/// and returns the exit code for its kind.
+pub fn report_error(err: &anyhow::Error, json: bool) -> ExitCode {
+    let code = exit::code_for(err);
+    if json {
+        let mut detail = json!({ "message": format!("{err:#}") });
+        detail["kind"] = json!(kind_of(err));
+        if let Some(call) = err.chain().find_map(|c| c.downcast_ref::<CallError>()) {
+            add_call_detail(&mut detail, call);
+        }
+        print_json(&json!({ "ok": false, "exit_code": code, "error": detail }));
+    } else {
+        eprintln!("error: {err}");
+        let mut causes = err.chain().skip(1).peekable();
+        if causes.peek().is_some() {
+            eprintln!("\nCaused by:");
+            for cause in causes {
+                eprintln!("    {cause}");
+            }
+        }
+    }
+    ExitCode::from(code)
+}
+
+fn kind_of(err: &anyhow::Error) -> &'static str {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<CallError>() {
+            return e.kind();
+        }
+        if cause.downcast_ref::<warden::LoadError>().is_some() {
+            return "load";
+        }
+    }
+    "error"
+}
+
+fn add_call_detail(detail: &mut Value, err: &CallError) {
+    let denial = match err {
+        CallError::Denied { denial, .. } => Some(denial),
+        CallError::Tool {
+            error: ToolError::Denied(denial),
+            ..
+        } => Some(denial),
+        _ => None,
+    };
+    if let Some(d) = denial {
+        detail["capability"] = json!(capability_name(d.capability));
+        detail["target"] = json!(d.target);
+        detail["reason"] = json!(d.reason);
+    }
+    if let CallError::Trap { backtrace, .. } = err {
+        detail["backtrace"] = json!(backtrace);
+    }
+}

@@ -1,0 +1,15 @@
+//! End-to-end tests: real components built from source, called through the
+//! host under real grants, including hostile guests.
+
+#[path = "e2e/cli.rs"]
+mod cli;
+#[path = "e2e/fs_tool.rs"]
+mod fs_tool;
+#[path = "e2e/grep_tool.rs"]
+mod grep_tool;
+#[path = "e2e/hostile.rs"]
+mod hostile;
+#[path = "e2e/http_fetch.rs"]
+mod http_fetch;
+#[path = "e2e/loading.rs"]
+mod loading;

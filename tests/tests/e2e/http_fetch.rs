@@ -1,0 +1,94 @@
+//! The `http-fetch` tool against a real HTTP server on 127.0.0.1.
+
+use warden::CallError;
+use warden::bindings::Capability;
+use warden_tests::{TestServer, block_on, builtin, grant_hosts, hostile, runtime};
+
+fn fetch(grant: &warden::Grant, url: &str) -> Result<serde_json::Value, CallError> {
+    let input = serde_json::json!({ "url": url }).to_string();
+    block_on(runtime().call_tool(&builtin("http-fetch"), "fetch", &input, grant)).map(|r| r.output)
+}
+
+fn assert_network_denied(result: Result<serde_json::Value, CallError>, target: &str) {
+    match result {
+        Err(CallError::Denied { denial, .. }) => {
+            assert_eq!(denial.capability, Capability::Network);
+            assert_eq!(denial.target, target);
+            assert!(denial.reason.contains("--allow-host"), "{}", denial.reason);
+        }
+        other => panic!("expected a network denial for {target}, got {other:?}"),
+    }
+}
+
+#[test]
+fn fetches_from_a_granted_host() {
+    let server = TestServer::start();
+    let grant = grant_hosts(&[&format!("127.0.0.1:{}", server.port())]);
+    let out = fetch(&grant, &format!("http://127.0.0.1:{}/hello", server.port())).expect("fetch");
+    assert_eq!(out["status"], 200);
+    assert_eq!(out["body"], "hello from the test server\n");
+
+    let out = fetch(&grant, &format!("http://127.0.0.1:{}/json", server.port())).expect("fetch");
+    assert_eq!(out["content_type"], "application/json");
+
+    let out = fetch(&grant, &format!("http://127.0.0.1:{}/missing", server.port())).expect("a 404 is a result");
+    assert_eq!(out["status"], 404);
+}
+
+#[test]
+fn large_bodies_are_truncated_not_unbounded() {
+    let server = TestServer::start();
+    let grant = grant_hosts(&[&format!("127.0.0.1:{}", server.port())]);
+    let url = format!("http://127.0.0.1:{}/big", server.port());
+    let out = fetch(&grant, &url).expect("the default bound fits the default output limit");
+    assert_eq!(out["truncated"], true);
+    let input = serde_json::json!({ "url": url, "max_bytes": 4096 }).to_string();
+    let out = block_on(runtime().call_tool(&builtin("http-fetch"), "fetch", &input, &grant)).expect("fetch");
+    assert_eq!(out.output["truncated"], true);
+    assert_eq!(out.output["body"].as_str().map(str::len), Some(4096));
+}
+
+#[test]
+fn a_host_that_is_not_granted_is_denied_and_the_next_call_works() {
+    let granted = TestServer::start();
+    let other = TestServer::start();
+    let grant = grant_hosts(&[&format!("127.0.0.1:{}", granted.port())]);
+
+    // Same address, other port.
+    assert_network_denied(
+        fetch(&grant, &format!("http://127.0.0.1:{}/hello", other.port())),
+        &format!("127.0.0.1:{}", other.port()),
+    );
+    // Another loopback address.
+    assert_network_denied(
+        fetch(&grant, &format!("http://127.0.0.2:{}/hello", granted.port())),
+        &format!("127.0.0.2:{}", granted.port()),
+    );
+    // No network grant at all.
+    assert_network_denied(
+        fetch(&warden::Grant::default(), &format!("http://127.0.0.1:{}/hello", granted.port())),
+        &format!("127.0.0.1:{}", granted.port()),
+    );
+    let out = fetch(&grant, &format!("http://127.0.0.1:{}/hello", granted.port())).expect("next call works");
+    assert_eq!(out["status"], 200);
+}
+
+#[test]
+fn raw_sockets_are_checked_against_the_grant_too() {
+    let granted = TestServer::start();
+    let other = TestServer::start();
+    let grant = grant_hosts(&[&format!("127.0.0.1:{}", granted.port())]);
+    let connect = |port: u16| {
+        let input = serde_json::json!({ "addr": format!("127.0.0.1:{port}") }).to_string();
+        block_on(runtime().call_tool(&hostile(), "connect", &input, &grant))
+    };
+    let ok = connect(granted.port()).expect("granted address connects");
+    assert_eq!(ok.output["connected"], true);
+    match connect(other.port()) {
+        Err(CallError::Denied { denial, .. }) => {
+            assert_eq!(denial.capability, Capability::Network);
+            assert_eq!(denial.target, format!("127.0.0.1:{}", other.port()));
+        }
+        other => panic!("expected a network denial, got {other:?}"),
+    }
+}

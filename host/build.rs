@@ -7,8 +7,13 @@ use std::path::PathBuf;
 use warden_guest_build::{GuestWorkspace, build_workspace, guest_target_dir};
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let repo = manifest_dir.parent().expect("host/ is inside the repository").to_path_buf();
+    let manifest_dir = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
+    let repo = manifest_dir
+        .parent()
+        .expect("host/ is inside the repository")
+        .to_path_buf();
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     let workspace = GuestWorkspace {
@@ -34,5 +39,6 @@ fn main() {
             copy.display().to_string()
         ));
     }
-    std::fs::write(out_dir.join("builtin_components.rs"), code).expect("writing builtin_components.rs");
+    std::fs::write(out_dir.join("builtin_components.rs"), code)
+        .expect("writing builtin_components.rs");
 }

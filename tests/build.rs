@@ -6,14 +6,23 @@ use std::path::PathBuf;
 use warden_guest_build::{GuestWorkspace, build_workspace, guest_target_dir};
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let repo = manifest_dir.parent().expect("tests/ is inside the repository").to_path_buf();
+    let manifest_dir = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
+    let repo = manifest_dir
+        .parent()
+        .expect("tests/ is inside the repository")
+        .to_path_buf();
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     let workspace = GuestWorkspace {
         manifest: manifest_dir.join("guests").join("Cargo.toml"),
-        watch: vec![manifest_dir.join("guests"), repo.join("guest-sdk"), repo.join("wit")],
-        artifacts: vec!["hostile".into()],
+        watch: vec![
+            manifest_dir.join("guests"),
+            repo.join("guest-sdk"),
+            repo.join("wit"),
+        ],
+        artifacts: vec!["hostile".into(), "greet".into()],
     };
     let artifacts = match build_workspace(&workspace, &guest_target_dir(&repo)) {
         Ok(artifacts) => artifacts,

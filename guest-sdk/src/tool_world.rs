@@ -86,7 +86,6 @@ impl ToolError {
     }
 }
 
-
 /// Builds the spec of one tool from its handler's input type. Used by
 /// [`export_tools!`].
 #[doc(hidden)]
@@ -120,9 +119,11 @@ where
     I: DeserializeOwned,
     O: Serialize,
 {
-    let input: I = serde_json::from_str(input).map_err(|e| ToolError::InvalidInput(e.to_string()))?;
+    let input: I =
+        serde_json::from_str(input).map_err(|e| ToolError::InvalidInput(e.to_string()))?;
     let output = handler(input)?;
-    serde_json::to_string(&output).map_err(|e| ToolError::Failed(format!("could not encode output: {e}")))
+    serde_json::to_string(&output)
+        .map_err(|e| ToolError::Failed(format!("could not encode output: {e}")))
 }
 
 /// Exports a set of Rust functions as the tools of this component.

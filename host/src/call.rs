@@ -60,7 +60,11 @@ enum Stage {
 
 impl Runtime {
     /// Lists the tools `component` provides, running it under `grant`.
-    pub async fn list_tools(&self, component: &ToolComponent, grant: &Grant) -> Result<ToolList, CallError> {
+    pub async fn list_tools(
+        &self,
+        component: &ToolComponent,
+        grant: &Grant,
+    ) -> Result<ToolList, CallError> {
         let mut store = self.new_store(component, grant)?;
         let outcome = tokio::time::timeout(grant.limits.timeout, async {
             let tool = component
@@ -119,25 +123,22 @@ impl Runtime {
         let host_denials = store.data().denials.snapshot();
         let output = match result {
             Ok(output) => output,
-            Err(ToolError::Denied(denial)) => {
+            Err(error) => {
+                // The host's own record of a refusal is authoritative, whatever
+                // the guest made of it.
+                let denial = match (host_denials.into_iter().next(), error) {
+                    (Some(denial), _) | (None, ToolError::Denied(denial)) => denial,
+                    (None, error) => {
+                        return Err(CallError::Tool {
+                            component: component.name.to_string(),
+                            tool,
+                            error,
+                        });
+                    }
+                };
                 return Err(CallError::Denied {
                     component: component.name.to_string(),
                     denial,
-                });
-            }
-            Err(error) => {
-                // The host's own record of a refusal is authoritative, even if
-                // the guest reported it as some other failure.
-                if let Some(denial) = host_denials.into_iter().next() {
-                    return Err(CallError::Denied {
-                        component: component.name.to_string(),
-                        denial,
-                    });
-                }
-                return Err(CallError::Tool {
-                    component: component.name.to_string(),
-                    tool,
-                    error,
                 });
             }
         };
@@ -156,14 +157,20 @@ impl Runtime {
     }
 
     /// A store for one call, with every limit from `grant` armed.
-    fn new_store(&self, component: &ToolComponent, grant: &Grant) -> Result<Store<SandboxState>, CallError> {
+    fn new_store(
+        &self,
+        component: &ToolComponent,
+        grant: &Grant,
+    ) -> Result<Store<SandboxState>, CallError> {
         let state = SandboxState::new(component.name.clone(), grant)?;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
-        store.set_fuel(grant.limits.fuel).map_err(|e| CallError::Instantiate {
-            component: component.name.to_string(),
-            reason: format!("cannot set the fuel budget: {e}"),
-        })?;
+        store
+            .set_fuel(grant.limits.fuel)
+            .map_err(|e| CallError::Instantiate {
+                component: component.name.to_string(),
+                reason: format!("cannot set the fuel budget: {e}"),
+            })?;
         // Check the wall clock at every epoch tick; yield to the executor in
         // between, so a spinning guest never starves other calls.
         let deadline = Instant::now() + grant.limits.timeout;
@@ -188,80 +195,121 @@ fn timeout(component: &ToolComponent, grant: &Grant) -> CallError {
 }
 
 impl Runtime {
-/// Maps an engine error to what the caller is told.
-fn classify(
-    &self,
-    component: &ToolComponent,
-    grant: &Grant,
-    store: &Store<SandboxState>,
-    stage: Stage,
-    error: wasmtime::Error,
-) -> CallError {
-    let name = component.name.to_string();
-    let data = store.data();
-    if data.timed_out {
-        return timeout(component, grant);
-    }
-    if data.limiter.exceeded() || error.downcast_ref::<MemoryLimitExceeded>().is_some() {
-        return CallError::OutOfMemory {
-            component: name,
-            limit: grant.limits.memory_bytes,
+    /// Maps an engine error to what the caller is told.
+    fn classify(
+        &self,
+        component: &ToolComponent,
+        grant: &Grant,
+        store: &Store<SandboxState>,
+        stage: Stage,
+        error: wasmtime::Error,
+    ) -> CallError {
+        let name = component.name.to_string();
+        let data = store.data();
+        if data.timed_out {
+            return timeout(component, grant);
+        }
+        if data.limiter.exceeded() || error.downcast_ref::<MemoryLimitExceeded>().is_some() {
+            return CallError::OutOfMemory {
+                component: name,
+                limit: grant.limits.memory_bytes,
+            };
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => {
+                return CallError::OutOfFuel {
+                    component: name,
+                    limit: grant.limits.fuel,
+                };
+            }
+            Some(Trap::StackOverflow) => {
+                return CallError::StackOverflow {
+                    component: name,
+                    limit: self.config.max_wasm_stack,
+                };
+            }
+            Some(Trap::Interrupt) => return timeout(component, grant),
+            Some(_) => {}
+            None if matches!(stage, Stage::Instantiate) => {
+                return CallError::Instantiate {
+                    component: name,
+                    reason: format!("{error:#}"),
+                };
+            }
+            None => {}
+        }
+        let backtrace = error
+            .downcast_ref::<WasmBacktrace>()
+            .map(guest_frames)
+            .unwrap_or_default();
+        let mut message = match error.downcast_ref::<Trap>() {
+            Some(trap) => trap.to_string(),
+            None => error.root_cause().to_string(),
         };
-    }
-    match error.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => {
-            return CallError::OutOfFuel {
-                component: name,
-                limit: grant.limits.fuel,
-            };
+        let stderr = data.log.stderr_text();
+        // Drop Rust's hint about RUST_BACKTRACE: the host prints the backtrace.
+        let stderr: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.starts_with("note: run with `RUST_BACKTRACE"))
+            .collect();
+        let stderr = stderr.join("\n");
+        let stderr = stderr.trim();
+        if !stderr.is_empty() {
+            let tail: String = stderr
+                .chars()
+                .rev()
+                .take(2000)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            message.push_str(&format!("; the guest wrote: {tail}"));
         }
-        Some(Trap::StackOverflow) => {
-            return CallError::StackOverflow {
-                component: name,
-                limit: self.config.max_wasm_stack,
-            };
+        CallError::Trap {
+            component: name,
+            message,
+            backtrace,
         }
-        Some(Trap::Interrupt) => return timeout(component, grant),
-        Some(_) => {}
-        None if matches!(stage, Stage::Instantiate) => {
-            return CallError::Instantiate {
-                component: name,
-                reason: format!("{error:#}"),
-            };
-        }
-        None => {}
     }
-    let backtrace = error
-        .downcast_ref::<WasmBacktrace>()
-        .map(|bt| {
-            bt.frames()
-                .iter()
-                .map(|f| match f.func_name() {
-                    Some(n) => n.to_string(),
-                    None => format!("func[{}]", f.func_index()),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut message = match error.downcast_ref::<Trap>() {
-        Some(trap) => trap.to_string(),
-        None => error.root_cause().to_string(),
-    };
-    let stderr = data.log.stderr_text();
-    let stderr = stderr.trim();
-    if !stderr.is_empty() {
-        let tail: String = stderr.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
-        message.push_str(&format!("; the guest wrote: {tail}"));
-    }
-    CallError::Trap {
-        component: name,
-        message,
-        backtrace,
-    }
-}
 }
 
-fn parse_output(component: &ToolComponent, grant: &Grant, output: &str) -> Result<serde_json::Value, CallError> {
+/// The guest's frames, innermost first, demangled, without the panic and
+/// abort machinery of the guest's standard library.
+fn guest_frames(bt: &WasmBacktrace) -> Vec<String> {
+    let names: Vec<String> = bt
+        .frames()
+        .iter()
+        .map(|f| match f.func_name() {
+            Some(name) => match rustc_demangle::try_demangle(name) {
+                Ok(d) => format!("{d:#}"),
+                Err(_) => name.to_string(),
+            },
+            None => format!("func[{}]", f.func_index()),
+        })
+        .collect();
+    let machinery = |n: &str| {
+        [
+            "std::",
+            "core::",
+            "alloc::",
+            "__rustc::",
+            "rust_panic",
+            "__rust_",
+            "abort",
+            "panic_abort::",
+        ]
+        .iter()
+        .any(|p| n.starts_with(p))
+    };
+    let first_own = names.iter().position(|n| !machinery(n)).unwrap_or(0);
+    names[first_own..].to_vec()
+}
+
+fn parse_output(
+    component: &ToolComponent,
+    grant: &Grant,
+    output: &str,
+) -> Result<serde_json::Value, CallError> {
     let invalid = |reason: String| CallError::InvalidOutput {
         component: component.name.to_string(),
         reason,
@@ -301,8 +349,18 @@ fn validate_specs(component: &ToolComponent, tools: &[ToolSpec]) -> Result<(), C
         }
         match serde_json::from_str::<serde_json::Value>(&spec.input_schema) {
             Ok(serde_json::Value::Object(_)) => {}
-            Ok(_) => return Err(invalid(format!("the input schema of `{}` is not a JSON object", spec.name))),
-            Err(e) => return Err(invalid(format!("the input schema of `{}` is not JSON: {e}", spec.name))),
+            Ok(_) => {
+                return Err(invalid(format!(
+                    "the input schema of `{}` is not a JSON object",
+                    spec.name
+                )));
+            }
+            Err(e) => {
+                return Err(invalid(format!(
+                    "the input schema of `{}` is not JSON: {e}",
+                    spec.name
+                )));
+            }
         }
     }
     Ok(())

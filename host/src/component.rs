@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use wasmtime::component::types::ComponentItem;
 use wasmtime::component::Component;
+use wasmtime::component::types::ComponentItem;
 
 use crate::bindings::tool::ToolPre;
 use crate::engine::Runtime;
@@ -26,7 +26,9 @@ pub struct ToolComponent {
 
 impl std::fmt::Debug for ToolComponent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ToolComponent").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("ToolComponent")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,7 +65,9 @@ impl Runtime {
                 .find(|b| !b.is_ascii_whitespace())
                 .is_some_and(|b| *b == b'(' || *b == b';');
             if !text_like {
-                return Err(LoadError::NotWasm { component: component_name });
+                return Err(LoadError::NotWasm {
+                    component: component_name,
+                });
             }
             wat::parse_bytes(bytes).map_err(|e| LoadError::Compile {
                 component: component_name.clone(),
@@ -72,7 +76,9 @@ impl Runtime {
         };
         // Bytes 4..8 are the version and layer: 1, 0 for a core module.
         if bytes.get(4..8) == Some(&[1, 0, 0, 0]) {
-            return Err(LoadError::CoreModule { component: component_name });
+            return Err(LoadError::CoreModule {
+                component: component_name,
+            });
         }
         let component = Component::new(&self.engine, &bytes).map_err(|e| {
             let reason = format!("{e:#}");
@@ -90,15 +96,21 @@ impl Runtime {
 
         // Imports first: a component that asks for more than the host
         // provides is refused whatever it exports.
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::Link {
-            component: component_name.clone(),
-            reason: format!(
-                "{e:#} (a tool may import `warden:plugin/log` and WASI 0.2 interfaces only)"
-            ),
-        })?;
+        let instance_pre =
+            self.linker
+                .instantiate_pre(&component)
+                .map_err(|e| LoadError::Link {
+                    component: component_name.clone(),
+                    reason: format!(
+                        "{e:#} (a tool may import `warden:plugin/log` and WASI 0.2 interfaces only)"
+                    ),
+                })?;
         // Name what is missing before the linker's type check does.
         let ty = component.component_type();
-        let exports: Vec<(String, ComponentItem)> = ty.exports(&self.engine).map(|(n, i)| (n.to_string(), i.ty)).collect();
+        let exports: Vec<(String, ComponentItem)> = ty
+            .exports(&self.engine)
+            .map(|(n, i)| (n.to_string(), i.ty))
+            .collect();
         let tools = exports.iter().find(|(n, _)| n == TOOLS_INTERFACE);
         match tools {
             None => {
@@ -112,10 +124,15 @@ impl Runtime {
                 if let Err(reason) = check_tools_instance(&self.engine, instance) {
                     return Err(LoadError::Link {
                         component: component_name,
-                        reason: format!("its `{TOOLS_INTERFACE}` export has the wrong type: {reason}"),
+                        reason: format!(
+                            "its `{TOOLS_INTERFACE}` export has the wrong type: {reason}"
+                        ),
                     });
                 }
-                let funcs: Vec<String> = instance.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
+                let funcs: Vec<String> = instance
+                    .exports(&self.engine)
+                    .map(|(n, _)| n.to_string())
+                    .collect();
                 let missing: Vec<&str> = ["list-tools", "call"]
                     .into_iter()
                     .filter(|f| !funcs.iter().any(|n| n == f))
@@ -124,7 +141,10 @@ impl Runtime {
                     return Err(LoadError::MissingExport {
                         component: component_name,
                         expected: format!("{TOOLS_INTERFACE}#{}", missing.join(", #")),
-                        found: funcs.into_iter().map(|f| format!("{TOOLS_INTERFACE}#{f}")).collect(),
+                        found: funcs
+                            .into_iter()
+                            .map(|f| format!("{TOOLS_INTERFACE}#{f}"))
+                            .collect(),
                     });
                 }
             }

@@ -52,7 +52,9 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -105,9 +107,12 @@ fn build_engine(config: &EngineConfig, pooling: bool) -> Result<Engine, EngineEr
     if pooling {
         // The pool's reservation is made lazily on some platforms; make it
         // fail here, not on the first call.
-        let probe = wasmtime::Module::new(&engine, "(module (memory 1))").map_err(|e| EngineError(e.to_string()))?;
+        let probe = wasmtime::Module::new(&engine, "(module (memory 1))")
+            .map_err(|e| EngineError(e.to_string()))?;
         let mut store = wasmtime::Store::new(&engine, ());
-        store.set_fuel(1_000).map_err(|e| EngineError(e.to_string()))?;
+        store
+            .set_fuel(1_000)
+            .map_err(|e| EngineError(e.to_string()))?;
         wasmtime::Instance::new(&mut store, &probe, &[]).map_err(|e| EngineError(e.to_string()))?;
     }
     Ok(engine)
@@ -118,7 +123,8 @@ fn build_linker(engine: &Engine) -> Result<Linker<SandboxState>, EngineError> {
     let err = |e: wasmtime::Error| EngineError(e.to_string());
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(err)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(err)?;
-    wit_log::add_to_linker::<SandboxState, HasSelf<SandboxState>>(&mut linker, |s| s).map_err(err)?;
+    wit_log::add_to_linker::<SandboxState, HasSelf<SandboxState>>(&mut linker, |s| s)
+        .map_err(err)?;
     Ok(linker)
 }
 

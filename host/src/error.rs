@@ -52,7 +52,9 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The bytes are not WebAssembly at all.
-    #[error("`{component}` is not a WebAssembly component (it does not start with the wasm magic bytes)")]
+    #[error(
+        "`{component}` is not a WebAssembly component (it does not start with the wasm magic bytes)"
+    )]
     NotWasm {
         /// The component's name.
         component: String,
@@ -143,7 +145,9 @@ pub enum CallError {
         limit: u64,
     },
     /// The component used up its CPU budget.
-    #[error("`{component}` ran out of fuel: it used its whole CPU budget of {limit} units (raise it with --fuel)")]
+    #[error(
+        "`{component}` ran out of fuel: it used its whole CPU budget of {limit} units (raise it with --fuel)"
+    )]
     OutOfFuel {
         /// The component's name.
         component: String,
@@ -233,7 +237,9 @@ pub fn capability_name(c: Capability) -> &'static str {
 fn describe_tool_error(e: &ToolError) -> String {
     match e {
         ToolError::InvalidInput(m) => format!("rejected its input: {m}"),
-        ToolError::UnknownTool(m) => format!("does not exist: no tool named `{m}` (see `warden tool list`)"),
+        ToolError::UnknownTool(m) => {
+            format!("does not exist: no tool named `{m}` (see `warden tool list`)")
+        }
         ToolError::NotFound(m) => format!("found nothing: {m}"),
         ToolError::Denied(d) => format!(
             "was denied {} access to `{}`: {}",
@@ -263,7 +269,7 @@ pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = n;
     let mut unit = 0;
-    while value >= 1024 && value % 1024 == 0 && unit < UNITS.len() - 1 {
+    while value >= 1024 && value.is_multiple_of(1024) && unit < UNITS.len() - 1 {
         value /= 1024;
         unit += 1;
     }

@@ -93,9 +93,12 @@ impl DirGrant {
             spec: host.display().to_string(),
             reason,
         };
-        let canonical = host
-            .canonicalize()
-            .map_err(|e| invalid(format!("cannot open host directory `{}`: {e}", host.display())))?;
+        let canonical = host.canonicalize().map_err(|e| {
+            invalid(format!(
+                "cannot open host directory `{}`: {e}",
+                host.display()
+            ))
+        })?;
         if !canonical.is_dir() {
             return Err(invalid(format!("`{}` is not a directory", host.display())));
         }
@@ -107,10 +110,14 @@ impl DirGrant {
                 .to_string(),
         };
         if !guest.starts_with('/') {
-            return Err(invalid(format!("guest path `{guest}` must be absolute, e.g. /data")));
+            return Err(invalid(format!(
+                "guest path `{guest}` must be absolute, e.g. /data"
+            )));
         }
         if guest.split('/').any(|c| c == "..") {
-            return Err(invalid(format!("guest path `{guest}` must not contain `..`")));
+            return Err(invalid(format!(
+                "guest path `{guest}` must not contain `..`"
+            )));
         }
         Ok(DirGrant {
             host: canonical,
@@ -121,7 +128,10 @@ impl DirGrant {
 }
 
 fn normalize_guest(guest: &str) -> String {
-    let parts: Vec<&str> = guest.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    let parts: Vec<&str> = guest
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
     format!("/{}", parts.join("/"))
 }
 
@@ -143,10 +153,14 @@ impl HostPattern {
             reason: reason.to_string(),
         };
         if spec.contains("://") || spec.contains('/') {
-            return Err(invalid("give a host name, not a URL (e.g. example.com or example.com:8080)"));
+            return Err(invalid(
+                "give a host name, not a URL (e.g. example.com or example.com:8080)",
+            ));
         }
         let (host, port) = if let Some(rest) = spec.strip_prefix('[') {
-            let (h, after) = rest.split_once(']').ok_or_else(|| invalid("unclosed `[`"))?;
+            let (h, after) = rest
+                .split_once(']')
+                .ok_or_else(|| invalid("unclosed `[`"))?;
             let port = match after.strip_prefix(':') {
                 Some(p) => Some(p),
                 None if after.is_empty() => None,
@@ -164,7 +178,10 @@ impl HostPattern {
         };
         let port = match port {
             None | Some("*") => None,
-            Some(p) => Some(p.parse::<u16>().map_err(|_| invalid("the port must be a number from 1 to 65535"))?),
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .map_err(|_| invalid("the port must be a number from 1 to 65535"))?,
+            ),
         };
         if port == Some(0) {
             return Err(invalid("the port must be a number from 1 to 65535"));
@@ -173,9 +190,9 @@ impl HostPattern {
         let name = host.strip_prefix("*.").unwrap_or(&host);
         let valid_name = !name.is_empty()
             && (name.parse::<std::net::IpAddr>().is_ok()
-                || name
-                    .split('.')
-                    .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')));
+                || name.split('.').all(|l| {
+                    !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                }));
         if !valid_name {
             return Err(invalid("not a valid host name or IP address"));
         }
@@ -187,11 +204,21 @@ impl HostPattern {
         if self.port.is_some_and(|p| p != port) {
             return false;
         }
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
         let host = host.trim_end_matches('.');
         match self.host.strip_prefix("*.") {
-            Some(domain) => host.len() > domain.len() && host.ends_with(domain) && host[..host.len() - domain.len()].ends_with('.'),
-            None => match (self.host.parse::<std::net::IpAddr>(), host.parse::<std::net::IpAddr>()) {
+            Some(domain) => {
+                host.len() > domain.len()
+                    && host.ends_with(domain)
+                    && host[..host.len() - domain.len()].ends_with('.')
+            }
+            None => match (
+                self.host.parse::<std::net::IpAddr>(),
+                host.parse::<std::net::IpAddr>(),
+            ) {
                 (Ok(a), Ok(b)) => a == b,
                 _ => self.host == host,
             },
@@ -201,7 +228,11 @@ impl HostPattern {
 
 impl std::fmt::Display for HostPattern {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
         match self.port {
             Some(p) => write!(f, "{host}:{p}"),
             None => write!(f, "{host}"),
@@ -246,15 +277,22 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("`{text}` is not a size (e.g. 64MiB, 512K, 1048576)"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (e.g. 64MiB, 512K, 1048576)"))?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        other => return Err(format!("unknown size unit `{other}` in `{text}` (use K, M or G)")),
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` in `{text}` (use K, M or G)"
+            ));
+        }
     };
-    n.checked_mul(mult).ok_or_else(|| format!("`{text}` is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 /// Parses a duration: `500ms`, `10s`, `2m`, or a bare number of seconds.
@@ -269,7 +307,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "ms" => Duration::from_millis(n),
         "" | "s" => Duration::from_secs(n),
         "m" | "min" => Duration::from_secs(n.saturating_mul(60)),
-        other => return Err(format!("unknown duration unit `{other}` in `{text}` (use ms, s or m)")),
+        other => {
+            return Err(format!(
+                "unknown duration unit `{other}` in `{text}` (use ms, s or m)"
+            ));
+        }
     };
     if d.is_zero() {
         return Err(format!("`{text}`: the duration must be greater than zero"));
@@ -279,13 +321,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Parses an `--env` flag: `NAME=VALUE`, or `NAME` to pass the host's value
 /// (read through `lookup`).
-pub fn parse_env(spec: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<(String, String), GrantError> {
+pub fn parse_env(
+    spec: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<(String, String), GrantError> {
     let (name, value) = match spec.split_once('=') {
         Some((n, v)) => (n.to_string(), v.to_string()),
         None => {
             let value = lookup(spec).ok_or_else(|| GrantError::InvalidEnv {
                 spec: spec.to_string(),
-                reason: format!("`{spec}` is not set in this environment; pass NAME=VALUE to set it explicitly"),
+                reason: format!(
+                    "`{spec}` is not set in this environment; pass NAME=VALUE to set it explicitly"
+                ),
             })?;
             (spec.to_string(), value)
         }
@@ -329,7 +376,10 @@ mod tests {
     #[test]
     fn dir_spec_rejects_bad_input_with_a_reason() {
         let err = DirGrant::parse("/definitely/not/here").expect_err("missing dir");
-        assert!(err.to_string().contains("cannot open host directory"), "{err}");
+        assert!(
+            err.to_string().contains("cannot open host directory"),
+            "{err}"
+        );
         let tmp = std::env::temp_dir();
         let t = tmp.to_str().unwrap_or("/tmp");
         let err = DirGrant::parse(&format!("{t}:relative")).expect_err("relative guest");
@@ -365,7 +415,14 @@ mod tests {
 
     #[test]
     fn host_patterns_reject_urls_and_bad_ports() {
-        for bad in ["https://example.com", "example.com/path", "example.com:0", "example.com:http", "", "exa mple.com"] {
+        for bad in [
+            "https://example.com",
+            "example.com/path",
+            "example.com:0",
+            "example.com:http",
+            "",
+            "exa mple.com",
+        ] {
             assert!(HostPattern::parse(bad).is_err(), "{bad} should be rejected");
         }
     }
@@ -387,7 +444,10 @@ mod tests {
     fn env_specs_take_explicit_values_or_the_hosts() {
         let lookup = |n: &str| (n == "HOME").then(|| "/home/ada".to_string());
         assert_eq!(parse_env("A=1", lookup), Ok(("A".into(), "1".into())));
-        assert_eq!(parse_env("HOME", lookup), Ok(("HOME".into(), "/home/ada".into())));
+        assert_eq!(
+            parse_env("HOME", lookup),
+            Ok(("HOME".into(), "/home/ada".into()))
+        );
         assert!(parse_env("UNSET_VAR", lookup).is_err());
         assert!(parse_env("BAD-NAME=1", lookup).is_err());
     }

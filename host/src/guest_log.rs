@@ -215,7 +215,11 @@ impl OutputStream for CaptureStream {
 }
 
 impl tokio::io::AsyncWrite for CaptureStream {
-    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.capture.write_stream(self.source, buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -248,7 +252,11 @@ mod tests {
     fn stream_writes_are_split_into_lines_and_flushed_at_the_end() {
         let capture = LogCapture::new(1024);
         let mut err = capture.stream(LogSource::Stderr);
-        OutputStream::write(&mut err, Bytes::from_static(b"panicked at src/lib.rs:3:\nboom")).expect("write");
+        OutputStream::write(
+            &mut err,
+            Bytes::from_static(b"panicked at src/lib.rs:3:\nboom"),
+        )
+        .expect("write");
         assert_eq!(capture.stderr_text(), "panicked at src/lib.rs:3:\nboom");
         let log = capture.finish();
         let messages: Vec<&str> = log.lines.iter().map(|l| l.message.as_str()).collect();

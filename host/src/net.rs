@@ -21,7 +21,10 @@ pub struct DenialLog(Arc<Mutex<Vec<Denial>>>);
 impl DenialLog {
     /// Records a denial.
     pub fn push(&self, denial: Denial) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(denial);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(denial);
     }
 
     /// The denials recorded so far.
@@ -91,7 +94,9 @@ impl NetworkPolicy {
             }
             // Implicit binds happen before every connect and send; they use
             // the wildcard address and open nothing to the outside.
-            SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => self.any() && addr.ip().is_unspecified(),
+            SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => {
+                self.any() && addr.ip().is_unspecified()
+            }
             SocketAddrUse::TcpListen | SocketAddrUse::TcpAccept => false,
         };
         if !allowed {
@@ -121,7 +126,11 @@ impl WasiHttpHooks for NetworkPolicy {
         let host = uri.host().unwrap_or_default().to_string();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         if !self.allows(&host, port) {
-            let target = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+            let target = if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            };
             self.deny(target);
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
@@ -134,7 +143,8 @@ impl WasiHttpHooks for NetworkPolicy {
         };
         Box::new(async move {
             use http_body_util::BodyExt;
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
             Ok((
                 response.map(BodyExt::boxed_unsync),
                 Box::new(io) as Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
@@ -148,9 +158,15 @@ mod tests {
     use super::*;
 
     fn policy(hosts: &[&str]) -> (NetworkPolicy, DenialLog) {
-        let hosts: Vec<HostPattern> = hosts.iter().map(|h| HostPattern::parse(h).expect("valid")).collect();
+        let hosts: Vec<HostPattern> = hosts
+            .iter()
+            .map(|h| HostPattern::parse(h).expect("valid"))
+            .collect();
         let log = DenialLog::default();
-        (NetworkPolicy::new(&hosts, log.clone(), Duration::from_secs(1)), log)
+        (
+            NetworkPolicy::new(&hosts, log.clone(), Duration::from_secs(1)),
+            log,
+        )
     }
 
     #[test]
@@ -166,7 +182,11 @@ mod tests {
         let denials = log.snapshot();
         assert_eq!(denials.len(), 2);
         assert_eq!(denials[0].target, "127.0.0.1:8081");
-        assert!(denials[0].reason.contains("--allow-host 127.0.0.1:8081"), "{}", denials[0].reason);
+        assert!(
+            denials[0].reason.contains("--allow-host 127.0.0.1:8081"),
+            "{}",
+            denials[0].reason
+        );
     }
 
     #[test]

@@ -50,7 +50,10 @@ impl SandboxState {
             wasi.preopened_dir(&dir.host, &dir.guest, perms)
                 .map_err(|e| CallError::Grant {
                     component: component.to_string(),
-                    reason: format!("cannot open granted directory `{}`: {e}", dir.host.display()),
+                    reason: format!(
+                        "cannot open granted directory `{}`: {e}",
+                        dir.host.display()
+                    ),
                 })?;
         }
         if let Some(first) = grant.dirs.first() {

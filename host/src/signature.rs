@@ -2,9 +2,9 @@
 //! types of `wit/tools.wit`, so a mismatch is a load error naming the
 //! function rather than a failure on the first call.
 
+use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::{Type, types::ComponentInstance};
-use wasmtime::Engine;
 
 /// Checks the `list-tools` and `call` functions of `instance`; returns what
 /// does not match.
@@ -20,9 +20,13 @@ pub fn check_tools_instance(engine: &Engine, instance: &ComponentInstance) -> Re
     }
     let list_tools = list_tools.ok_or("`list-tools` is not a function")?;
     let call = call.ok_or("`call` is not a function")?;
-    check_list_tools(&list_tools).map_err(|e| format!("`list-tools` should be `func() -> list<tool-spec>`: {e}"))?;
-    check_call(&call)
-        .map_err(|e| format!("`call` should be `func(name: string, input: json) -> result<json, tool-error>`: {e}"))
+    check_list_tools(&list_tools)
+        .map_err(|e| format!("`list-tools` should be `func() -> list<tool-spec>`: {e}"))?;
+    check_call(&call).map_err(|e| {
+        format!(
+            "`call` should be `func(name: string, input: json) -> result<json, tool-error>`: {e}"
+        )
+    })
 }
 
 fn check_list_tools(f: &ComponentFunc) -> Result<(), String> {
@@ -36,7 +40,10 @@ fn check_list_tools(f: &ComponentFunc) -> Result<(), String> {
     let Type::Record(record) = list.ty() else {
         return Err("the list is not of records".into());
     };
-    let fields: Vec<(String, Type)> = record.fields().map(|f| (f.name.to_string(), f.ty)).collect();
+    let fields: Vec<(String, Type)> = record
+        .fields()
+        .map(|f| (f.name.to_string(), f.ty))
+        .collect();
     let expected = ["name", "description", "input-schema"];
     let ok = fields.len() == expected.len()
         && fields
@@ -44,7 +51,9 @@ fn check_list_tools(f: &ComponentFunc) -> Result<(), String> {
             .zip(expected)
             .all(|((n, t), e)| n == e && matches!(t, Type::String));
     if !ok {
-        return Err("`tool-spec` must be a record of string fields name, description, input-schema".into());
+        return Err(
+            "`tool-spec` must be a record of string fields name, description, input-schema".into(),
+        );
     }
     Ok(())
 }
@@ -65,9 +74,17 @@ fn check_call(f: &ComponentFunc) -> Result<(), String> {
         return Err("its error type is not the `tool-error` variant".into());
     };
     let cases: Vec<&str> = err.cases().map(|c| c.name).collect();
-    let expected = ["invalid-input", "unknown-tool", "not-found", "denied", "failed"];
+    let expected = [
+        "invalid-input",
+        "unknown-tool",
+        "not-found",
+        "denied",
+        "failed",
+    ];
     if cases != expected {
-        return Err(format!("`tool-error` has cases {cases:?}, expected {expected:?}"));
+        return Err(format!(
+            "`tool-error` has cases {cases:?}, expected {expected:?}"
+        ));
     }
     Ok(())
 }

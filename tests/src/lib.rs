@@ -14,7 +14,9 @@ pub mod components {
 
 /// The directory holding WAT fixtures.
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 /// One runtime for a whole test binary, as a host process would have.
@@ -43,7 +45,9 @@ pub fn grant_dirs(dirs: &[(&Path, &str, DirMode)]) -> Grant {
     Grant {
         dirs: dirs
             .iter()
-            .map(|(host, guest, mode)| DirGrant::new(host, Some(guest), *mode).expect("grantable dir"))
+            .map(|(host, guest, mode)| {
+                DirGrant::new(host, Some(guest), *mode).expect("grantable dir")
+            })
             .collect(),
         ..Grant::default()
     }
@@ -52,7 +56,10 @@ pub fn grant_dirs(dirs: &[(&Path, &str, DirMode)]) -> Grant {
 /// A grant allowing the given hosts.
 pub fn grant_hosts(hosts: &[&str]) -> Grant {
     Grant {
-        hosts: hosts.iter().map(|h| HostPattern::parse(h).expect("valid host")).collect(),
+        hosts: hosts
+            .iter()
+            .map(|h| HostPattern::parse(h).expect("valid host"))
+            .collect(),
         ..Grant::default()
     }
 }
@@ -91,7 +98,8 @@ impl TestServer {
 
     /// Starts the server on another loopback address, such as `127.0.0.2`.
     pub fn start_on(ip: &str) -> TestServer {
-        let server = Arc::new(tiny_http::Server::http(format!("{ip}:0")).expect("bind test server"));
+        let server =
+            Arc::new(tiny_http::Server::http(format!("{ip}:0")).expect("bind test server"));
         let port = server
             .server_addr()
             .to_ip()
@@ -103,8 +111,11 @@ impl TestServer {
                 let response = match request.url() {
                     "/hello" => tiny_http::Response::from_string("hello from the test server\n"),
                     "/json" => tiny_http::Response::from_string("{\"answer\":42}").with_header(
-                        tiny_http::Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..])
-                            .expect("header"),
+                        tiny_http::Header::from_bytes(
+                            &b"Content-Type"[..],
+                            &b"application/json"[..],
+                        )
+                        .expect("header"),
                     ),
                     "/big" => tiny_http::Response::from_string("x".repeat(3 << 20)),
                     _ => tiny_http::Response::from_string("not here").with_status_code(404),

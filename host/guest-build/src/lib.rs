@@ -46,7 +46,10 @@ pub enum BuildError {
 impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            BuildError::Toolchain(msg) => write!(f, "cannot run the Rust toolchain for guest components: {msg}"),
+            BuildError::Toolchain(msg) => write!(
+                f,
+                "cannot run the Rust toolchain for guest components: {msg}"
+            ),
             BuildError::MissingTarget(msg) => write!(f, "{msg}"),
             BuildError::Cargo { manifest, output } => write!(
                 f,
@@ -54,7 +57,11 @@ impl std::fmt::Display for BuildError {
                 manifest.display()
             ),
             BuildError::MissingArtifact(path) => {
-                write!(f, "guest build succeeded but {} was not produced", path.display())
+                write!(
+                    f,
+                    "guest build succeeded but {} was not produced",
+                    path.display()
+                )
             }
         }
     }
@@ -83,7 +90,10 @@ pub fn guest_target_dir(repo_root: &Path) -> PathBuf {
 /// `target_dir` and returns the paths of its artifacts, in the order of
 /// `workspace.artifacts`. Prints `cargo:rerun-if-changed` lines for the
 /// watched directories, so call it from a build script.
-pub fn build_workspace(workspace: &GuestWorkspace, target_dir: &Path) -> Result<Vec<PathBuf>, BuildError> {
+pub fn build_workspace(
+    workspace: &GuestWorkspace,
+    target_dir: &Path,
+) -> Result<Vec<PathBuf>, BuildError> {
     for dir in &workspace.watch {
         println!("cargo:rerun-if-changed={}", dir.display());
     }
@@ -106,6 +116,16 @@ pub fn build_workspace(workspace: &GuestWorkspace, target_dir: &Path) -> Result<
         .arg("--target-dir")
         .arg(target_dir);
     if build_std {
+        // Debian's cargo must find Debian's rustc, not a rustup proxy.
+        let cargo = PathBuf::from(guest_cargo());
+        if let Some(dir) = cargo.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let mut dirs = vec![dir.to_path_buf()];
+            dirs.extend(std::env::split_paths(&path));
+            if let Ok(joined) = std::env::join_paths(dirs) {
+                cmd.env("PATH", joined);
+            }
+        }
         cmd.arg("-Zbuild-std=std,panic_abort")
             .env("RUSTC_BOOTSTRAP", "1")
             .env("RUSTFLAGS", "-L /usr/lib/wasm32-wasi");
@@ -151,7 +171,19 @@ fn scrubbed(program: impl AsRef<std::ffi::OsStr>) -> Command {
         let leaks = key.starts_with("CARGO_")
             || key.starts_with("RUSTC")
             || key.starts_with("RUSTDOC")
-            || matches!(key, "RUSTFLAGS" | "RUSTUP_TOOLCHAIN" | "CARGO" | "TARGET" | "HOST" | "OUT_DIR" | "OPT_LEVEL" | "PROFILE" | "DEBUG" | "NUM_JOBS")
+            || matches!(
+                key,
+                "RUSTFLAGS"
+                    | "RUSTUP_TOOLCHAIN"
+                    | "CARGO"
+                    | "TARGET"
+                    | "HOST"
+                    | "OUT_DIR"
+                    | "OPT_LEVEL"
+                    | "PROFILE"
+                    | "DEBUG"
+                    | "NUM_JOBS"
+            )
             || key.starts_with("DEP_");
         // CARGO_HOME is where the user keeps their registry cache: keep it.
         if leaks && key != "CARGO_HOME" {
@@ -166,9 +198,9 @@ fn scrubbed(program: impl AsRef<std::ffi::OsStr>) -> Command {
 fn check_target_installed() -> Result<(), BuildError> {
     let mut cmd = scrubbed("rustc");
     cmd.args(["--print", "target-libdir", "--target", TARGET]);
-    let output = cmd
-        .output()
-        .map_err(|e| BuildError::Toolchain(format!("running `rustc --print target-libdir`: {e}")))?;
+    let output = cmd.output().map_err(|e| {
+        BuildError::Toolchain(format!("running `rustc --print target-libdir`: {e}"))
+    })?;
     let libdir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
     let has_std = output.status.success()
         && std::fs::read_dir(&libdir)

@@ -28,11 +28,21 @@ pub struct GrantArgs {
 
     /// Wall-clock limit for the call, including time blocked on I/O
     /// (e.g. 500ms, 10s, 2m).
-    #[arg(long, value_name = "DURATION", default_value = "10s", help_heading = "Limits")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10s",
+        help_heading = "Limits"
+    )]
     pub timeout: String,
 
     /// Memory limit: total linear memory (e.g. 64MiB, 512K).
-    #[arg(long, value_name = "SIZE", default_value = "64MiB", help_heading = "Limits")]
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = "64MiB",
+        help_heading = "Limits"
+    )]
     pub memory: String,
 
     /// CPU limit in fuel units, about one per WebAssembly instruction.
@@ -40,11 +50,21 @@ pub struct GrantArgs {
     pub fuel: u64,
 
     /// Largest output accepted from the component (e.g. 1MiB).
-    #[arg(long, value_name = "SIZE", default_value = "1MiB", help_heading = "Limits")]
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = "1MiB",
+        help_heading = "Limits"
+    )]
     pub max_output: String,
 
     /// Maximum WebAssembly stack (e.g. 512KiB); deeper recursion traps.
-    #[arg(long, value_name = "SIZE", default_value = "512KiB", help_heading = "Limits")]
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = "512KiB",
+        help_heading = "Limits"
+    )]
     pub max_stack: String,
 }
 

@@ -12,7 +12,10 @@ use super::exit;
 
 /// Prints one JSON value on stdout.
 pub fn print_json(value: &Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    );
 }
 
 pub fn tool_list_json(component: &ToolComponent, tools: &[ToolSpec]) -> Value {
@@ -46,12 +49,20 @@ pub fn print_guest_log(component: &str, log: &CapturedLog) {
         eprintln!("[{component}] {}: {}", line.level, line.message);
     }
     if log.dropped_bytes > 0 {
-        eprintln!("[{component}] ({} more bytes of log dropped)", log.dropped_bytes);
+        eprintln!(
+            "[{component}] ({} more bytes of log dropped)",
+            log.dropped_bytes
+        );
     }
 }
 
 pub fn print_tool_list(component: &ToolComponent, tools: &[ToolSpec]) {
-    println!("{}: {} tool{}", component.name(), tools.len(), if tools.len() == 1 { "" } else { "s" });
+    println!(
+        "{}: {} tool{}",
+        component.name(),
+        tools.len(),
+        if tools.len() == 1 { "" } else { "s" }
+    );
     for tool in tools {
         println!();
         println!("  {}", tool.name);
@@ -68,11 +79,24 @@ pub fn print_tool_list(component: &ToolComponent, tools: &[ToolSpec]) {
             for (name, prop) in props {
                 let ty = match &prop["type"] {
                     Value::String(s) => s.clone(),
-                    Value::Array(a) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("|"),
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join("|"),
                     _ => "any".to_string(),
                 };
-                let flag = if required.contains(&name.as_str()) { "" } else { " (optional)" };
-                let desc = prop["description"].as_str().unwrap_or("").lines().next().unwrap_or("");
+                let flag = if required.contains(&name.as_str()) {
+                    ""
+                } else {
+                    " (optional)"
+                };
+                let desc = prop["description"]
+                    .as_str()
+                    .unwrap_or("")
+                    .lines()
+                    .next()
+                    .unwrap_or("");
                 println!("      {name}: {ty}{flag}  {desc}");
             }
         }

@@ -9,7 +9,10 @@ use warden_tests::components::HOSTILE;
 /// The `warden` binary of this build (`cargo test --workspace` builds it).
 fn warden() -> Command {
     let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
     let bin: PathBuf = profile_dir.join("warden");
     assert!(
         bin.is_file(),
@@ -24,14 +27,23 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn json_of(output: &Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
 }
 
 #[test]
 fn tool_list_json_shows_each_tool_and_its_schema() {
     let out = run(&["tool", "list", "builtin:fs", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json_of(&out);
     assert_eq!(v["ok"], true);
     let tools = v["tools"].as_array().expect("tools");
@@ -44,8 +56,22 @@ fn a_call_inside_the_grant_prints_the_output() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("a.txt"), "alpha").expect("write");
     let grant = format!("{}:/work", dir.path().display());
-    let out = run(&["tool", "call", "builtin:fs", "read_file", r#"{"path":"/work/a.txt"}"#, "--dir", &grant, "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "tool",
+        "call",
+        "builtin:fs",
+        "read_file",
+        r#"{"path":"/work/a.txt"}"#,
+        "--dir",
+        &grant,
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json_of(&out);
     assert_eq!(v["output"]["content"], "alpha");
     assert!(v["stats"]["fuel_used"].as_u64().unwrap_or(0) > 0);
@@ -55,7 +81,16 @@ fn a_call_inside_the_grant_prints_the_output() {
 fn a_denial_exits_4_and_says_which_capability() {
     let dir = tempfile::tempdir().expect("tempdir");
     let grant = format!("{}:/work:ro", dir.path().display());
-    let out = run(&["tool", "call", "builtin:fs", "read_file", r#"{"path":"/etc/passwd"}"#, "--dir", &grant, "--json"]);
+    let out = run(&[
+        "tool",
+        "call",
+        "builtin:fs",
+        "read_file",
+        r#"{"path":"/etc/passwd"}"#,
+        "--dir",
+        &grant,
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(4));
     let v = json_of(&out);
     assert_eq!(v["ok"], false);
@@ -63,7 +98,15 @@ fn a_denial_exits_4_and_says_which_capability() {
     assert_eq!(v["error"]["capability"], "filesystem");
     assert_eq!(v["error"]["target"], "/etc/passwd");
 
-    let out = run(&["tool", "call", "builtin:fs", "write_file", r#"{"path":"/work/x","content":"x"}"#, "--dir", &grant]);
+    let out = run(&[
+        "tool",
+        "call",
+        "builtin:fs",
+        "write_file",
+        r#"{"path":"/work/x","content":"x"}"#,
+        "--dir",
+        &grant,
+    ]);
     assert_eq!(out.status.code(), Some(4));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("denied filesystem access"), "{stderr}");
@@ -74,7 +117,11 @@ fn a_denial_exits_4_and_says_which_capability() {
 fn each_failure_kind_has_its_own_exit_code() {
     let cases: &[(&[&str], i32, &str)] = &[
         (&["spin", "{}", "--timeout", "200ms"], 5, "timed out"),
-        (&["hog", r#"{"step_kib":1024}"#, "--memory", "16MiB"], 6, "out of memory"),
+        (
+            &["hog", r#"{"step_kib":1024}"#, "--memory", "16MiB"],
+            6,
+            "out of memory",
+        ),
         (&["spin", "{}", "--fuel", "1000000"], 7, "out of fuel"),
         (&["panic", "{}"], 8, "panics on purpose"),
         (&["bad_json", "{}"], 9, "not JSON"),
@@ -87,7 +134,10 @@ fn each_failure_kind_has_its_own_exit_code() {
         let out = run(&full);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(*code), "{args:?}: {stderr}");
-        assert!(stderr.contains(needle), "{args:?}: `{needle}` not in: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: `{needle}` not in: {stderr}"
+        );
     }
 }
 
@@ -103,7 +153,15 @@ fn loading_errors_exit_10_and_usage_errors_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not valid JSON"));
 
-    let out = run(&["tool", "call", "builtin:fs", "read_file", "{}", "--dir", "/no/such/dir:/x"]);
+    let out = run(&[
+        "tool",
+        "call",
+        "builtin:fs",
+        "read_file",
+        "{}",
+        "--dir",
+        "/no/such/dir:/x",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open host directory"));
 

@@ -6,14 +6,24 @@ use std::time::{Duration, Instant};
 use warden::{CallError, DirMode, Grant, ToolComponent};
 use warden_tests::{block_on, grant_dirs, hostile, runtime, with_timeout};
 
-fn call(component: &ToolComponent, tool: &str, input: serde_json::Value, grant: &Grant) -> Result<warden::CallReport, CallError> {
+fn call(
+    component: &ToolComponent,
+    tool: &str,
+    input: serde_json::Value,
+    grant: &Grant,
+) -> Result<warden::CallReport, CallError> {
     block_on(runtime().call_tool(component, tool, &input.to_string(), grant))
 }
 
 /// After any failure the same loaded component serves a normal call.
 fn assert_next_call_works(component: &ToolComponent) {
-    let out = call(component, "echo", serde_json::json!({"text": "still here"}), &Grant::default())
-        .expect("the host serves the next call");
+    let out = call(
+        component,
+        "echo",
+        serde_json::json!({"text": "still here"}),
+        &Grant::default(),
+    )
+    .expect("the host serves the next call");
     assert_eq!(out.output["text"], "still here");
 }
 
@@ -24,10 +34,19 @@ fn a_guest_that_loops_forever_is_stopped_near_its_deadline() {
     let started = Instant::now();
     let err = call(&h, "spin", serde_json::json!({}), &grant).expect_err("spin never returns");
     let elapsed = started.elapsed();
-    assert!(matches!(err, CallError::Timeout { limit, .. } if limit == Duration::from_millis(300)), "{err:?}");
+    assert!(
+        matches!(err, CallError::Timeout { limit, .. } if limit == Duration::from_millis(300)),
+        "{err:?}"
+    );
     // Liveness, not performance: it is stopped, and not before its deadline.
-    assert!(elapsed >= Duration::from_millis(300), "stopped early: {elapsed:?}");
-    assert!(elapsed < Duration::from_secs(5), "not stopped near its deadline: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(300),
+        "stopped early: {elapsed:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "not stopped near its deadline: {elapsed:?}"
+    );
     assert_next_call_works(&h);
 }
 
@@ -37,7 +56,16 @@ fn a_guest_that_loops_forever_runs_out_of_fuel() {
     let mut grant = Grant::default();
     grant.limits.fuel = 20_000_000;
     let err = call(&h, "spin", serde_json::json!({}), &grant).expect_err("spin never returns");
-    assert!(matches!(err, CallError::OutOfFuel { limit: 20_000_000, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            CallError::OutOfFuel {
+                limit: 20_000_000,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert_next_call_works(&h);
 }
 
@@ -46,9 +74,14 @@ fn a_guest_blocked_in_a_host_call_is_cut_off_by_the_wall_clock() {
     let h = hostile();
     let grant = with_timeout(Grant::default(), Duration::from_millis(300));
     let started = Instant::now();
-    let err = call(&h, "sleep", serde_json::json!({"ms": 60_000}), &grant).expect_err("sleep outlasts the timeout");
+    let err = call(&h, "sleep", serde_json::json!({"ms": 60_000}), &grant)
+        .expect_err("sleep outlasts the timeout");
     assert!(matches!(err, CallError::Timeout { .. }), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(5), "not cut off: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "not cut off: {:?}",
+        started.elapsed()
+    );
     assert_next_call_works(&h);
 }
 
@@ -57,15 +90,20 @@ fn a_guest_that_allocates_without_bound_hits_the_memory_cap() {
     let h = hostile();
     let mut grant = Grant::default();
     grant.limits.memory_bytes = 32 << 20;
-    let err = call(&h, "hog", serde_json::json!({"step_kib": 1024}), &grant).expect_err("hog never stops");
-    assert!(matches!(err, CallError::OutOfMemory { limit, .. } if limit == 32 << 20), "{err:?}");
+    let err = call(&h, "hog", serde_json::json!({"step_kib": 1024}), &grant)
+        .expect_err("hog never stops");
+    assert!(
+        matches!(err, CallError::OutOfMemory { limit, .. } if limit == 32 << 20),
+        "{err:?}"
+    );
     assert_next_call_works(&h);
 }
 
 #[test]
 fn a_guest_that_recurses_without_bound_traps_on_the_stack_limit() {
     let h = hostile();
-    let err = call(&h, "recurse", serde_json::json!({}), &Grant::default()).expect_err("recursion never ends");
+    let err = call(&h, "recurse", serde_json::json!({}), &Grant::default())
+        .expect_err("recursion never ends");
     assert!(matches!(err, CallError::StackOverflow { .. }), "{err:?}");
     assert_next_call_works(&h);
 }
@@ -75,7 +113,9 @@ fn a_panicking_guest_is_a_trap_with_its_message_and_backtrace() {
     let h = hostile();
     let err = call(&h, "panic", serde_json::json!({}), &Grant::default()).expect_err("panics");
     match &err {
-        CallError::Trap { message, backtrace, .. } => {
+        CallError::Trap {
+            message, backtrace, ..
+        } => {
             assert!(message.contains("panics on purpose"), "{message}");
             assert!(!backtrace.is_empty(), "no backtrace");
         }
@@ -88,9 +128,17 @@ fn a_panicking_guest_is_a_trap_with_its_message_and_backtrace() {
 #[test]
 fn output_past_the_limit_and_output_that_is_not_json_are_invalid_output() {
     let h = hostile();
-    let err = call(&h, "flood", serde_json::json!({"bytes": 2 << 20}), &Grant::default()).expect_err("too large");
+    let err = call(
+        &h,
+        "flood",
+        serde_json::json!({"bytes": 2 << 20}),
+        &Grant::default(),
+    )
+    .expect_err("too large");
     match &err {
-        CallError::InvalidOutput { reason, .. } => assert!(reason.contains("over the limit"), "{reason}"),
+        CallError::InvalidOutput { reason, .. } => {
+            assert!(reason.contains("over the limit"), "{reason}")
+        }
         other => panic!("expected invalid output, got {other:?}"),
     }
     assert_next_call_works(&h);
@@ -106,11 +154,21 @@ fn output_past_the_limit_and_output_that_is_not_json_are_invalid_output() {
 fn a_guest_flooding_the_log_is_bounded_and_still_succeeds() {
     let h = hostile();
     let grant = Grant::default();
-    let report = call(&h, "log", serde_json::json!({"count": 50_000}), &grant).expect("logging is not a failure");
-    let kept: u64 = report.log.lines.iter().map(|l| l.message.len() as u64 + 1).sum();
+    let report = call(&h, "log", serde_json::json!({"count": 50_000}), &grant)
+        .expect("logging is not a failure");
+    let kept: u64 = report
+        .log
+        .lines
+        .iter()
+        .map(|l| l.message.len() as u64 + 1)
+        .sum();
     assert!(kept <= grant.limits.max_log_bytes, "kept {kept} bytes");
     assert!(report.log.dropped_bytes > 0);
-    assert!(report.log.lines[0].message.contains("hostile log line 1 of 50000"));
+    assert!(
+        report.log.lines[0]
+            .message
+            .contains("hostile log line 1 of 50000")
+    );
 }
 
 #[test]
@@ -120,7 +178,13 @@ fn only_granted_environment_variables_are_visible() {
         env: vec![("WARDEN_TEST_GRANTED".into(), "yes".into())],
         ..Grant::default()
     };
-    let out = call(&h, "env", serde_json::json!({"name": "WARDEN_TEST_GRANTED"}), &grant).expect("env");
+    let out = call(
+        &h,
+        "env",
+        serde_json::json!({"name": "WARDEN_TEST_GRANTED"}),
+        &grant,
+    )
+    .expect("env");
     assert_eq!(out.output["value"], "yes");
     // PATH is set for this test process, but not granted.
     assert!(std::env::var("PATH").is_ok());
@@ -141,21 +205,40 @@ fn direct_filesystem_access_outside_the_grant_fails_in_wasi_itself() {
     std::os::unix::fs::symlink(ws.path().join("secret.txt"), data.join("link")).expect("symlink");
     let grant = grant_dirs(&[(&data, "/data", DirMode::ReadOnly)]);
 
-    let out = call(&h, "read", serde_json::json!({"path": "/data/inside.txt"}), &grant).expect("inside works");
+    let out = call(
+        &h,
+        "read",
+        serde_json::json!({"path": "/data/inside.txt"}),
+        &grant,
+    )
+    .expect("inside works");
     assert_eq!(out.output["content"], "inside");
 
     let secret_host_path = ws.path().join("secret.txt");
-    for path in ["/data/../secret.txt", "/data/link", "/etc/passwd", secret_host_path.to_str().unwrap_or("/")] {
+    for path in [
+        "/data/../secret.txt",
+        "/data/link",
+        "/etc/passwd",
+        secret_host_path.to_str().unwrap_or("/"),
+    ] {
         match call(&h, "read", serde_json::json!({"path": path}), &grant) {
             Ok(out) => panic!("{path} was read: {}", out.output),
             Err(e) => assert!(!e.to_string().contains("TOP SECRET"), "{e}"),
         }
     }
-    match call(&h, "write", serde_json::json!({"path": "/data/inside.txt", "content": "changed"}), &grant) {
+    match call(
+        &h,
+        "write",
+        serde_json::json!({"path": "/data/inside.txt", "content": "changed"}),
+        &grant,
+    ) {
         Err(CallError::Denied { .. }) => {}
         other => panic!("expected a denial writing a read-only grant, got {other:?}"),
     }
-    assert_eq!(std::fs::read_to_string(data.join("inside.txt")).expect("read"), "inside");
+    assert_eq!(
+        std::fs::read_to_string(data.join("inside.txt")).expect("read"),
+        "inside"
+    );
 }
 
 #[test]
@@ -178,7 +261,10 @@ fn a_spinning_guest_does_not_starve_other_calls() {
             }));
         }
         for (i, e) in echoes.into_iter().enumerate() {
-            let out = e.await.expect("task").expect("echo succeeds beside a spinner");
+            let out = e
+                .await
+                .expect("task")
+                .expect("echo succeeds beside a spinner");
             assert_eq!(out.output["text"], format!("call {i}"));
         }
         let spun = spinner.await.expect("task");

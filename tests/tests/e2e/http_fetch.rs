@@ -31,7 +31,11 @@ fn fetches_from_a_granted_host() {
     let out = fetch(&grant, &format!("http://127.0.0.1:{}/json", server.port())).expect("fetch");
     assert_eq!(out["content_type"], "application/json");
 
-    let out = fetch(&grant, &format!("http://127.0.0.1:{}/missing", server.port())).expect("a 404 is a result");
+    let out = fetch(
+        &grant,
+        &format!("http://127.0.0.1:{}/missing", server.port()),
+    )
+    .expect("a 404 is a result");
     assert_eq!(out["status"], 404);
 }
 
@@ -43,7 +47,8 @@ fn large_bodies_are_truncated_not_unbounded() {
     let out = fetch(&grant, &url).expect("the default bound fits the default output limit");
     assert_eq!(out["truncated"], true);
     let input = serde_json::json!({ "url": url, "max_bytes": 4096 }).to_string();
-    let out = block_on(runtime().call_tool(&builtin("http-fetch"), "fetch", &input, &grant)).expect("fetch");
+    let out = block_on(runtime().call_tool(&builtin("http-fetch"), "fetch", &input, &grant))
+        .expect("fetch");
     assert_eq!(out.output["truncated"], true);
     assert_eq!(out.output["body"].as_str().map(str::len), Some(4096));
 }
@@ -61,15 +66,25 @@ fn a_host_that_is_not_granted_is_denied_and_the_next_call_works() {
     );
     // Another loopback address.
     assert_network_denied(
-        fetch(&grant, &format!("http://127.0.0.2:{}/hello", granted.port())),
+        fetch(
+            &grant,
+            &format!("http://127.0.0.2:{}/hello", granted.port()),
+        ),
         &format!("127.0.0.2:{}", granted.port()),
     );
     // No network grant at all.
     assert_network_denied(
-        fetch(&warden::Grant::default(), &format!("http://127.0.0.1:{}/hello", granted.port())),
+        fetch(
+            &warden::Grant::default(),
+            &format!("http://127.0.0.1:{}/hello", granted.port()),
+        ),
         &format!("127.0.0.1:{}", granted.port()),
     );
-    let out = fetch(&grant, &format!("http://127.0.0.1:{}/hello", granted.port())).expect("next call works");
+    let out = fetch(
+        &grant,
+        &format!("http://127.0.0.1:{}/hello", granted.port()),
+    )
+    .expect("next call works");
     assert_eq!(out["status"], 200);
 }
 

@@ -287,9 +287,12 @@ pub mod wasi_grant {
     }
 
     /// Maps an I/O error on `resource` to a tool error like
-    /// [`ToolError::from_io`], but a permission error (how WASI refuses an
-    /// access its grant does not cover, such as following a symlink out of a
-    /// granted directory) gets a reason that lists the grants.
+    /// [`ToolError::from_io`], with messages that say what to do: a permission
+    /// error (how WASI refuses an access its grant does not cover, such as
+    /// following a symlink out of a granted directory) is `denied` with a
+    /// reason that lists the grants; a missing file is `not-found`; a
+    /// directory where a file was expected (or the reverse) is
+    /// `invalid-input`; anything else is `failed`.
     pub fn io_error(resource: &str, err: &std::io::Error, grants: &[Grant]) -> ToolError {
         match err.kind() {
             std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
@@ -301,6 +304,15 @@ pub mod wasi_grant {
                     ),
                 )
             }
+            std::io::ErrorKind::NotFound => ToolError::NotFound(format!(
+                "`{resource}` does not exist; check the path (list_dir shows what a directory contains)"
+            )),
+            std::io::ErrorKind::IsADirectory => ToolError::InvalidInput(format!(
+                "`{resource}` is a directory; give the path of a file"
+            )),
+            std::io::ErrorKind::NotADirectory => ToolError::InvalidInput(format!(
+                "a component of `{resource}` is a file, not a directory; check the path"
+            )),
             _ => ToolError::from_io(resource, err),
         }
     }

@@ -332,6 +332,6 @@ export_tools! {
     /// Only http and https URLs; only hosts granted to this tool are reachable (another
     /// host gives a `denied` error naming it). Redirects are followed (at most 5). A
     /// non-2xx status is returned as is, not as an error. The body is cut at `max_bytes`
-    /// (default 1 MiB, at most 8 MiB); `truncated` says when it was.
+    /// (default 256 KiB, at most 8 MiB); `truncated` says when it was.
     "fetch" => fetch,
 }

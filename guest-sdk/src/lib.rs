@@ -29,6 +29,11 @@
 //! }
 //! ```
 //!
+//! The crate needs `crate-type = ["cdylib"]` and depends on `warden-sdk`,
+//! `serde` (with `derive`) and `schemars` (the `JsonSchema` derive expands to
+//! paths under `schemars`). This exact tool is `tests/guests/greet` in the
+//! warden repository, built and called by its test suite.
+//!
 //! Build it with `cargo build --release --target wasm32-wasip2` (the Rust
 //! toolchain produces a component for that target directly) or with
 //! `cargo component build --release`; then run it under a grant with

@@ -271,3 +271,23 @@ fn a_spinning_guest_does_not_starve_other_calls() {
         assert!(matches!(spun, Err(CallError::Timeout { .. })), "{spun:?}");
     });
 }
+
+/// Every misbehaviour the hostile component offers is exercised by some test.
+#[test]
+fn every_hostile_tool_is_exercised() {
+    let sources = [
+        include_str!("hostile.rs"),
+        include_str!("http_fetch.rs"),
+        include_str!("cli.rs"),
+    ];
+    let list = block_on(runtime().list_tools(&hostile(), &Grant::default())).expect("list");
+    assert!(list.tools.len() >= 10);
+    for tool in &list.tools {
+        let quoted = format!("\"{}\"", tool.name);
+        assert!(
+            sources.iter().any(|s| s.contains(&quoted)),
+            "hostile tool `{}` has no test",
+            tool.name
+        );
+    }
+}

@@ -55,6 +55,12 @@ impl Runtime {
 
     /// Compiles `bytes` (binary or WAT text) as the tool component `name`.
     pub fn load_tool(&self, name: &str, bytes: &[u8]) -> Result<ToolComponent, LoadError> {
+        let component = self.compile(name, bytes)?;
+        self.check_tool(name, component)
+    }
+
+    /// Compiles `bytes` (binary or WAT text) into a component.
+    pub(crate) fn compile(&self, name: &str, bytes: &[u8]) -> Result<Component, LoadError> {
         let component_name = name.to_string();
         // WAT text (handy for fixtures and experiments) is compiled to binary first.
         let bytes: std::borrow::Cow<'_, [u8]> = if bytes.starts_with(b"\0asm") {
@@ -93,7 +99,17 @@ impl Runtime {
                 }
             }
         })?;
+        Ok(component)
+    }
 
+    /// Checks that `component` is a tool the host can run: its imports are
+    /// provided and it exports the `tools` interface with the right types.
+    pub(crate) fn check_tool(
+        &self,
+        name: &str,
+        component: Component,
+    ) -> Result<ToolComponent, LoadError> {
+        let component_name = name.to_string();
         // Imports first: a component that asks for more than the host
         // provides is refused whatever it exports.
         let instance_pre =

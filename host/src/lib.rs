@@ -27,6 +27,7 @@
 
 pub mod bindings;
 pub mod builtin;
+pub mod cache;
 mod call;
 mod component;
 mod engine;
@@ -38,6 +39,7 @@ pub mod net;
 pub mod sandbox;
 mod signature;
 
+pub use cache::{ArtifactCache, CacheOutcome};
 pub use call::{CallReport, CallStats, ToolList};
 pub use component::{TOOLS_INTERFACE, ToolComponent};
 pub use engine::{EPOCH_TICK, EngineConfig, Runtime};

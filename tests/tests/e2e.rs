@@ -13,3 +13,5 @@ mod hostile;
 mod http_fetch;
 #[path = "e2e/loading.rs"]
 mod loading;
+#[path = "e2e/registry.rs"]
+mod registry;

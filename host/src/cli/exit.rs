@@ -1,6 +1,7 @@
 //! Exit codes, one per kind of failure, so scripts can tell them apart.
 
 use warden::{CallError, LoadError};
+use warden_registry::error::{PackageError, StoreError, TrustError};
 
 /// Success.
 pub const OK: u8 = 0;
@@ -24,6 +25,8 @@ pub const INVALID_OUTPUT: u8 = 9;
 pub const LOAD: u8 = 10;
 /// The component overflowed its stack.
 pub const STACK_OVERFLOW: u8 = 11;
+/// The registry refused a package (tampered, unsigned, untrusted, downgrade, ...).
+pub const REFUSED: u8 = 12;
 
 /// The exit-code table shown at the end of `--help`.
 pub const HELP: &str = "\
@@ -38,7 +41,8 @@ Exit codes:
    8  the component trapped (e.g. panicked)
    9  the component returned invalid output
   10  the component could not be loaded
-  11  stack overflow";
+  11  stack overflow
+  12  the registry refused a package (tampered, unsigned, untrusted, downgrade, ...)";
 
 /// The exit code for an error, by its kind.
 pub fn code_for(err: &anyhow::Error) -> u8 {
@@ -61,6 +65,17 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         }
         if cause.downcast_ref::<LoadError>().is_some() {
             return LOAD;
+        }
+        if let Some(e) = cause.downcast_ref::<StoreError>() {
+            return match e {
+                StoreError::Io { .. } | StoreError::NotInstalled { .. } => FAILURE,
+                _ => REFUSED,
+            };
+        }
+        if cause.downcast_ref::<PackageError>().is_some()
+            || cause.downcast_ref::<TrustError>().is_some()
+        {
+            return REFUSED;
         }
     }
     FAILURE

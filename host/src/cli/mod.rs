@@ -2,8 +2,14 @@
 
 pub mod exit;
 mod grant_args;
+mod install;
+mod installed;
+mod key;
 mod output;
+mod package;
+mod registry_args;
 mod tool;
+mod trust;
 
 use std::process::ExitCode;
 
@@ -26,9 +32,35 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Inspect and call tool components.
+    /// Inspect and call tool components (files, built-ins or installed packages).
     #[command(subcommand)]
     Tool(tool::ToolCommand),
+    /// Install a package (and its dependencies) from a package file or a directory source.
+    Install(install::InstallArgs),
+    /// Upgrade installed packages from a source.
+    Upgrade(install::UpgradeArgs),
+    /// List installed packages.
+    List(installed::ListArgs),
+    /// Show an installed package: manifest, digests, signer, capabilities, imports and exports.
+    Inspect(installed::InspectArgs),
+    /// Remove an installed package.
+    Remove(installed::RemoveArgs),
+    /// Check that every installed package is intact and trusted.
+    Verify(installed::VerifyArgs),
+    /// Build and sign a package from a manifest and a component.
+    Package(package::PackageArgs),
+    /// Write the index.json of a directory of packages, making it a source.
+    Index(package::IndexArgs),
+    /// Manage publisher keys.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
+    /// Manage which keys are trusted to sign which namespaces.
+    Trust {
+        #[command(subcommand)]
+        command: trust::TrustCommand,
+        #[command(flatten)]
+        registry: registry_args::RegistryArgs,
+    },
 }
 
 impl Cli {
@@ -36,6 +68,16 @@ impl Cli {
     pub fn json(&self) -> bool {
         match &self.command {
             Command::Tool(t) => t.json(),
+            Command::Install(a) => a.json,
+            Command::Upgrade(a) => a.json,
+            Command::List(a) => a.json,
+            Command::Inspect(a) => a.json,
+            Command::Remove(a) => a.json,
+            Command::Verify(a) => a.json,
+            Command::Package(a) => a.json,
+            Command::Index(a) => a.json,
+            Command::Key(k) => k.json(),
+            Command::Trust { command, .. } => command.json(),
         }
     }
 
@@ -43,6 +85,16 @@ impl Cli {
     pub async fn execute(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Tool(cmd) => cmd.execute(self.verbose).await,
+            Command::Install(a) => a.execute(),
+            Command::Upgrade(a) => a.execute(),
+            Command::List(a) => a.execute(),
+            Command::Inspect(a) => a.execute(),
+            Command::Remove(a) => a.execute(),
+            Command::Verify(a) => a.execute(),
+            Command::Package(a) => a.execute(),
+            Command::Index(a) => a.execute(),
+            Command::Key(k) => k.execute(),
+            Command::Trust { command, registry } => command.execute(&registry),
         }
     }
 }

@@ -4,13 +4,16 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use warden::{Runtime, ToolComponent};
+use warden::{ArtifactCache, DirMode, Grant, HostPattern, Runtime, ToolComponent};
+use warden_registry::manifest::{Access, Capabilities};
 
 use super::exit;
 use super::grant_args::GrantArgs;
+use super::install::parse_spec;
 use super::output;
+use super::registry_args::RegistryArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum ToolCommand {
@@ -22,8 +25,9 @@ pub enum ToolCommand {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// The component: a `.wasm` (or `.wat`) file, or `builtin:fs`,
-    /// `builtin:grep`, `builtin:http-fetch`.
+    /// The component: a `.wasm` (or `.wat`) file, `builtin:fs`,
+    /// `builtin:grep`, `builtin:http-fetch`, or an installed package
+    /// NAME[@RANGE] such as `acme:grep@^1`.
     component: String,
 
     /// Print JSON instead of text.
@@ -32,12 +36,16 @@ pub struct ListArgs {
 
     #[command(flatten)]
     grant: GrantArgs,
+
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct CallArgs {
-    /// The component: a `.wasm` (or `.wat`) file, or `builtin:fs`,
-    /// `builtin:grep`, `builtin:http-fetch`.
+    /// The component: a `.wasm` (or `.wat`) file, `builtin:fs`,
+    /// `builtin:grep`, `builtin:http-fetch`, or an installed package
+    /// NAME[@RANGE] such as `acme:grep@^1`.
     component: String,
 
     /// The tool to call (see `warden tool list`).
@@ -53,6 +61,9 @@ pub struct CallArgs {
 
     #[command(flatten)]
     grant: GrantArgs,
+
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 impl ToolCommand {
@@ -71,8 +82,16 @@ impl ToolCommand {
     }
 }
 
-/// Loads `spec`: `builtin:NAME` or a file path.
-fn load(runtime: &Runtime, spec: &str) -> anyhow::Result<ToolComponent> {
+/// A loaded component and, for an installed package, what the user granted it.
+struct Loaded {
+    component: ToolComponent,
+    granted: Option<Capabilities>,
+}
+
+/// Loads `spec`: `builtin:NAME`, a file path, or an installed package
+/// `NAME[@RANGE]` (verified against its recorded digest, compiled once into
+/// the artifact cache).
+fn load(runtime: &Runtime, spec: &str, registry: &RegistryArgs) -> anyhow::Result<Loaded> {
     if let Some(name) = spec.strip_prefix("builtin:") {
         let bytes = warden::builtin::lookup(name).with_context(|| {
             format!(
@@ -80,15 +99,121 @@ fn load(runtime: &Runtime, spec: &str) -> anyhow::Result<ToolComponent> {
                 warden::builtin::NAMES.join(", ")
             )
         })?;
-        return Ok(runtime.load_tool(name, bytes)?);
+        return Ok(Loaded {
+            component: runtime.load_tool(name, bytes)?,
+            granted: None,
+        });
     }
-    Ok(runtime.load_tool_file(&PathBuf::from(spec))?)
+    let path = PathBuf::from(spec);
+    let looks_like_file =
+        path.exists() || spec.contains('/') || spec.ends_with(".wasm") || spec.ends_with(".wat");
+    if looks_like_file || !spec.contains(':') {
+        return Ok(Loaded {
+            component: runtime.load_tool_file(&path)?,
+            granted: None,
+        });
+    }
+    let (name, req) = parse_spec(spec)?;
+    let registry = registry.open()?;
+    let installed = registry.find(&name, &req)?.with_context(|| {
+        format!(
+            "no installed version of `{name}` matches `{req}` (see `warden list`, `warden install`)"
+        )
+    })?;
+    if installed.kind != "tool" {
+        bail!("`{name}` is a {}, not a tool", installed.kind);
+    }
+    let bytes = registry.component(&installed)?;
+    let cache = ArtifactCache::new(&registry.root().join("cache"), runtime);
+    let (component, _) = runtime.load_tool_cached(
+        &name.to_string(),
+        &bytes,
+        &installed.component_digest.hex(),
+        &cache,
+    )?;
+    Ok(Loaded {
+        component,
+        granted: Some(registry.grant(&name)?.unwrap_or_default()),
+    })
+}
+
+/// Gives an installed package what it was granted at install and needs no
+/// further choice from the user: its network hosts, its environment
+/// variables (with this shell's values, where set) and its limits (unless a
+/// flag set them).
+fn apply_recorded(grant: &mut Grant, granted: &Capabilities) {
+    for host in &granted.hosts {
+        if let Ok(pattern) = HostPattern::parse(host)
+            && !grant.hosts.contains(&pattern)
+        {
+            grant.hosts.push(pattern);
+        }
+    }
+    for var in &granted.env {
+        if let Ok(value) = std::env::var(var)
+            && !grant.env.iter().any(|(n, _)| n == var)
+        {
+            grant.env.push((var.clone(), value));
+        }
+    }
+    let defaults = warden::Limits::default();
+    if let Some(m) = granted.limits.memory_bytes
+        && grant.limits.memory_bytes == defaults.memory_bytes
+    {
+        grant.limits.memory_bytes = m;
+    }
+    if let Some(t) = granted.limits.timeout_ms
+        && grant.limits.timeout == defaults.timeout
+    {
+        grant.limits.timeout = std::time::Duration::from_millis(t);
+    }
+    if let Some(f) = granted.limits.fuel
+        && grant.limits.fuel == defaults.fuel
+    {
+        grant.limits.fuel = f;
+    }
+}
+
+/// Refuses flags that give an installed package more than it was granted at
+/// install.
+fn check_within(name: &str, grant: &Grant, granted: &Capabilities) -> anyhow::Result<()> {
+    let mut extra = Vec::new();
+    for dir in &grant.dirs {
+        let ok = granted.dirs.iter().any(|d| {
+            d.path.trim_end_matches('/') == dir.guest.trim_end_matches('/')
+                && (dir.mode == DirMode::ReadOnly || d.mode == Access::ReadWrite)
+        });
+        if !ok {
+            extra.push(format!("directory {} ({})", dir.guest, dir.mode));
+        }
+    }
+    for host in &grant.hosts {
+        if !granted
+            .hosts
+            .iter()
+            .any(|h| HostPattern::parse(h).is_ok_and(|h| &h == host))
+        {
+            extra.push(format!("network {host}"));
+        }
+    }
+    for (var, _) in &grant.env {
+        if !granted.env.iter().any(|e| e == var) {
+            extra.push(format!("environment variable {var}"));
+        }
+    }
+    if !extra.is_empty() {
+        bail!(
+            "`{name}` was not granted {} at install; an installed package gets at most what its manifest asked for and you granted",
+            extra.join(", ")
+        );
+    }
+    Ok(())
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     let grant = args.grant.grant()?;
     let runtime = Runtime::new(args.grant.engine_config()?)?;
-    let component = load(&runtime, &args.component)?;
+    let component = load(&runtime, &args.component, &args.registry)?.component;
     let list = runtime
         .list_tools(&component, &grant)
         .await
@@ -120,7 +245,13 @@ async fn call(args: CallArgs, verbose: u8) -> anyhow::Result<ExitCode> {
     }
 
     let runtime = Runtime::new(args.grant.engine_config()?)?;
-    let component = load(&runtime, &args.component)?;
+    let loaded = load(&runtime, &args.component, &args.registry)?;
+    let mut grant = grant;
+    if let Some(granted) = &loaded.granted {
+        check_within(loaded.component.name(), &grant, granted)?;
+        apply_recorded(&mut grant, granted);
+    }
+    let component = loaded.component;
     let report = runtime
         .call_tool(&component, &args.tool, &input, &grant)
         .await

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use warden_tests::components::HOSTILE;
 
 /// The `warden` binary of this build (`cargo test --workspace` builds it).
-fn warden() -> Command {
+pub fn warden() -> Command {
     let exe = std::env::current_exe().expect("test executable path");
     let profile_dir = exe
         .parent()

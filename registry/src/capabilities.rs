@@ -1,0 +1,536 @@
+//! A component's real imports and exports, checked against its manifest.
+//!
+//! The manifest says what a package needs; the component's imports say what
+//! it can ask the host for. [`check`] refuses a component that:
+//!
+//! - is a core module rather than a component;
+//! - imports anything but WASI (`wasi:*`) and the `warden:plugin`
+//!   interfaces a component may import (`log`, `types`, `chat`,
+//!   `planning`, and `broker` for planners only);
+//! - uses a `warden:plugin` version other than its manifest's world;
+//! - can open network connections (`wasi:http/outgoing-handler`, or
+//!   `wasi:sockets/tcp`, `tcp-create-socket`, `udp`, `udp-create-socket`,
+//!   `ip-name-lookup`) while its manifest declares no `hosts`;
+//! - does not export the interface of its kind's world
+//!   (`warden:plugin/tools` for a tool, `skills`, `model`, `agent`).
+//!
+//! # What a plain Rust component imports
+//!
+//! Components built by Rust for `wasm32-wasip2` import only the WASI
+//! interfaces the code actually reaches: the linker drops unused functions
+//! and the component keeps only the imports left. Inspecting the components
+//! built from `tools/` and `tests/guests/` (rustc 1.95, wit-bindgen):
+//!
+//! - **Always**, even in a tool that does nothing with them (`greet`):
+//!   `wasi:cli/{environment, exit, stdin, stdout, stderr, terminal-input,
+//!   terminal-output, terminal-stdin, terminal-stdout, terminal-stderr}` and
+//!   `wasi:io/{error, poll, streams}` (std's runtime start-up, `environ`
+//!   and panic output). So importing `wasi:cli/environment` or stdio
+//!   implies nothing: it cannot be tied to `env`, and is not checked.
+//! - **When used**: `wasi:filesystem/{types, preopens}` (`fs`, `grep`, not
+//!   `greet`), `wasi:clocks/*`, `wasi:random/*`.
+//! - **Sockets only with `std::net`**: `fs`, `grep`, `greet` and
+//!   `http_fetch` (which uses `wasi:http`) import no `wasi:sockets`
+//!   interface at all. A single `std::net::TcpStream::connect` (`hostile`)
+//!   pulls in the whole set: `network`, `instance-network`, `tcp`,
+//!   `tcp-create-socket`, `udp`, `udp-create-socket` and `ip-name-lookup`
+//!   (wasi-libc's socket layer references them all). So a socket import
+//!   really does mean the component can open connections, and requiring
+//!   `hosts` for it does not refuse ordinary tools.
+//!
+//! Filesystem imports are not tied to `dirs`: without a granted directory
+//! the component simply has no preopens, which is safe.
+
+use wit_component::DecodedWasm;
+use wit_parser::{Resolve, WorldItem, WorldKey};
+
+use crate::error::CapabilityError;
+use crate::manifest::{Kind, Manifest, WIT_PACKAGE};
+
+/// The `warden:plugin` interfaces any component may import.
+const WARDEN_IMPORTS: [&str; 4] = ["log", "types", "chat", "planning"];
+/// The `warden:plugin` interface only planners may import.
+const BROKER: &str = "broker";
+
+/// What a component imports and exports (shown by `warden inspect`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Imported interfaces (e.g. `wasi:http/outgoing-handler@0.2.12`), sorted.
+    pub imports: Vec<String>,
+    /// Exported interfaces (e.g. `warden:plugin/tools@0.1.0`), sorted.
+    pub exports: Vec<String>,
+}
+
+/// One import or export, named and split into its parts when it is an
+/// interface of a package.
+struct Item {
+    /// The full name as printed (`wasi:http/types@0.2.12`).
+    full: String,
+    /// `(namespace, package, interface, version)` for a package interface.
+    iface: Option<(String, String, String, Option<semver::Version>)>,
+}
+
+fn describe(resolve: &Resolve, key: &WorldKey, item: &WorldItem) -> Item {
+    let full = resolve.name_world_key(key);
+    let iface = match (key, item) {
+        (WorldKey::Interface(id), WorldItem::Interface { .. }) => {
+            let iface = &resolve.interfaces[*id];
+            match (iface.package, &iface.name) {
+                (Some(pkg), Some(name)) => {
+                    let pkg = &resolve.packages[pkg].name;
+                    Some((
+                        pkg.namespace.clone(),
+                        pkg.name.clone(),
+                        name.clone(),
+                        pkg.version.clone(),
+                    ))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    Item { full, iface }
+}
+
+/// Whether a WASI import lets the component open network connections, and
+/// what it does, in words.
+fn network_import(package: &str, interface: &str) -> Option<&'static str> {
+    match (package, interface) {
+        ("http", "outgoing-handler") => Some("outbound HTTP requests"),
+        ("sockets", "tcp" | "tcp-create-socket") => Some("TCP connections"),
+        ("sockets", "udp" | "udp-create-socket") => Some("UDP sockets"),
+        ("sockets", "ip-name-lookup") => Some("DNS lookups"),
+        _ => None,
+    }
+}
+
+/// Decodes `component` and lists its imports and exports, without judging
+/// them (for `warden inspect`; [`check`] returns the same summary).
+pub fn inspect_component(component: &[u8]) -> Result<ImportSummary, CapabilityError> {
+    let (resolve, world) = decode("the package", component)?;
+    Ok(summary_of(&resolve, world))
+}
+
+fn summary_of(resolve: &Resolve, world: wit_parser::WorldId) -> ImportSummary {
+    let w = &resolve.worlds[world];
+    let mut imports: Vec<String> = w
+        .imports
+        .iter()
+        .map(|(k, i)| describe(resolve, k, i).full)
+        .collect();
+    let mut exports: Vec<String> = w
+        .exports
+        .iter()
+        .map(|(k, i)| describe(resolve, k, i).full)
+        .collect();
+    imports.sort();
+    exports.sort();
+    ImportSummary { imports, exports }
+}
+
+fn decode(
+    package: &str,
+    component: &[u8],
+) -> Result<(Resolve, wit_parser::WorldId), CapabilityError> {
+    // A core module has version 1 (`\0asm 01 00 00 00`); a component has
+    // version 0x0d with layer 1.
+    if component.len() >= 8 && component[..4] == *b"\0asm" && component[4..8] == [1, 0, 0, 0] {
+        return Err(CapabilityError::CoreModule {
+            package: package.to_string(),
+        });
+    }
+    match wit_component::decode(component) {
+        Ok(DecodedWasm::Component(resolve, world)) => Ok((resolve, world)),
+        Ok(DecodedWasm::WitPackage(..)) => Err(CapabilityError::Undecodable {
+            package: package.to_string(),
+            reason: "it is a WIT package (interface definitions), not a component".into(),
+        }),
+        Err(e) => Err(CapabilityError::Undecodable {
+            package: package.to_string(),
+            reason: format!("{e:#}"),
+        }),
+    }
+}
+
+/// Checks `component`'s imports and exports against `manifest` (see the
+/// module docs for the rules) and returns what it imports and exports.
+pub fn check(manifest: &Manifest, component: &[u8]) -> Result<ImportSummary, CapabilityError> {
+    let package = manifest.id();
+    let (resolve, world) = decode(&package, component)?;
+    let w = &resolve.worlds[world];
+    let (warden_ns, warden_pkg) = WIT_PACKAGE.split_once(':').unwrap_or(("warden", "plugin"));
+    let wit_version = &manifest.world.version;
+    let is_warden = |ns: &str, pkg: &str| ns == warden_ns && pkg == warden_pkg;
+    let version_error = |full: &str| CapabilityError::WitVersion {
+        package: package.clone(),
+        interface: full.to_string(),
+        world: manifest.world.to_string(),
+    };
+
+    let mut network = None;
+    for (key, item) in &w.imports {
+        let Item { full, iface } = describe(&resolve, key, item);
+        let foreign = || CapabilityError::ForeignImport {
+            package: package.clone(),
+            import: full.clone(),
+            allowed: WARDEN_IMPORTS
+                .iter()
+                .chain(std::iter::once(&BROKER))
+                .map(|i| format!("`{WIT_PACKAGE}/{i}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let Some((ns, pkg, name, version)) = iface else {
+            return Err(foreign());
+        };
+        if ns == "wasi" {
+            if network.is_none() {
+                network = network_import(&pkg, &name).map(|what| (full.clone(), what));
+            }
+        } else if is_warden(&ns, &pkg) {
+            if version.as_ref() != Some(wit_version) {
+                return Err(version_error(&full));
+            }
+            if name == BROKER {
+                if manifest.kind != Kind::Planner {
+                    return Err(CapabilityError::BrokerNotAllowed {
+                        package: package.clone(),
+                        import: full,
+                        kind: manifest.kind.to_string(),
+                    });
+                }
+            } else if !WARDEN_IMPORTS.contains(&name.as_str()) {
+                return Err(foreign());
+            }
+        } else {
+            return Err(foreign());
+        }
+    }
+    if let Some((import, what)) = network
+        && manifest.capabilities.hosts.is_empty()
+    {
+        return Err(CapabilityError::UndeclaredNetwork {
+            package,
+            import,
+            what: what.to_string(),
+        });
+    }
+
+    let expected = manifest.kind.export_interface();
+    let mut exported = false;
+    let mut exports = Vec::new();
+    for (key, item) in &w.exports {
+        let Item { full, iface } = describe(&resolve, key, item);
+        if let Some((ns, pkg, name, version)) = &iface
+            && is_warden(ns, pkg)
+            && name == expected
+        {
+            if version.as_ref() != Some(wit_version) {
+                return Err(version_error(&full));
+            }
+            exported = true;
+        }
+        exports.push(full);
+    }
+    if !exported {
+        return Err(CapabilityError::MissingExport {
+            package,
+            kind: manifest.kind.to_string(),
+            expected: format!("{WIT_PACKAGE}/{expected}@{wit_version}"),
+            found: if exports.is_empty() {
+                "nothing".into()
+            } else {
+                exports.join(", ")
+            },
+        });
+    }
+    Ok(summary_of(&resolve, world))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    const MANIFEST: &str = r#"
+name = "acme:t"
+version = "1.0.0"
+kind = "KIND"
+description = "test"
+world = "warden:plugin/KIND@0.1.0"
+"#;
+
+    fn manifest(kind: Kind, hosts: &[&str]) -> Manifest {
+        let mut text = MANIFEST.replace("KIND", kind.as_str());
+        if !hosts.is_empty() {
+            text.push_str(&format!("[capabilities]\nhosts = {hosts:?}\n"));
+        }
+        Manifest::parse(&text).expect("manifest")
+    }
+
+    fn guest(name: &str) -> Option<Vec<u8>> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/guests/wasm32-wasip2/release")
+            .join(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => Some(bytes),
+            Err(_) => {
+                eprintln!(
+                    "skipping: {} is not built (cargo build --release --target wasm32-wasip2 \
+                     --manifest-path tools/Cargo.toml --target-dir target/guests)",
+                    path.display()
+                );
+                None
+            }
+        }
+    }
+
+    /// A component for `world`, defined in the last of `sources` (WIT
+    /// documents that may use the real `warden:plugin` package in `wit/`
+    /// and the earlier sources).
+    pub(crate) fn synthetic(sources: &[&str], world: &str) -> Vec<u8> {
+        let mut resolve = Resolve::default();
+        let wit: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+        resolve.push_dir(&wit).expect("wit/");
+        let mut pkg = None;
+        for (i, source) in sources.iter().enumerate() {
+            pkg = Some(
+                resolve
+                    .push_str(format!("test{i}.wit"), source)
+                    .expect("test wit"),
+            );
+        }
+        let pkg = pkg.expect("at least one source");
+        let world = resolve.select_world(&[pkg], Some(world)).expect("world");
+        let mut module =
+            wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+        wit_component::embed_component_metadata(
+            &mut module,
+            &resolve,
+            world,
+            wit_component::StringEncoding::UTF8,
+        )
+        .expect("embed");
+        wit_component::ComponentEncoder::default()
+            .module(&module)
+            .expect("module")
+            .validate(true)
+            .encode()
+            .expect("encode")
+    }
+
+    fn message(result: Result<ImportSummary, CapabilityError>) -> String {
+        match result {
+            Ok(s) => panic!("should be refused: {s:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const NET: &str = r#"
+package wasi:http@0.2.0;
+interface outgoing-handler { handle: func(); }
+world fetcher {
+  include warden:plugin/tool@0.1.0;
+  import outgoing-handler;
+}
+world sockets-user {
+  include warden:plugin/tool@0.1.0;
+  import wasi:sockets/tcp@0.2.0;
+}
+world foreign {
+  include warden:plugin/tool@0.1.0;
+  import acme:evil/backdoor@1.0.0;
+}
+world brokered-tool {
+  include warden:plugin/tool@0.1.0;
+  import warden:plugin/broker@0.1.0;
+}
+world no-export {
+  import warden:plugin/log@0.1.0;
+}
+world bare-function {
+  include warden:plugin/tool@0.1.0;
+  import secret-door: func();
+}
+"#;
+    const SOCKETS: &str = "package wasi:sockets@0.2.0;\ninterface tcp { connect: func(); }\n";
+    const EVIL: &str = "package acme:evil@1.0.0;\ninterface backdoor { open: func(); }\n";
+
+    fn net(world: &str) -> Vec<u8> {
+        synthetic(&[SOCKETS, EVIL, NET], world)
+    }
+
+    #[test]
+    fn every_kind_built_for_its_world_passes() {
+        for kind in Kind::ALL {
+            let component = synthetic(
+                &[&format!(
+                    "package test:t;\nworld w {{ include warden:plugin/{kind}@0.1.0; }}\n"
+                )],
+                "w",
+            );
+            let summary = check(&manifest(kind, &[]), &component).expect("passes");
+            assert!(
+                summary
+                    .exports
+                    .contains(&format!("warden:plugin/{}@0.1.0", kind.export_interface())),
+                "{summary:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_component_for_another_kind_is_refused() {
+        let skill = synthetic(
+            &["package test:t;\nworld w { include warden:plugin/skill@0.1.0; }\n"],
+            "w",
+        );
+        let err = message(check(&manifest(Kind::Tool, &[]), &skill));
+        assert!(
+            err.contains("acme:t@1.0.0 is a tool but does not export `warden:plugin/tools@0.1.0`")
+                && err.contains("it exports: warden:plugin/skills@0.1.0"),
+            "{err}"
+        );
+        let err = message(check(&manifest(Kind::Tool, &[]), &net("no-export")));
+        assert!(err.contains("(it exports: nothing)"), "{err}");
+    }
+
+    #[test]
+    fn network_imports_need_hosts() {
+        let fetcher = net("fetcher");
+        let err = message(check(&manifest(Kind::Tool, &[]), &fetcher));
+        assert!(
+            err.contains("imports `wasi:http/outgoing-handler@0.2.0` (outbound HTTP requests)")
+                && err.contains("declares no network hosts")
+                && err.contains("`hosts`"),
+            "{err}"
+        );
+        check(&manifest(Kind::Tool, &["api.example.com"]), &fetcher).expect("hosts declared");
+
+        let sockets = net("sockets-user");
+        let err = message(check(&manifest(Kind::Tool, &[]), &sockets));
+        assert!(
+            err.contains("`wasi:sockets/tcp@0.2.0` (TCP connections)"),
+            "{err}"
+        );
+        check(&manifest(Kind::Tool, &["10.0.0.1:5432"]), &sockets).expect("hosts declared");
+    }
+
+    #[test]
+    fn foreign_imports_are_refused() {
+        let err = message(check(&manifest(Kind::Tool, &["x.com"]), &net("foreign")));
+        assert!(
+            err.contains("imports `acme:evil/backdoor@1.0.0`, which warden does not provide"),
+            "{err}"
+        );
+        let err = message(check(&manifest(Kind::Tool, &[]), &net("bare-function")));
+        assert!(
+            err.contains("imports `secret-door`, which warden does not provide"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn only_planners_may_import_the_broker() {
+        let err = message(check(&manifest(Kind::Tool, &[]), &net("brokered-tool")));
+        assert!(
+            err.contains("imports `warden:plugin/broker@0.1.0`, which only planners may import")
+                && err.contains("kind = \"tool\""),
+            "{err}"
+        );
+        let planner = synthetic(
+            &["package test:t;\nworld w { include warden:plugin/planner@0.1.0; }\n"],
+            "w",
+        );
+        let summary = check(&manifest(Kind::Planner, &[]), &planner).expect("planner");
+        assert!(
+            summary
+                .imports
+                .contains(&"warden:plugin/broker@0.1.0".to_string()),
+            "{summary:?}"
+        );
+    }
+
+    #[test]
+    fn core_modules_and_garbage_are_refused() {
+        let err = message(check(&manifest(Kind::Tool, &[]), b"\0asm\x01\0\0\0"));
+        assert!(
+            err.contains("is a core WebAssembly module, not a component"),
+            "{err}"
+        );
+        let err = message(check(&manifest(Kind::Tool, &[]), b"not wasm at all"));
+        assert!(
+            err.contains("is not a valid WebAssembly component"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn inspect_lists_imports_and_exports_without_judging() {
+        let summary = inspect_component(&net("foreign")).expect("decodes");
+        assert!(
+            summary
+                .imports
+                .contains(&"acme:evil/backdoor@1.0.0".to_string()),
+            "{summary:?}"
+        );
+        assert_eq!(summary.exports, ["warden:plugin/tools@0.1.0"]);
+        let err = inspect_component(b"\0asm\x01\0\0\0")
+            .expect_err("core")
+            .to_string();
+        assert!(err.contains("core WebAssembly module"), "{err}");
+    }
+
+    #[test]
+    fn real_tools_pass_with_their_capabilities() {
+        for name in ["fs.wasm", "grep.wasm"] {
+            let Some(bytes) = guest(name) else { return };
+            let summary = check(&manifest(Kind::Tool, &[]), &bytes).expect(name);
+            assert!(
+                summary
+                    .exports
+                    .contains(&"warden:plugin/tools@0.1.0".to_string()),
+                "{summary:?}"
+            );
+            assert!(
+                !summary
+                    .imports
+                    .iter()
+                    .any(|i| i.starts_with("wasi:sockets/")),
+                "{summary:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn real_http_fetch_needs_hosts() {
+        let Some(bytes) = guest("http_fetch.wasm") else {
+            return;
+        };
+        let err = message(check(&manifest(Kind::Tool, &[]), &bytes));
+        assert!(
+            err.contains("wasi:http/outgoing-handler@") && err.contains("add the hosts"),
+            "{err}"
+        );
+        check(&manifest(Kind::Tool, &["*.example.com"]), &bytes).expect("with hosts");
+    }
+
+    #[test]
+    fn real_std_net_user_needs_hosts() {
+        let Some(bytes) = guest("hostile.wasm") else {
+            return;
+        };
+        let err = message(check(&manifest(Kind::Tool, &[]), &bytes));
+        assert!(err.contains("wasi:sockets/"), "{err}");
+        let summary = check(&manifest(Kind::Tool, &["127.0.0.1"]), &bytes).expect("with hosts");
+        assert!(
+            summary
+                .imports
+                .iter()
+                .any(|i| i.starts_with("wasi:sockets/udp@")),
+            "{summary:?}"
+        );
+    }
+}

@@ -1,0 +1,26 @@
+//! # warden-registry
+//!
+//! What may run: signed, semver-versioned packages of WebAssembly components,
+//! installed into a local, content-addressed, crash-safe store.
+
+pub mod capabilities;
+pub mod digest;
+pub mod error;
+pub mod fsutil;
+pub mod keys;
+pub mod lockfile;
+pub mod manifest;
+pub mod name;
+pub mod package;
+pub mod resolve;
+pub mod signature;
+pub mod source;
+pub mod store;
+pub mod trust;
+
+pub use digest::Digest;
+pub use keys::{PublicKey, SecretKey};
+pub use manifest::{Capabilities, Kind, Manifest};
+pub use name::PackageName;
+pub use package::{ArchiveLimits, Package};
+pub use store::{InstallOptions, InstallOutcome, Installed, Registry};

@@ -1,0 +1,671 @@
+//! The registry through the `warden` binary: sign, trust, install, call by
+//! name; and every refusal leaves the registry untouched.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use super::cli::warden;
+
+/// A scratch world: a warden home, a key, a work directory.
+struct World {
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let w = World {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        std::fs::create_dir_all(w.home()).expect("mkdir");
+        std::fs::create_dir_all(w.path("work")).expect("mkdir");
+        w
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn home(&self) -> PathBuf {
+        self.path("home")
+    }
+
+    /// Runs `warden` with this world's home, in its work directory.
+    fn run(&self, args: &[&str]) -> Output {
+        warden()
+            .args(args)
+            .env("WARDEN_HOME", self.home())
+            .current_dir(self.path("work"))
+            .output()
+            .expect("warden runs")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "warden {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn fails(&self, args: &[&str], needle: &str) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_ne!(out.status.code(), Some(0), "warden {args:?} should fail");
+        assert!(
+            stderr.contains(needle),
+            "warden {args:?}: `{needle}` not in:\n{stderr}"
+        );
+        stderr
+    }
+
+    /// Generates a key at `name` and returns its public key.
+    fn key(&self, name: &str) -> String {
+        let out = self.ok(&[
+            "key",
+            "generate",
+            "--out",
+            self.path(name).to_str().expect("utf-8"),
+        ]);
+        out.trim().to_string()
+    }
+
+    /// Writes a component and manifest and packages them with `key`.
+    fn package(&self, component: &[u8], manifest: &str, key: &str, out: &str) -> PathBuf {
+        let stem = out.trim_end_matches(".wpkg");
+        let wasm = self.path(&format!("{stem}.wasm"));
+        let toml = self.path(&format!("{stem}.toml"));
+        std::fs::write(&wasm, component).expect("write");
+        std::fs::write(&toml, manifest).expect("write");
+        let pkg = self.path(out);
+        self.ok(&[
+            "package",
+            "--manifest",
+            toml.to_str().expect("utf-8"),
+            "--component",
+            wasm.to_str().expect("utf-8"),
+            "--key",
+            self.path(key).to_str().expect("utf-8"),
+            "--out",
+            pkg.to_str().expect("utf-8"),
+        ]);
+        pkg
+    }
+
+    /// Every file under the home (except the lock), with its contents.
+    fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.file_name().is_some_and(|n| n != "lock") {
+                    out.insert(path.clone(), std::fs::read(&path).unwrap_or_default());
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk(&self.home(), &mut out);
+        out
+    }
+}
+
+fn fs_manifest(name: &str, version: &str) -> String {
+    format!(
+        r#"name = "{name}"
+version = "{version}"
+kind = "tool"
+description = "Files"
+world = "warden:plugin/tool@0.1.0"
+
+[capabilities]
+dirs = [{{ path = "/data", mode = "ro", purpose = "files to read" }}]
+"#
+    )
+}
+
+fn fetch_manifest(name: &str, version: &str, hosts: &str) -> String {
+    format!(
+        r#"name = "{name}"
+version = "{version}"
+kind = "tool"
+description = "Fetch"
+world = "warden:plugin/tool@0.1.0"
+
+[capabilities]
+hosts = [{hosts}]
+"#
+    )
+}
+
+fn fs_bytes() -> &'static [u8] {
+    warden::builtin::FS
+}
+
+/// A world with a trusted `acme` key and an `acme:files@1.0.0` package.
+fn trusted_world() -> (World, PathBuf) {
+    let w = World::new();
+    let public = w.key("acme.key");
+    w.ok(&["trust", "add", "acme", &public, "--label", "Acme"]);
+    let pkg = w.package(
+        fs_bytes(),
+        &fs_manifest("acme:files", "1.0.0"),
+        "acme.key",
+        "files-1.0.0.wpkg",
+    );
+    (w, pkg)
+}
+
+#[test]
+fn sign_trust_install_inspect_and_call_by_name() {
+    let (w, pkg) = trusted_world();
+    let data = w.path("data");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    std::fs::write(data.join("hello.txt"), "hello registry").expect("write");
+
+    w.ok(&["install", "--from", pkg.to_str().expect("utf-8"), "--yes"]);
+    let list: serde_json::Value = serde_json::from_str(&w.ok(&["list", "--json"])).expect("json");
+    assert_eq!(list["packages"][0]["name"], "acme:files");
+    assert_eq!(list["packages"][0]["version"], "1.0.0");
+
+    let inspect: serde_json::Value =
+        serde_json::from_str(&w.ok(&["inspect", "acme:files", "--json"])).expect("json");
+    assert_eq!(inspect["trusted"], true);
+    assert!(
+        inspect["component_digest"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("sha256:")
+    );
+    let exports = inspect["exports"].to_string();
+    assert!(exports.contains("warden:plugin/tools@0.1.0"), "{exports}");
+    let imports = inspect["imports"].to_string();
+    assert!(imports.contains("wasi:filesystem"), "{imports}");
+
+    // A compiled artifact was cached at install.
+    let cached = walk_files(&w.home().join("cache"));
+    assert!(
+        cached
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "cwasm")),
+        "{cached:?}"
+    );
+
+    let grant = format!("{}:/data", data.display());
+    let out: serde_json::Value = serde_json::from_str(&w.ok(&[
+        "tool",
+        "call",
+        "acme:files@^1",
+        "read_file",
+        r#"{"path":"/data/hello.txt"}"#,
+        "--dir",
+        &grant,
+        "--json",
+    ]))
+    .expect("json");
+    assert_eq!(out["output"]["content"], "hello registry");
+
+    // More than was granted at install: another guest path, or write access.
+    let other = format!("{}:/elsewhere", data.display());
+    w.fails(
+        &[
+            "tool",
+            "call",
+            "acme:files",
+            "list_dir",
+            r#"{"path":"/elsewhere"}"#,
+            "--dir",
+            &other,
+        ],
+        "was not granted",
+    );
+    let rw = format!("{}:/data:rw", data.display());
+    w.fails(
+        &[
+            "tool",
+            "call",
+            "acme:files",
+            "list_dir",
+            r#"{"path":"/data"}"#,
+            "--dir",
+            &rw,
+        ],
+        "was not granted",
+    );
+
+    w.ok(&["verify"]);
+    w.ok(&["remove", "acme:files"]);
+    w.fails(
+        &["tool", "call", "acme:files", "list_dir", "{}"],
+        "no installed version",
+    );
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Installs `pkg` expecting a refusal containing `needle`, and checks the
+/// registry did not change.
+fn assert_refused(w: &World, pkg: &Path, needle: &str) {
+    let before = w.snapshot();
+    w.fails(
+        &["install", "--from", pkg.to_str().expect("utf-8"), "--yes"],
+        needle,
+    );
+    assert_eq!(
+        w.snapshot(),
+        before,
+        "a refused install changed the registry"
+    );
+}
+
+/// Rewrites one entry of a package (a tar) through `change`.
+fn tamper(pkg: &Path, entry: &str, change: impl Fn(&mut Vec<u8>)) -> PathBuf {
+    let bytes = std::fs::read(pkg).expect("read");
+    let mut archive = tar::Archive::new(bytes.as_slice());
+    let mut builder = tar::Builder::new(Vec::new());
+    for file in archive.entries().expect("entries") {
+        let mut file = file.expect("entry");
+        let path = file.path().expect("path").into_owned();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut data).expect("read");
+        if path == Path::new(entry) {
+            change(&mut data);
+        }
+        let mut header = tar::Header::new_ustar();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, &path, data.as_slice())
+            .expect("append");
+    }
+    let out = pkg.with_extension(format!("{entry}.tampered.wpkg"));
+    std::fs::write(&out, builder.into_inner().expect("tar")).expect("write");
+    out
+}
+
+#[test]
+fn tampered_packages_are_refused_and_nothing_changes() {
+    let (w, pkg) = trusted_world();
+    // Something installed already, so "untouched" is not trivially empty.
+    let other = w.package(
+        fs_bytes(),
+        &fs_manifest("acme:other", "1.0.0"),
+        "acme.key",
+        "other.wpkg",
+    );
+    w.ok(&["install", "--from", other.to_str().expect("utf-8"), "--yes"]);
+
+    let flip = |data: &mut Vec<u8>| {
+        let mid = data.len() / 2;
+        data[mid] ^= 0x01;
+    };
+    assert_refused(&w, &tamper(&pkg, "component.wasm", flip), "component");
+    assert_refused(
+        &w,
+        &tamper(&pkg, "warden.toml", |d| {
+            d.extend_from_slice(b"\n# changed\n")
+        }),
+        "manifest",
+    );
+    assert_refused(
+        &w,
+        &tamper(&pkg, "signature.json", |d| {
+            let s = String::from_utf8_lossy(d).into_owned();
+            // Flip one hex digit of the signature value.
+            let i = s
+                .rfind("\"signature\"")
+                .map(|i| i + 20)
+                .unwrap_or(s.len() / 2);
+            let mut b = s.into_bytes();
+            b[i] = if b[i] == b'0' { b'1' } else { b'0' };
+            *d = b;
+        }),
+        "signature",
+    );
+}
+
+#[test]
+fn unsigned_untrusted_and_wrong_namespace_packages_are_refused() {
+    let (w, pkg) = trusted_world();
+    // Unsigned: drop signature.json.
+    let bytes = std::fs::read(&pkg).expect("read");
+    let mut archive = tar::Archive::new(bytes.as_slice());
+    let mut builder = tar::Builder::new(Vec::new());
+    for file in archive.entries().expect("entries") {
+        let mut file = file.expect("entry");
+        let path = file.path().expect("path").into_owned();
+        if path != Path::new("signature.json") {
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut data).expect("read");
+            let mut header = tar::Header::new_ustar();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, &path, data.as_slice())
+                .expect("append");
+        }
+    }
+    let unsigned = w.path("unsigned.wpkg");
+    std::fs::write(&unsigned, builder.into_inner().expect("tar")).expect("write");
+    assert_refused(&w, &unsigned, "signature");
+
+    // Signed by a key nobody trusts.
+    w.key("stranger.key");
+    let stranger = w.package(
+        fs_bytes(),
+        &fs_manifest("acme:files", "1.0.1"),
+        "stranger.key",
+        "stranger.wpkg",
+    );
+    assert_refused(&w, &stranger, "warden trust add acme");
+
+    // Signed by a key trusted for another namespace.
+    let other_public = w.key("other.key");
+    w.ok(&["trust", "add", "other", &other_public]);
+    let wrong_ns = w.package(
+        fs_bytes(),
+        &fs_manifest("acme:files", "1.0.2"),
+        "other.key",
+        "wrong-ns.wpkg",
+    );
+    assert_refused(&w, &wrong_ns, "trusted only for `other`");
+}
+
+#[test]
+fn downgrades_confusable_names_and_lying_manifests_are_refused() {
+    let (w, _) = trusted_world();
+    let v2 = w.package(
+        fs_bytes(),
+        &fs_manifest("acme:files", "2.0.0"),
+        "acme.key",
+        "files-2.wpkg",
+    );
+    let v1 = w.package(
+        fs_bytes(),
+        &fs_manifest("acme:files", "1.0.0"),
+        "acme.key",
+        "files-1.wpkg",
+    );
+    w.ok(&["install", "--from", v2.to_str().expect("utf-8"), "--yes"]);
+    assert_refused(&w, &v1, "downgrade");
+    w.ok(&[
+        "install",
+        "--from",
+        v1.to_str().expect("utf-8"),
+        "--yes",
+        "--allow-downgrade",
+    ]);
+
+    let confusable = w.package(
+        fs_bytes(),
+        &fs_manifest("acme:fi-les", "1.0.0"),
+        "acme.key",
+        "confusable.wpkg",
+    );
+    assert_refused(&w, &confusable, "only by case or separators");
+
+    // An HTTP component whose manifest declares no hosts cannot even be packaged.
+    let lying = fetch_manifest("acme:fetch", "1.0.0", "");
+    std::fs::write(w.path("lying.toml"), lying).expect("write");
+    std::fs::write(w.path("fetch.wasm"), warden::builtin::HTTP_FETCH).expect("write");
+    w.fails(
+        &[
+            "package",
+            "--manifest",
+            w.path("lying.toml").to_str().expect("utf-8"),
+            "--component",
+            w.path("fetch.wasm").to_str().expect("utf-8"),
+            "--key",
+            w.path("acme.key").to_str().expect("utf-8"),
+        ],
+        "wasi:http",
+    );
+    // A malformed manifest names the problem.
+    std::fs::write(w.path("bad.toml"), "name = \"acme:x\"\nversion = \"one\"\n").expect("write");
+    w.fails(
+        &[
+            "package",
+            "--manifest",
+            w.path("bad.toml").to_str().expect("utf-8"),
+            "--component",
+            w.path("fetch.wasm").to_str().expect("utf-8"),
+            "--key",
+            w.path("acme.key").to_str().expect("utf-8"),
+        ],
+        "version",
+    );
+}
+
+#[test]
+fn an_upgrade_that_asks_for_more_needs_a_new_grant() {
+    let (w, _) = trusted_world();
+    let v1 = w.package(
+        warden::builtin::HTTP_FETCH,
+        &fetch_manifest("acme:fetch", "1.0.0", "\"a.example\""),
+        "acme.key",
+        "fetch-1.wpkg",
+    );
+    let v2 = w.package(
+        warden::builtin::HTTP_FETCH,
+        &fetch_manifest("acme:fetch", "1.1.0", "\"a.example\", \"b.example\""),
+        "acme.key",
+        "fetch-2.wpkg",
+    );
+    w.ok(&["install", "--from", v1.to_str().expect("utf-8"), "--yes"]);
+    let before = w.snapshot();
+    w.fails(
+        &["upgrade", "--from", v2.to_str().expect("utf-8")],
+        "b.example",
+    );
+    assert_eq!(w.snapshot(), before);
+    w.ok(&["upgrade", "--from", v2.to_str().expect("utf-8"), "--yes"]);
+    let list: serde_json::Value = serde_json::from_str(&w.ok(&["list", "--json"])).expect("json");
+    assert_eq!(list["packages"][0]["version"], "1.1.0");
+}
+
+#[test]
+fn a_directory_source_resolves_ranges_and_dependencies_and_locks_them() {
+    let (w, _) = trusted_world();
+    let source = w.path("team-registry");
+    std::fs::create_dir_all(&source).expect("mkdir");
+    for version in ["1.0.0", "1.2.0", "2.0.0"] {
+        let pkg = w.package(
+            fs_bytes(),
+            &fs_manifest("acme:files", version),
+            "acme.key",
+            &format!("files-{version}.wpkg"),
+        );
+        std::fs::copy(&pkg, source.join(format!("files-{version}.wpkg"))).expect("copy");
+    }
+    let agent = format!(
+        "{}\n[dependencies]\n\"acme:files\" = \"^1.0\"\n",
+        fs_manifest("acme:agent", "0.1.0")
+    );
+    let pkg = w.package(fs_bytes(), &agent, "acme.key", "agent.wpkg");
+    std::fs::copy(&pkg, source.join("agent.wpkg")).expect("copy");
+    w.ok(&["index", source.to_str().expect("utf-8")]);
+
+    w.ok(&[
+        "install",
+        "acme:agent",
+        "--from",
+        source.to_str().expect("utf-8"),
+        "--yes",
+    ]);
+    let list: serde_json::Value = serde_json::from_str(&w.ok(&["list", "--json"])).expect("json");
+    let versions: BTreeMap<String, String> = list["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or("").to_string(),
+                p["version"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        versions.get("acme:files").map(String::as_str),
+        Some("1.2.0"),
+        "highest compatible: {versions:?}"
+    );
+
+    let lock = std::fs::read_to_string(w.path("work/warden.lock")).expect("lockfile written");
+    assert!(
+        lock.contains("acme:files") && lock.contains("1.2.0") && lock.contains("sha256:"),
+        "{lock}"
+    );
+
+    // A fresh registry installs exactly what the lockfile pins, even when
+    // a newer compatible version appears.
+    let pkg = w.package(
+        fs_bytes(),
+        &fs_manifest("acme:files", "1.3.0"),
+        "acme.key",
+        "files-1.3.0.wpkg",
+    );
+    std::fs::copy(&pkg, source.join("files-1.3.0.wpkg")).expect("copy");
+    w.ok(&["index", source.to_str().expect("utf-8")]);
+    std::fs::remove_dir_all(w.home().join("blobs")).expect("rm");
+    for f in ["index.json", "grants.json"] {
+        let _ = std::fs::remove_file(w.home().join(f));
+    }
+    w.ok(&[
+        "install",
+        "acme:agent",
+        "--from",
+        source.to_str().expect("utf-8"),
+        "--yes",
+        "--locked",
+    ]);
+    let list: serde_json::Value = serde_json::from_str(&w.ok(&["list", "--json"])).expect("json");
+    assert!(list.to_string().contains("1.2.0"), "{list}");
+    assert!(!list.to_string().contains("1.3.0"), "{list}");
+}
+
+#[test]
+fn a_crash_at_any_step_leaves_the_registry_as_before_or_fully_updated() {
+    let (w, v1) = trusted_world();
+    w.ok(&["install", "--from", v1.to_str().expect("utf-8"), "--yes"]);
+    let v2 = w.package(
+        fs_bytes(),
+        &fs_manifest("acme:files", "1.1.0"),
+        "acme.key",
+        "files-1.1.0.wpkg",
+    );
+    for step in [
+        "after-component-blob",
+        "after-package-blob",
+        "after-grants",
+        "after-index",
+    ] {
+        let out = warden()
+            .args(["install", "--from", v2.to_str().expect("utf-8"), "--yes"])
+            .env("WARDEN_HOME", w.home())
+            .env("WARDEN_FAULT_INJECT", step)
+            .current_dir(w.path("work"))
+            .output()
+            .expect("runs");
+        assert_ne!(
+            out.status.code(),
+            Some(0),
+            "{step}: the injected crash did not happen"
+        );
+        let verify: serde_json::Value =
+            serde_json::from_str(&w.ok(&["verify", "--json"])).expect("json");
+        assert_eq!(verify["ok"], true, "{step}: {verify}");
+        let list: serde_json::Value =
+            serde_json::from_str(&w.ok(&["list", "--json"])).expect("json");
+        let version = list["packages"][0]["version"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let expected = if step == "after-index" {
+            "1.1.0"
+        } else {
+            "1.0.0"
+        };
+        assert_eq!(version, expected, "{step}");
+        // Back to 1.0.0 for the next step.
+        if step == "after-index" {
+            break;
+        }
+    }
+    // Leftovers are reported and repaired.
+    w.ok(&["verify", "--repair"]);
+    let verify: serde_json::Value =
+        serde_json::from_str(&w.ok(&["verify", "--json"])).expect("json");
+    assert_eq!(
+        verify["report"]["problems"],
+        serde_json::json!([]),
+        "{verify}"
+    );
+}
+
+#[test]
+fn a_blob_changed_on_disk_is_never_run_and_verify_finds_it() {
+    let (w, pkg) = trusted_world();
+    w.ok(&["install", "--from", pkg.to_str().expect("utf-8"), "--yes"]);
+    for blob in walk_files(&w.home().join("blobs")) {
+        let mut bytes = std::fs::read(&blob).expect("read");
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&blob, bytes).expect("write");
+    }
+    w.fails(
+        &["tool", "call", "acme:files", "list_dir", "{}"],
+        "changed on disk",
+    );
+    let out = w.run(&["verify"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("CORRUPT"));
+}
+
+#[test]
+fn two_processes_installing_at_once_both_succeed() {
+    let (w, a) = trusted_world();
+    let b = w.package(
+        fs_bytes(),
+        &fs_manifest("acme:second", "1.0.0"),
+        "acme.key",
+        "second.wpkg",
+    );
+    let spawn = |pkg: &Path| -> std::process::Child {
+        warden()
+            .args(["install", "--from", pkg.to_str().expect("utf-8"), "--yes"])
+            .env("WARDEN_HOME", w.home())
+            .current_dir(w.path("work"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (first, second) = (spawn(&a), spawn(&b));
+    for child in [first, second] {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let list: serde_json::Value = serde_json::from_str(&w.ok(&["list", "--json"])).expect("json");
+    assert_eq!(list["packages"].as_array().map(Vec::len), Some(2), "{list}");
+    w.ok(&["verify"]);
+}

@@ -4,7 +4,7 @@
 //! Each refusal is recorded as a [`Denial`] the host reports even if the
 //! guest swallows the error.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -141,8 +141,26 @@ impl WasiHttpHooks for NetworkPolicy {
             first_byte_timeout: cap(options.and_then(|o| o.first_byte_timeout)),
             between_bytes_timeout: cap(options.and_then(|o| o.between_bytes_timeout)),
         };
+        let policy = self.clone();
         Box::new(async move {
             use http_body_util::BodyExt;
+            let mut request = request;
+            // Check the address actually connected, not just the name: a
+            // granted name must not lead to loopback, link-local or private
+            // addresses unless those are granted by IP.
+            let addr = policy.resolve_checked(&host, port).await?;
+            if !https {
+                // Connect to exactly the checked address. (The Host header
+                // already names the original host.)
+                let authority = http::uri::Authority::try_from(addr.to_string())
+                    .map_err(|_| wasmtime_wasi_http::Error::HttpRequestUriInvalid)?;
+                let mut parts = request.uri().clone().into_parts();
+                parts.authority = Some(authority);
+                *request.uri_mut() = http::Uri::from_parts(parts)
+                    .map_err(|_| wasmtime_wasi_http::Error::HttpRequestUriInvalid)?;
+            }
+            // For https the TLS name must stay the host's, so the connector
+            // resolves it again; the address was checked just above.
             let (response, io) =
                 wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
             Ok((
@@ -150,6 +168,105 @@ impl WasiHttpHooks for NetworkPolicy {
                 Box::new(io) as Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
             ))
         })
+    }
+}
+
+impl NetworkPolicy {
+    /// Resolves `host` and returns the first address the grant allows
+    /// connecting to, recording a denial if there is none.
+    async fn resolve_checked(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> wasmtime_wasi_http::Result<SocketAddr> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, port)],
+            Err(_) => {
+                match tokio::time::timeout(self.timeout, tokio::net::lookup_host((bare, port)))
+                    .await
+                {
+                    Ok(Ok(addrs)) => addrs.collect(),
+                    Ok(Err(_)) => {
+                        return Err(wasmtime_wasi_http::Error::DnsError {
+                            rcode: Some("address not available".into()),
+                            info_code: None,
+                        });
+                    }
+                    Err(_) => return Err(wasmtime_wasi_http::Error::DnsTimeout),
+                }
+            }
+        };
+        if let Some(addr) = addrs.iter().find(|a| self.address_allowed(a)) {
+            return Ok(*addr);
+        }
+        let shown: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+        let first = addrs
+            .first()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        self.denials.push(Denial {
+            capability: Capability::Network,
+            target: format!("{host}:{port}"),
+            reason: format!(
+                "`{host}` resolves to {}, {}; such addresses are refused unless granted by IP \
+                 (e.g. --allow-host {first}:{port})",
+                shown.join(", "),
+                addrs
+                    .first()
+                    .map(|a| special_range(&a.ip()).unwrap_or("a forbidden address"))
+                    .unwrap_or("nothing")
+            ),
+        });
+        Err(wasmtime_wasi_http::Error::HttpRequestDenied)
+    }
+
+    /// Whether connecting to `addr` is allowed: a public address of a
+    /// granted name, or any address granted by IP literal.
+    fn address_allowed(&self, addr: &SocketAddr) -> bool {
+        let by_ip = self.hosts.iter().any(|p| {
+            p.host.parse::<IpAddr>().is_ok_and(|ip| ip == addr.ip())
+                && p.port.is_none_or(|port| port == addr.port())
+        });
+        by_ip || special_range(&addr.ip()).is_none()
+    }
+}
+
+/// The name of the special-purpose range `ip` is in, if any: addresses a
+/// granted host name must never lead to unless granted by IP.
+pub fn special_range(ip: &IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            if v4.is_loopback() {
+                Some("a loopback address")
+            } else if v4.is_link_local() {
+                Some("a link-local address (cloud metadata lives here)")
+            } else if v4.is_private() || (o[0] == 100 && (o[1] & 0xc0) == 64) {
+                Some("a private address")
+            } else if v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() || o[0] == 0 {
+                Some("a non-routable address")
+            } else {
+                None
+            }
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return special_range(&IpAddr::V4(v4));
+            }
+            let seg = v6.segments();
+            if v6.is_loopback() {
+                Some("a loopback address")
+            } else if (seg[0] & 0xffc0) == 0xfe80 {
+                Some("a link-local address")
+            } else if (seg[0] & 0xfe00) == 0xfc00 {
+                Some("a private (unique local) address")
+            } else if v6.is_unspecified() || v6.is_multicast() {
+                Some("a non-routable address")
+            } else {
+                None
+            }
+        }
     }
 }
 
@@ -187,6 +304,39 @@ mod tests {
             "{}",
             denials[0].reason
         );
+    }
+
+    #[test]
+    fn special_ranges_are_recognised() {
+        for (ip, special) in [
+            ("127.0.0.1", true),
+            ("169.254.169.254", true),
+            ("10.1.2.3", true),
+            ("172.16.0.1", true),
+            ("192.168.1.1", true),
+            ("100.64.0.1", true),
+            ("0.0.0.0", true),
+            ("::1", true),
+            ("fe80::1", true),
+            ("fd00::1", true),
+            ("::ffff:127.0.0.1", true),
+            ("93.184.216.34", false),
+            ("2606:4700::1111", false),
+        ] {
+            let ip: IpAddr = ip.parse().expect("ip");
+            assert_eq!(special_range(&ip).is_some(), special, "{ip}");
+        }
+    }
+
+    #[test]
+    fn a_special_address_needs_a_grant_by_ip() {
+        let (by_name, _) = policy(&["localhost:8080"]);
+        let (by_ip, _) = policy(&["127.0.0.1:8080"]);
+        let loopback: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+        let public: SocketAddr = "93.184.216.34:8080".parse().expect("addr");
+        assert!(!by_name.address_allowed(&loopback));
+        assert!(by_name.address_allowed(&public));
+        assert!(by_ip.address_allowed(&loopback));
     }
 
     #[test]

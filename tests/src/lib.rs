@@ -91,7 +91,7 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on `127.0.0.1` on a free port. Routes:
     /// `/hello` (200, text), `/json` (200, JSON), `/big` (200, 3 MiB),
-    /// `/missing` (404), anything else 404.
+    /// `/redirect?to=URL` (302 to URL), anything else 404.
     pub fn start() -> TestServer {
         Self::start_on("127.0.0.1")
     }
@@ -108,6 +108,16 @@ impl TestServer {
         let worker = server.clone();
         let thread = std::thread::spawn(move || {
             for request in worker.incoming_requests() {
+                if let Some(target) = request.url().strip_prefix("/redirect?to=") {
+                    let response = tiny_http::Response::from_string("moved")
+                        .with_status_code(302)
+                        .with_header(
+                            tiny_http::Header::from_bytes(&b"Location"[..], target.as_bytes())
+                                .expect("header"),
+                        );
+                    let _ = request.respond(response);
+                    continue;
+                }
                 let response = match request.url() {
                     "/hello" => tiny_http::Response::from_string("hello from the test server\n"),
                     "/json" => tiny_http::Response::from_string("{\"answer\":42}").with_header(

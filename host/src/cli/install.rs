@@ -31,9 +31,10 @@ pub struct InstallArgs {
     /// What to install: NAME or NAME@RANGE (e.g. `acme:grep@^1.2`). May be
     /// omitted when --from is a single package file.
     package: Option<String>,
-    /// Where to install from: a `.wpkg` file, or a directory with an index.json.
+    /// Where to install from: a `.wpkg` file, or a directory with an
+    /// index.json (default: $WARDEN_SOURCE).
     #[arg(long, value_name = "SOURCE")]
-    from: PathBuf,
+    from: Option<PathBuf>,
     /// Grant every capability the packages ask for, without asking.
     #[arg(long, short = 'y')]
     yes: bool,
@@ -57,9 +58,10 @@ pub struct InstallArgs {
 pub struct UpgradeArgs {
     /// Packages to upgrade (default: every installed package the source has).
     packages: Vec<String>,
-    /// Where to look for newer versions: a `.wpkg` file or a directory source.
+    /// Where to look for newer versions: a `.wpkg` file or a directory
+    /// source (default: $WARDEN_SOURCE).
     #[arg(long, value_name = "SOURCE")]
-    from: PathBuf,
+    from: Option<PathBuf>,
     /// Grant new capabilities a newer version asks for, without asking.
     #[arg(long, short = 'y')]
     yes: bool,
@@ -71,6 +73,12 @@ pub struct UpgradeArgs {
     pub json: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// The source given with --from, else $WARDEN_SOURCE.
+fn source_path(from: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    from.or_else(|| std::env::var_os("WARDEN_SOURCE").filter(|v| !v.is_empty()).map(PathBuf::from))
+        .context("no package source: pass --from FILE_OR_DIR, or set WARDEN_SOURCE to a team registry directory")
 }
 
 /// Parses `NAME` or `NAME@RANGE`.
@@ -89,7 +97,7 @@ pub fn parse_spec(spec: &str) -> anyhow::Result<(PackageName, VersionReq)> {
 impl InstallArgs {
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let registry = self.registry.open()?;
-        let source = open_source(&self.from)?;
+        let source = open_source(&source_path(self.from.clone())?)?;
         let entries = source
             .entries()
             .with_context(|| format!("cannot read {}", source.describe()))?;
@@ -127,7 +135,7 @@ impl InstallArgs {
 impl UpgradeArgs {
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let registry = self.registry.open()?;
-        let source = open_source(&self.from)?;
+        let source = open_source(&source_path(self.from.clone())?)?;
         let entries = source
             .entries()
             .with_context(|| format!("cannot read {}", source.describe()))?;

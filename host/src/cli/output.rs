@@ -129,8 +129,17 @@ pub fn report_error(err: &anyhow::Error, json: bool) -> ExitCode {
         print_json(&json!({ "ok": false, "exit_code": code, "error": detail }));
     } else {
         eprintln!("error: {err}");
-        let mut causes = err.chain().skip(1).peekable();
-        if causes.peek().is_some() {
+        // Skip a cause its parent's message already quotes.
+        let mut shown = err.to_string();
+        let mut causes = Vec::new();
+        for cause in err.chain().skip(1) {
+            let text = cause.to_string();
+            if !shown.contains(&text) {
+                causes.push(text.clone());
+            }
+            shown = text;
+        }
+        if !causes.is_empty() {
             eprintln!("\nCaused by:");
             for cause in causes {
                 eprintln!("    {cause}");

@@ -107,3 +107,48 @@ fn raw_sockets_are_checked_against_the_grant_too() {
         other => panic!("expected a network denial, got {other:?}"),
     }
 }
+
+#[test]
+fn a_granted_name_that_resolves_to_loopback_is_refused_unless_granted_by_ip() {
+    let server = TestServer::start();
+    let grant = grant_hosts(&[&format!("localhost:{}", server.port())]);
+    match fetch(&grant, &format!("http://localhost:{}/hello", server.port())) {
+        Err(CallError::Denied { denial, .. }) => {
+            assert_eq!(denial.capability, Capability::Network);
+            assert!(denial.reason.contains("loopback"), "{}", denial.reason);
+            assert!(denial.reason.contains("--allow-host"), "{}", denial.reason);
+        }
+        other => panic!("expected a denial, got {other:?}"),
+    }
+    // Granted by IP, the same server answers.
+    let grant = grant_hosts(&[&format!("127.0.0.1:{}", server.port())]);
+    let out = fetch(&grant, &format!("http://127.0.0.1:{}/hello", server.port())).expect("by IP");
+    assert_eq!(out["status"], 200);
+}
+
+#[test]
+fn redirects_are_checked_against_the_grant_again() {
+    let granted = TestServer::start();
+    let other = TestServer::start();
+    let grant = grant_hosts(&[&format!("127.0.0.1:{}", granted.port())]);
+    // A redirect within the grant is followed.
+    let inside = format!(
+        "http://127.0.0.1:{}/redirect?to=http://127.0.0.1:{}/hello",
+        granted.port(),
+        granted.port()
+    );
+    let out = fetch(&grant, &inside).expect("followed");
+    assert_eq!(out["body"], "hello from the test server\n");
+    // A redirect to a port that is not granted is refused.
+    let outside = format!(
+        "http://127.0.0.1:{}/redirect?to=http://127.0.0.1:{}/hello",
+        granted.port(),
+        other.port()
+    );
+    match fetch(&grant, &outside) {
+        Err(CallError::Denied { denial, .. }) => {
+            assert_eq!(denial.target, format!("127.0.0.1:{}", other.port()));
+        }
+        other => panic!("expected a denial, got {other:?}"),
+    }
+}

@@ -15,6 +15,7 @@ use crate::grant::Grant;
 use crate::guest_log::CapturedLog;
 use crate::limiter::MemoryLimitExceeded;
 use crate::sandbox::SandboxState;
+use crate::secret::Redactor;
 
 /// What a call used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -91,7 +92,21 @@ impl Runtime {
     }
 
     /// Calls tool `tool` of `component` with the JSON `input`, under `grant`.
+    /// Secret values granted to it are redacted from everything reported.
     pub async fn call_tool(
+        &self,
+        component: &ToolComponent,
+        tool: &str,
+        input: &str,
+        grant: &Grant,
+    ) -> Result<CallReport, CallError> {
+        let redactor = Redactor::new(&grant.secrets);
+        self.call_tool_unredacted(component, tool, input, grant)
+            .await
+            .map_err(|e| redact_error(e, &redactor))
+    }
+
+    async fn call_tool_unredacted(
         &self,
         component: &ToolComponent,
         tool: &str,
@@ -142,12 +157,13 @@ impl Runtime {
                 });
             }
         };
-        let output = parse_output(component, grant, &output)?;
+        let redactor = Redactor::new(&grant.secrets);
+        let output = parse_output(component, grant, &redactor.redact(&output))?;
         let fuel_left = store.get_fuel().unwrap_or(0);
         let data = store.data();
         Ok(CallReport {
             output,
-            log: data.log.finish(),
+            log: redact_log(data.log.finish(), &redactor),
             stats: CallStats {
                 duration,
                 fuel_used: grant.limits.fuel.saturating_sub(fuel_left),
@@ -303,6 +319,66 @@ fn guest_frames(bt: &WasmBacktrace) -> Vec<String> {
     };
     let first_own = names.iter().position(|n| !machinery(n)).unwrap_or(0);
     names[first_own..].to_vec()
+}
+
+fn redact_log(mut log: CapturedLog, redactor: &Redactor) -> CapturedLog {
+    if !redactor.is_empty() {
+        for line in &mut log.lines {
+            line.message = redactor.redact(&line.message);
+        }
+    }
+    log
+}
+
+/// `err` with secret values removed from every text it carries.
+fn redact_error(err: CallError, r: &Redactor) -> CallError {
+    use crate::bindings::{Denial, ToolError};
+    if r.is_empty() {
+        return err;
+    }
+    let denial = |d: Denial| Denial {
+        capability: d.capability,
+        target: r.redact(&d.target),
+        reason: r.redact(&d.reason),
+    };
+    match err {
+        CallError::Denied {
+            component,
+            denial: d,
+        } => CallError::Denied {
+            component,
+            denial: denial(d),
+        },
+        CallError::Tool {
+            component,
+            tool,
+            error,
+        } => CallError::Tool {
+            component,
+            tool,
+            error: match error {
+                ToolError::InvalidInput(m) => ToolError::InvalidInput(r.redact(&m)),
+                ToolError::UnknownTool(m) => ToolError::UnknownTool(r.redact(&m)),
+                ToolError::NotFound(m) => ToolError::NotFound(r.redact(&m)),
+                ToolError::Denied(d) => ToolError::Denied(denial(d)),
+                ToolError::Failed(m) => ToolError::Failed(r.redact(&m)),
+            },
+        },
+        CallError::Trap {
+            component,
+            message,
+            backtrace,
+        } => CallError::Trap {
+            component,
+            message: r.redact(&message),
+            backtrace,
+        },
+        CallError::InvalidOutput { component, reason } => CallError::InvalidOutput {
+            component,
+            reason: r.redact(&reason),
+        },
+        other => other,
+    }
 }
 
 fn parse_output(

@@ -25,6 +25,14 @@ pub enum GrantError {
         /// Why it is invalid.
         reason: String,
     },
+    /// A `--secret` value or the secrets file.
+    #[error("invalid secret grant `{spec}`: {reason}")]
+    InvalidSecret {
+        /// The value as given.
+        spec: String,
+        /// Why it is invalid.
+        reason: String,
+    },
     /// An `--env` value.
     #[error("invalid environment grant `{spec}`: {reason}")]
     InvalidEnv {

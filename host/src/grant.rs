@@ -18,6 +18,9 @@ pub struct Grant {
     pub hosts: Vec<HostPattern>,
     /// Environment variables the component sees, with their values.
     pub env: Vec<(String, String)>,
+    /// Secrets injected into the component's outbound requests (the guest
+    /// never sees their values).
+    pub secrets: Vec<crate::secret::SecretGrant>,
     /// Resource limits.
     pub limits: Limits,
 }

@@ -37,6 +37,7 @@ pub mod guest_log;
 mod limiter;
 pub mod net;
 pub mod sandbox;
+pub mod secret;
 mod signature;
 
 pub use cache::{ArtifactCache, CacheOutcome};

@@ -13,6 +13,7 @@ use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::bindings::{Capability, Denial};
 use crate::grant::HostPattern;
+use crate::secret::SecretGrant;
 
 /// Denials the host itself observed during one call, in order.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +38,7 @@ impl DenialLog {
 #[derive(Debug, Clone)]
 pub struct NetworkPolicy {
     hosts: Arc<[HostPattern]>,
+    secrets: Arc<[SecretGrant]>,
     denials: DenialLog,
     timeout: Duration,
 }
@@ -47,9 +49,16 @@ impl NetworkPolicy {
     pub fn new(hosts: &[HostPattern], denials: DenialLog, timeout: Duration) -> NetworkPolicy {
         NetworkPolicy {
             hosts: hosts.into(),
+            secrets: Arc::new([]),
             denials,
             timeout,
         }
+    }
+
+    /// Injects `secrets` into requests to their hosts.
+    pub fn with_secrets(mut self, secrets: &[SecretGrant]) -> NetworkPolicy {
+        self.secrets = secrets.into();
+        self
     }
 
     /// Whether any outbound network use is granted at all.
@@ -142,9 +151,25 @@ impl WasiHttpHooks for NetworkPolicy {
             between_bytes_timeout: cap(options.and_then(|o| o.between_bytes_timeout)),
         };
         let policy = self.clone();
+        let mut request = request;
+        // Secrets go in on the host side: the guest never sees the values.
+        for secret in self.secrets.iter().filter(|s| s.applies_to(&host, port)) {
+            match (
+                http::header::HeaderName::try_from(secret.header.as_str()),
+                http::header::HeaderValue::try_from(secret.header_value()),
+            ) {
+                (Ok(name), Ok(mut value)) => {
+                    value.set_sensitive(true);
+                    request.headers_mut().insert(name, value);
+                }
+                _ => tracing::warn!(
+                    "secret `{}` cannot be sent as a header; not injected",
+                    secret.name
+                ),
+            }
+        }
         Box::new(async move {
             use http_body_util::BodyExt;
-            let mut request = request;
             // Check the address actually connected, not just the name: a
             // granted name must not lead to loopback, link-local or private
             // addresses unless those are granted by IP.

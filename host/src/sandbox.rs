@@ -37,7 +37,8 @@ impl SandboxState {
     pub fn new(component: Arc<str>, grant: &Grant) -> Result<SandboxState, CallError> {
         let log = LogCapture::new(grant.limits.max_log_bytes);
         let denials = DenialLog::default();
-        let net = NetworkPolicy::new(&grant.hosts, denials.clone(), grant.limits.timeout);
+        let net = NetworkPolicy::new(&grant.hosts, denials.clone(), grant.limits.timeout)
+            .with_secrets(&grant.secrets);
 
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdout(log.stream(LogSource::Stdout));

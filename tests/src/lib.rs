@@ -91,7 +91,8 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on `127.0.0.1` on a free port. Routes:
     /// `/hello` (200, text), `/json` (200, JSON), `/big` (200, 3 MiB),
-    /// `/redirect?to=URL` (302 to URL), anything else 404.
+    /// `/redirect?to=URL` (302 to URL), `/echo-auth` (the `Authorization`
+    /// header it received, echoed back), anything else 404.
     pub fn start() -> TestServer {
         Self::start_on("127.0.0.1")
     }
@@ -116,6 +117,17 @@ impl TestServer {
                                 .expect("header"),
                         );
                     let _ = request.respond(response);
+                    continue;
+                }
+                if request.url() == "/echo-auth" {
+                    let auth = request
+                        .headers()
+                        .iter()
+                        .find(|h| h.field.equiv("Authorization"))
+                        .map(|h| h.value.as_str().to_string())
+                        .unwrap_or_else(|| "none".to_string());
+                    let _ =
+                        request.respond(tiny_http::Response::from_string(format!("auth: {auth}")));
                     continue;
                 }
                 let response = match request.url() {

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::Args;
 use warden::grant::{parse_duration, parse_env, parse_size};
+use warden::secret::{SecretValue, load_secrets_file, parse_secret};
 use warden::{DirGrant, EngineConfig, Grant, HostPattern, Limits};
 
 /// What the component may do. Nothing is granted unless a flag says so.
@@ -25,6 +26,19 @@ pub struct GrantArgs {
     /// pass this shell's value. Repeatable.
     #[arg(long = "env", value_name = "NAME[=VALUE]")]
     pub env: Vec<String>,
+
+    /// Give the component a secret for outbound HTTP: NAME or NAME@HOST[:PORT].
+    /// The host adds `Authorization: Bearer <value>` to its requests to HOST
+    /// (default: every granted host); the component never sees the value.
+    /// The value comes from the environment variable NAME, else the secrets
+    /// file. Repeatable.
+    #[arg(long = "secret", value_name = "NAME[@HOST]")]
+    pub secrets: Vec<String>,
+
+    /// The secrets file: TOML `NAME = "value"` lines, mode 0600
+    /// (default: $WARDEN_HOME/secrets.toml, if it exists).
+    #[arg(long, value_name = "PATH")]
+    pub secrets_file: Option<std::path::PathBuf>,
 
     /// Wall-clock limit for the call, including time blocked on I/O
     /// (e.g. 500ms, 10s, 2m).
@@ -99,10 +113,35 @@ impl GrantArgs {
                 .context("invalid --max-output")?,
             ..Limits::default()
         };
+        let secrets = if self.secrets.is_empty() {
+            Vec::new()
+        } else {
+            let file = self.secrets_file.clone().or_else(|| {
+                warden_registry::store::Registry::default_root()
+                    .map(|root| root.join("secrets.toml"))
+                    .filter(|p| p.is_file())
+            });
+            let stored = match &file {
+                Some(path) => load_secrets_file(path)?,
+                None => Default::default(),
+            };
+            self.secrets
+                .iter()
+                .map(|spec| {
+                    parse_secret(spec, |name| {
+                        std::env::var(name)
+                            .ok()
+                            .map(SecretValue::new)
+                            .or_else(|| stored.get(name).cloned())
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        };
         Ok(Grant {
             dirs,
             hosts,
             env,
+            secrets,
             limits,
         })
     }

@@ -188,3 +188,56 @@ fn input_can_come_from_stdin() {
     let out = child.wait_with_output().expect("wait");
     assert_eq!(json_of(&out)["output"]["text"], "from stdin");
 }
+
+#[test]
+fn secrets_given_on_the_command_line_never_appear_in_any_output() {
+    let server = warden_tests::TestServer::start();
+    let value = "cli-secret-9b2e7d";
+    let url = format!("http://127.0.0.1:{}/echo-auth", server.port());
+    let host = format!("127.0.0.1:{}", server.port());
+    for json in [true, false] {
+        let mut args = vec!["tool", "call", "builtin:http-fetch", "fetch"];
+        let input = serde_json::json!({ "url": url }).to_string();
+        args.push(&input);
+        args.extend(["--allow-host", &host, "--secret", "WARDEN_TEST_TOKEN", "-v"]);
+        if json {
+            args.push("--json");
+        }
+        let out = warden()
+            .args(&args)
+            .env("WARDEN_TEST_TOKEN", value)
+            .output()
+            .expect("runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(stdout.contains("Bearer [REDACTED]"), "{stdout}");
+        assert!(
+            !stdout.contains(value) && !stderr.contains(value),
+            "leaked: {stdout}{stderr}"
+        );
+    }
+    // A secret with no value says where to put one.
+    let out = warden()
+        .args([
+            "tool",
+            "call",
+            "builtin:http-fetch",
+            "fetch",
+            "{}",
+            "--secret",
+            "WARDEN_TEST_UNSET_TOKEN",
+        ])
+        .env_remove("WARDEN_TEST_UNSET_TOKEN")
+        .env(
+            "WARDEN_HOME",
+            std::env::temp_dir().join("warden-no-such-home"),
+        )
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("set the environment variable WARDEN_TEST_UNSET_TOKEN")
+    );
+}

@@ -152,3 +152,46 @@ fn redirects_are_checked_against_the_grant_again() {
         other => panic!("expected a denial, got {other:?}"),
     }
 }
+
+#[test]
+fn a_secret_is_injected_by_the_host_and_redacted_from_everything_reported() {
+    use warden::secret::{Redactor, SecretValue, parse_secret};
+    let server = TestServer::start();
+    let other = TestServer::start();
+    let value = "s3cr3t-token-4f9a";
+    let mut grant = grant_hosts(&[
+        &format!("127.0.0.1:{}", server.port()),
+        &format!("127.0.0.1:{}", other.port()),
+    ]);
+    grant.secrets = vec![
+        parse_secret(&format!("API_TOKEN@127.0.0.1:{}", server.port()), |_| {
+            Some(SecretValue::new(value))
+        })
+        .expect("secret"),
+    ];
+    let input =
+        serde_json::json!({ "url": format!("http://127.0.0.1:{}/echo-auth", server.port()) })
+            .to_string();
+    let report = block_on(runtime().call_tool(&builtin("http-fetch"), "fetch", &input, &grant))
+        .expect("fetch");
+    // The server received the secret (it echoes it), but the output shows
+    // only the redaction.
+    assert_eq!(report.output["body"], "auth: Bearer [REDACTED]");
+    let everything = serde_json::to_string(&report.output).expect("json")
+        + &serde_json::to_string(&report.log).expect("json");
+    assert!(!everything.contains(value), "{everything}");
+
+    // A host the secret is not scoped to never receives it.
+    let input =
+        serde_json::json!({ "url": format!("http://127.0.0.1:{}/echo-auth", other.port()) })
+            .to_string();
+    let report = block_on(runtime().call_tool(&builtin("http-fetch"), "fetch", &input, &grant))
+        .expect("fetch");
+    assert_eq!(report.output["body"], "auth: none");
+
+    // The guest cannot read it as an environment variable either.
+    let out = block_on(runtime().call_tool(&hostile(), "env", r#"{"name":"API_TOKEN"}"#, &grant))
+        .expect("env");
+    assert_eq!(out.output["value"], serde_json::Value::Null);
+    assert!(Redactor::new(&grant.secrets).redact(value) == "[REDACTED]");
+}

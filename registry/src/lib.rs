@@ -12,6 +12,7 @@ pub mod lockfile;
 pub mod manifest;
 pub mod name;
 pub mod package;
+pub mod policy;
 pub mod resolve;
 pub mod signature;
 pub mod source;

@@ -1,0 +1,101 @@
+//! The file form shared by `grants.toml` and org policies: an optional
+//! `version = 1`, an optional `description`, and `[[rule]]` tables (see
+//! [`super::rules`]). Errors name the file, the line and the rule number.
+
+use serde::Deserialize;
+
+use super::rules::{Rule, quote};
+use crate::error::PolicyError;
+
+/// A parsed policy document: its rules, each with the byte offset where it
+/// starts (for messages).
+pub(crate) struct Document {
+    pub(crate) description: Option<String>,
+    pub(crate) rules: Vec<(Rule, usize)>,
+}
+
+/// Parses a policy document (`grants.toml` or an org policy); `origin`
+/// names it in errors.
+pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Document, PolicyError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Raw {
+        version: Option<u32>,
+        description: Option<String>,
+        #[serde(default)]
+        rule: Vec<toml::Spanned<Rule>>,
+    }
+    let raw: Raw = toml::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .span()
+            .map(|s| line_column(text, s.start))
+            .map_or((None, None), |(l, c)| (Some(l), Some(c)));
+        PolicyError::Invalid {
+            origin: origin.to_string(),
+            line,
+            column,
+            reason: e.message().trim_end().to_string(),
+        }
+    })?;
+    if let Some(v) = raw.version.filter(|v| *v != 1) {
+        return Err(PolicyError::Invalid {
+            origin: origin.to_string(),
+            line: None,
+            column: None,
+            reason: format!(
+                "format version {v} is not supported (this warden reads version 1); upgrade warden"
+            ),
+        });
+    }
+    Ok(Document {
+        description: raw.description,
+        rules: raw
+            .rule
+            .into_iter()
+            .map(|r| {
+                let at = r.span().start;
+                (r.into_inner(), at)
+            })
+            .collect(),
+    })
+}
+
+/// An error about rule `index` (0-based) of a document, at its line.
+pub(crate) fn rule_error(
+    text: &str,
+    origin: &str,
+    index: usize,
+    at: usize,
+    reason: String,
+) -> PolicyError {
+    let (line, column) = line_column(text, at);
+    PolicyError::Invalid {
+        origin: origin.to_string(),
+        line: Some(line),
+        column: Some(column),
+        reason: format!("rule {}: {reason}", index + 1),
+    }
+}
+
+/// 1-based line and column of byte offset `at` in `text`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let at = at.min(text.len());
+    let before = text.get(..at).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Writes rules as a document.
+pub(crate) fn write_document(header: &str, description: Option<&str>, rules: &[Rule]) -> String {
+    let mut out = String::from(header);
+    out += "version = 1\n";
+    if let Some(d) = description {
+        out += &format!("description = {}\n", quote(d));
+    }
+    for rule in rules {
+        out += "\n";
+        out += &rule.to_toml();
+    }
+    out
+}

@@ -1,0 +1,507 @@
+//! The user's grants, `$WARDEN_HOME/grants.toml`: per component, what the
+//! user allows (and, optionally, denies).
+//!
+//! ```toml
+//! # warden grants: what you allow each component. Deny rules win over allow rules.
+//! version = 1
+//!
+//! [[rule]]
+//! component = "acme:grep"
+//! effect = "allow"
+//! dirs = [{ host = "/home/me/src", guest = "/src", mode = "ro" }]
+//! network = [{ scheme = "https", host = "api.example.com", port = 443 }]
+//! env = ["RUST_LOG"]
+//! limits = { memory = "256MiB" }
+//!
+//! [[rule]]
+//! component = "*"
+//! effect = "deny"
+//! dirs = [{ host = "/home/*/.ssh" }]
+//! ```
+//!
+//! In a grant, a directory is one host directory (not a pattern; the guest
+//! path defaults to the host path) and env and secret names are exact.
+//! Deny rules may use patterns. [`GrantsFile::save`] writes the file
+//! atomically (temp file, fsync, rename) in the canonical form above, so
+//! comments in a hand-edited file are not kept; callers changing the file
+//! hold the registry lock ([`crate::store::Registry::lock`]) from load to save.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::document::{parse_document, rule_error, write_document};
+use super::rules::{Capability, DirRule, Effect, Rule, check_name};
+use super::target::Target;
+use crate::error::PolicyError;
+use crate::fsutil::write_atomic;
+use crate::manifest::Access;
+
+/// The file name under the warden root.
+pub const GRANTS_FILE: &str = "grants.toml";
+
+/// The largest grants file read.
+const MAX_BYTES: u64 = 4 << 20;
+
+const HEADER: &str =
+    "# warden grants: what you allow each component. Deny rules win over allow rules.\n";
+
+/// The user's grants: a list of rules, in file order (rule numbers in
+/// messages count from 1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GrantsFile {
+    rules: Vec<Rule>,
+}
+
+impl GrantsFile {
+    /// Where the grants file of the warden root `root` is.
+    pub fn path(root: &Path) -> PathBuf {
+        root.join(GRANTS_FILE)
+    }
+
+    /// Parses and validates grants text.
+    pub fn parse(text: &str) -> Result<GrantsFile, PolicyError> {
+        let doc = parse_document(text, GRANTS_FILE)?;
+        let mut rules = Vec::with_capacity(doc.rules.len());
+        for (i, (mut rule, at)) in doc.rules.into_iter().enumerate() {
+            check_user_rule(&mut rule).map_err(|e| rule_error(text, GRANTS_FILE, i, at, e))?;
+            rules.push(rule);
+        }
+        Ok(GrantsFile { rules })
+    }
+
+    /// Loads the grants file at `path`; a missing file grants nothing.
+    pub fn load(path: &Path) -> Result<GrantsFile, PolicyError> {
+        match read_limited(path, MAX_BYTES) {
+            Ok(text) => GrantsFile::parse(&text),
+            Err(PolicyError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Ok(GrantsFile::default())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes the grants to `path` atomically.
+    pub fn save(&self, path: &Path) -> Result<(), PolicyError> {
+        write_atomic(path, self.to_toml().as_bytes()).map_err(|source| PolicyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// The grants as `grants.toml` text; [`GrantsFile::parse`] reads it back
+    /// to equal grants.
+    pub fn to_toml(&self) -> String {
+        write_document(HEADER, None, &self.rules)
+    }
+
+    /// The rules, in file order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Allows `capability` to `target`, in the first allow rule for exactly
+    /// that target (a new one if there is none). A directory already granted
+    /// at the same host and guest path gets the new mode; a limit gets the
+    /// new value. Returns whether anything changed.
+    pub fn grant(&mut self, target: &Target, capability: Capability) -> Result<bool, PolicyError> {
+        self.add(target, Effect::Allow, capability)
+    }
+
+    /// Denies `capability` to `target` (deny wins over every allow rule, in
+    /// this file and in the org policy). Returns whether anything changed.
+    pub fn deny(&mut self, target: &Target, capability: Capability) -> Result<bool, PolicyError> {
+        self.add(target, Effect::Deny, capability)
+    }
+
+    fn add(
+        &mut self,
+        target: &Target,
+        effect: Effect,
+        capability: Capability,
+    ) -> Result<bool, PolicyError> {
+        let refuse = |reason: String| PolicyError::NotGrantable {
+            target: target.to_string(),
+            capability: capability.to_string(),
+            reason,
+        };
+        let mut probe = Rule::new(target.clone(), effect);
+        push(&mut probe, capability.clone()).map_err(refuse)?;
+        check_user_rule(&mut probe).map_err(refuse)?;
+        let Some(normalized) = probe.capabilities().into_iter().next() else {
+            return Ok(false);
+        };
+        let index = match self
+            .rules
+            .iter()
+            .position(|r| r.effect == effect && r.target == *target)
+        {
+            Some(i) => i,
+            None => {
+                self.rules.push(Rule::new(target.clone(), effect));
+                self.rules.len() - 1
+            }
+        };
+        Ok(merge(&mut self.rules[index], normalized))
+    }
+
+    /// Removes `capability` from the allow rules for exactly `target` (a
+    /// directory is matched by host path, and by guest path if `capability`
+    /// names one; a limit by kind). Rules left empty are dropped. Returns
+    /// how many entries were removed; refuses when there were none, saying
+    /// which other rule grants it, if any.
+    pub fn revoke(
+        &mut self,
+        target: &Target,
+        capability: &Capability,
+    ) -> Result<usize, PolicyError> {
+        let mut removed = 0;
+        for rule in self
+            .rules
+            .iter_mut()
+            .filter(|r| r.effect == Effect::Allow && r.target == *target)
+        {
+            removed += remove(rule, capability);
+        }
+        self.rules.retain(|r| !r.is_empty());
+        if removed > 0 {
+            return Ok(removed);
+        }
+        let others: Vec<String> = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                r.effect == Effect::Allow && r.capabilities().iter().any(|c| same(c, capability))
+            })
+            .map(|(i, r)| format!("rule {} (for `{}`)", i + 1, r.target))
+            .collect();
+        let hint = if others.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; it is granted by grants.toml {}: revoke it there, or deny it to `{target}`",
+                others.join(", ")
+            )
+        };
+        Err(PolicyError::NotGranted {
+            target: target.to_string(),
+            capability: capability.to_string(),
+            hint,
+        })
+    }
+
+    /// One line per granted or denied capability, for `warden policy show`.
+    pub fn show(&self) -> Vec<String> {
+        if self.rules.is_empty() {
+            return vec![
+                "no grants: every component is denied everything (deny by default)".into(),
+            ];
+        }
+        let mut lines = Vec::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            for cap in rule.capabilities() {
+                lines.push(format!(
+                    "rule {}: {} {} to {}",
+                    i + 1,
+                    rule.effect.as_str(),
+                    cap,
+                    rule.target
+                ));
+            }
+        }
+        lines
+    }
+}
+
+/// Reads at most `max` bytes of UTF-8 text from `path`.
+pub(crate) fn read_limited(path: &Path, max: u64) -> Result<String, PolicyError> {
+    let io = |source| PolicyError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut text = String::new();
+    file.take(max + 1).read_to_string(&mut text).map_err(io)?;
+    if text.len() as u64 > max {
+        return Err(PolicyError::TooLarge {
+            path: path.to_path_buf(),
+            max_bytes: max,
+        });
+    }
+    Ok(text)
+}
+
+/// Checks what a user rule may say, and fills in a grant's default guest
+/// path (the host path).
+fn check_user_rule(rule: &mut Rule) -> Result<(), String> {
+    match rule.effect {
+        Effect::Allow => {
+            for d in &mut rule.dirs {
+                let Some(host) = d.host.as_path() else {
+                    return Err(format!(
+                        "`dirs` host `{}` is a pattern; a grant names one directory (patterns \
+                         belong in deny rules and org policies)",
+                        d.host
+                    ));
+                };
+                d.guest.get_or_insert(host);
+            }
+            for name in &rule.env {
+                check_name(name, "env", false)?;
+            }
+            for name in &rule.secrets {
+                check_name(name, "secrets", false)?;
+            }
+        }
+        Effect::Deny => {
+            if let Some(d) = rule.dirs.iter().find(|d| d.guest.is_some()) {
+                return Err(format!(
+                    "the deny rule for `{}` names a guest path; a deny rule matches host paths \
+                     only, so remove `guest`",
+                    d.host
+                ));
+            }
+            for d in &mut rule.dirs {
+                if d.mode == Some(Access::ReadOnly) {
+                    d.mode = None;
+                }
+            }
+            if !rule.limits.is_empty() {
+                return Err("a deny rule cannot set limits; grant a smaller limit instead".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds `capability` to `rule` as it is (no merging).
+fn push(rule: &mut Rule, capability: Capability) -> Result<(), String> {
+    match capability {
+        Capability::Dir(d) => rule.dirs.push(d),
+        Capability::Network(n) => rule.network.push(n),
+        Capability::Env(n) => rule.env.push(n),
+        Capability::Secret(n) => rule.secrets.push(n),
+        Capability::Limit(k, v) => rule.limits.set(k, Some(v)),
+        Capability::RequestedDir { guest, .. } => {
+            return Err(format!(
+                "`{guest}` is a guest path; name the host directory to map there (HOST:{guest})"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Adds `capability` to `rule`, merging with an entry of the same identity.
+fn merge(rule: &mut Rule, capability: Capability) -> bool {
+    match capability {
+        Capability::Dir(new) => {
+            match rule
+                .dirs
+                .iter_mut()
+                .find(|d| d.host == new.host && d.guest == new.guest)
+            {
+                Some(old) if old.mode == new.mode => false,
+                Some(old) => {
+                    old.mode = new.mode;
+                    true
+                }
+                None => {
+                    rule.dirs.push(new);
+                    true
+                }
+            }
+        }
+        Capability::Network(n) => add_unique(&mut rule.network, n),
+        Capability::Env(n) => add_unique(&mut rule.env, n),
+        Capability::Secret(n) => add_unique(&mut rule.secrets, n),
+        Capability::Limit(k, v) => {
+            let changed = rule.limits.get(k) != Some(v);
+            rule.limits.set(k, Some(v));
+            changed
+        }
+        Capability::RequestedDir { .. } => false,
+    }
+}
+
+fn add_unique<T: PartialEq>(list: &mut Vec<T>, item: T) -> bool {
+    if list.contains(&item) {
+        false
+    } else {
+        list.push(item);
+        true
+    }
+}
+
+/// Whether `have` is what `want` names for revoking.
+fn same(have: &Capability, want: &Capability) -> bool {
+    match (have, want) {
+        (Capability::Dir(a), Capability::Dir(b)) => dir_same(a, b),
+        (Capability::Limit(a, _), Capability::Limit(b, _)) => a == b,
+        (a, b) => a == b,
+    }
+}
+
+fn dir_same(have: &DirRule, want: &DirRule) -> bool {
+    have.host == want.host
+        && want
+            .guest
+            .as_ref()
+            .is_none_or(|g| have.guest.as_ref() == Some(g))
+}
+
+/// Removes what `capability` names from `rule`; returns how many entries.
+fn remove(rule: &mut Rule, capability: &Capability) -> usize {
+    fn retain<T>(list: &mut Vec<T>, keep: impl Fn(&T) -> bool) -> usize {
+        let before = list.len();
+        list.retain(keep);
+        before - list.len()
+    }
+    match capability {
+        Capability::Dir(want) => retain(&mut rule.dirs, |d| !dir_same(d, want)),
+        Capability::Network(n) => retain(&mut rule.network, |x| x != n),
+        Capability::Env(n) => retain(&mut rule.env, |x| x != n),
+        Capability::Secret(n) => retain(&mut rule.secrets, |x| x != n),
+        Capability::Limit(k, _) => {
+            let had = rule.limits.get(*k).is_some();
+            rule.limits.set(*k, None);
+            usize::from(had)
+        }
+        Capability::RequestedDir { .. } => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(s: &str) -> Target {
+        s.parse().expect("target")
+    }
+
+    fn cap(kind: &str, spec: &str) -> Capability {
+        Capability::parse(kind, spec).expect("capability")
+    }
+
+    #[test]
+    fn grants_merge_into_one_rule_per_target_and_round_trip() {
+        let mut g = GrantsFile::default();
+        let grep = target("acme:grep");
+        assert!(
+            g.grant(&grep, cap("dir", "/home/me/src:/src"))
+                .expect("grant")
+        );
+        assert!(
+            !g.grant(&grep, cap("dir", "/home/me/src:/src"))
+                .expect("again")
+        );
+        assert!(
+            g.grant(&grep, cap("dir", "/home/me/src:/src:rw"))
+                .expect("mode")
+        );
+        assert!(
+            g.grant(&grep, cap("network", "api.example.com"))
+                .expect("net")
+        );
+        assert!(
+            g.grant(&grep, cap("limit", "memory=256MiB"))
+                .expect("limit")
+        );
+        assert!(
+            g.deny(&target("*"), cap("dir", "/home/me/.ssh"))
+                .expect("deny")
+        );
+        assert_eq!(g.rules().len(), 2);
+        assert_eq!(g.rules()[0].dirs[0].mode, Some(Access::ReadWrite));
+        assert_eq!(g.rules()[1].dirs[0].mode, None, "deny all access");
+        let back = GrantsFile::parse(&g.to_toml()).expect("round trip");
+        assert_eq!(back, g, "{}", g.to_toml());
+    }
+
+    #[test]
+    fn the_default_guest_path_is_the_host_path() {
+        let g = GrantsFile::parse(
+            "[[rule]]\ncomponent = \"acme:grep\"\neffect = \"allow\"\ndirs = [{ host = \"/data\" }]\n",
+        )
+        .expect("valid");
+        assert_eq!(g.rules()[0].dirs[0].guest.as_deref(), Some("/data"));
+    }
+
+    #[test]
+    fn patterns_cannot_be_granted_but_can_be_denied() {
+        let mut g = GrantsFile::default();
+        let err = g
+            .grant(&target("acme:grep"), cap("dir", "/home/*"))
+            .expect_err("pattern")
+            .to_string();
+        assert!(
+            err.contains("is a pattern; a grant names one directory"),
+            "{err}"
+        );
+        let err = g
+            .grant(&target("acme:grep"), cap("env", "*"))
+            .expect_err("any env")
+            .to_string();
+        assert!(err.contains("a grant names each variable"), "{err}");
+        assert!(
+            g.deny(&target("acme:grep"), cap("env", "*"))
+                .expect("deny any")
+        );
+        let err = GrantsFile::parse(
+            "[[rule]]\ncomponent = \"*\"\neffect = \"allow\"\ndirs = [{ host = \"/home/**\" }]\n",
+        )
+        .expect_err("pattern in file")
+        .to_string();
+        assert!(
+            err.starts_with("invalid grants.toml at line 1, column 1: rule 1:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn revoke_removes_exact_grants_and_says_what_else_grants_it() {
+        let mut g = GrantsFile::default();
+        g.grant(&target("acme:*"), cap("env", "RUST_LOG"))
+            .expect("grant");
+        g.grant(&target("acme:grep"), cap("env", "RUST_LOG"))
+            .expect("grant");
+        g.grant(&target("acme:grep"), cap("limit", "memory=1GiB"))
+            .expect("grant");
+        assert_eq!(
+            g.revoke(&target("acme:grep"), &cap("env", "RUST_LOG"))
+                .expect("revoke"),
+            1
+        );
+        assert_eq!(
+            g.revoke(&target("acme:grep"), &cap("limit", "memory=1MiB"))
+                .expect("limit"),
+            1
+        );
+        assert_eq!(g.rules().len(), 1, "the emptied rule is dropped");
+        let err = g
+            .revoke(&target("acme:grep"), &cap("env", "RUST_LOG"))
+            .expect_err("not granted to acme:grep itself")
+            .to_string();
+        assert!(
+            err.contains("granted by grants.toml rule 1 (for `acme:*`)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn show_lists_every_rule_and_a_missing_file_grants_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = GrantsFile::path(dir.path());
+        let mut g = GrantsFile::load(&path).expect("missing is empty");
+        assert!(g.show()[0].contains("deny by default"));
+        g.grant(&target("acme:grep"), cap("secret", "TOKEN"))
+            .expect("grant");
+        g.save(&path).expect("save");
+        let loaded = GrantsFile::load(&path).expect("load");
+        assert_eq!(
+            loaded.show(),
+            vec!["rule 1: allow secret TOKEN to acme:grep"]
+        );
+    }
+}

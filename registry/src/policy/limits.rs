@@ -1,0 +1,425 @@
+//! Resource limits in policy rules. Every limit is a ceiling: the most a
+//! component may use. In a policy file:
+//!
+//! ```toml
+//! limits = { memory = "256MiB", fuel = 100000000000, wall-clock = "30s", stack = "1MiB",
+//!            output = "1MiB", instances = 4, calls-per-minute = 60 }
+//! ```
+//!
+//! Sizes take binary units (`K`, `M`, `G`, `KiB`, ...) or a number of bytes;
+//! durations take `ms`, `s` or `m`; counts are whole numbers. Every value
+//! must be greater than zero.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+/// One kind of limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LimitKind {
+    /// Linear memory, in bytes (`memory`).
+    Memory,
+    /// CPU budget, in fuel units (`fuel`).
+    Fuel,
+    /// Wall-clock time per call, in milliseconds (`wall-clock`).
+    WallClock,
+    /// WebAssembly stack, in bytes (`stack`).
+    Stack,
+    /// Output per call, in bytes (`output`).
+    Output,
+    /// Instances of the component running at once (`instances`).
+    Instances,
+    /// Calls per minute (`calls-per-minute`).
+    CallsPerMinute,
+}
+
+/// How a kind's values are written.
+#[derive(Clone, Copy)]
+enum Unit {
+    Bytes,
+    Millis,
+    Count,
+}
+
+impl LimitKind {
+    /// Every kind, in the order used in files and messages.
+    pub const ALL: [LimitKind; 7] = [
+        LimitKind::Memory,
+        LimitKind::Fuel,
+        LimitKind::WallClock,
+        LimitKind::Stack,
+        LimitKind::Output,
+        LimitKind::Instances,
+        LimitKind::CallsPerMinute,
+    ];
+
+    /// The key in policy files (`memory`, `wall-clock`, ...).
+    pub fn key(self) -> &'static str {
+        match self {
+            LimitKind::Memory => "memory",
+            LimitKind::Fuel => "fuel",
+            LimitKind::WallClock => "wall-clock",
+            LimitKind::Stack => "stack",
+            LimitKind::Output => "output",
+            LimitKind::Instances => "instances",
+            LimitKind::CallsPerMinute => "calls-per-minute",
+        }
+    }
+
+    fn unit(self) -> Unit {
+        match self {
+            LimitKind::Memory | LimitKind::Stack | LimitKind::Output => Unit::Bytes,
+            LimitKind::WallClock => Unit::Millis,
+            LimitKind::Fuel | LimitKind::Instances | LimitKind::CallsPerMinute => Unit::Count,
+        }
+    }
+
+    /// Formats a value of this kind as written in files (`256MiB`, `30s`, `4`).
+    pub fn format(self, value: u64) -> String {
+        match self.unit() {
+            Unit::Bytes => format_size(value),
+            Unit::Millis => format_duration(value),
+            Unit::Count => value.to_string(),
+        }
+    }
+
+    /// Parses a value of this kind from text (`256MiB`, `30s`, `4`).
+    pub fn parse_value(self, text: &str) -> Result<u64, String> {
+        let value = match self.unit() {
+            Unit::Bytes => parse_size(text),
+            Unit::Millis => parse_duration_ms(text),
+            Unit::Count => text
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("`{text}` is not a whole number")),
+        }
+        .map_err(|e| format!("`{}`: {e}", self.key()))?;
+        self.check(value)
+    }
+
+    /// Checks a value's range (positive; TOML-representable).
+    fn check(self, value: u64) -> Result<u64, String> {
+        if value == 0 {
+            return Err(format!("`{}` must be greater than zero", self.key()));
+        }
+        if value > i64::MAX as u64 {
+            return Err(format!("`{}` must be at most {}", self.key(), i64::MAX));
+        }
+        Ok(value)
+    }
+
+    /// Parses `KIND=VALUE` (`memory=256MiB`), as given on a command line.
+    pub fn parse_setting(spec: &str) -> Result<(LimitKind, u64), String> {
+        let (key, value) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("`{spec}`: expected KIND=VALUE, e.g. memory=256MiB"))?;
+        let kind = LimitKind::ALL
+            .into_iter()
+            .find(|k| k.key() == key.trim())
+            .ok_or_else(|| {
+                format!(
+                    "`{key}` is not a limit; use one of {}",
+                    LimitKind::ALL.map(LimitKind::key).join(", ")
+                )
+            })?;
+        Ok((kind, kind.parse_value(value)?))
+    }
+}
+
+impl fmt::Display for LimitKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// A set of limits; `None` sets nothing for that kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Limits {
+    /// Linear memory, in bytes.
+    pub memory_bytes: Option<u64>,
+    /// CPU budget, in fuel units.
+    pub fuel: Option<u64>,
+    /// Wall-clock time per call, in milliseconds.
+    pub wall_clock_ms: Option<u64>,
+    /// WebAssembly stack, in bytes.
+    pub stack_bytes: Option<u64>,
+    /// Output per call, in bytes.
+    pub output_bytes: Option<u64>,
+    /// Instances running at once.
+    pub instances: Option<u64>,
+    /// Calls per minute.
+    pub calls_per_minute: Option<u64>,
+}
+
+impl Limits {
+    /// What a component gets when nobody grants more: the host's
+    /// conservative defaults (64 MiB memory, 50,000,000,000 fuel, 10 s wall
+    /// clock, 1 MiB output). Stack, instances and calls per minute have no
+    /// policy default; the host applies its own.
+    pub const DEFAULTS: Limits = Limits {
+        memory_bytes: Some(64 << 20),
+        fuel: Some(50_000_000_000),
+        wall_clock_ms: Some(10_000),
+        stack_bytes: None,
+        output_bytes: Some(1 << 20),
+        instances: None,
+        calls_per_minute: None,
+    };
+
+    /// The value of one kind.
+    pub fn get(&self, kind: LimitKind) -> Option<u64> {
+        match kind {
+            LimitKind::Memory => self.memory_bytes,
+            LimitKind::Fuel => self.fuel,
+            LimitKind::WallClock => self.wall_clock_ms,
+            LimitKind::Stack => self.stack_bytes,
+            LimitKind::Output => self.output_bytes,
+            LimitKind::Instances => self.instances,
+            LimitKind::CallsPerMinute => self.calls_per_minute,
+        }
+    }
+
+    /// Sets (or, with `None`, clears) one kind.
+    pub fn set(&mut self, kind: LimitKind, value: Option<u64>) {
+        let slot = match kind {
+            LimitKind::Memory => &mut self.memory_bytes,
+            LimitKind::Fuel => &mut self.fuel,
+            LimitKind::WallClock => &mut self.wall_clock_ms,
+            LimitKind::Stack => &mut self.stack_bytes,
+            LimitKind::Output => &mut self.output_bytes,
+            LimitKind::Instances => &mut self.instances,
+            LimitKind::CallsPerMinute => &mut self.calls_per_minute,
+        };
+        *slot = value;
+    }
+
+    /// The kinds that are set, with their values, in [`LimitKind::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (LimitKind, u64)> + '_ {
+        LimitKind::ALL
+            .into_iter()
+            .filter_map(|k| self.get(k).map(|v| (k, v)))
+    }
+
+    /// Whether no kind is set.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// The inline-table form (`{ memory = "256MiB", instances = 4 }`).
+    pub(crate) fn to_inline_toml(self) -> String {
+        let entries: Vec<String> = self
+            .iter()
+            .map(|(k, v)| match k.unit() {
+                Unit::Count => format!("{} = {v}", k.key()),
+                _ => format!("{} = \"{}\"", k.key(), k.format(v)),
+            })
+            .collect();
+        format!("{{ {} }}", entries.join(", "))
+    }
+}
+
+impl<'de> Deserialize<'de> for Limits {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+        struct Raw {
+            memory: Option<Value<0>>,
+            fuel: Option<Value<1>>,
+            wall_clock: Option<Value<2>>,
+            stack: Option<Value<3>>,
+            output: Option<Value<4>>,
+            instances: Option<Value<5>>,
+            calls_per_minute: Option<Value<6>>,
+        }
+        let raw = Raw::deserialize(d)?;
+        Ok(Limits {
+            memory_bytes: raw.memory.map(|v| v.0),
+            fuel: raw.fuel.map(|v| v.0),
+            wall_clock_ms: raw.wall_clock.map(|v| v.0),
+            stack_bytes: raw.stack.map(|v| v.0),
+            output_bytes: raw.output.map(|v| v.0),
+            instances: raw.instances.map(|v| v.0),
+            calls_per_minute: raw.calls_per_minute.map(|v| v.0),
+        })
+    }
+}
+
+/// The value of the limit `LimitKind::ALL[K]`, validated as it is read.
+struct Value<const K: usize>(u64);
+
+impl<'de, const K: usize> Deserialize<'de> for Value<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V(LimitKind);
+        impl Visitor<'_> for V {
+            type Value = u64;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self.0.unit() {
+                    Unit::Bytes => write!(f, "`{}` as a size such as \"256MiB\"", self.0),
+                    Unit::Millis => write!(f, "`{}` as a duration such as \"30s\"", self.0),
+                    Unit::Count => write!(f, "`{}` as a whole number", self.0),
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+                match self.0.unit() {
+                    Unit::Millis => Err(E::custom(format!(
+                        "`{}` needs a unit: write a duration such as \"30s\" or \"500ms\"",
+                        self.0
+                    ))),
+                    _ => self.0.check(v).map_err(E::custom),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::custom(format!("`{}` must be greater than zero", self.0))),
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+                match self.0.unit() {
+                    Unit::Count => Err(E::custom(format!(
+                        "`{}` is a whole number, written without quotes",
+                        self.0
+                    ))),
+                    _ => self.0.parse_value(v).map_err(E::custom),
+                }
+            }
+        }
+        d.deserialize_any(V(LimitKind::ALL[K])).map(Value)
+    }
+}
+
+/// Parses a byte size: `65536`, `64K`, `64KiB`, `64M`, `64MiB`, `1G`,
+/// `1GiB` (binary units, as the manifest and the host read them).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (e.g. 64MiB, 512K, 1048576)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` in `{text}` (use K, M or G)"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// Parses a duration into milliseconds: `500ms`, `10s`, `2m`. A unit is
+/// required, so that `30` is never read as the wrong one.
+fn parse_duration_ms(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 500ms, 10s, 2m)"))?;
+    let mult: u64 = match unit.trim() {
+        "ms" => 1,
+        "s" => 1000,
+        "m" | "min" => 60_000,
+        "" => {
+            return Err(format!(
+                "`{text}` needs a unit (ms, s or m), e.g. \"{text}s\""
+            ));
+        }
+        other => {
+            return Err(format!(
+                "unknown duration unit `{other}` in `{text}` (use ms, s or m)"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{text}` is too long"))
+}
+
+/// Formats bytes in the largest binary unit that divides them exactly.
+fn format_size(bytes: u64) -> String {
+    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
+            return format!("{}{unit}", bytes >> shift);
+        }
+    }
+    bytes.to_string()
+}
+
+/// Formats milliseconds as `Nm`, `Ns` or `Nms`, whichever is exact.
+fn format_duration(ms: u64) -> String {
+    if ms >= 60_000 && ms.is_multiple_of(60_000) {
+        format!("{}m", ms / 60_000)
+    } else if ms >= 1000 && ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Doc {
+        limits: Limits,
+    }
+
+    fn parse(text: &str) -> Result<Limits, String> {
+        toml::from_str::<Doc>(text)
+            .map(|d| d.limits)
+            .map_err(|e| e.message().to_string())
+    }
+
+    #[test]
+    fn every_kind_parses_with_its_units_and_round_trips() {
+        let text = "limits = { memory = \"256MiB\", fuel = 1000, wall-clock = \"30s\", \
+                    stack = \"1MiB\", output = 65536, instances = 4, calls-per-minute = 60 }";
+        let l = parse(text).expect("valid");
+        assert_eq!(l.memory_bytes, Some(256 << 20));
+        assert_eq!(l.fuel, Some(1000));
+        assert_eq!(l.wall_clock_ms, Some(30_000));
+        assert_eq!(l.stack_bytes, Some(1 << 20));
+        assert_eq!(l.output_bytes, Some(64 << 10));
+        assert_eq!(l.instances, Some(4));
+        assert_eq!(l.calls_per_minute, Some(60));
+        let back = parse(&format!("limits = {}", l.to_inline_toml())).expect("round trip");
+        assert_eq!(back, l);
+    }
+
+    #[test]
+    fn bad_limits_say_why() {
+        for (text, why) in [
+            ("limits = { memory = 0 }", "greater than zero"),
+            ("limits = { memory = \"12 parsecs\" }", "unknown size unit"),
+            ("limits = { wall-clock = 30 }", "needs a unit"),
+            ("limits = { wall-clock = \"30\" }", "needs a unit"),
+            ("limits = { instances = \"4\" }", "without quotes"),
+            ("limits = { instances = -1 }", "greater than zero"),
+            ("limits = { cpu = 1 }", "unknown field `cpu`"),
+        ] {
+            let err = parse(text).expect_err(text);
+            assert!(err.contains(why), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn settings_parse_from_the_command_line() {
+        assert_eq!(
+            LimitKind::parse_setting("memory=1GiB"),
+            Ok((LimitKind::Memory, 1 << 30))
+        );
+        assert_eq!(
+            LimitKind::parse_setting("wall-clock=500ms"),
+            Ok((LimitKind::WallClock, 500))
+        );
+        assert!(LimitKind::parse_setting("cpu=1").is_err());
+        assert!(LimitKind::parse_setting("memory").is_err());
+    }
+}

@@ -1,0 +1,68 @@
+//! Capability policy: what each component may do, from two layers.
+//!
+//! - The user's grants, `$WARDEN_HOME/grants.toml` ([`GrantsFile`]).
+//! - Optionally, an organisation policy signed by an admin key
+//!   ([`OrgPolicy`], [`sign_policy`], [`load_signed`]) that sets ceilings
+//!   and forbids.
+//!
+//! Deny by default, deny wins, and the effective grant of a component is
+//! the intersection of its manifest's requests, the user's grants and the
+//! org ceilings ([`effective()`]). Every capability carries the reasons it
+//! was allowed, capped or denied ([`EffectiveGrant::explain`]). The result
+//! is plain data the host turns into its sandbox `Grant`; this module
+//! never builds a sandbox itself.
+//!
+//! ```
+//! use warden_registry::policy::{effective, ComponentId, GrantsFile, OrgPolicy, Outcome};
+//! use warden_registry::Digest;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let user = GrantsFile::parse(r#"
+//! [[rule]]
+//! component = "acme:grep"
+//! effect = "allow"
+//! dirs = [{ host = "/home/me/src", guest = "/src", mode = "rw" }]
+//! "#)?;
+//! let org = OrgPolicy::parse(r#"
+//! [[rule]]
+//! component = "*"
+//! effect = "allow"
+//! dirs = [{ host = "/home/**", mode = "ro" }]
+//! "#)?;
+//! let id = ComponentId {
+//!     name: "acme:grep".parse()?,
+//!     version: "1.2.0".parse()?,
+//!     digest: Digest::of(b"component bytes"),
+//! };
+//! let grant = effective(&id, None, &user, Some(&org));
+//! assert_eq!(grant.dirs()[0].mode, warden_registry::manifest::Access::ReadOnly);
+//! assert!(matches!(grant.decisions()[0].outcome, Outcome::Capped { .. }));
+//! for line in grant.explain() {
+//!     println!("{line}");
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod cidr;
+mod decide;
+mod document;
+mod effective;
+mod grants;
+pub mod limits;
+pub mod network;
+mod org;
+pub mod path;
+pub mod rules;
+pub mod target;
+
+pub use cidr::IpNet;
+pub use decide::effective;
+pub use effective::{Decision, EffectiveDir, EffectiveGrant, NetworkGrant, Outcome};
+pub use grants::{GRANTS_FILE, GrantsFile};
+pub use limits::{LimitKind, Limits};
+pub use network::{HostMatch, NetRule, Scheme};
+pub use org::{OrgPolicy, load_signed, sign_policy};
+pub use path::PathPattern;
+pub use rules::{Capability, DirRule, Effect, Rule};
+pub use target::{ComponentId, NamePattern, Target};

@@ -3,6 +3,7 @@
 //! What may run: signed, semver-versioned packages of WebAssembly components,
 //! installed into a local, content-addressed, crash-safe store.
 
+pub mod audit;
 pub mod capabilities;
 pub mod digest;
 pub mod error;

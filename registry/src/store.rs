@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{AuditEvent, AuditLog};
 use crate::digest::Digest;
 use crate::error::StoreError;
 use crate::fsutil::{sync_dir, write_atomic};
@@ -217,6 +218,11 @@ impl Registry {
 
     fn grants_path(&self) -> PathBuf {
         self.root.join("grants.json")
+    }
+
+    /// The audit log of this registry (`audit.jsonl` under the root).
+    pub fn audit(&self) -> Result<AuditLog, StoreError> {
+        Ok(AuditLog::open(self.root.join("audit.jsonl"), None)?)
     }
 
     /// The path of the trust store.
@@ -452,6 +458,26 @@ impl Registry {
         index.version = 1;
         self.save_index(&index)?;
         fault_point("after-index");
+        let event = match &current {
+            Some(old) => AuditEvent::Upgrade {
+                package: name.to_string(),
+                from: old.version.to_string(),
+                to: version.to_string(),
+                digest: installed.component_digest.to_string(),
+            },
+            None => AuditEvent::Install {
+                package: name.to_string(),
+                version: version.to_string(),
+                digest: installed.component_digest.to_string(),
+                publisher: installed.publisher.to_string(),
+                granted: grants
+                    .grants
+                    .get(&name)
+                    .map(|g| g.describe())
+                    .unwrap_or_default(),
+            },
+        };
+        self.audit()?.append(event, &[])?;
         Ok(match current {
             Some(old) => InstallOutcome::Replaced {
                 new: installed,
@@ -484,6 +510,13 @@ impl Registry {
         let mut grants = self.load_grants()?;
         grants.grants.remove(name);
         self.save_grants(&grants)?;
+        self.audit()?.append(
+            AuditEvent::Remove {
+                package: removed.name.to_string(),
+                version: removed.version.to_string(),
+            },
+            &[],
+        )?;
         Ok(removed)
     }
 

@@ -1,5 +1,6 @@
 //! Command-line parsing and output.
 
+mod audit;
 pub mod exit;
 mod grant_args;
 mod install;
@@ -54,6 +55,13 @@ enum Command {
     /// Manage publisher keys.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Read and check the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+        #[command(flatten)]
+        registry: registry_args::RegistryArgs,
+    },
     /// Manage which keys are trusted to sign which namespaces.
     Trust {
         #[command(subcommand)]
@@ -78,6 +86,7 @@ impl Cli {
             Command::Index(a) => a.json,
             Command::Key(k) => k.json(),
             Command::Trust { command, .. } => command.json(),
+            Command::Audit { command, .. } => command.json(),
         }
     }
 
@@ -95,6 +104,7 @@ impl Cli {
             Command::Index(a) => a.execute(),
             Command::Key(k) => k.execute(),
             Command::Trust { command, registry } => command.execute(&registry),
+            Command::Audit { command, registry } => command.execute(&registry),
         }
     }
 }

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use warden::{ArtifactCache, DirMode, Grant, HostPattern, Runtime, ToolComponent};
+use warden_registry::Digest;
+use warden_registry::audit::{self, AuditEvent};
 use warden_registry::manifest::{Access, Capabilities};
 
 use super::exit;
@@ -86,6 +88,8 @@ impl ToolCommand {
 struct Loaded {
     component: ToolComponent,
     granted: Option<Capabilities>,
+    /// The digest of the component's bytes, for the audit log.
+    digest: Digest,
 }
 
 /// Loads `spec`: `builtin:NAME`, a file path, or an installed package
@@ -102,15 +106,25 @@ fn load(runtime: &Runtime, spec: &str, registry: &RegistryArgs) -> anyhow::Resul
         return Ok(Loaded {
             component: runtime.load_tool(name, bytes)?,
             granted: None,
+            digest: Digest::of(bytes),
         });
     }
     let path = PathBuf::from(spec);
     let looks_like_file =
         path.exists() || spec.contains('/') || spec.ends_with(".wasm") || spec.ends_with(".wat");
     if looks_like_file || !spec.contains(':') {
+        let bytes = std::fs::read(&path).map_err(|source| warden::LoadError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| spec.to_string());
         return Ok(Loaded {
-            component: runtime.load_tool_file(&path)?,
+            component: runtime.load_tool(&name, &bytes)?,
             granted: None,
+            digest: Digest::of(&bytes),
         });
     }
     let (name, req) = parse_spec(spec)?;
@@ -134,7 +148,64 @@ fn load(runtime: &Runtime, spec: &str, registry: &RegistryArgs) -> anyhow::Resul
     Ok(Loaded {
         component,
         granted: Some(registry.grant(&name)?.unwrap_or_default()),
+        digest: installed.component_digest,
     })
+}
+
+/// Records the call, and any denial, in the audit log. A call that cannot be
+/// recorded is reported on stderr (the call itself has already happened).
+#[allow(clippy::too_many_arguments)]
+fn record_call(
+    registry: &RegistryArgs,
+    component: &ToolComponent,
+    digest: &Digest,
+    tool: &str,
+    input: &str,
+    result: &Result<warden::CallReport, warden::CallError>,
+    elapsed: std::time::Duration,
+    grant: &Grant,
+) {
+    let secrets: Vec<&str> = grant.secrets.iter().map(|s| s.value.expose()).collect();
+    let mut events = vec![AuditEvent::Call {
+        component: component.name().to_string(),
+        digest: digest.to_string(),
+        function: tool.to_string(),
+        argument_digest: audit::argument_digest(input),
+        outcome: match result {
+            Ok(_) => "ok".to_string(),
+            Err(e) => e.kind().to_string(),
+        },
+        duration_ms: elapsed.as_secs_f64() * 1000.0,
+        fuel_used: result.as_ref().ok().map(|r| r.stats.fuel_used),
+        peak_memory_bytes: result.as_ref().ok().map(|r| r.stats.peak_memory_bytes),
+    }];
+    let denial = match result {
+        Err(warden::CallError::Denied { denial, .. }) => Some(denial),
+        Err(warden::CallError::Tool {
+            error: warden::bindings::ToolError::Denied(denial),
+            ..
+        }) => Some(denial),
+        _ => None,
+    };
+    if let Some(d) = denial {
+        events.push(AuditEvent::Denial {
+            component: component.name().to_string(),
+            digest: Some(digest.to_string()),
+            capability: warden::error::capability_name(d.capability).to_string(),
+            target: d.target.clone(),
+            reason: d.reason.clone(),
+        });
+    }
+    let written = registry.open().and_then(|r| {
+        let log = r.audit()?;
+        for event in events {
+            log.append(event, &secrets)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = written {
+        eprintln!("warning: the call was not recorded in the audit log: {e:#}");
+    }
 }
 
 /// Gives an installed package what it was granted at install and needs no
@@ -252,9 +323,21 @@ async fn call(args: CallArgs, verbose: u8) -> anyhow::Result<ExitCode> {
         apply_recorded(&mut grant, granted);
     }
     let component = loaded.component;
-    let report = runtime
+    let started = std::time::Instant::now();
+    let result = runtime
         .call_tool(&component, &args.tool, &input, &grant)
-        .await
+        .await;
+    record_call(
+        &args.registry,
+        &component,
+        &loaded.digest,
+        &args.tool,
+        &input,
+        &result,
+        started.elapsed(),
+        &grant,
+    );
+    let report = result
         .with_context(|| format!("call to `{}` tool `{}` failed", component.name(), args.tool))?;
     if args.json {
         output::print_json(&output::call_json(&component, &args.tool, &report));

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 use serde_json::json;
+use warden_registry::audit::AuditEvent;
 use warden_registry::keys::PublicKey;
 
 use super::exit;
@@ -64,6 +65,15 @@ impl TrustCommand {
             } => {
                 let key: PublicKey = key.parse().context("invalid public key")?;
                 let added = registry.update_trust(|t| Ok(t.add(&namespace, key, &label)?))?;
+                if added {
+                    registry.audit()?.append(
+                        AuditEvent::TrustAdd {
+                            namespace: namespace.clone(),
+                            key: key.to_string(),
+                        },
+                        &[],
+                    )?;
+                }
                 if json {
                     print_json(
                         &json!({"ok": true, "namespace": namespace, "key": key.to_string(), "added": added}),

@@ -19,7 +19,13 @@ pub fn warden() -> Command {
         "{} is missing: run the tests with `cargo test --workspace` (which builds it)",
         bin.display()
     );
-    Command::new(bin)
+    let mut cmd = Command::new(bin);
+    // Keep the audit log and registry of CLI tests out of the user's home.
+    cmd.env(
+        "WARDEN_HOME",
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-home"),
+    );
+    cmd
 }
 
 fn run(args: &[&str]) -> Output {

@@ -669,3 +669,81 @@ fn two_processes_installing_at_once_both_succeed() {
     assert_eq!(list["packages"].as_array().map(Vec::len), Some(2), "{list}");
     w.ok(&["verify"]);
 }
+
+#[test]
+fn installs_calls_and_denials_are_in_a_verifiable_audit_log() {
+    let (w, pkg) = trusted_world();
+    let data = w.path("data");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    w.ok(&["install", "--from", pkg.to_str().expect("utf-8"), "--yes"]);
+    let grant = format!("{}:/data", data.display());
+    w.ok(&[
+        "tool",
+        "call",
+        "acme:files",
+        "list_dir",
+        r#"{"path":"/data/./"}"#,
+        "--dir",
+        &grant,
+    ]);
+    w.run(&[
+        "tool",
+        "call",
+        "acme:files",
+        "read_file",
+        r#"{"path":"/etc/passwd"}"#,
+        "--dir",
+        &grant,
+    ]);
+
+    let tail = w.ok(&["audit", "tail", "--json"]);
+    let events: Vec<serde_json::Value> = tail
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON record per line"))
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["event"]["type"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["trust-add", "install", "call", "call", "denial"],
+        "{tail}"
+    );
+    let call = &events[2]["event"];
+    assert_eq!(call["outcome"], "ok");
+    assert!(
+        call["argument_digest"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("sha256:")
+    );
+    assert!(
+        !tail.contains("/data/./"),
+        "raw arguments are never logged: {tail}"
+    );
+    assert_eq!(events[4]["event"]["capability"], "filesystem");
+    assert_eq!(events[4]["event"]["target"], "/etc/passwd");
+    w.ok(&["audit", "verify"]);
+
+    // Edit one record in the middle: verify names its line.
+    let log = w.home().join("audit.jsonl");
+    let text = std::fs::read_to_string(&log).expect("read");
+    let edited: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 2 {
+                l.replace("\"outcome\":\"ok\"", "\"outcome\":\"failed\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    assert_ne!(edited.join("\n") + "\n", text, "the edit applied");
+    std::fs::write(&log, edited.join("\n") + "\n").expect("write");
+    let out = w.run(&["audit", "verify"]);
+    assert_ne!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("line 3"), "{stdout}");
+}

@@ -277,49 +277,19 @@ impl Default for Limits {
 /// Parses a byte size: `65536`, `64K`, `64KiB`, `64M`, `64MiB`, `1G`, `1GiB`
 /// (binary units: K = 1024).
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size (e.g. 64MiB, 512K, 1048576)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        other => {
-            return Err(format!(
-                "unknown size unit `{other}` in `{text}` (use K, M or G)"
-            ));
-        }
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{text}` is too large"))
+    warden_registry::units::parse_size(text)
 }
 
 /// Parses a duration: `500ms`, `10s`, `2m`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (e.g. 500ms, 10s, 2m)"))?;
-    let d = match unit.trim() {
-        "ms" => Duration::from_millis(n),
-        "" | "s" => Duration::from_secs(n),
-        "m" | "min" => Duration::from_secs(n.saturating_mul(60)),
-        other => {
-            return Err(format!(
-                "unknown duration unit `{other}` in `{text}` (use ms, s or m)"
-            ));
-        }
-    };
-    if d.is_zero() {
+    let ms = warden_registry::units::parse_duration_ms(
+        text,
+        warden_registry::units::BareNumber::Seconds,
+    )?;
+    if ms == 0 {
         return Err(format!("`{text}`: the duration must be greater than zero"));
     }
-    Ok(d)
+    Ok(Duration::from_millis(ms))
 }
 
 /// Parses an `--env` flag: `NAME=VALUE`, or `NAME` to pass the host's value

@@ -19,6 +19,7 @@ pub mod signature;
 pub mod source;
 pub mod store;
 pub mod trust;
+pub mod units;
 
 pub use digest::Digest;
 pub use keys::{PublicKey, SecretKey};

@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ManifestError;
 use crate::name::PackageName;
+use crate::units::{BareNumber, format_duration, format_size, parse_duration_ms, parse_size};
 
 /// The WIT package every warden world lives in.
 pub const WIT_PACKAGE: &str = "warden:plugin";
@@ -899,6 +900,10 @@ impl<'de> Deserialize<'de> for Size {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Size, E> {
                 parse_size(v)
+                    .and_then(|b| match b {
+                        0 => Err(format!("`{v}`: the size must be greater than zero")),
+                        b => Ok(b),
+                    })
                     .map(Size)
                     .map_err(|e| E::custom(format!("`memory`: {e}")))
             }
@@ -915,7 +920,11 @@ impl<'de> Deserialize<'de> for Timeout {
         let text = String::deserialize(d).map_err(|_| {
             de::Error::custom("`timeout` must be a string such as \"30s\" or \"500ms\"")
         })?;
-        parse_duration_ms(&text)
+        parse_duration_ms(&text, BareNumber::Seconds)
+            .and_then(|ms| match ms {
+                0 => Err(format!("`{text}`: the duration must be greater than zero")),
+                ms => Ok(ms),
+            })
             .map(Timeout)
             .map_err(|e| de::Error::custom(format!("`timeout`: {e}")))
     }
@@ -952,84 +961,6 @@ impl<'de> Deserialize<'de> for Fuel {
             }
         }
         d.deserialize_any(V)
-    }
-}
-
-/// Parses a byte size: `65536`, `64K`, `64KiB`, `64M`, `64MiB`, `1G`,
-/// `1GiB` (binary units: K = 1024), as the host does.
-fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size (e.g. 64MiB, 512K, 1048576)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        other => {
-            return Err(format!(
-                "unknown size unit `{other}` in `{text}` (use K, M or G)"
-            ));
-        }
-    };
-    let bytes = n
-        .checked_mul(mult)
-        .ok_or_else(|| format!("`{text}` is too large"))?;
-    if bytes == 0 {
-        return Err(format!("`{text}`: the size must be greater than zero"));
-    }
-    Ok(bytes)
-}
-
-/// Parses a duration into milliseconds: `500ms`, `10s`, `2m`, or a bare
-/// number of seconds, as the host does.
-fn parse_duration_ms(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (e.g. 500ms, 10s, 2m)"))?;
-    let mult: u64 = match unit.trim() {
-        "ms" => 1,
-        "" | "s" => 1000,
-        "m" | "min" => 60_000,
-        other => {
-            return Err(format!(
-                "unknown duration unit `{other}` in `{text}` (use ms, s or m)"
-            ));
-        }
-    };
-    let ms = n
-        .checked_mul(mult)
-        .ok_or_else(|| format!("`{text}` is too long"))?;
-    if ms == 0 {
-        return Err(format!("`{text}`: the duration must be greater than zero"));
-    }
-    Ok(ms)
-}
-
-/// Formats bytes in the largest binary unit that divides them exactly.
-fn format_size(bytes: u64) -> String {
-    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
-        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
-            return format!("{}{unit}", bytes >> shift);
-        }
-    }
-    bytes.to_string()
-}
-
-/// Formats milliseconds as `Nm`, `Ns` or `Nms`, whichever is exact.
-fn format_duration(ms: u64) -> String {
-    if ms >= 60_000 && ms.is_multiple_of(60_000) {
-        format!("{}m", ms / 60_000)
-    } else if ms >= 1000 && ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
     }
 }
 

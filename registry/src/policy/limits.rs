@@ -13,6 +13,8 @@
 use std::fmt;
 
 use serde::Deserialize;
+
+use crate::units::{BareNumber, format_duration, format_size, parse_duration_ms, parse_size};
 use serde::de::{self, Deserializer, Visitor};
 
 /// One kind of limit.
@@ -88,7 +90,7 @@ impl LimitKind {
     pub fn parse_value(self, text: &str) -> Result<u64, String> {
         let value = match self.unit() {
             Unit::Bytes => parse_size(text),
-            Unit::Millis => parse_duration_ms(text),
+            Unit::Millis => parse_duration_ms(text, BareNumber::Refuse),
             Unit::Count => text
                 .trim()
                 .parse::<u64>()
@@ -286,79 +288,6 @@ impl<'de, const K: usize> Deserialize<'de> for Value<K> {
             }
         }
         d.deserialize_any(V(LimitKind::ALL[K])).map(Value)
-    }
-}
-
-/// Parses a byte size: `65536`, `64K`, `64KiB`, `64M`, `64MiB`, `1G`,
-/// `1GiB` (binary units, as the manifest and the host read them).
-fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size (e.g. 64MiB, 512K, 1048576)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        other => {
-            return Err(format!(
-                "unknown size unit `{other}` in `{text}` (use K, M or G)"
-            ));
-        }
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{text}` is too large"))
-}
-
-/// Parses a duration into milliseconds: `500ms`, `10s`, `2m`. A unit is
-/// required, so that `30` is never read as the wrong one.
-fn parse_duration_ms(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (e.g. 500ms, 10s, 2m)"))?;
-    let mult: u64 = match unit.trim() {
-        "ms" => 1,
-        "s" => 1000,
-        "m" | "min" => 60_000,
-        "" => {
-            return Err(format!(
-                "`{text}` needs a unit (ms, s or m), e.g. \"{text}s\""
-            ));
-        }
-        other => {
-            return Err(format!(
-                "unknown duration unit `{other}` in `{text}` (use ms, s or m)"
-            ));
-        }
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{text}` is too long"))
-}
-
-/// Formats bytes in the largest binary unit that divides them exactly.
-fn format_size(bytes: u64) -> String {
-    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
-        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
-            return format!("{}{unit}", bytes >> shift);
-        }
-    }
-    bytes.to_string()
-}
-
-/// Formats milliseconds as `Nm`, `Ns` or `Nms`, whichever is exact.
-fn format_duration(ms: u64) -> String {
-    if ms >= 60_000 && ms.is_multiple_of(60_000) {
-        format!("{}m", ms / 60_000)
-    } else if ms >= 1000 && ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
     }
 }
 

@@ -1,0 +1,108 @@
+//! Sizes and durations as people write them in manifests, policies and
+//! command-line flags: one parser for all of them.
+
+/// Parses a byte size: `65536`, `64K`, `64KiB`, `64M`, `64MiB`, `1G`,
+/// `1GiB` (binary units: K = 1024).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let (n, unit) = split_number(text, "a size (e.g. 64MiB, 512K, 1048576)")?;
+    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` in `{text}` (use K, M or G)"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// Whether a duration without a unit is read as seconds or refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BareNumber {
+    /// `30` means 30 seconds (command-line flags, manifests).
+    Seconds,
+    /// A unit is required, so `30` is never read as the wrong one (policies).
+    Refuse,
+}
+
+/// Parses a duration into milliseconds: `500ms`, `10s`, `2m`.
+pub fn parse_duration_ms(text: &str, bare: BareNumber) -> Result<u64, String> {
+    let (n, unit) = split_number(text, "a duration (e.g. 500ms, 10s, 2m)")?;
+    let mult: u64 = match (unit.as_str(), bare) {
+        ("ms", _) => 1,
+        ("s", _) | ("", BareNumber::Seconds) => 1000,
+        ("m" | "min", _) => 60_000,
+        ("", BareNumber::Refuse) => {
+            return Err(format!(
+                "`{text}` needs a unit (ms, s or m), e.g. \"{text}s\""
+            ));
+        }
+        (other, _) => {
+            return Err(format!(
+                "unknown duration unit `{other}` in `{text}` (use ms, s or m)"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{text}` is too long"))
+}
+
+/// Formats bytes in the largest binary unit that divides them exactly.
+pub fn format_size(bytes: u64) -> String {
+    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
+            return format!("{}{unit}", bytes >> shift);
+        }
+    }
+    bytes.to_string()
+}
+
+/// Formats milliseconds as `Nm`, `Ns` or `Nms`, whichever is exact.
+pub fn format_duration(ms: u64) -> String {
+    if ms >= 60_000 && ms.is_multiple_of(60_000) {
+        format!("{}m", ms / 60_000)
+    } else if ms >= 1000 && ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+fn split_number(text: &str, what: &str) -> Result<(u64, String), String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("`{text}` is not {what}"))?;
+    Ok((n, unit.trim().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_format_back() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("99999999999G").is_err());
+        assert_eq!(format_size(64 << 20), "64MiB");
+        assert_eq!(format_size(1000), "1000");
+    }
+
+    #[test]
+    fn durations_parse_and_format_back() {
+        assert_eq!(parse_duration_ms("500ms", BareNumber::Refuse), Ok(500));
+        assert_eq!(parse_duration_ms("2m", BareNumber::Refuse), Ok(120_000));
+        assert_eq!(parse_duration_ms("3", BareNumber::Seconds), Ok(3000));
+        assert!(parse_duration_ms("3", BareNumber::Refuse).is_err());
+        assert!(parse_duration_ms("soon", BareNumber::Seconds).is_err());
+        assert_eq!(format_duration(90_000), "90s");
+        assert_eq!(format_duration(120_000), "2m");
+    }
+}

@@ -1,8 +1,12 @@
 //! The store: every refusal leaves it byte-for-byte as it was; a damaged
 //! index is detected and rebuilt; concurrent installs serialize.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use support::tool;
 
 use warden_registry::package::{self, COMPONENT_FILE, MANIFEST_FILE, SIGNATURE_FILE};
 use warden_registry::signature::{self, Statement};
@@ -14,34 +18,6 @@ fn manifest(name: &str, version: &str) -> String {
         "name = \"{name}\"\nversion = \"{version}\"\nkind = \"tool\"\ndescription = \"t\"\n\
          world = \"warden:plugin/tool@0.1.0\"\n"
     )
-}
-
-/// A tool component generated from `wit/` (no guest build needed).
-fn tool() -> Vec<u8> {
-    let mut resolve = wit_parser::Resolve::default();
-    let wit: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
-    resolve.push_dir(&wit).expect("wit/");
-    let pkg = resolve
-        .push_str(
-            "t.wit",
-            "package test:t;\nworld w { include warden:plugin/tool@0.1.0; }\n",
-        )
-        .expect("wit");
-    let world = resolve.select_world(&[pkg], Some("w")).expect("world");
-    let mut module =
-        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-    )
-    .expect("embed");
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .expect("module")
-        .encode()
-        .expect("encode")
 }
 
 struct Fixture {

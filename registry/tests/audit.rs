@@ -920,3 +920,35 @@ fn readers_never_see_a_half_written_append_as_damage() {
     });
     assert_eq!(verify(&path).records, 300);
 }
+
+/// Durations with many significant digits must read back to the same
+/// bytes, or an honest log would verify as edited.
+#[test]
+fn float_durations_survive_the_round_trip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::open(&path, None).expect("open");
+    for duration_ms in [
+        0.409_919_999_999_999_95,
+        1.0 / 3.0,
+        12_345.678_901_234_567,
+        1e-7,
+    ] {
+        log.append(
+            AuditEvent::Call {
+                component: "fs".into(),
+                digest: "sha256:00".into(),
+                function: "list_dir".into(),
+                argument_digest: "sha256:00".into(),
+                outcome: "ok".into(),
+                duration_ms,
+                fuel_used: None,
+                peak_memory_bytes: None,
+            },
+            &[],
+        )
+        .expect("append");
+    }
+    let report = verify(&path);
+    assert!(report.is_intact(), "{:?}", messages(&report));
+}

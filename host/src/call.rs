@@ -114,6 +114,7 @@ impl Runtime {
         grant: &Grant,
     ) -> Result<CallReport, CallError> {
         let (tool, input) = (tool.to_string(), input.to_string());
+        let _ticket = component.admission.admit(&component.name, &grant.limits)?;
         let mut store = self.new_store(component, grant)?;
         let started = Instant::now();
         let outcome = tokio::time::timeout(grant.limits.timeout, async {

@@ -22,6 +22,8 @@ pub const TOOLS_INTERFACE: &str = "warden:plugin/tools@0.1.0";
 pub struct ToolComponent {
     pub(crate) name: Arc<str>,
     pub(crate) pre: ToolPre<SandboxState>,
+    /// Calls in flight and recent starts, shared by every call (and clone).
+    pub(crate) admission: Arc<crate::admission::Admission>,
 }
 
 impl std::fmt::Debug for ToolComponent {
@@ -180,6 +182,7 @@ impl Runtime {
         Ok(ToolComponent {
             name: component_name.into(),
             pre,
+            admission: Arc::default(),
         })
     }
 }

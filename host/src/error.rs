@@ -196,6 +196,17 @@ pub enum CallError {
         /// The host's message.
         reason: String,
     },
+    /// The call was refused before it started: the component is at its
+    /// limit of concurrent instances or of calls per minute.
+    #[error("`{component}` was not called: {reason} (its `{limit}` limit)")]
+    Throttled {
+        /// The component's name.
+        component: String,
+        /// Which limit: `instances` or `calls-per-minute`.
+        limit: String,
+        /// What was counted, and when to retry.
+        reason: String,
+    },
     /// The grant itself could not be applied (e.g. a granted directory vanished).
     #[error("the grant for `{component}` could not be applied: {reason}")]
     Grant {
@@ -226,6 +237,7 @@ impl CallError {
             CallError::Trap { .. } => "trap",
             CallError::InvalidOutput { .. } => "invalid-output",
             CallError::Instantiate { .. } => "instantiate",
+            CallError::Throttled { .. } => "throttled",
             CallError::Grant { .. } => "grant",
         }
     }

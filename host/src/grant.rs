@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use warden_registry::policy::{HostMatch, NetRule, Scheme};
+
 use crate::error::GrantError;
 
 /// Everything one component is allowed to do during one call.
@@ -14,8 +16,11 @@ use crate::error::GrantError;
 pub struct Grant {
     /// Host directories the component sees, each at a guest path.
     pub dirs: Vec<DirGrant>,
-    /// Outbound hosts the component may reach (HTTP and TCP).
+    /// Outbound destinations the component may reach (HTTP and TCP).
     pub hosts: Vec<HostPattern>,
+    /// Destinations it may never reach, whatever `hosts` allows: checked
+    /// against the name a request uses and every address it resolves to.
+    pub deny_hosts: Vec<HostPattern>,
     /// Environment variables the component sees, with their values.
     pub env: Vec<(String, String)>,
     /// Secrets injected into the component's outbound requests (the guest
@@ -138,107 +143,82 @@ fn normalize_guest(guest: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// An outbound host a component may connect to.
+/// An outbound destination a component may (or, in [`Grant::deny_hosts`],
+/// may never) connect to: a scheme, a host and a port, with the matching
+/// rules of the policy's [`NetRule`] (names, `*.domain`, IP literals and
+/// CIDR networks).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostPattern {
-    /// `example.com`, `*.example.com` (any subdomain, not the apex), or an IP literal.
-    pub host: String,
-    /// The port; `None` means any port.
-    pub port: Option<u16>,
-}
+pub struct HostPattern(NetRule);
 
 impl HostPattern {
-    /// Parses `HOST[:PORT]`, where HOST is a name, `*.domain` or an IP
-    /// literal (`[::1]` for IPv6 with a port).
+    /// Parses `HOST[:PORT]` (any scheme, and any port when none is given)
+    /// or `SCHEME://HOST[:PORT]` (`http`, `https` or `*`). HOST is a name,
+    /// `*.domain`, an IP literal (`[::1]` for IPv6 with a port) or a CIDR
+    /// network such as `10.0.0.0/8`.
     pub fn parse(spec: &str) -> Result<HostPattern, GrantError> {
-        let invalid = |reason: &str| GrantError::InvalidHost {
+        let invalid = |reason: String| GrantError::InvalidHost {
             spec: spec.to_string(),
-            reason: reason.to_string(),
+            reason,
         };
-        if spec.contains("://") || spec.contains('/') {
+        if spec.contains("://") {
+            let rule: NetRule = spec.parse().map_err(invalid)?;
+            return Ok(HostPattern(rule));
+        }
+        // `10.0.0.0/8` is a network; `example.com/path` is a URL.
+        let path_like = spec
+            .split_once('/')
+            .is_some_and(|(_, rest)| !rest.starts_with(|c: char| c.is_ascii_digit()));
+        if path_like {
             return Err(invalid(
-                "give a host name, not a URL (e.g. example.com or example.com:8080)",
+                "give a host name, not a URL (e.g. example.com or example.com:8080)".into(),
             ));
         }
-        let (host, port) = if let Some(rest) = spec.strip_prefix('[') {
-            let (h, after) = rest
-                .split_once(']')
-                .ok_or_else(|| invalid("unclosed `[`"))?;
-            let port = match after.strip_prefix(':') {
-                Some(p) => Some(p),
-                None if after.is_empty() => None,
-                None => return Err(invalid("unexpected text after `]`")),
-            };
-            (h.to_string(), port)
-        } else if spec.matches(':').count() > 1 {
-            // A bare IPv6 address without a port.
-            (spec.to_string(), None)
-        } else {
-            match spec.split_once(':') {
-                Some((h, p)) => (h.to_string(), Some(p)),
-                None => (spec.to_string(), None),
-            }
-        };
-        let port = match port {
-            None | Some("*") => None,
-            Some(p) => Some(
-                p.parse::<u16>()
-                    .map_err(|_| invalid("the port must be a number from 1 to 65535"))?,
-            ),
-        };
-        if port == Some(0) {
-            return Err(invalid("the port must be a number from 1 to 65535"));
-        }
-        let host = host.to_ascii_lowercase();
-        let name = host.strip_prefix("*.").unwrap_or(&host);
-        let valid_name = !name.is_empty()
-            && (name.parse::<std::net::IpAddr>().is_ok()
-                || name.split('.').all(|l| {
-                    !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                }));
-        if !valid_name {
-            return Err(invalid("not a valid host name or IP address"));
-        }
-        Ok(HostPattern { host, port })
+        NetRule::from_manifest_host(spec)
+            .map(HostPattern)
+            .map_err(invalid)
     }
 
-    /// Whether this pattern allows connecting to `host` on `port`.
+    /// The pattern of a policy network rule.
+    pub fn from_rule(rule: NetRule) -> HostPattern {
+        HostPattern(rule)
+    }
+
+    /// The policy rule this pattern is.
+    pub fn rule(&self) -> &NetRule {
+        &self.0
+    }
+
+    /// Whether this pattern matches a connection with `scheme` (`http`,
+    /// `https`, `tcp` or `udp`) to `host` (a name or an IP address) on `port`.
+    pub fn matches(&self, scheme: &str, host: &str, port: u16) -> bool {
+        self.0.allows(scheme, host, port)
+    }
+
+    /// Whether this pattern allows connecting to `host` on `port` with any
+    /// scheme it covers.
     pub fn allows(&self, host: &str, port: u16) -> bool {
-        if self.port.is_some_and(|p| p != port) {
-            return false;
-        }
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase();
-        let host = host.trim_end_matches('.');
-        match self.host.strip_prefix("*.") {
-            Some(domain) => {
-                host.len() > domain.len()
-                    && host.ends_with(domain)
-                    && host[..host.len() - domain.len()].ends_with('.')
-            }
-            None => match (
-                self.host.parse::<std::net::IpAddr>(),
-                host.parse::<std::net::IpAddr>(),
-            ) {
-                (Ok(a), Ok(b)) => a == b,
-                _ => self.host == host,
-            },
-        }
+        self.0.port.is_none_or(|p| p == port) && self.0.host.allows(host)
+    }
+
+    /// Whether the pattern names addresses (an IP or a CIDR network) rather
+    /// than host names: only such a grant lets a connection reach a
+    /// loopback, link-local or private address.
+    pub fn contains_address(&self, scheme: &str, addr: std::net::SocketAddr) -> bool {
+        matches!(self.0.host, HostMatch::Net(_))
+            && self.matches(scheme, &addr.ip().to_string(), addr.port())
     }
 }
 
 impl std::fmt::Display for HostPattern {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        match self.port {
-            Some(p) => write!(f, "{host}:{p}"),
-            None => write!(f, "{host}"),
+        let rule = &self.0;
+        if rule.scheme != Scheme::Any {
+            write!(f, "{}://", rule.scheme.as_str())?;
+        }
+        write!(f, "{}", rule.host)?;
+        match rule.port {
+            Some(p) => write!(f, ":{p}"),
+            None => Ok(()),
         }
     }
 }
@@ -260,6 +240,12 @@ pub struct Limits {
     /// Log bytes kept per call (guest `log` calls, stdout and stderr); the
     /// rest is dropped and counted. Default 64 KiB.
     pub max_log_bytes: u64,
+    /// Calls of the component that may run at once in this host; a call
+    /// beyond it is refused, not queued. Default: no limit.
+    pub max_instances: Option<u32>,
+    /// Calls of the component this host starts per rolling minute; a call
+    /// beyond it is refused. Default: no limit.
+    pub calls_per_minute: Option<u32>,
 }
 
 impl Default for Limits {
@@ -270,6 +256,8 @@ impl Default for Limits {
             timeout: Duration::from_secs(10),
             max_output_bytes: 1 << 20,
             max_log_bytes: 64 << 10,
+            max_instances: None,
+            calls_per_minute: None,
         }
     }
 }
@@ -387,10 +375,30 @@ mod tests {
     }
 
     #[test]
+    fn host_patterns_take_schemes_and_networks() {
+        let p = HostPattern::parse("10.0.0.0/8:5432").expect("valid");
+        assert!(p.matches("tcp", "10.1.2.3", 5432));
+        assert!(!p.matches("tcp", "11.1.2.3", 5432));
+        assert!(!p.matches("tcp", "10.1.2.3", 5433));
+        let addr = "10.9.9.9:5432".parse().expect("addr");
+        assert!(p.contains_address("tcp", addr));
+
+        let p = HostPattern::parse("https://api.example.com").expect("valid");
+        assert!(p.matches("https", "api.example.com", 443));
+        assert!(!p.matches("http", "api.example.com", 443));
+        assert!(!p.matches("https", "api.example.com", 8443));
+        assert_eq!(p.to_string(), "https://api.example.com:443");
+
+        let named = HostPattern::parse("localhost:8080").expect("valid");
+        assert!(!named.contains_address("http", "127.0.0.1:8080".parse().expect("addr")));
+    }
+
+    #[test]
     fn host_patterns_reject_urls_and_bad_ports() {
         for bad in [
-            "https://example.com",
+            "ftp://example.com",
             "example.com/path",
+            "example.com/",
             "example.com:0",
             "example.com:http",
             "",

@@ -25,6 +25,7 @@
 //! the grant and nothing else) → [`Runtime::call_tool`] (instantiate, arm the
 //! limits, call, classify the outcome).
 
+mod admission;
 pub mod bindings;
 pub mod builtin;
 pub mod cache;

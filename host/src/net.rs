@@ -38,6 +38,7 @@ impl DenialLog {
 #[derive(Debug, Clone)]
 pub struct NetworkPolicy {
     hosts: Arc<[HostPattern]>,
+    deny: Arc<[HostPattern]>,
     secrets: Arc<[SecretGrant]>,
     denials: DenialLog,
     timeout: Duration,
@@ -49,10 +50,17 @@ impl NetworkPolicy {
     pub fn new(hosts: &[HostPattern], denials: DenialLog, timeout: Duration) -> NetworkPolicy {
         NetworkPolicy {
             hosts: hosts.into(),
+            deny: Arc::new([]),
             secrets: Arc::new([]),
             denials,
             timeout,
         }
+    }
+
+    /// Never allows what `deny` matches, by name or by resolved address.
+    pub fn with_deny(mut self, deny: &[HostPattern]) -> NetworkPolicy {
+        self.deny = deny.into();
+        self
     }
 
     /// Injects `secrets` into requests to their hosts.
@@ -66,9 +74,16 @@ impl NetworkPolicy {
         !self.hosts.is_empty()
     }
 
-    /// Whether `host:port` is granted.
-    pub fn allows(&self, host: &str, port: u16) -> bool {
-        self.hosts.iter().any(|p| p.allows(host, port))
+    /// Whether a `scheme` (`http`, `https`, `tcp`, `udp`) connection to
+    /// `host:port` is granted and not denied.
+    pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
+        self.hosts.iter().any(|p| p.matches(scheme, host, port))
+            && self.denied_by(scheme, host, port).is_none()
+    }
+
+    /// The deny rule matching a connection, if any.
+    fn denied_by(&self, scheme: &str, host: &str, port: u16) -> Option<&HostPattern> {
+        self.deny.iter().find(|p| p.matches(scheme, host, port))
     }
 
     fn granted_list(&self) -> String {
@@ -80,12 +95,18 @@ impl NetworkPolicy {
         }
     }
 
-    fn deny(&self, target: String) {
-        let reason = format!(
-            "the host is not in the component's network grant ({}); grant it with --allow-host {}",
-            self.granted_list(),
-            target
-        );
+    fn deny(&self, scheme: &str, host: &str, port: u16, target: String) {
+        let reason = match self.denied_by(scheme, host, port) {
+            Some(rule) => format!(
+                "{scheme} to `{target}` is forbidden by a deny rule ({rule}); deny rules win over \
+                 every grant (see `warden policy explain`)"
+            ),
+            None => format!(
+                "the host is not in the component's network grant ({}); grant it with --allow-host {}",
+                self.granted_list(),
+                target
+            ),
+        };
         self.denials.push(Denial {
             capability: Capability::Network,
             target,
@@ -97,9 +118,14 @@ impl NetworkPolicy {
     /// granted addresses (IP-literal patterns) pass; listening and accepting
     /// are never granted to a tool.
     pub fn check_socket(&self, addr: SocketAddr, use_: SocketAddrUse) -> bool {
+        let scheme = match use_ {
+            SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive | SocketAddrUse::UdpBind => "udp",
+            _ => "tcp",
+        };
+        let ip = addr.ip().to_string();
         let allowed = match use_ {
             SocketAddrUse::TcpConnect | SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive => {
-                self.allows(&addr.ip().to_string(), addr.port())
+                self.allows(scheme, &ip, addr.port())
             }
             // Implicit binds happen before every connect and send; they use
             // the wildcard address and open nothing to the outside.
@@ -109,7 +135,7 @@ impl NetworkPolicy {
             SocketAddrUse::TcpListen | SocketAddrUse::TcpAccept => false,
         };
         if !allowed {
-            self.deny(addr.to_string());
+            self.deny(scheme, &ip, addr.port(), addr.to_string());
         }
         allowed
     }
@@ -132,15 +158,16 @@ impl WasiHttpHooks for NetworkPolicy {
         drop(fut);
         let uri = request.uri();
         let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+        let scheme = if https { "https" } else { "http" };
         let host = uri.host().unwrap_or_default().to_string();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        if !self.allows(&host, port) {
-            let target = if host.contains(':') {
+        if !self.allows(scheme, &host, port) {
+            let target = if host.contains(':') && !host.starts_with('[') {
                 format!("[{host}]:{port}")
             } else {
                 format!("{host}:{port}")
             };
-            self.deny(target);
+            self.deny(scheme, &host, port, target);
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
         // Bound every phase of the request by the call's wall-clock limit.
@@ -173,7 +200,7 @@ impl WasiHttpHooks for NetworkPolicy {
             // Check the address actually connected, not just the name: a
             // granted name must not lead to loopback, link-local or private
             // addresses unless those are granted by IP.
-            let addr = policy.resolve_checked(&host, port).await?;
+            let addr = policy.resolve_checked(scheme, &host, port).await?;
             if !https {
                 // Connect to exactly the checked address. (The Host header
                 // already names the original host.)
@@ -201,6 +228,7 @@ impl NetworkPolicy {
     /// connecting to, recording a denial if there is none.
     async fn resolve_checked(
         &self,
+        scheme: &str,
         host: &str,
         port: u16,
     ) -> wasmtime_wasi_http::Result<SocketAddr> {
@@ -222,10 +250,25 @@ impl NetworkPolicy {
                 }
             }
         };
-        if let Some(addr) = addrs.iter().find(|a| self.address_allowed(a)) {
+        if let Some(addr) = addrs.iter().find(|a| self.address_allowed(scheme, a)) {
             return Ok(*addr);
         }
         let shown: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+        if let Some((addr, rule)) = addrs.iter().find_map(|a| {
+            self.denied_by(scheme, &a.ip().to_string(), a.port())
+                .map(|r| (a, r))
+        }) {
+            self.denials.push(Denial {
+                capability: Capability::Network,
+                target: format!("{host}:{port}"),
+                reason: format!(
+                    "`{host}` resolves to {}, which a deny rule forbids ({rule}); deny rules \
+                     win over every grant",
+                    addr.ip()
+                ),
+            });
+            return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
+        }
         let first = addrs
             .first()
             .map(|a| a.ip().to_string())
@@ -246,13 +289,17 @@ impl NetworkPolicy {
         Err(wasmtime_wasi_http::Error::HttpRequestDenied)
     }
 
-    /// Whether connecting to `addr` is allowed: a public address of a
-    /// granted name, or any address granted by IP literal.
-    fn address_allowed(&self, addr: &SocketAddr) -> bool {
-        let by_ip = self.hosts.iter().any(|p| {
-            p.host.parse::<IpAddr>().is_ok_and(|ip| ip == addr.ip())
-                && p.port.is_none_or(|port| port == addr.port())
-        });
+    /// Whether connecting to `addr` is allowed: not denied, and either a
+    /// public address of a granted name or an address granted by IP or
+    /// network.
+    fn address_allowed(&self, scheme: &str, addr: &SocketAddr) -> bool {
+        if self
+            .denied_by(scheme, &addr.ip().to_string(), addr.port())
+            .is_some()
+        {
+            return false;
+        }
+        let by_ip = self.hosts.iter().any(|p| p.contains_address(scheme, *addr));
         by_ip || special_range(&addr.ip()).is_none()
     }
 }
@@ -359,9 +406,33 @@ mod tests {
         let (by_ip, _) = policy(&["127.0.0.1:8080"]);
         let loopback: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
         let public: SocketAddr = "93.184.216.34:8080".parse().expect("addr");
-        assert!(!by_name.address_allowed(&loopback));
-        assert!(by_name.address_allowed(&public));
-        assert!(by_ip.address_allowed(&loopback));
+        assert!(!by_name.address_allowed("http", &loopback));
+        assert!(by_name.address_allowed("http", &public));
+        assert!(by_ip.address_allowed("http", &loopback));
+    }
+
+    #[test]
+    fn deny_rules_apply_to_names_and_resolved_addresses() {
+        let (p, log) = policy(&["*:*", "10.0.0.0/8"]);
+        let p = p.with_deny(&[
+            HostPattern::parse("*.internal").expect("valid"),
+            HostPattern::parse("10.1.0.0/16").expect("valid"),
+        ]);
+        assert!(p.allows("https", "api.example.com", 443));
+        assert!(!p.allows("https", "db.internal", 443));
+        assert!(p.allows("tcp", "10.2.0.1", 5432));
+        assert!(!p.allows("tcp", "10.1.0.1", 5432));
+        // A granted name resolving into a denied network is refused.
+        let denied: SocketAddr = "10.1.2.3:443".parse().expect("addr");
+        let granted: SocketAddr = "10.2.2.3:443".parse().expect("addr");
+        assert!(!p.address_allowed("https", &denied));
+        assert!(p.address_allowed("https", &granted));
+        assert!(!p.check_socket(denied, SocketAddrUse::TcpConnect));
+        let reason = &log.snapshot()[0].reason;
+        assert!(
+            reason.contains("deny rule") && reason.contains("10.1.0.0/16"),
+            "{reason}"
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ impl SandboxState {
         let log = LogCapture::new(grant.limits.max_log_bytes);
         let denials = DenialLog::default();
         let net = NetworkPolicy::new(&grant.hosts, denials.clone(), grant.limits.timeout)
+            .with_deny(&grant.deny_hosts)
             .with_secrets(&grant.secrets);
 
         let mut wasi = WasiCtxBuilder::new();

@@ -719,6 +719,9 @@ pub enum StoreError {
     /// The change was made but could not be recorded in the audit log.
     #[error("the audit log could not record the change: {0}")]
     Audit(#[from] AuditError),
+    /// A policy file was refused or could not be changed.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
     /// A lower version than the installed one.
     #[error(
         "refusing to downgrade `{name}` from {installed} to {offered}; pass --allow-downgrade if you mean it"

@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod name;
 pub mod package;
 pub mod policy;
+pub mod policy_store;
 pub mod resolve;
 pub mod signature;
 pub mod source;

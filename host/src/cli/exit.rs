@@ -27,6 +27,8 @@ pub const LOAD: u8 = 10;
 pub const STACK_OVERFLOW: u8 = 11;
 /// The registry refused a package (tampered, unsigned, untrusted, downgrade, ...).
 pub const REFUSED: u8 = 12;
+/// The call was refused by a rate limit (concurrent instances, calls per minute).
+pub const THROTTLED: u8 = 13;
 
 /// The exit-code table shown at the end of `--help`.
 pub const HELP: &str = "\
@@ -42,7 +44,8 @@ Exit codes:
    9  the component returned invalid output
   10  the component could not be loaded
   11  stack overflow
-  12  the registry refused a package (tampered, unsigned, untrusted, downgrade, ...)";
+  12  the registry refused a package (tampered, unsigned, untrusted, downgrade, ...)
+  13  throttled: the component is at its instances or calls-per-minute limit";
 
 /// The exit code for an error, by its kind.
 pub fn code_for(err: &anyhow::Error) -> u8 {
@@ -60,15 +63,24 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
                 CallError::StackOverflow { .. } => STACK_OVERFLOW,
                 CallError::Trap { .. } => TRAP,
                 CallError::InvalidOutput { .. } => INVALID_OUTPUT,
+                CallError::Throttled { .. } => THROTTLED,
                 CallError::Instantiate { .. } | CallError::Grant { .. } => FAILURE,
             };
+        }
+        if cause
+            .downcast_ref::<super::policy_grant::PolicyRefusal>()
+            .is_some()
+        {
+            return DENIED;
         }
         if cause.downcast_ref::<LoadError>().is_some() {
             return LOAD;
         }
         if let Some(e) = cause.downcast_ref::<StoreError>() {
             return match e {
-                StoreError::Io { .. } | StoreError::NotInstalled { .. } => FAILURE,
+                StoreError::Io { .. } | StoreError::NotInstalled { .. } | StoreError::Policy(_) => {
+                    FAILURE
+                }
                 _ => REFUSED,
             };
         }

@@ -1,12 +1,18 @@
 //! The grant flags shared by every command that runs a component.
 
-use anyhow::Context;
+use std::collections::BTreeMap;
+
+use anyhow::{Context, bail};
 use clap::Args;
 use warden::grant::{parse_duration, parse_env, parse_size};
-use warden::secret::{SecretValue, load_secrets_file, parse_secret};
-use warden::{DirGrant, EngineConfig, Grant, HostPattern, Limits};
+use warden::secret::{SecretGrant, SecretValue, load_secrets_file, parse_secret};
+use warden::{DirGrant, DirMode, HostPattern};
+use warden_registry::manifest::Access;
+use warden_registry::policy::{Capability, DirRule, LimitKind, PathPattern};
 
-/// What the component may do. Nothing is granted unless a flag says so.
+/// What the component may do, for this call, on top of what `warden grant`
+/// recorded. Nothing is granted unless a flag or a grant says so, and the
+/// org policy caps both.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Grant (deny by default)")]
 pub struct GrantArgs {
@@ -41,119 +47,121 @@ pub struct GrantArgs {
     pub secrets_file: Option<std::path::PathBuf>,
 
     /// Wall-clock limit for the call, including time blocked on I/O
-    /// (e.g. 500ms, 10s, 2m).
-    #[arg(
-        long,
-        value_name = "DURATION",
-        default_value = "10s",
-        help_heading = "Limits"
-    )]
-    pub timeout: String,
+    /// (e.g. 500ms, 10s, 2m). Default 10s.
+    #[arg(long, value_name = "DURATION", help_heading = "Limits")]
+    pub timeout: Option<String>,
 
-    /// Memory limit: total linear memory (e.g. 64MiB, 512K).
-    #[arg(
-        long,
-        value_name = "SIZE",
-        default_value = "64MiB",
-        help_heading = "Limits"
-    )]
-    pub memory: String,
+    /// Memory limit: total linear memory (e.g. 64MiB, 512K). Default 64MiB.
+    #[arg(long, value_name = "SIZE", help_heading = "Limits")]
+    pub memory: Option<String>,
 
     /// CPU limit in fuel units, about one per WebAssembly instruction.
-    #[arg(long, value_name = "UNITS", default_value_t = Limits::default().fuel, help_heading = "Limits")]
-    pub fuel: u64,
+    /// Default 50000000000.
+    #[arg(long, value_name = "UNITS", help_heading = "Limits")]
+    pub fuel: Option<u64>,
 
-    /// Largest output accepted from the component (e.g. 1MiB).
-    #[arg(
-        long,
-        value_name = "SIZE",
-        default_value = "1MiB",
-        help_heading = "Limits"
-    )]
-    pub max_output: String,
+    /// Largest output accepted from the component (e.g. 1MiB). Default 1MiB.
+    #[arg(long, value_name = "SIZE", help_heading = "Limits")]
+    pub max_output: Option<String>,
 
     /// Maximum WebAssembly stack (e.g. 512KiB); deeper recursion traps.
-    #[arg(
-        long,
-        value_name = "SIZE",
-        default_value = "512KiB",
-        help_heading = "Limits"
-    )]
-    pub max_stack: String,
+    /// Default 512KiB.
+    #[arg(long, value_name = "SIZE", help_heading = "Limits")]
+    pub max_stack: Option<String>,
+}
+
+/// What the flags grant, as a user-layer rule for this one call, plus the
+/// values the policy layers never see (env values, secret values).
+#[derive(Debug, Default)]
+pub struct FlagGrants {
+    /// The capabilities the flags name, in flag order.
+    pub capabilities: Vec<Capability>,
+    /// Values given with `--env NAME=VALUE` (or taken from this shell).
+    pub env_values: BTreeMap<String, String>,
+    /// Secrets named with `--secret`, with their values and hosts.
+    pub secrets: Vec<SecretGrant>,
 }
 
 impl GrantArgs {
-    /// Builds the grant these flags describe.
-    pub fn grant(&self) -> anyhow::Result<Grant> {
-        let dirs = self
-            .dirs
-            .iter()
-            .map(|d| DirGrant::parse(d))
-            .collect::<Result<Vec<_>, _>>()?;
-        let hosts = self
-            .hosts
-            .iter()
-            .map(|h| HostPattern::parse(h))
-            .collect::<Result<Vec<_>, _>>()?;
-        let env = self
-            .env
-            .iter()
-            .map(|e| parse_env(e, |name| std::env::var(name).ok()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let limits = Limits {
-            memory_bytes: parse_size(&self.memory)
+    /// What these flags grant (see [`FlagGrants`]).
+    pub fn flag_grants(&self) -> anyhow::Result<FlagGrants> {
+        let mut out = FlagGrants::default();
+        for spec in &self.dirs {
+            let dir = DirGrant::parse(spec)?;
+            let host = dir
+                .host
+                .to_str()
+                .with_context(|| format!("--dir {spec}: the host path is not UTF-8"))?;
+            out.capabilities.push(Capability::Dir(DirRule {
+                host: PathPattern::parse(host).map_err(anyhow::Error::msg)?,
+                guest: Some(dir.guest.clone()),
+                mode: Some(match dir.mode {
+                    DirMode::ReadOnly => Access::ReadOnly,
+                    DirMode::ReadWrite => Access::ReadWrite,
+                }),
+            }));
+        }
+        for spec in &self.hosts {
+            let pattern = HostPattern::parse(spec)?;
+            out.capabilities
+                .push(Capability::Network(pattern.rule().clone()));
+        }
+        for spec in &self.env {
+            let (name, value) = parse_env(spec, |name| std::env::var(name).ok())?;
+            out.capabilities.push(Capability::Env(name.clone()));
+            out.env_values.insert(name, value);
+        }
+        if !self.secrets.is_empty() {
+            let stored = self.stored_secrets()?;
+            for spec in &self.secrets {
+                let secret = parse_secret(spec, |name| {
+                    std::env::var(name)
+                        .ok()
+                        .map(SecretValue::new)
+                        .or_else(|| stored.get(name).cloned())
+                })?;
+                out.capabilities
+                    .push(Capability::Secret(secret.name.clone()));
+                out.secrets.push(secret);
+            }
+        }
+        let limits = [
+            (LimitKind::WallClock, "--timeout", self.timeout.clone()),
+            (LimitKind::Memory, "--memory", self.memory.clone()),
+            (LimitKind::Fuel, "--fuel", self.fuel.map(|f| f.to_string())),
+            (LimitKind::Output, "--max-output", self.max_output.clone()),
+            (LimitKind::Stack, "--max-stack", self.max_stack.clone()),
+        ];
+        for (kind, flag, value) in limits {
+            if let Some(text) = value {
+                let value = match kind {
+                    LimitKind::WallClock => parse_duration(&text)
+                        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                    LimitKind::Fuel => text.parse::<u64>().map_err(|e| e.to_string()),
+                    _ => parse_size(&text),
+                }
                 .map_err(anyhow::Error::msg)
-                .context("invalid --memory")?,
-            fuel: self.fuel,
-            timeout: parse_duration(&self.timeout)
-                .map_err(anyhow::Error::msg)
-                .context("invalid --timeout")?,
-            max_output_bytes: parse_size(&self.max_output)
-                .map_err(anyhow::Error::msg)
-                .context("invalid --max-output")?,
-            ..Limits::default()
-        };
-        let secrets = if self.secrets.is_empty() {
-            Vec::new()
-        } else {
-            let file = self.secrets_file.clone().or_else(|| {
-                warden_registry::store::Registry::default_root()
-                    .map(|root| root.join("secrets.toml"))
-                    .filter(|p| p.is_file())
-            });
-            let stored = match &file {
-                Some(path) => load_secrets_file(path)?,
-                None => Default::default(),
-            };
-            self.secrets
-                .iter()
-                .map(|spec| {
-                    parse_secret(spec, |name| {
-                        std::env::var(name)
-                            .ok()
-                            .map(SecretValue::new)
-                            .or_else(|| stored.get(name).cloned())
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?
-        };
-        Ok(Grant {
-            dirs,
-            hosts,
-            env,
-            secrets,
-            limits,
-        })
+                .with_context(|| format!("invalid {flag}"))?;
+                if value == 0 {
+                    bail!("invalid {flag}: it must be greater than zero");
+                }
+                out.capabilities.push(Capability::Limit(kind, value));
+            }
+        }
+        Ok(out)
     }
 
-    /// The engine settings these flags describe.
-    pub fn engine_config(&self) -> anyhow::Result<EngineConfig> {
-        let stack = parse_size(&self.max_stack)
-            .map_err(anyhow::Error::msg)
-            .context("invalid --max-stack")?;
-        Ok(EngineConfig {
-            max_wasm_stack: usize::try_from(stack).context("--max-stack is too large")?,
-            ..EngineConfig::default()
+    /// Secret values from the secrets file (`--secrets-file`, else
+    /// `$WARDEN_HOME/secrets.toml` if it exists).
+    pub fn stored_secrets(&self) -> anyhow::Result<BTreeMap<String, SecretValue>> {
+        let file = self.secrets_file.clone().or_else(|| {
+            warden_registry::store::Registry::default_root()
+                .map(|root| root.join("secrets.toml"))
+                .filter(|p| p.is_file())
+        });
+        Ok(match &file {
+            Some(path) => load_secrets_file(path)?,
+            None => BTreeMap::new(),
         })
     }
 }

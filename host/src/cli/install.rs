@@ -13,9 +13,11 @@ use semver::VersionReq;
 use serde_json::{Value, json};
 use warden::{ArtifactCache, EngineConfig, Runtime};
 use warden_registry::PackageName;
+use warden_registry::audit::AuditEvent;
 use warden_registry::lockfile::Lockfile;
-use warden_registry::manifest::Capabilities;
+use warden_registry::manifest::{Access, Capabilities};
 use warden_registry::package::{self, ArchiveLimits};
+use warden_registry::policy::{Capability, LimitKind, NetRule, Target};
 use warden_registry::resolve::{IndexCatalog, Request, resolve};
 use warden_registry::store::{InstallOptions, InstallOutcome, Registry};
 
@@ -245,11 +247,14 @@ impl Plan<'_> {
                     &bytes,
                     &InstallOptions {
                         allow_downgrade: self.allow_downgrade,
-                        grant,
+                        grant: grant.clone(),
                         limits: ArchiveLimits::default(),
                     },
                 )
                 .with_context(|| format!("failed to install {name}@{}", resolved.version))?;
+            if let Some(granted) = &grant {
+                record_consent(self.registry, name, granted, self.json)?;
+            }
             let compile = if package.manifest.kind.to_string() == "tool" {
                 Some(self.precompile(&outcome)?)
             } else {
@@ -388,4 +393,65 @@ fn report(steps: &[Step], json: bool) {
             _ => eprintln!("{what}"),
         }
     }
+}
+
+/// Records what the user agreed to at install in `grants.toml`, as the
+/// allow rule for exactly this package (so `warden revoke` can take any of
+/// it back). Directories are requested by guest path only: the user maps
+/// host directories with `warden grant` or `--dir`.
+fn record_consent(
+    registry: &Registry,
+    name: &PackageName,
+    granted: &Capabilities,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut caps = Vec::new();
+    for host in &granted.hosts {
+        let rule = NetRule::from_manifest_host(host)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("cannot record the grant of host `{host}`"))?;
+        caps.push(Capability::Network(rule));
+    }
+    caps.extend(granted.env.iter().cloned().map(Capability::Env));
+    caps.extend(granted.secrets.iter().cloned().map(Capability::Secret));
+    let limits = &granted.limits;
+    for (kind, value) in [
+        (LimitKind::Memory, limits.memory_bytes),
+        (LimitKind::Fuel, limits.fuel),
+        (LimitKind::WallClock, limits.timeout_ms),
+    ] {
+        if let Some(v) = value {
+            caps.push(Capability::Limit(kind, v));
+        }
+    }
+    let target = Target::from(name.clone());
+    registry.update_grants_file(|g| {
+        let mut changed = Vec::new();
+        for cap in caps {
+            if g.grant(&target, cap.clone())? {
+                changed.push(cap.to_string());
+            }
+        }
+        let event = (!changed.is_empty()).then(|| AuditEvent::Grant {
+            package: name.to_string(),
+            capabilities: changed,
+        });
+        Ok(((), event))
+    })?;
+    if !granted.dirs.is_empty() && !json {
+        for dir in &granted.dirs {
+            eprintln!(
+                "{name} works on a directory at {} ({}): grant one with `warden grant {name} dir HOST:{}{}` or pass --dir to each call",
+                dir.path,
+                dir.mode,
+                dir.path,
+                if dir.mode == Access::ReadWrite {
+                    ":rw"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    Ok(())
 }

@@ -148,6 +148,16 @@ impl RemoveArgs {
         let registry = self.registry.open()?;
         let name = self.package.parse()?;
         let removed = registry.remove(&name)?;
+        // The package's own grants go with it; deny rules stay.
+        let target = warden_registry::policy::Target::from(name.clone());
+        registry.update_grants_file(|g| {
+            let n = g.forget(&target);
+            let event = (n > 0).then(|| warden_registry::audit::AuditEvent::Revoke {
+                package: name.to_string(),
+                capabilities: vec!["everything granted to it (package removed)".into()],
+            });
+            Ok(((), event))
+        })?;
         if self.json {
             print_json(&json!({"ok": true, "removed": removed}));
         } else {

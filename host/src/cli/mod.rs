@@ -8,6 +8,8 @@ mod installed;
 mod key;
 mod output;
 mod package;
+mod policy;
+mod policy_grant;
 mod registry_args;
 mod tool;
 mod trust;
@@ -35,7 +37,7 @@ pub struct Cli {
 enum Command {
     /// Inspect and call tool components (files, built-ins or installed packages).
     #[command(subcommand)]
-    Tool(tool::ToolCommand),
+    Tool(Box<tool::ToolCommand>),
     /// Install a package (and its dependencies) from a package file or a directory source.
     Install(install::InstallArgs),
     /// Upgrade installed packages from a source.
@@ -59,6 +61,18 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+        #[command(flatten)]
+        registry: registry_args::RegistryArgs,
+    },
+    /// Grant a capability to components (recorded in grants.toml).
+    Grant(policy::GrantArgs),
+    /// Revoke a capability granted with `warden grant`.
+    Revoke(policy::GrantArgs),
+    /// Show grants, explain a component's effective grant, and manage the
+    /// signed org policy.
+    Policy {
+        #[command(subcommand)]
+        command: policy::PolicyCommand,
         #[command(flatten)]
         registry: registry_args::RegistryArgs,
     },
@@ -86,6 +100,8 @@ impl Cli {
             Command::Index(a) => a.json,
             Command::Key(k) => k.json(),
             Command::Trust { command, .. } => command.json(),
+            Command::Grant(a) | Command::Revoke(a) => a.json,
+            Command::Policy { command, .. } => command.json(),
             Command::Audit { command, .. } => command.json(),
         }
     }
@@ -104,6 +120,9 @@ impl Cli {
             Command::Index(a) => a.execute(),
             Command::Key(k) => k.execute(),
             Command::Trust { command, registry } => command.execute(&registry),
+            Command::Grant(a) => a.grant(),
+            Command::Revoke(a) => a.revoke(),
+            Command::Policy { command, registry } => command.execute(&registry),
             Command::Audit { command, registry } => command.execute(&registry),
         }
     }

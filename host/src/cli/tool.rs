@@ -6,15 +6,17 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use warden::{ArtifactCache, DirMode, Grant, HostPattern, Runtime, ToolComponent};
+use warden::{ArtifactCache, Grant, Runtime, ToolComponent};
 use warden_registry::Digest;
 use warden_registry::audit::{self, AuditEvent};
-use warden_registry::manifest::{Access, Capabilities};
+use warden_registry::policy::ComponentId;
+use warden_registry::store::Registry;
 
 use super::exit;
 use super::grant_args::GrantArgs;
 use super::install::parse_spec;
 use super::output;
+use super::policy_grant::{Subject, resolve};
 use super::registry_args::RegistryArgs;
 
 #[derive(Debug, Subcommand)]
@@ -84,18 +86,20 @@ impl ToolCommand {
     }
 }
 
-/// A loaded component and, for an installed package, what the user granted it.
-struct Loaded {
-    component: ToolComponent,
-    granted: Option<Capabilities>,
-    /// The digest of the component's bytes, for the audit log.
-    digest: Digest,
+/// A component found but not yet compiled, and who it is, for policy.
+pub(super) struct Located {
+    /// The name it is loaded as.
+    name: String,
+    bytes: Vec<u8>,
+    /// Who it is, for policy.
+    pub(super) subject: Subject,
+    /// Installed packages are compiled once into the registry's cache.
+    cached: bool,
 }
 
-/// Loads `spec`: `builtin:NAME`, a file path, or an installed package
-/// `NAME[@RANGE]` (verified against its recorded digest, compiled once into
-/// the artifact cache).
-fn load(runtime: &Runtime, spec: &str, registry: &RegistryArgs) -> anyhow::Result<Loaded> {
+/// Finds `spec`: `builtin:NAME`, a file path, or an installed package
+/// `NAME[@RANGE]` (its bytes verified against the recorded digest).
+pub(super) fn locate(spec: &str, registry: &Registry) -> anyhow::Result<Located> {
     if let Some(name) = spec.strip_prefix("builtin:") {
         let bytes = warden::builtin::lookup(name).with_context(|| {
             format!(
@@ -103,10 +107,11 @@ fn load(runtime: &Runtime, spec: &str, registry: &RegistryArgs) -> anyhow::Resul
                 warden::builtin::NAMES.join(", ")
             )
         })?;
-        return Ok(Loaded {
-            component: runtime.load_tool(name, bytes)?,
-            granted: None,
-            digest: Digest::of(bytes),
+        return Ok(Located {
+            name: name.to_string(),
+            subject: Subject::builtin(name, bytes)?,
+            bytes: bytes.to_vec(),
+            cached: false,
         });
     }
     let path = PathBuf::from(spec);
@@ -121,14 +126,14 @@ fn load(runtime: &Runtime, spec: &str, registry: &RegistryArgs) -> anyhow::Resul
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| spec.to_string());
-        return Ok(Loaded {
-            component: runtime.load_tool(&name, &bytes)?,
-            granted: None,
-            digest: Digest::of(&bytes),
+        return Ok(Located {
+            name,
+            subject: Subject::file(&path, &bytes)?,
+            bytes,
+            cached: false,
         });
     }
     let (name, req) = parse_spec(spec)?;
-    let registry = registry.open()?;
     let installed = registry.find(&name, &req)?.with_context(|| {
         format!(
             "no installed version of `{name}` matches `{req}` (see `warden list`, `warden install`)"
@@ -137,19 +142,43 @@ fn load(runtime: &Runtime, spec: &str, registry: &RegistryArgs) -> anyhow::Resul
     if installed.kind != "tool" {
         bail!("`{name}` is a {}, not a tool", installed.kind);
     }
+    // The bytes that run are the verified blob; the manifest comes from the
+    // verified package.
     let bytes = registry.component(&installed)?;
+    let manifest = registry.package(&installed)?.manifest;
+    Ok(Located {
+        name: name.to_string(),
+        bytes,
+        subject: Subject {
+            id: ComponentId {
+                name: installed.name.clone(),
+                version: installed.version.clone(),
+                digest: installed.component_digest,
+            },
+            requested: Some(manifest.capabilities),
+        },
+        cached: true,
+    })
+}
+
+/// Compiles a located component (through the artifact cache for an
+/// installed package).
+fn compile(
+    runtime: &Runtime,
+    located: &Located,
+    registry: &Registry,
+) -> anyhow::Result<ToolComponent> {
+    if !located.cached {
+        return Ok(runtime.load_tool(&located.name, &located.bytes)?);
+    }
     let cache = ArtifactCache::new(&registry.root().join("cache"), runtime);
     let (component, _) = runtime.load_tool_cached(
-        &name.to_string(),
-        &bytes,
-        &installed.component_digest.hex(),
+        &located.name,
+        &located.bytes,
+        &located.subject.id.digest.hex(),
         &cache,
     )?;
-    Ok(Loaded {
-        component,
-        granted: Some(registry.grant(&name)?.unwrap_or_default()),
-        digest: installed.component_digest,
-    })
+    Ok(component)
 }
 
 /// Records the call, and any denial, in the audit log. A call that cannot be
@@ -208,83 +237,29 @@ fn record_call(
     }
 }
 
-/// Gives an installed package what it was granted at install and needs no
-/// further choice from the user: its network hosts, its environment
-/// variables (with this shell's values, where set) and its limits (unless a
-/// flag set them).
-fn apply_recorded(grant: &mut Grant, granted: &Capabilities) {
-    for host in &granted.hosts {
-        if let Ok(pattern) = HostPattern::parse(host)
-            && !grant.hosts.contains(&pattern)
-        {
-            grant.hosts.push(pattern);
+/// Finds `spec`, works out its grant for this call, and compiles it for
+/// an engine with the grant's stack limit.
+fn prepare(
+    spec: &str,
+    flags: &GrantArgs,
+    registry: &RegistryArgs,
+    verbose: u8,
+) -> anyhow::Result<(Runtime, ToolComponent, Subject, Grant)> {
+    let registry = registry.open()?;
+    let located = locate(spec, &registry)?;
+    let resolved = resolve(&registry, &located.subject, flags)?;
+    if verbose > 0 {
+        for line in resolved.effective.explain() {
+            eprintln!("{line}");
         }
     }
-    for var in &granted.env {
-        if let Ok(value) = std::env::var(var)
-            && !grant.env.iter().any(|(n, _)| n == var)
-        {
-            grant.env.push((var.clone(), value));
-        }
-    }
-    let defaults = warden::Limits::default();
-    if let Some(m) = granted.limits.memory_bytes
-        && grant.limits.memory_bytes == defaults.memory_bytes
-    {
-        grant.limits.memory_bytes = m;
-    }
-    if let Some(t) = granted.limits.timeout_ms
-        && grant.limits.timeout == defaults.timeout
-    {
-        grant.limits.timeout = std::time::Duration::from_millis(t);
-    }
-    if let Some(f) = granted.limits.fuel
-        && grant.limits.fuel == defaults.fuel
-    {
-        grant.limits.fuel = f;
-    }
-}
-
-/// Refuses flags that give an installed package more than it was granted at
-/// install.
-fn check_within(name: &str, grant: &Grant, granted: &Capabilities) -> anyhow::Result<()> {
-    let mut extra = Vec::new();
-    for dir in &grant.dirs {
-        let ok = granted.dirs.iter().any(|d| {
-            d.path.trim_end_matches('/') == dir.guest.trim_end_matches('/')
-                && (dir.mode == DirMode::ReadOnly || d.mode == Access::ReadWrite)
-        });
-        if !ok {
-            extra.push(format!("directory {} ({})", dir.guest, dir.mode));
-        }
-    }
-    for host in &grant.hosts {
-        if !granted
-            .hosts
-            .iter()
-            .any(|h| HostPattern::parse(h).is_ok_and(|h| &h == host))
-        {
-            extra.push(format!("network {host}"));
-        }
-    }
-    for (var, _) in &grant.env {
-        if !granted.env.iter().any(|e| e == var) {
-            extra.push(format!("environment variable {var}"));
-        }
-    }
-    if !extra.is_empty() {
-        bail!(
-            "`{name}` was not granted {} at install; an installed package gets at most what its manifest asked for and you granted",
-            extra.join(", ")
-        );
-    }
-    Ok(())
+    let runtime = Runtime::new(resolved.engine)?;
+    let component = compile(&runtime, &located, &registry)?;
+    Ok((runtime, component, located.subject, resolved.grant))
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let grant = args.grant.grant()?;
-    let runtime = Runtime::new(args.grant.engine_config()?)?;
-    let component = load(&runtime, &args.component, &args.registry)?.component;
+    let (runtime, component, _, grant) = prepare(&args.component, &args.grant, &args.registry, 0)?;
     let list = runtime
         .list_tools(&component, &grant)
         .await
@@ -299,7 +274,6 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn call(args: CallArgs, verbose: u8) -> anyhow::Result<ExitCode> {
-    let grant = args.grant.grant()?;
     let input = if args.input == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -315,14 +289,9 @@ async fn call(args: CallArgs, verbose: u8) -> anyhow::Result<ExitCode> {
         anyhow::bail!("the tool input must be a JSON object, e.g. '{{\"path\": \"README.md\"}}'");
     }
 
-    let runtime = Runtime::new(args.grant.engine_config()?)?;
-    let loaded = load(&runtime, &args.component, &args.registry)?;
-    let mut grant = grant;
-    if let Some(granted) = &loaded.granted {
-        check_within(loaded.component.name(), &grant, granted)?;
-        apply_recorded(&mut grant, granted);
-    }
-    let component = loaded.component;
+    let (runtime, component, subject, grant) =
+        prepare(&args.component, &args.grant, &args.registry, verbose)?;
+    let digest = subject.id.digest;
     let started = std::time::Instant::now();
     let result = runtime
         .call_tool(&component, &args.tool, &input, &grant)
@@ -330,7 +299,7 @@ async fn call(args: CallArgs, verbose: u8) -> anyhow::Result<ExitCode> {
     record_call(
         &args.registry,
         &component,
-        &loaded.digest,
+        &digest,
         &args.tool,
         &input,
         &result,

@@ -50,6 +50,9 @@ const HEADER: &str =
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GrantsFile {
     rules: Vec<Rule>,
+    /// Rules from this index on were added for one call
+    /// ([`GrantsFile::with_call_grants`]) and are never saved.
+    call_rules_from: Option<usize>,
 }
 
 impl GrantsFile {
@@ -66,7 +69,10 @@ impl GrantsFile {
             check_user_rule(&mut rule).map_err(|e| rule_error(text, GRANTS_FILE, i, at, e))?;
             rules.push(rule);
         }
-        Ok(GrantsFile { rules })
+        Ok(GrantsFile {
+            rules,
+            call_rules_from: None,
+        })
     }
 
     /// Loads the grants file at `path`; a missing file grants nothing.
@@ -82,8 +88,64 @@ impl GrantsFile {
         }
     }
 
+    /// These grants plus `capabilities` granted to `target` for one call
+    /// (command-line flags), in a rule of their own that explanations name
+    /// as such. Such grants are refused by [`GrantsFile::save`].
+    pub fn with_call_grants(
+        &self,
+        target: &Target,
+        capabilities: &[Capability],
+    ) -> Result<GrantsFile, PolicyError> {
+        let mut out = self.clone();
+        let first = out.rules.len();
+        let mut rule = Rule::new(target.clone(), Effect::Allow);
+        for cap in capabilities {
+            let refuse = |reason: String| PolicyError::NotGrantable {
+                target: target.to_string(),
+                capability: cap.to_string(),
+                reason,
+            };
+            push(&mut rule, cap.clone()).map_err(refuse)?;
+        }
+        check_user_rule(&mut rule).map_err(|reason| PolicyError::NotGrantable {
+            target: target.to_string(),
+            capability: "the command-line grants".into(),
+            reason,
+        })?;
+        if !rule.is_empty() {
+            out.rules.push(rule);
+            out.call_rules_from = Some(first);
+        }
+        Ok(out)
+    }
+
+    /// Removes every allow rule for exactly `target` (when its package is
+    /// removed); deny rules stay. Returns how many rules were removed.
+    pub fn forget(&mut self, target: &Target) -> usize {
+        let before = self.rules.len();
+        self.rules
+            .retain(|r| !(r.effect == Effect::Allow && r.target == *target));
+        before - self.rules.len()
+    }
+
+    /// How explanations name rule `index` (0-based): `grants.toml rule N`,
+    /// or `command-line flags` for grants made for one call.
+    pub fn rule_label(&self, index: usize) -> String {
+        match self.call_rules_from {
+            Some(first) if index >= first => "command-line flags".to_string(),
+            _ => format!("{GRANTS_FILE} rule {}", index + 1),
+        }
+    }
+
     /// Writes the grants to `path` atomically.
     pub fn save(&self, path: &Path) -> Result<(), PolicyError> {
+        if self.call_rules_from.is_some() {
+            return Err(PolicyError::NotGrantable {
+                target: "(this call)".into(),
+                capability: "command-line grants".into(),
+                reason: "grants made for one call are never saved; use `warden grant`".into(),
+            });
+        }
         write_atomic(path, self.to_toml().as_bytes()).map_err(|source| PolicyError::Io {
             path: path.to_path_buf(),
             source,
@@ -190,6 +252,27 @@ impl GrantsFile {
             capability: capability.to_string(),
             hint,
         })
+    }
+
+    /// The grants with the host directory of every allow rule resolved
+    /// through `resolve` (the caller canonicalises paths on the file
+    /// system, so symbolic links are judged by where they lead). A
+    /// directory `resolve` cannot resolve keeps its path.
+    pub fn with_resolved_dirs(&self, resolve: impl Fn(&str) -> Option<String>) -> GrantsFile {
+        let mut out = self.clone();
+        for rule in out.rules.iter_mut().filter(|r| r.effect == Effect::Allow) {
+            for dir in &mut rule.dirs {
+                if let Some(resolved) = dir
+                    .host
+                    .as_path()
+                    .and_then(|p| resolve(&p))
+                    .and_then(|p| super::PathPattern::parse(&p).ok())
+                {
+                    dir.host = resolved;
+                }
+            }
+        }
+        out
     }
 
     /// One line per granted or denied capability, for `warden policy show`.

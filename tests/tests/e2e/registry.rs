@@ -208,9 +208,10 @@ fn sign_trust_install_inspect_and_call_by_name() {
     .expect("json");
     assert_eq!(out["output"]["content"], "hello registry");
 
-    // More than was granted at install: another guest path, or write access.
+    // More than the manifest asks for: a guest path it does not request is
+    // refused outright, with the reason.
     let other = format!("{}:/elsewhere", data.display());
-    w.fails(
+    let err = w.fails(
         &[
             "tool",
             "call",
@@ -220,21 +221,37 @@ fn sign_trust_install_inspect_and_call_by_name() {
             "--dir",
             &other,
         ],
-        "was not granted",
+        "may not have directory",
     );
+    assert!(err.contains("not requested by the manifest"), "{err}");
+    assert!(err.contains("command-line flags"), "{err}");
+    // Write access to a directory it asks for read-only is narrowed to
+    // read-only: reading works, writing is denied.
     let rw = format!("{}:/data:rw", data.display());
+    let out = w.run(&[
+        "tool",
+        "call",
+        "acme:files",
+        "list_dir",
+        r#"{"path":"/data"}"#,
+        "--dir",
+        &rw,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("narrowed to"));
     w.fails(
         &[
             "tool",
             "call",
             "acme:files",
-            "list_dir",
-            r#"{"path":"/data"}"#,
+            "write_file",
+            r#"{"path":"/data/new.txt","content":"x"}"#,
             "--dir",
             &rw,
         ],
-        "was not granted",
+        "denied",
     );
+    assert!(!data.join("new.txt").exists());
 
     w.ok(&["verify"]);
     w.ok(&["remove", "acme:files"]);

@@ -51,7 +51,12 @@ struct Layers<'a> {
     deny: Vec<Source<'a>>,
 }
 
-fn sources<'a>(rules: &'a [Rule], file: &str, id: &ComponentId, effect: Effect) -> Vec<Source<'a>> {
+fn sources<'a>(
+    rules: &'a [Rule],
+    name: impl Fn(usize) -> String,
+    id: &ComponentId,
+    effect: Effect,
+) -> Vec<Source<'a>> {
     rules
         .iter()
         .enumerate()
@@ -62,9 +67,9 @@ fn sources<'a>(rules: &'a [Rule], file: &str, id: &ComponentId, effect: Effect) 
                 && t.version.is_none()
                 && t.digest.is_none();
             let label = if plain {
-                format!("{file} rule {}", i + 1)
+                name(i)
             } else {
-                format!("{file} rule {} (for `{t}`)", i + 1)
+                format!("{} (for `{t}`)", name(i))
             };
             Source { label, rule }
         })
@@ -79,14 +84,16 @@ pub fn effective(
     user: &GrantsFile,
     org: Option<&OrgPolicy>,
 ) -> EffectiveGrant {
-    let mut deny = sources(user.rules(), "grants.toml", component, Effect::Deny);
+    let user_label = |i: usize| user.rule_label(i);
+    let org_label = |i: usize| format!("org policy rule {}", i + 1);
+    let mut deny = sources(user.rules(), user_label, component, Effect::Deny);
     if let Some(org) = org {
-        deny.extend(sources(org.rules(), "org policy", component, Effect::Deny));
+        deny.extend(sources(org.rules(), org_label, component, Effect::Deny));
     }
     let layers = Layers {
         requested,
-        user: sources(user.rules(), "grants.toml", component, Effect::Allow),
-        org: org.map(|o| sources(o.rules(), "org policy", component, Effect::Allow)),
+        user: sources(user.rules(), user_label, component, Effect::Allow),
+        org: org.map(|o| sources(o.rules(), org_label, component, Effect::Allow)),
         deny,
     };
     let mut grant = EffectiveGrant {

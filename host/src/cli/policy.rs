@@ -1,0 +1,382 @@
+//! `warden grant`, `warden revoke` and `warden policy`: the user's grants
+//! (`grants.toml`) and the signed org policy.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use warden_registry::audit::AuditEvent;
+use warden_registry::keys::{PublicKey, SecretKey};
+use warden_registry::policy::{Capability, OrgPolicy, Outcome, Target, effective};
+
+use super::exit;
+use super::output::print_json;
+use super::policy_grant::layers;
+use super::registry_args::RegistryArgs;
+use super::tool::locate;
+
+/// `warden grant` and `warden revoke`.
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    /// The components: a package name (`acme:grep`), `NAME@RANGE`,
+    /// `NAME@sha256:HEX`, `builtin:fs`, `file:STEM` (a component file), or
+    /// `namespace:*` / `*` (with --deny).
+    target: String,
+
+    /// What kind of capability: dir, network, env, secret or limit.
+    #[arg(value_parser = ["dir", "network", "env", "secret", "limit"])]
+    kind: String,
+
+    /// The capability: `HOST[:GUEST][:ro|rw]` (dir), `[SCHEME://]HOST[:PORT]`
+    /// (network; HOST may be `*.domain`, an IP or a CIDR network), `NAME`
+    /// (env, secret) or `KIND=VALUE` (limit: memory, fuel, wall-clock,
+    /// stack, output, instances, calls-per-minute).
+    spec: String,
+
+    /// Add a deny rule instead (grant only): deny wins over every allow rule.
+    #[arg(long)]
+    deny: bool,
+
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+impl GrantArgs {
+    fn parse(&self) -> anyhow::Result<(Target, Capability)> {
+        let target: Target = self
+            .target
+            .parse()
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("invalid component `{}`", self.target))?;
+        let spec = if self.kind == "dir" {
+            absolute_dir_spec(&self.spec)?
+        } else {
+            self.spec.clone()
+        };
+        Ok((target, Capability::parse(&self.kind, &spec)?))
+    }
+
+    /// `warden grant`.
+    pub fn grant(self) -> anyhow::Result<ExitCode> {
+        let (target, cap) = self.parse()?;
+        let registry = self.registry.open()?;
+        let deny = self.deny;
+        let changed = registry.update_grants_file(|g| {
+            let changed = if deny {
+                g.deny(&target, cap.clone())?
+            } else {
+                g.grant(&target, cap.clone())?
+            };
+            let event = changed.then(|| AuditEvent::Grant {
+                package: target.to_string(),
+                capabilities: vec![format!("{} {cap}", if deny { "deny" } else { "allow" })],
+            });
+            Ok((changed, event))
+        })?;
+        let verb = if deny { "denied" } else { "granted" };
+        if self.json {
+            print_json(&json!({
+                "ok": true, "component": target.to_string(), "capability": cap.to_string(),
+                "effect": if deny { "deny" } else { "allow" }, "changed": changed,
+            }));
+        } else if changed {
+            println!("{verb} {cap} to {target}");
+        } else {
+            println!("{cap} was already {verb} to {target}");
+        }
+        Ok(ExitCode::from(exit::OK))
+    }
+
+    /// `warden revoke`.
+    pub fn revoke(self) -> anyhow::Result<ExitCode> {
+        if self.deny {
+            bail!(
+                "--deny is for `warden grant`; to lift a deny rule, edit grants.toml (see `warden policy show`)"
+            );
+        }
+        let (target, cap) = self.parse()?;
+        let registry = self.registry.open()?;
+        let removed = registry.update_grants_file(|g| {
+            let removed = g.revoke(&target, &cap)?;
+            Ok((
+                removed,
+                Some(AuditEvent::Revoke {
+                    package: target.to_string(),
+                    capabilities: vec![cap.to_string()],
+                }),
+            ))
+        })?;
+        if self.json {
+            print_json(&json!({
+                "ok": true, "component": target.to_string(), "capability": cap.to_string(),
+                "removed": removed,
+            }));
+        } else {
+            println!("revoked {cap} from {target}");
+        }
+        Ok(ExitCode::from(exit::OK))
+    }
+}
+
+/// A `dir` spec with its host path made absolute (relative to the current
+/// directory), as grants are kept.
+fn absolute_dir_spec(spec: &str) -> anyhow::Result<String> {
+    let (host, rest) = match spec.split_once(':') {
+        Some((h, r)) => (h, Some(r)),
+        None => (spec, None),
+    };
+    let path = std::path::Path::new(host);
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .context("cannot find the current directory")?
+            .join(path)
+    };
+    let absolute = absolute
+        .to_str()
+        .context("the directory path is not UTF-8")?
+        .to_string();
+    Ok(match rest {
+        Some(r) => format!("{absolute}:{r}"),
+        None => absolute,
+    })
+}
+
+/// `warden policy ...`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Show your grants, the org policy in force and the trusted admin keys.
+    Show {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show each capability a component would get, and which rule allowed,
+    /// capped or denied it.
+    Explain {
+        /// An installed package NAME[@RANGE], `builtin:NAME` or a component file.
+        component: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign an org policy with an admin key (prints or writes the signed file).
+    Sign {
+        /// The policy (TOML rules, without a `[signature]` table).
+        policy: PathBuf,
+        /// The admin's secret key file (from `warden key generate`).
+        #[arg(long)]
+        key: PathBuf,
+        /// Write the signed policy here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify a signed org policy against the trusted admin keys and put it in force.
+    Install {
+        /// The signed policy file.
+        signed: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the org policy in force.
+    Remove {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Trust an admin key to sign org policies.
+    Trust {
+        /// The admin's public key, `ed25519:<hex>`.
+        key: String,
+        /// Who the key belongs to.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop trusting an admin key (a policy it signed then stops every call).
+    Untrust {
+        /// The admin's public key.
+        key: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl PolicyCommand {
+    pub fn json(&self) -> bool {
+        match self {
+            PolicyCommand::Show { json }
+            | PolicyCommand::Explain { json, .. }
+            | PolicyCommand::Install { json, .. }
+            | PolicyCommand::Remove { json }
+            | PolicyCommand::Trust { json, .. }
+            | PolicyCommand::Untrust { json, .. } => *json,
+            PolicyCommand::Sign { .. } => false,
+        }
+    }
+
+    pub fn execute(self, registry: &RegistryArgs) -> anyhow::Result<ExitCode> {
+        match self {
+            PolicyCommand::Sign { policy, key, out } => {
+                let text = std::fs::read_to_string(&policy)
+                    .with_context(|| format!("cannot read {}", policy.display()))?;
+                let key = SecretKey::load(&key)
+                    .with_context(|| format!("cannot load the admin key {}", key.display()))?;
+                let signed = warden_registry::policy::sign_policy(&text, &key)
+                    .with_context(|| format!("cannot sign {}", policy.display()))?;
+                match out {
+                    Some(path) => {
+                        warden_registry::fsutil::write_atomic(&path, signed.as_bytes())
+                            .with_context(|| format!("cannot write {}", path.display()))?;
+                        eprintln!(
+                            "signed with {}; install it with `warden policy install {}`",
+                            key.public(),
+                            path.display()
+                        );
+                    }
+                    None => print!("{signed}"),
+                }
+                Ok(ExitCode::from(exit::OK))
+            }
+            PolicyCommand::Show { json } => show(registry, json),
+            PolicyCommand::Explain { component, json } => explain(registry, &component, json),
+            PolicyCommand::Install { signed, json } => {
+                let registry = registry.open()?;
+                let text = std::fs::read_to_string(&signed)
+                    .with_context(|| format!("cannot read {}", signed.display()))?;
+                let policy = registry
+                    .install_org_policy(&text, &signed.display().to_string())
+                    .context("the org policy was refused; nothing changed")?;
+                report(json, &policy.label(), "org policy in force");
+                Ok(ExitCode::from(exit::OK))
+            }
+            PolicyCommand::Remove { json } => {
+                let removed = registry.open()?.remove_org_policy()?;
+                let msg = if removed {
+                    "org policy removed"
+                } else {
+                    "no org policy was in force"
+                };
+                report(json, msg, msg);
+                Ok(ExitCode::from(exit::OK))
+            }
+            PolicyCommand::Trust { key, label, json } => {
+                let key: PublicKey = key.parse().context("invalid public key")?;
+                let added = registry.open()?.add_admin_key(key, &label)?;
+                let msg = if added {
+                    format!("trusted admin key {key}")
+                } else {
+                    format!("admin key {key} was already trusted")
+                };
+                report(json, &key.to_string(), &msg);
+                Ok(ExitCode::from(exit::OK))
+            }
+            PolicyCommand::Untrust { key, json } => {
+                let key: PublicKey = key.parse().context("invalid public key")?;
+                if !registry.open()?.remove_admin_key(&key)? {
+                    bail!("admin key {key} is not trusted (see `warden policy show`)");
+                }
+                report(json, &key.to_string(), &format!("no longer trusting {key}"));
+                Ok(ExitCode::from(exit::OK))
+            }
+        }
+    }
+}
+
+fn report(json: bool, value: &str, text: &str) {
+    if json {
+        print_json(&json!({"ok": true, "result": value}));
+    } else {
+        println!("{text}");
+    }
+}
+
+fn show(registry: &RegistryArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let registry = registry.open()?;
+    let grants = registry.grants_file()?;
+    let admins = registry.admin_keys()?;
+    let org: Result<Option<OrgPolicy>, String> =
+        registry.org_policy().map_err(|e| format!("{e:#}"));
+    if json {
+        print_json(&json!({
+            "grants_file": registry.grants_file_path(),
+            "grants": grants.show(),
+            "org_policy": match &org {
+                Ok(Some(p)) => json!({"label": p.label(), "rules": p.rules().len()}),
+                Ok(None) => serde_json::Value::Null,
+                Err(e) => json!({"error": e}),
+            },
+            "admin_keys": admins.keys.iter().map(|k| json!({"key": k.key.to_string(), "label": k.label})).collect::<Vec<_>>(),
+        }));
+    } else {
+        println!("your grants ({}):", registry.grants_file_path().display());
+        for line in grants.show() {
+            println!("  {line}");
+        }
+        match &org {
+            Ok(Some(p)) => {
+                println!("{} with {} rules", p.label(), p.rules().len());
+            }
+            Ok(None) => println!("no org policy in force"),
+            Err(e) => println!("org policy REFUSED (nothing may run): {e}"),
+        }
+        if admins.keys.is_empty() {
+            println!("no admin keys trusted");
+        }
+        for k in &admins.keys {
+            println!("admin key {} {}", k.key, k.label);
+        }
+    }
+    Ok(ExitCode::from(exit::OK))
+}
+
+fn explain(registry: &RegistryArgs, component: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let registry = registry.open()?;
+    let located = locate(component, &registry)?;
+    let (user, org) = layers(&registry)?;
+    let grant = effective(
+        &located.subject.id,
+        located.subject.requested.as_ref(),
+        &user,
+        org.as_ref(),
+    );
+    if json {
+        let decisions: Vec<_> = grant
+            .decisions()
+            .iter()
+            .map(|d| {
+                json!({
+                    "capability": d.capability.to_string(),
+                    "outcome": match &d.outcome {
+                        Outcome::Allowed => "allowed".to_string(),
+                        Outcome::Capped { .. } => "capped".to_string(),
+                        Outcome::Denied => "denied".to_string(),
+                    },
+                    "capped_to": match &d.outcome {
+                        Outcome::Capped { to } => Some(to.to_string()),
+                        _ => None,
+                    },
+                    "because": d.because,
+                })
+            })
+            .collect();
+        print_json(&json!({
+            "component": grant.component().to_string(),
+            "decisions": decisions,
+        }));
+    } else {
+        print!("{grant}");
+    }
+    Ok(ExitCode::from(exit::OK))
+}

@@ -220,9 +220,28 @@ impl Registry {
         self.root.join("grants.json")
     }
 
-    /// The audit log of this registry (`audit.jsonl` under the root).
+    /// The audit log of this registry (`audit.jsonl` under the root). When
+    /// an audit signing key is installed ([`Registry::audit_key_path`]),
+    /// every record appended is signed with it.
     pub fn audit(&self) -> Result<AuditLog, StoreError> {
-        Ok(AuditLog::open(self.root.join("audit.jsonl"), None)?)
+        let key_path = self.audit_key_path();
+        let signer = if key_path.exists() {
+            Some(
+                crate::keys::SecretKey::load(&key_path).map_err(|e| StoreError::Corrupt {
+                    path: key_path.clone(),
+                    reason: format!("the audit signing key cannot be loaded: {e}"),
+                })?,
+            )
+        } else {
+            None
+        };
+        Ok(AuditLog::open(self.root.join("audit.jsonl"), signer)?)
+    }
+
+    /// Where the audit signing key is kept (mode 0600); records are signed
+    /// while it exists.
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.root.join("audit-signing.key")
     }
 
     /// The path of the trust store.

@@ -42,6 +42,20 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Sign every record appended from now on with a key (from `warden key
+    /// generate`); `audit verify --key PUBLIC` then checks the signatures.
+    /// `--off` stops signing.
+    Sign {
+        /// The secret key file to sign with (copied into the warden root).
+        #[arg(long, required_unless_present = "off")]
+        key: Option<std::path::PathBuf>,
+        /// Stop signing new records.
+        #[arg(long, conflicts_with = "key")]
+        off: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the records since a time (RFC 3339, e.g. 2026-11-24T09:00:00Z,
     /// or an age such as 30m, 12h, 7d) as JSON lines.
     Export {
@@ -56,7 +70,8 @@ impl AuditCommand {
         match self {
             AuditCommand::Tail { json, .. }
             | AuditCommand::Verify { json, .. }
-            | AuditCommand::Repair { json } => *json,
+            | AuditCommand::Repair { json }
+            | AuditCommand::Sign { json, .. } => *json,
             AuditCommand::Export { .. } => true,
         }
     }
@@ -113,6 +128,44 @@ impl AuditCommand {
                 } else {
                     exit::FAILURE
                 }))
+            }
+            AuditCommand::Sign { key, off, json } => {
+                let target = registry.audit_key_path();
+                let message = match key {
+                    Some(key_file) if !off => {
+                        let key = warden_registry::keys::SecretKey::load(&key_file)
+                            .with_context(|| format!("cannot load {}", key_file.display()))?;
+                        if target.exists() {
+                            std::fs::remove_file(&target)
+                                .with_context(|| format!("cannot replace {}", target.display()))?;
+                        }
+                        key.save(&target)
+                            .with_context(|| format!("cannot write {}", target.display()))?;
+                        format!(
+                            "audit records are now signed by {}; check them with `warden audit verify --key {}`",
+                            key.public(),
+                            key.public()
+                        )
+                    }
+                    _ => {
+                        match std::fs::remove_file(&target) {
+                            Ok(()) => {}
+                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                            Err(e) => {
+                                return Err(e).with_context(|| {
+                                    format!("cannot remove {}", target.display())
+                                });
+                            }
+                        }
+                        "audit records are no longer signed".to_string()
+                    }
+                };
+                if json {
+                    print_json(&json!({"ok": true, "message": message}));
+                } else {
+                    println!("{message}");
+                }
+                Ok(ExitCode::from(exit::OK))
             }
             AuditCommand::Repair { json } => {
                 let repaired =

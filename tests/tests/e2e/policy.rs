@@ -699,3 +699,36 @@ fn a_calls_per_minute_limit_refuses_the_call_over_it_only() {
     ))
     .expect("no limit, no refusal");
 }
+
+#[test]
+fn audit_records_can_be_signed_and_the_signatures_checked() {
+    let h = Home::new();
+    let key = h.path("audit.key");
+    let out: serde_json::Value = serde_json::from_str(&h.ok(&[
+        "key",
+        "generate",
+        "--out",
+        key.to_str().expect("utf-8"),
+        "--json",
+    ]))
+    .expect("json");
+    let public = out["public_key"].as_str().expect("public key").to_string();
+    h.ok(&["audit", "sign", "--key", key.to_str().expect("utf-8")]);
+    h.grant("builtin:fs", "dir", &format!("{}:/data", h.data()));
+    succeeded(&h.fs("read_file", READ, &[]));
+    h.ok(&["audit", "verify", "--key", &public]);
+    // Another key did not sign them.
+    let other = h.path("other.key");
+    let out: serde_json::Value = serde_json::from_str(&h.ok(&[
+        "key",
+        "generate",
+        "--out",
+        other.to_str().expect("utf-8"),
+        "--json",
+    ]))
+    .expect("json");
+    let other_public = out["public_key"].as_str().expect("public key").to_string();
+    let out = h.run(&["audit", "verify", "--key", &other_public]);
+    assert_ne!(out.status.code(), Some(0));
+    h.ok(&["audit", "sign", "--off"]);
+}

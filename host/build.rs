@@ -19,7 +19,13 @@ fn main() {
     let workspace = GuestWorkspace {
         manifest: repo.join("tools").join("Cargo.toml"),
         watch: vec![repo.join("tools"), repo.join("guest-sdk"), repo.join("wit")],
-        artifacts: vec!["fs".into(), "grep".into(), "http_fetch".into()],
+        artifacts: vec![
+            "fs".into(),
+            "grep".into(),
+            "http_fetch".into(),
+            "openai_provider".into(),
+            "planner".into(),
+        ],
     };
     let artifacts = match build_workspace(&workspace, &guest_target_dir(&repo)) {
         Ok(artifacts) => artifacts,

@@ -14,4 +14,9 @@ pub mod bindings {
         runtime_path: "warden_sdk::__private::wit_bindgen::rt",
         type_section_suffix: "model_provider",
     });
+
+    /// Exports a type implementing this world's `Guest` trait(s):
+    /// `export!(MyComponent);` at the crate root of a `cdylib`.
+    #[doc(inline)]
+    pub use __export_model_provider_world as export;
 }

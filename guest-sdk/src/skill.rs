@@ -14,4 +14,9 @@ pub mod bindings {
         runtime_path: "warden_sdk::__private::wit_bindgen::rt",
         type_section_suffix: "skill",
     });
+
+    /// Exports a type implementing this world's `Guest` trait(s):
+    /// `export!(MyComponent);` at the crate root of a `cdylib`.
+    #[doc(inline)]
+    pub use __export_skill_world as export;
 }

@@ -1,22 +1,31 @@
-//! The first-party tool components, built from `tools/` by `host/build.rs`
-//! and embedded in the binary, so `warden tool call builtin:fs ...` works
-//! anywhere.
+//! The first-party components, built from `tools/` by `host/build.rs` and
+//! embedded in the binary, so `warden tool call builtin:fs ...` and
+//! `warden run` work anywhere.
 
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/builtin_components.rs"));
 }
 
-pub use generated::{FS, GREP, HTTP_FETCH};
+pub use generated::{FS, GREP, HTTP_FETCH, OPENAI_PROVIDER, PLANNER};
 
-/// The names of the built-in components, for `builtin:NAME`.
+/// The names of the built-in tool components, for `builtin:NAME`.
 pub const NAMES: [&str; 3] = ["fs", "grep", "http-fetch"];
 
-/// The bytes of the built-in component `name` (`fs`, `grep`, `http-fetch`).
+/// The names of the built-in model providers.
+pub const MODEL_PROVIDERS: [&str; 1] = ["openai-provider"];
+
+/// The names of the built-in planners.
+pub const PLANNERS: [&str; 1] = ["planner"];
+
+/// The bytes of the built-in component `name` (`fs`, `grep`, `http-fetch`,
+/// `openai-provider`, `planner`).
 pub fn lookup(name: &str) -> Option<&'static [u8]> {
     match name {
         "fs" => Some(FS),
         "grep" => Some(GREP),
         "http-fetch" | "http_fetch" => Some(HTTP_FETCH),
+        "openai-provider" | "openai_provider" => Some(OPENAI_PROVIDER),
+        "planner" => Some(PLANNER),
         _ => None,
     }
 }

@@ -2,6 +2,7 @@
 //! limit armed, and every way it can end mapped to a typed result.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -54,7 +55,7 @@ pub struct ToolList {
 }
 
 /// Which stage of a call an engine error came from.
-enum Stage {
+pub(crate) enum Stage {
     Instantiate,
     Run,
 }
@@ -66,7 +67,7 @@ impl Runtime {
         component: &ToolComponent,
         grant: &Grant,
     ) -> Result<ToolList, CallError> {
-        let mut store = self.new_store(component, grant)?;
+        let mut store = self.new_store(&component.name, grant)?;
         let outcome = tokio::time::timeout(grant.limits.timeout, async {
             let tool = component
                 .pre
@@ -80,8 +81,10 @@ impl Runtime {
         })
         .await;
         let tools = match outcome {
-            Err(_elapsed) => return Err(timeout(component, grant)),
-            Ok(Err((stage, e))) => return Err(self.classify(component, grant, &store, stage, e)),
+            Err(_elapsed) => return Err(timeout(&component.name, grant)),
+            Ok(Err((stage, e))) => {
+                return Err(self.classify(&component.name, grant, &store, stage, e));
+            }
             Ok(Ok(tools)) => tools,
         };
         validate_specs(component, &tools)?;
@@ -115,7 +118,7 @@ impl Runtime {
     ) -> Result<CallReport, CallError> {
         let (tool, input) = (tool.to_string(), input.to_string());
         let _ticket = component.admission.admit(&component.name, &grant.limits)?;
-        let mut store = self.new_store(component, grant)?;
+        let mut store = self.new_store(&component.name, grant)?;
         let started = Instant::now();
         let outcome = tokio::time::timeout(grant.limits.timeout, async {
             let instance = component
@@ -132,8 +135,10 @@ impl Runtime {
         .await;
         let duration = started.elapsed();
         let result = match outcome {
-            Err(_elapsed) => return Err(timeout(component, grant)),
-            Ok(Err((stage, e))) => return Err(self.classify(component, grant, &store, stage, e)),
+            Err(_elapsed) => return Err(timeout(&component.name, grant)),
+            Ok(Err((stage, e))) => {
+                return Err(self.classify(&component.name, grant, &store, stage, e));
+            }
             Ok(Ok(result)) => result,
         };
         let host_denials = store.data().denials.snapshot();
@@ -174,18 +179,18 @@ impl Runtime {
     }
 
     /// A store for one call, with every limit from `grant` armed.
-    fn new_store(
+    pub(crate) fn new_store(
         &self,
-        component: &ToolComponent,
+        component: &Arc<str>,
         grant: &Grant,
     ) -> Result<Store<SandboxState>, CallError> {
-        let state = SandboxState::new(component.name.clone(), grant)?;
+        let state = SandboxState::new(component.clone(), grant)?;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store
             .set_fuel(grant.limits.fuel)
             .map_err(|e| CallError::Instantiate {
-                component: component.name.to_string(),
+                component: component.to_string(),
                 reason: format!("cannot set the fuel budget: {e}"),
             })?;
         // Check the wall clock at every epoch tick; yield to the executor in
@@ -204,24 +209,24 @@ impl Runtime {
     }
 }
 
-fn timeout(component: &ToolComponent, grant: &Grant) -> CallError {
+pub(crate) fn timeout(component: &str, grant: &Grant) -> CallError {
     CallError::Timeout {
-        component: component.name.to_string(),
+        component: component.to_string(),
         limit: grant.limits.timeout,
     }
 }
 
 impl Runtime {
     /// Maps an engine error to what the caller is told.
-    fn classify(
+    pub(crate) fn classify(
         &self,
-        component: &ToolComponent,
+        component: &str,
         grant: &Grant,
         store: &Store<SandboxState>,
         stage: Stage,
         error: wasmtime::Error,
     ) -> CallError {
-        let name = component.name.to_string();
+        let name = component.to_string();
         let data = store.data();
         if data.timed_out {
             return timeout(component, grant);

@@ -47,6 +47,8 @@ impl Default for EngineConfig {
 pub struct Runtime {
     pub(crate) engine: Engine,
     pub(crate) linker: Arc<Linker<SandboxState>>,
+    /// The planner's imports: the broker, logging and WASI without HTTP.
+    pub(crate) planner_linker: Arc<Linker<SandboxState>>,
     pub(crate) config: EngineConfig,
 }
 
@@ -70,10 +72,12 @@ impl Runtime {
             Err(e) => return Err(e),
         };
         let linker = build_linker(&engine)?;
+        let planner_linker = build_planner_linker(&engine)?;
         start_epoch_ticker(&engine);
         Ok(Runtime {
             engine,
             linker: Arc::new(linker),
+            planner_linker: Arc::new(planner_linker),
             config,
         })
     }
@@ -125,6 +129,20 @@ fn build_linker(engine: &Engine) -> Result<Linker<SandboxState>, EngineError> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(err)?;
     wit_log::add_to_linker::<SandboxState, HasSelf<SandboxState>>(&mut linker, |s| s)
         .map_err(err)?;
+    Ok(linker)
+}
+
+fn build_planner_linker(engine: &Engine) -> Result<Linker<SandboxState>, EngineError> {
+    let mut linker = Linker::new(engine);
+    let err = |e: wasmtime::Error| EngineError(e.to_string());
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(err)?;
+    wit_log::add_to_linker::<SandboxState, HasSelf<SandboxState>>(&mut linker, |s| s)
+        .map_err(err)?;
+    crate::bindings::planner::warden::plugin::broker::add_to_linker::<
+        SandboxState,
+        HasSelf<SandboxState>,
+    >(&mut linker, |s| s)
+    .map_err(err)?;
     Ok(linker)
 }
 

@@ -26,6 +26,7 @@
 //! limits, call, classify the outcome).
 
 mod admission;
+pub mod agent;
 pub mod bindings;
 pub mod builtin;
 pub mod cache;

@@ -30,6 +30,8 @@ pub struct SandboxState {
     /// Set when the wall-clock deadline interrupted the guest.
     pub(crate) timed_out: bool,
     component: Arc<str>,
+    /// For a planner: the host side of its `broker` imports.
+    pub(crate) broker: Option<Arc<crate::agent::Broker>>,
 }
 
 impl SandboxState {
@@ -94,6 +96,7 @@ impl SandboxState {
             denials,
             timed_out: false,
             component,
+            broker: None,
         })
     }
 

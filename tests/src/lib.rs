@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use warden::{DirGrant, DirMode, EngineConfig, Grant, HostPattern, Runtime, ToolComponent};
 
+pub mod chat;
+
 /// Paths of the test components built by `tests/build.rs`.
 pub mod components {
     include!(concat!(env!("OUT_DIR"), "/test_components.rs"));

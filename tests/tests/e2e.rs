@@ -1,6 +1,8 @@
 //! End-to-end tests: real components built from source, called through the
 //! host under real grants, including hostile guests.
 
+#[path = "e2e/agent.rs"]
+mod agent;
 #[path = "e2e/cli.rs"]
 mod cli;
 #[path = "e2e/fs_tool.rs"]

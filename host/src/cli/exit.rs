@@ -51,21 +51,7 @@ Exit codes:
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<CallError>() {
-            return match e {
-                CallError::Denied { .. } => DENIED,
-                CallError::Tool { error, .. } => match error {
-                    warden::bindings::ToolError::Denied(_) => DENIED,
-                    _ => TOOL_ERROR,
-                },
-                CallError::Timeout { .. } => TIMEOUT,
-                CallError::OutOfMemory { .. } => OUT_OF_MEMORY,
-                CallError::OutOfFuel { .. } => OUT_OF_FUEL,
-                CallError::StackOverflow { .. } => STACK_OVERFLOW,
-                CallError::Trap { .. } => TRAP,
-                CallError::InvalidOutput { .. } => INVALID_OUTPUT,
-                CallError::Throttled { .. } => THROTTLED,
-                CallError::Instantiate { .. } | CallError::Grant { .. } => FAILURE,
-            };
+            return code_for_call(e);
         }
         if cause
             .downcast_ref::<super::policy_grant::PolicyRefusal>()
@@ -91,4 +77,23 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         }
     }
     FAILURE
+}
+
+/// The exit code for a call that failed.
+pub fn code_for_call(e: &CallError) -> u8 {
+    match e {
+        CallError::Denied { .. } => DENIED,
+        CallError::Tool { error, .. } => match error {
+            warden::bindings::ToolError::Denied(_) => DENIED,
+            _ => TOOL_ERROR,
+        },
+        CallError::Timeout { .. } => TIMEOUT,
+        CallError::OutOfMemory { .. } => OUT_OF_MEMORY,
+        CallError::OutOfFuel { .. } => OUT_OF_FUEL,
+        CallError::StackOverflow { .. } => STACK_OVERFLOW,
+        CallError::Trap { .. } => TRAP,
+        CallError::InvalidOutput { .. } => INVALID_OUTPUT,
+        CallError::Throttled { .. } => THROTTLED,
+        CallError::Instantiate { .. } | CallError::Grant { .. } => FAILURE,
+    }
 }

@@ -13,7 +13,7 @@ use warden_registry::policy::{Capability, DirRule, LimitKind, PathPattern};
 /// What the component may do, for this call, on top of what `warden grant`
 /// recorded. Nothing is granted unless a flag or a grant says so, and the
 /// org policy caps both.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Grant (deny by default)")]
 pub struct GrantArgs {
     /// Grant a host directory: HOST[:GUEST][:ro|rw]. The component sees HOST

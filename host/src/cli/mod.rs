@@ -11,6 +11,9 @@ mod package;
 mod policy;
 mod policy_grant;
 mod registry_args;
+mod run;
+mod session_log;
+mod sessions;
 mod tool;
 mod trust;
 
@@ -64,6 +67,15 @@ enum Command {
         #[command(flatten)]
         registry: registry_args::RegistryArgs,
     },
+    /// Run an agent on a task: a planner, a model provider and tools, each a
+    /// sandboxed component under its own grant.
+    Run(Box<run::RunArgs>),
+    /// List, show and remove the sessions `warden run` keeps in a workspace.
+    #[command(subcommand)]
+    Sessions(sessions::SessionsCommand),
+    /// Skills an agent would use.
+    #[command(subcommand)]
+    Skills(SkillsCommand),
     /// Grant a capability to components (recorded in grants.toml).
     Grant(policy::GrantArgs),
     /// Revoke a capability granted with `warden grant`.
@@ -101,6 +113,9 @@ impl Cli {
             Command::Key(k) => k.json(),
             Command::Trust { command, .. } => command.json(),
             Command::Grant(a) | Command::Revoke(a) => a.json,
+            Command::Run(a) => a.json,
+            Command::Sessions(c) => c.json(),
+            Command::Skills(SkillsCommand::List(a)) => a.json,
             Command::Policy { command, .. } => command.json(),
             Command::Audit { command, .. } => command.json(),
         }
@@ -120,12 +135,22 @@ impl Cli {
             Command::Index(a) => a.execute(),
             Command::Key(k) => k.execute(),
             Command::Trust { command, registry } => command.execute(&registry),
+            Command::Run(a) => a.execute().await,
+            Command::Sessions(c) => c.execute(),
+            Command::Skills(SkillsCommand::List(a)) => a.execute(),
             Command::Grant(a) => a.grant(),
             Command::Revoke(a) => a.revoke(),
             Command::Policy { command, registry } => command.execute(&registry),
             Command::Audit { command, registry } => command.execute(&registry),
         }
     }
+}
+
+/// `warden skills ...`.
+#[derive(Debug, Subcommand)]
+enum SkillsCommand {
+    /// List the markdown skills of an agent, and whether each applies to a task.
+    List(sessions::SkillsArgs),
 }
 
 /// Sends host logs to stderr; `WARDEN_LOG` (e.g. `debug`) overrides `-v`.

@@ -127,11 +127,22 @@ pub fn layers(
     Ok((user, org))
 }
 
+/// What to do with a flag the policy denies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeniedFlags {
+    /// Refuse the call ([`PolicyRefusal`]): the user asked for it by hand.
+    Refuse,
+    /// Go on without it, with a warning: the grant was made on the user's
+    /// behalf (e.g. the workspace for every tool of an agent).
+    Warn,
+}
+
 /// The effective grant of `subject` for one call with `flags`.
 pub fn resolve(
     registry: &Registry,
     subject: &Subject,
     flags: &GrantArgs,
+    denied: DeniedFlags,
 ) -> anyhow::Result<Resolved> {
     let FlagGrants {
         capabilities,
@@ -146,7 +157,19 @@ pub fn resolve(
     };
     let user = user.with_call_grants(&target, &capabilities)?;
     let effective = effective(&subject.id, subject.requested.as_ref(), &user, org.as_ref());
-    refuse_denied_flags(&subject.id.name.to_string(), &effective, &capabilities)?;
+    if let Err(refusal) =
+        refuse_denied_flags(&subject.id.name.to_string(), &effective, &capabilities)
+    {
+        match denied {
+            DeniedFlags::Refuse => return Err(refusal.into()),
+            DeniedFlags::Warn => eprintln!(
+                "warning: {} does not get {} (see `warden policy explain {}`)",
+                refusal.component,
+                refusal.capabilities.join(", "),
+                refusal.component
+            ),
+        }
+    }
 
     let mut grant = Grant::default();
     for dir in effective.dirs() {

@@ -16,7 +16,7 @@ use super::exit;
 use super::grant_args::GrantArgs;
 use super::install::parse_spec;
 use super::output;
-use super::policy_grant::{Subject, resolve};
+use super::policy_grant::{DeniedFlags, Subject, resolve};
 use super::registry_args::RegistryArgs;
 
 #[derive(Debug, Subcommand)]
@@ -89,12 +89,63 @@ impl ToolCommand {
 /// A component found but not yet compiled, and who it is, for policy.
 pub(super) struct Located {
     /// The name it is loaded as.
-    name: String,
-    bytes: Vec<u8>,
+    pub(super) name: String,
+    /// The component's bytes (verified against the recorded digest).
+    pub(super) bytes: Vec<u8>,
     /// Who it is, for policy.
     pub(super) subject: Subject,
     /// Installed packages are compiled once into the registry's cache.
     cached: bool,
+}
+
+/// Finds an agent part: the installed package matching `name@req` (which
+/// must be of `kind`), or else, for the first-party `warden` namespace, the
+/// built-in component of that name.
+pub(super) fn locate_part(
+    name: &warden_registry::PackageName,
+    req: &semver::VersionReq,
+    kind: &str,
+    registry: &Registry,
+) -> anyhow::Result<Located> {
+    if let Some(installed) = registry.find(name, req)? {
+        if installed.kind != kind {
+            bail!("`{name}` is a {}, not a {kind}", installed.kind);
+        }
+        let bytes = registry.component(&installed)?;
+        let manifest = registry.package(&installed)?.manifest;
+        return Ok(Located {
+            name: name.to_string(),
+            bytes,
+            subject: Subject {
+                id: ComponentId {
+                    name: installed.name.clone(),
+                    version: installed.version.clone(),
+                    digest: installed.component_digest,
+                },
+                requested: Some(manifest.capabilities),
+            },
+            cached: true,
+        });
+    }
+    if name.namespace() == "warden"
+        && let Some(bytes) = warden::builtin::lookup(name.name())
+    {
+        return Ok(Located {
+            name: name.name().to_string(),
+            subject: Subject::builtin(name.name(), bytes)?,
+            bytes: bytes.to_vec(),
+            cached: false,
+        });
+    }
+    bail!(
+        "no installed {kind} `{name}` matches `{req}`; install it (`warden install {name}@{req}`) \
+         or use a first-party part such as `warden:{}`",
+        match kind {
+            "planner" => "planner@^0.1",
+            "model-provider" => "openai-provider@^0.1",
+            _ => "fs@^0.1",
+        }
+    )
 }
 
 /// Finds `spec`: `builtin:NAME`, a file path, or an installed package
@@ -163,7 +214,7 @@ pub(super) fn locate(spec: &str, registry: &Registry) -> anyhow::Result<Located>
 
 /// Compiles a located component (through the artifact cache for an
 /// installed package).
-fn compile(
+pub(super) fn compile(
     runtime: &Runtime,
     located: &Located,
     registry: &Registry,
@@ -247,7 +298,7 @@ fn prepare(
 ) -> anyhow::Result<(Runtime, ToolComponent, Subject, Grant)> {
     let registry = registry.open()?;
     let located = locate(spec, &registry)?;
-    let resolved = resolve(&registry, &located.subject, flags)?;
+    let resolved = resolve(&registry, &located.subject, flags, DeniedFlags::Refuse)?;
     if verbose > 0 {
         for line in resolved.effective.explain() {
             eprintln!("{line}");

@@ -1,0 +1,590 @@
+//! The broker: what the host does for a planner. Every request a planner
+//! makes — a completion, tool calls, a delegation — comes through here and
+//! is checked against the agent's tool list, its budget and each part's
+//! own grant before anything runs. The planner's store holds only an
+//! `Arc<Broker>`; the model and each tool run in stores of their own.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+
+use super::model::ModelComponent;
+use super::observer::{RunEvent, RunObserver};
+use super::planner::PlannerComponent;
+use crate::bindings::planner::warden::plugin::chat::{
+    Completion, CompletionRequest, Message, ModelError, ToolCall, Usage,
+};
+use crate::bindings::planner::warden::plugin::planning::{
+    Budget, Delegation, Outcome, RunError, Step, StepKind,
+};
+use crate::bindings::{Capability, Denial, SkillSpec, ToolError, ToolSpec};
+use crate::component::ToolComponent;
+use crate::engine::Runtime;
+use crate::error::CallError;
+use crate::grant::Grant;
+
+/// The most tool calls one `call-tools` request may carry; the rest are
+/// refused (a planner that floods the host gets errors, not work).
+pub const MAX_CALLS_PER_REQUEST: usize = 64;
+
+/// How many requests past an exhausted budget a planner may make before
+/// the host stops it (it should have returned long before).
+pub const MAX_OVER_BUDGET_REQUESTS: u32 = 16;
+
+/// The limits of one agent run. The host enforces all of them, whatever
+/// the planner does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentLimits {
+    /// Model completions.
+    pub max_turns: u32,
+    /// Tool calls.
+    pub max_tool_calls: u32,
+    /// Prompt plus completion tokens.
+    pub max_tokens: u64,
+    /// Wall-clock time for the whole run.
+    pub wall_clock: Duration,
+    /// Tool calls run at once.
+    pub max_parallel_tools: usize,
+}
+
+impl Default for AgentLimits {
+    fn default() -> Self {
+        AgentLimits {
+            max_turns: 20,
+            max_tool_calls: 100,
+            max_tokens: 200_000,
+            wall_clock: Duration::from_secs(600),
+            max_parallel_tools: 8,
+        }
+    }
+}
+
+/// One tool the agent may call: its spec, its component and its grant.
+#[derive(Debug, Clone)]
+pub struct AgentTool {
+    /// The spec the model sees.
+    pub spec: ToolSpec,
+    /// The component that provides it.
+    pub component: ToolComponent,
+    /// The component's grant.
+    pub grant: Grant,
+}
+
+/// What delegation needs: the planner to start executors from, and how.
+#[derive(Debug, Clone)]
+pub struct DelegationConfig {
+    /// The planner component executors run.
+    pub planner: PlannerComponent,
+    /// The planner's grant.
+    pub planner_grant: Grant,
+    /// Executors run at once.
+    pub max_concurrent: usize,
+    /// Turns an executor gets when the request asks for none.
+    pub default_max_turns: u32,
+    /// The workspace directory, for executors that ask for a git worktree:
+    /// tool grants of this directory are pointed at the worktree instead.
+    pub workspace: Option<PathBuf>,
+}
+
+/// Counters of what a run has used.
+#[derive(Debug, Default)]
+struct Used {
+    turns: u32,
+    tool_calls: u32,
+    tokens: u64,
+    over_budget: u32,
+    steps: Vec<Step>,
+    prompt_tokens: u32,
+    completion_tokens: u32,
+}
+
+/// Everything the host does for one planner instance.
+pub struct Broker {
+    runtime: Runtime,
+    model: ModelComponent,
+    model_grant: Grant,
+    tools: BTreeMap<String, AgentTool>,
+    skills: Vec<SkillSpec>,
+    history: Vec<Message>,
+    limits: AgentLimits,
+    started: Instant,
+    used: Mutex<Used>,
+    delegation: Option<DelegationConfig>,
+    observer: Arc<dyn RunObserver>,
+    /// Executors are marked with their depth; only depth 0 may delegate.
+    depth: u32,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker")
+            .field("model", &self.model.name())
+            .field("tools", &self.tools.keys().collect::<Vec<_>>())
+            .field("limits", &self.limits)
+            .field("depth", &self.depth)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a finished run used, from the host's own counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunUsage {
+    /// Model turns.
+    pub turns: u32,
+    /// Tool calls run.
+    pub tool_calls: u32,
+    /// Tokens.
+    pub tokens: u64,
+}
+
+/// The parts of a broker, for [`Broker::new`].
+#[derive(Debug)]
+pub struct BrokerParts {
+    /// The runtime every part runs on.
+    pub runtime: Runtime,
+    /// The model provider and its grant.
+    pub model: (ModelComponent, Grant),
+    /// The tools, by the name the model calls them.
+    pub tools: Vec<AgentTool>,
+    /// Skills in force.
+    pub skills: Vec<SkillSpec>,
+    /// Earlier messages of the session.
+    pub history: Vec<Message>,
+    /// The run's limits.
+    pub limits: AgentLimits,
+    /// Delegation, if the agent may delegate.
+    pub delegation: Option<DelegationConfig>,
+}
+
+impl Broker {
+    /// A broker for a new run; refuses two tools with the same name.
+    pub fn new(parts: BrokerParts, observer: Arc<dyn RunObserver>) -> Result<Broker, String> {
+        let mut tools = BTreeMap::new();
+        for tool in parts.tools {
+            let name = tool.spec.name.clone();
+            if let Some(other) = tools.insert(name.clone(), tool) {
+                return Err(format!(
+                    "two tools are named `{name}` (one from `{}`); an agent's tool names must be unique",
+                    other.component.name()
+                ));
+            }
+        }
+        Ok(Broker {
+            runtime: parts.runtime,
+            model: parts.model.0,
+            model_grant: parts.model.1,
+            tools,
+            skills: parts.skills,
+            history: parts.history,
+            limits: parts.limits,
+            started: Instant::now(),
+            used: Mutex::new(Used::default()),
+            delegation: parts.delegation,
+            observer,
+            depth: 0,
+        })
+    }
+
+    fn used(&self) -> std::sync::MutexGuard<'_, Used> {
+        self.used.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The run's limits.
+    pub fn limits(&self) -> &AgentLimits {
+        &self.limits
+    }
+
+    /// What is left of the budget.
+    pub fn remaining(&self) -> Budget {
+        let used = self.used();
+        Budget {
+            turns_left: self.limits.max_turns.saturating_sub(used.turns),
+            tool_calls_left: self.limits.max_tool_calls.saturating_sub(used.tool_calls),
+            tokens_left: self.limits.max_tokens.saturating_sub(used.tokens),
+            time_left_ms: u64::try_from(
+                self.limits
+                    .wall_clock
+                    .saturating_sub(self.started.elapsed())
+                    .as_millis(),
+            )
+            .unwrap_or(u64::MAX),
+        }
+    }
+
+    /// What the run has used so far.
+    pub fn usage(&self) -> RunUsage {
+        let used = self.used();
+        RunUsage {
+            turns: used.turns,
+            tool_calls: used.tool_calls,
+            tokens: used.tokens,
+        }
+    }
+
+    /// The steps the host recorded, in order.
+    pub fn steps(&self) -> Vec<Step> {
+        self.used().steps.clone()
+    }
+
+    /// The token usage the host recorded.
+    pub fn token_usage(&self) -> Usage {
+        let used = self.used();
+        Usage {
+            prompt_tokens: used.prompt_tokens,
+            completion_tokens: used.completion_tokens,
+        }
+    }
+
+    /// Counts a request past the budget; stops the planner (a trap) after
+    /// [`MAX_OVER_BUDGET_REQUESTS`] of them.
+    fn over_budget(&self, what: &str) -> wasmtime::Result<String> {
+        let mut used = self.used();
+        used.over_budget += 1;
+        if used.over_budget > MAX_OVER_BUDGET_REQUESTS {
+            return Err(wasmtime::Error::msg(format!(
+                "the planner kept asking for {what} after its budget ran out \
+                 ({MAX_OVER_BUDGET_REQUESTS} refused requests); the host stopped it"
+            )));
+        }
+        Ok(format!("the agent's {what} budget is used up"))
+    }
+
+    fn step(&self, kind: StepKind, name: &str, ok: bool, started: Instant) {
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.used().steps.push(Step {
+            kind,
+            name: name.to_string(),
+            ok,
+            duration_ms,
+        });
+    }
+
+    /// `broker.complete`: one model turn, if the budget allows.
+    pub async fn complete(
+        &self,
+        request: CompletionRequest,
+    ) -> wasmtime::Result<Result<Completion, ModelError>> {
+        let budget = self.remaining();
+        if budget.turns_left == 0 || budget.tokens_left == 0 || budget.time_left_ms == 0 {
+            let reason = self.over_budget("model turns")?;
+            return Ok(Err(ModelError::InvalidRequest(format!(
+                "{reason}: turns left {}, tokens left {}, time left {} ms; return an answer now",
+                budget.turns_left, budget.tokens_left, budget.time_left_ms
+            ))));
+        }
+        self.used().turns += 1;
+        // Only the tools the agent has may be offered.
+        let mut request = request;
+        request
+            .tools
+            .retain(|t| self.tools.contains_key(&t.name) || t.name == "delegate");
+        let started = Instant::now();
+        let mut grant = self.model_grant.clone();
+        grant.limits.timeout = grant
+            .limits
+            .timeout
+            .min(Duration::from_millis(budget.time_left_ms.max(1)));
+        let reply = self.runtime.complete(&self.model, &request, &grant).await;
+        let (result, stats) = match reply {
+            Ok(reply) => (reply.result, Some(reply.stats)),
+            Err(e) => (Err(model_error_of(e)), None),
+        };
+        if let Ok(c) = &result {
+            let mut used = self.used();
+            let tokens = u64::from(c.usage.prompt_tokens) + u64::from(c.usage.completion_tokens);
+            used.tokens = used.tokens.saturating_add(tokens);
+            used.prompt_tokens = used.prompt_tokens.saturating_add(c.usage.prompt_tokens);
+            used.completion_tokens = used
+                .completion_tokens
+                .saturating_add(c.usage.completion_tokens);
+        }
+        self.step(StepKind::Model, self.model.name(), result.is_ok(), started);
+        self.observer.event(RunEvent::Model {
+            depth: self.depth,
+            request: &request,
+            result: &result,
+            stats: stats.as_ref(),
+            duration: started.elapsed(),
+        });
+        Ok(result)
+    }
+
+    /// `broker.tools`: the specs of the agent's tools (plus `delegate`'s
+    /// availability is the planner's business).
+    pub fn tool_specs(&self) -> Vec<ToolSpec> {
+        self.tools.values().map(|t| t.spec.clone()).collect()
+    }
+
+    /// `broker.history`.
+    pub fn history(&self) -> Vec<Message> {
+        self.history.clone()
+    }
+
+    /// `broker.skills`.
+    pub fn skills(&self) -> Vec<SkillSpec> {
+        self.skills.clone()
+    }
+
+    /// `broker.call-tools`: every call checked against the agent's tool
+    /// list and budget; the allowed ones run concurrently (at most
+    /// `max_parallel_tools` at once), each in its own store under its own
+    /// grant. Results come back in the order of `calls`.
+    pub async fn call_tools(
+        &self,
+        calls: Vec<ToolCall>,
+    ) -> wasmtime::Result<Vec<Result<String, ToolError>>> {
+        let mut results: Vec<Option<Result<String, ToolError>>> = vec![None; calls.len()];
+        let mut runnable = Vec::new();
+        for (i, call) in calls.iter().enumerate() {
+            if i >= MAX_CALLS_PER_REQUEST {
+                results[i] = Some(Err(ToolError::Failed(format!(
+                    "at most {MAX_CALLS_PER_REQUEST} tool calls are run per request; this one was not"
+                ))));
+                continue;
+            }
+            let Some(tool) = self.tools.get(&call.name) else {
+                let denial = Denial {
+                    capability: Capability::Component,
+                    target: call.name.clone(),
+                    reason: format!(
+                        "`{}` is not one of this agent's tools ({})",
+                        call.name,
+                        self.tools.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                self.observer.event(RunEvent::Denied {
+                    depth: self.depth,
+                    denial: &denial,
+                });
+                results[i] = Some(Err(ToolError::Denied(denial)));
+                continue;
+            };
+            {
+                let mut used = self.used();
+                if used.tool_calls >= self.limits.max_tool_calls {
+                    drop(used);
+                    let reason = self.over_budget("tool calls")?;
+                    results[i] = Some(Err(ToolError::Failed(format!(
+                        "{reason} ({} calls); answer with what you have",
+                        self.limits.max_tool_calls
+                    ))));
+                    continue;
+                }
+                used.tool_calls += 1;
+            }
+            runnable.push((i, call, tool));
+        }
+        let semaphore = tokio::sync::Semaphore::new(self.limits.max_parallel_tools.max(1));
+        let semaphore = &semaphore;
+        let runs = runnable.into_iter().map(|(i, call, tool)| async move {
+            let _permit = semaphore.acquire().await;
+            let started = Instant::now();
+            let result = self
+                .runtime
+                .call_tool(&tool.component, &call.name, &call.arguments, &tool.grant)
+                .await;
+            self.step(StepKind::Tool, &call.name, result.is_ok(), started);
+            self.observer.event(RunEvent::Tool {
+                depth: self.depth,
+                component: tool.component.name(),
+                call,
+                result: &result,
+                duration: started.elapsed(),
+            });
+            let result = match result {
+                Ok(report) => Ok(report.output.to_string()),
+                Err(e) => Err(tool_error_of(e)),
+            };
+            (i, result)
+        });
+        for (i, result) in join_all(runs).await {
+            results[i] = Some(result);
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(ToolError::Failed("not run".into()))))
+            .collect())
+    }
+
+    /// `broker.delegate`: each request runs in an executor agent — a fresh
+    /// planner instance with a subset of this agent's tools (never more),
+    /// its own turn limit, and (optionally) its own git worktree.
+    /// Independent executors run concurrently; one that fails, traps or
+    /// times out is an error in its slot and the others carry on.
+    pub async fn delegate(
+        self: &Arc<Self>,
+        requests: Vec<Delegation>,
+    ) -> wasmtime::Result<Vec<Result<Outcome, RunError>>> {
+        let Some(config) = self.delegation.clone().filter(|_| self.depth == 0) else {
+            let reason = if self.depth > 0 {
+                "an executor cannot delegate further"
+            } else {
+                "this agent may not delegate"
+            };
+            return Ok(requests
+                .iter()
+                .map(|r| {
+                    Err(RunError::Denied(Denial {
+                        capability: Capability::Component,
+                        target: r.task.chars().take(80).collect(),
+                        reason: reason.to_string(),
+                    }))
+                })
+                .collect());
+        };
+        let semaphore = tokio::sync::Semaphore::new(config.max_concurrent.max(1));
+        let semaphore = &semaphore;
+        let config = &config;
+        let runs = requests.into_iter().map(|request| async move {
+            let _permit = semaphore.acquire().await;
+            let started = Instant::now();
+            let result = self.run_executor(config, &request).await;
+            self.step(
+                StepKind::Delegation,
+                &request.task.chars().take(80).collect::<String>(),
+                result.is_ok(),
+                started,
+            );
+            self.observer.event(RunEvent::Delegation {
+                depth: self.depth,
+                task: &request.task,
+                result: &result,
+                duration: started.elapsed(),
+            });
+            result
+        });
+        Ok(join_all(runs).await)
+    }
+
+    async fn run_executor(
+        self: &Arc<Self>,
+        config: &DelegationConfig,
+        request: &Delegation,
+    ) -> Result<Outcome, RunError> {
+        if let Some(extra) = request.tools.iter().find(|t| !self.tools.contains_key(*t)) {
+            return Err(RunError::Denied(Denial {
+                capability: Capability::Component,
+                target: extra.clone(),
+                reason: format!(
+                    "an executor may only use the manager's tools, and `{extra}` is not one of them"
+                ),
+            }));
+        }
+        let budget = self.remaining();
+        if budget.turns_left == 0 || budget.time_left_ms == 0 {
+            return Err(RunError::BudgetExhausted(
+                "the manager has no turns or time left to delegate with".into(),
+            ));
+        }
+        let asked = if request.max_turns == 0 {
+            config.default_max_turns
+        } else {
+            request.max_turns
+        };
+        let worktree = match (request.worktree, &config.workspace) {
+            (true, Some(ws)) => Some(
+                super::worktree::Worktree::create(ws)
+                    .map_err(|e| RunError::Failed(format!("cannot create a git worktree: {e}")))?,
+            ),
+            (true, None) => {
+                return Err(RunError::Failed(
+                    "a worktree was asked for, but the agent has no workspace directory".into(),
+                ));
+            }
+            _ => None,
+        };
+        let tools: Vec<AgentTool> = request
+            .tools
+            .iter()
+            .filter_map(|name| self.tools.get(name).cloned())
+            .map(|mut tool| {
+                if let (Some(wt), Some(ws)) = (&worktree, &config.workspace) {
+                    wt.redirect(&mut tool.grant, ws);
+                }
+                tool
+            })
+            .collect();
+        let limits = AgentLimits {
+            max_turns: asked.min(budget.turns_left),
+            max_tool_calls: budget.tool_calls_left,
+            max_tokens: budget.tokens_left,
+            wall_clock: Duration::from_millis(budget.time_left_ms),
+            max_parallel_tools: self.limits.max_parallel_tools,
+        };
+        let skills = self
+            .skills
+            .iter()
+            .filter(|s| s.required_tools.iter().all(|t| request.tools.contains(t)))
+            .cloned()
+            .collect();
+        let child = Arc::new(Broker {
+            runtime: self.runtime.clone(),
+            model: self.model.clone(),
+            model_grant: self.model_grant.clone(),
+            tools: tools
+                .into_iter()
+                .map(|t| (t.spec.name.clone(), t))
+                .collect(),
+            skills,
+            history: Vec::new(),
+            limits,
+            started: Instant::now(),
+            used: Mutex::new(Used::default()),
+            delegation: None,
+            observer: Arc::clone(&self.observer),
+            depth: self.depth + 1,
+        });
+        let mut grant = config.planner_grant.clone();
+        grant.limits.timeout = limits.wall_clock;
+        let result = self
+            .runtime
+            .run_planner(&config.planner, &request.task, &grant, Arc::clone(&child))
+            .await;
+        // What the executor used counts against the manager's budget.
+        {
+            let spent = child.usage();
+            let tokens = child.token_usage();
+            let mut used = self.used();
+            used.turns = used.turns.saturating_add(spent.turns);
+            used.tool_calls = used.tool_calls.saturating_add(spent.tool_calls);
+            used.tokens = used.tokens.saturating_add(spent.tokens);
+            used.prompt_tokens = used.prompt_tokens.saturating_add(tokens.prompt_tokens);
+            used.completion_tokens = used
+                .completion_tokens
+                .saturating_add(tokens.completion_tokens);
+        }
+        let mut outcome = match result {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) => return Err(e),
+            Err(e) => return Err(RunError::Failed(format!("the executor failed: {e}"))),
+        };
+        if let Some(wt) = worktree {
+            outcome.answer = format!(
+                "{}\n\n(the executor worked in the git worktree {})",
+                outcome.answer,
+                wt.path().display()
+            );
+        }
+        Ok(outcome)
+    }
+}
+
+/// A model call the host could not complete, as the planner sees it.
+fn model_error_of(e: CallError) -> ModelError {
+    match e {
+        CallError::Denied { denial, .. } => ModelError::Denied(denial),
+        other => ModelError::Unavailable(other.to_string()),
+    }
+}
+
+/// A tool call that failed, as the planner (and the model) sees it.
+pub fn tool_error_of(e: CallError) -> ToolError {
+    match e {
+        CallError::Denied { denial, .. } => ToolError::Denied(denial),
+        CallError::Tool { error, .. } => error,
+        other => ToolError::Failed(other.to_string()),
+    }
+}

@@ -1,0 +1,20 @@
+//! Agents composed entirely from components: a planner component drives a
+//! model-provider component and tool components through the host, which
+//! brokers every call. Each part runs in its own store under its own
+//! grant; nothing is shared but the host's [`Broker`].
+//!
+//! - [`model`]: load a model provider, ask it for a completion.
+//! - [`planner`]: load a planner, run it with a broker attached.
+//! - [`broker`]: what the host does for a planner, and every check.
+//! - [`observer`]: the events a run reports (for sessions and the audit log).
+
+pub mod broker;
+pub mod model;
+pub mod observer;
+pub mod planner;
+mod worktree;
+
+pub use broker::{AgentLimits, AgentTool, Broker, BrokerParts, DelegationConfig, RunUsage};
+pub use model::{ModelComponent, ModelReply};
+pub use observer::{NoObserver, RunEvent, RunObserver};
+pub use planner::PlannerComponent;

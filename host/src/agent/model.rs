@@ -1,0 +1,172 @@
+//! Model-provider components: load one, and ask it for a completion in a
+//! fresh store under its own grant (usually: one endpoint, a few env vars,
+//! an API key the host injects).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::bindings::model_provider::{ModelProvider, ModelProviderPre};
+use crate::bindings::planner::warden::plugin::chat::{
+    Completion, CompletionRequest, Message, ModelError, ToolCall,
+};
+use crate::call::{CallStats, Stage, timeout};
+use crate::engine::Runtime;
+use crate::error::{CallError, LoadError};
+use crate::grant::Grant;
+use crate::guest_log::CapturedLog;
+use crate::sandbox::SandboxState;
+use crate::secret::Redactor;
+
+/// The interface a model provider must export.
+pub const MODEL_INTERFACE: &str = "warden:plugin/model@0.1.0";
+
+/// A compiled model-provider component, ready to instantiate.
+#[derive(Clone)]
+pub struct ModelComponent {
+    pub(crate) name: Arc<str>,
+    pub(crate) pre: ModelProviderPre<SandboxState>,
+}
+
+impl std::fmt::Debug for ModelComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelComponent")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ModelComponent {
+    /// The component's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// What one completion call produced.
+#[derive(Debug, Clone)]
+pub struct ModelReply {
+    /// The completion, or the provider's typed error (a denial the host
+    /// observed is reported as `model-error::denied` whatever the guest
+    /// made of it).
+    pub result: Result<Completion, ModelError>,
+    /// What the provider logged.
+    pub log: CapturedLog,
+    /// What the call used.
+    pub stats: CallStats,
+}
+
+impl Runtime {
+    /// Compiles `bytes` as the model-provider component `name`, checking that
+    /// it exports `warden:plugin/model` and imports nothing the host lacks.
+    pub fn load_model(&self, name: &str, bytes: &[u8]) -> Result<ModelComponent, LoadError> {
+        let component = self.compile(name, bytes)?;
+        let instance_pre =
+            self.linker
+                .instantiate_pre(&component)
+                .map_err(|e| LoadError::Link {
+                    component: name.to_string(),
+                    reason: format!(
+                        "{e:#} (a model provider may import `warden:plugin/log` and WASI 0.2 \
+                         interfaces, including wasi:http, only)"
+                    ),
+                })?;
+        let pre = ModelProviderPre::new(instance_pre).map_err(|e| LoadError::Link {
+            component: name.to_string(),
+            reason: format!("it does not export `{MODEL_INTERFACE}` with the right types: {e:#}"),
+        })?;
+        Ok(ModelComponent {
+            name: name.into(),
+            pre,
+        })
+    }
+
+    /// Asks `model` for one completion under `grant`. Host-level failures
+    /// (timeout, memory, fuel, trap) are errors; the provider's own typed
+    /// errors are in [`ModelReply::result`]. Secrets are redacted from the
+    /// reply and the log.
+    pub async fn complete(
+        &self,
+        model: &ModelComponent,
+        request: &CompletionRequest,
+        grant: &Grant,
+    ) -> Result<ModelReply, CallError> {
+        let redactor = Redactor::new(&grant.secrets);
+        let mut store = self.new_store(&model.name, grant)?;
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(grant.limits.timeout, async {
+            let instance: ModelProvider = model
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| (Stage::Instantiate, e))?;
+            instance
+                .warden_plugin_model()
+                .call_complete(&mut store, request)
+                .await
+                .map_err(|e| (Stage::Run, e))
+        })
+        .await;
+        let duration = started.elapsed();
+        let result = match outcome {
+            Err(_elapsed) => return Err(timeout(&model.name, grant)),
+            Ok(Err((stage, e))) => {
+                return Err(self.classify(&model.name, grant, &store, stage, e));
+            }
+            Ok(Ok(result)) => result,
+        };
+        let host_denial = store.data().denials.snapshot().into_iter().next();
+        let result = match (result, host_denial) {
+            (Err(_), Some(denial)) => Err(ModelError::Denied(denial)),
+            (Ok(c), _) => Ok(redact_completion(c, &redactor)),
+            (Err(e), None) => Err(redact_model_error(e, &redactor)),
+        };
+        let fuel_left = store.get_fuel().unwrap_or(0);
+        let data = store.data_mut();
+        let stats = CallStats {
+            duration,
+            fuel_used: grant.limits.fuel.saturating_sub(fuel_left),
+            peak_memory_bytes: data.limiter.peak(),
+        };
+        let mut log = data.log.finish();
+        for line in &mut log.lines {
+            line.message = redactor.redact(&line.message);
+        }
+        Ok(ModelReply { result, log, stats })
+    }
+}
+
+fn redact_completion(mut c: Completion, r: &Redactor) -> Completion {
+    if r.is_empty() {
+        return c;
+    }
+    c.message = redact_message(c.message, r);
+    c
+}
+
+/// A message with secret values removed from its text and tool calls.
+pub(crate) fn redact_message(mut m: Message, r: &Redactor) -> Message {
+    if r.is_empty() {
+        return m;
+    }
+    m.content = r.redact(&m.content);
+    m.tool_calls = m
+        .tool_calls
+        .into_iter()
+        .map(|c| ToolCall {
+            id: c.id,
+            name: r.redact(&c.name),
+            arguments: r.redact(&c.arguments),
+        })
+        .collect();
+    m
+}
+
+fn redact_model_error(e: ModelError, r: &Redactor) -> ModelError {
+    match e {
+        ModelError::InvalidRequest(m) => ModelError::InvalidRequest(r.redact(&m)),
+        ModelError::Unavailable(m) => ModelError::Unavailable(r.redact(&m)),
+        ModelError::ContextOverflow(m) => ModelError::ContextOverflow(r.redact(&m)),
+        ModelError::BadResponse(m) => ModelError::BadResponse(r.redact(&m)),
+        other => other,
+    }
+}

@@ -1,0 +1,161 @@
+//! Planner components: load one and run it on a task. A planner gets no
+//! filesystem, network or environment: its store is built from a grant
+//! with limits only, and it reaches the model, tools, session and
+//! executors through the `broker` imports, which the host serves from the
+//! [`Broker`] attached to that store.
+
+use std::sync::Arc;
+
+use crate::bindings::planner::warden::plugin::broker;
+use crate::bindings::planner::warden::plugin::chat::{
+    Completion, CompletionRequest, Message, ModelError, ToolCall,
+};
+use crate::bindings::planner::warden::plugin::planning::{Budget, Delegation, Outcome, RunError};
+use crate::bindings::planner::{Planner, PlannerPre};
+use crate::bindings::{SkillSpec, ToolError, ToolSpec};
+use crate::call::{Stage, timeout};
+use crate::engine::Runtime;
+use crate::error::{CallError, LoadError};
+use crate::grant::Grant;
+use crate::sandbox::SandboxState;
+
+use super::broker::Broker;
+
+/// The interface a planner must export.
+pub const AGENT_INTERFACE: &str = "warden:plugin/agent@0.1.0";
+
+/// A compiled planner component, ready to instantiate (once per run, and
+/// once per executor).
+#[derive(Clone)]
+pub struct PlannerComponent {
+    pub(crate) name: Arc<str>,
+    pub(crate) pre: PlannerPre<SandboxState>,
+}
+
+impl std::fmt::Debug for PlannerComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlannerComponent")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PlannerComponent {
+    /// The component's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Runtime {
+    /// Compiles `bytes` as the planner component `name`: it must export
+    /// `warden:plugin/agent` and import only the broker, logging and WASI
+    /// (no `wasi:http`: a planner reaches the network only through the
+    /// model provider).
+    pub fn load_planner(&self, name: &str, bytes: &[u8]) -> Result<PlannerComponent, LoadError> {
+        let component = self.compile(name, bytes)?;
+        let instance_pre = self
+            .planner_linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Link {
+                component: name.to_string(),
+                reason: format!(
+                    "{e:#} (a planner may import `warden:plugin/broker`, `warden:plugin/log` and \
+                     WASI 0.2 interfaces except wasi:http)"
+                ),
+            })?;
+        let pre = PlannerPre::new(instance_pre).map_err(|e| LoadError::Link {
+            component: name.to_string(),
+            reason: format!("it does not export `{AGENT_INTERFACE}` with the right types: {e:#}"),
+        })?;
+        Ok(PlannerComponent {
+            name: name.into(),
+            pre,
+        })
+    }
+
+    /// Runs `planner` on `task` in a fresh store under `grant` (whose wall
+    /// clock bounds the whole run, broker calls included), serving its
+    /// broker imports from `broker`.
+    pub async fn run_planner(
+        &self,
+        planner: &PlannerComponent,
+        task: &str,
+        grant: &Grant,
+        broker: Arc<Broker>,
+    ) -> Result<Result<Outcome, RunError>, CallError> {
+        let mut store = self.new_store(&planner.name, grant)?;
+        store.data_mut().broker = Some(broker);
+        let outcome = tokio::time::timeout(grant.limits.timeout, async {
+            let instance: Planner = planner
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| (Stage::Instantiate, e))?;
+            instance
+                .warden_plugin_agent()
+                .call_run(&mut store, task)
+                .await
+                .map_err(|e| (Stage::Run, e))
+        })
+        .await;
+        // Drop the broker with the store, whatever happened.
+        store.data_mut().broker = None;
+        match outcome {
+            Err(_elapsed) => Err(timeout(&planner.name, grant)),
+            Ok(Err((stage, e))) => Err(self.classify(&planner.name, grant, &store, stage, e)),
+            Ok(Ok(result)) => Ok(result),
+        }
+    }
+}
+
+impl SandboxState {
+    fn broker(&self) -> wasmtime::Result<Arc<Broker>> {
+        self.broker.clone().ok_or_else(|| {
+            wasmtime::Error::msg(format!(
+                "`{}` called the planner broker, but it is not running as a planner",
+                self.component()
+            ))
+        })
+    }
+}
+
+impl broker::Host for SandboxState {
+    async fn complete(
+        &mut self,
+        request: CompletionRequest,
+    ) -> wasmtime::Result<Result<Completion, ModelError>> {
+        self.broker()?.complete(request).await
+    }
+
+    async fn tools(&mut self) -> wasmtime::Result<Vec<ToolSpec>> {
+        Ok(self.broker()?.tool_specs())
+    }
+
+    async fn call_tools(
+        &mut self,
+        calls: Vec<ToolCall>,
+    ) -> wasmtime::Result<Vec<Result<String, ToolError>>> {
+        self.broker()?.call_tools(calls).await
+    }
+
+    async fn history(&mut self) -> wasmtime::Result<Vec<Message>> {
+        Ok(self.broker()?.history())
+    }
+
+    async fn skills(&mut self) -> wasmtime::Result<Vec<SkillSpec>> {
+        Ok(self.broker()?.skills())
+    }
+
+    async fn remaining_budget(&mut self) -> wasmtime::Result<Budget> {
+        Ok(self.broker()?.remaining())
+    }
+
+    async fn delegate(
+        &mut self,
+        requests: Vec<Delegation>,
+    ) -> wasmtime::Result<Vec<Result<Outcome, RunError>>> {
+        let broker = self.broker()?;
+        broker.delegate(requests).await
+    }
+}

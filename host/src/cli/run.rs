@@ -1,0 +1,481 @@
+//! `warden run`: an agent composed entirely from components. The planner,
+//! the model provider and every tool are found (installed packages, or the
+//! built-in first-party parts), each gets its own grant from the policy,
+//! and the host brokers the run, recording it in a session file and the
+//! audit log.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde_json::json;
+use warden::agent::{AgentLimits, AgentTool, Broker, BrokerParts, DelegationConfig};
+use warden::bindings::SkillSpec;
+use warden::bindings::planner::warden::plugin::planning::RunError;
+use warden::{EngineConfig, Grant, Runtime};
+use warden_agent::{AgentInfo, AgentManifest, SessionStore, Skill, Status};
+use warden_registry::store::Registry;
+
+use super::exit;
+use super::grant_args::GrantArgs;
+use super::output::print_json;
+use super::policy_grant::{DeniedFlags, resolve};
+use super::registry_args::RegistryArgs;
+use super::session_log::{SessionRecorder, compact_if_needed, to_wit};
+use super::tool::{compile, locate_part};
+
+/// Where the agent's tools see the workspace.
+pub const WORKSPACE_GUEST: &str = "/workspace";
+
+/// `warden run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// What the agent should do.
+    task: String,
+
+    /// The agent manifest (default: `agent.toml` in the workspace if there
+    /// is one, else the built-in default agent).
+    #[arg(long, value_name = "FILE")]
+    agent: Option<PathBuf>,
+
+    /// Resume this session (see `warden sessions list`).
+    #[arg(long, value_name = "ID")]
+    session: Option<String>,
+
+    /// The workspace: the tools see it at /workspace, and sessions are kept
+    /// in its `.warden/sessions/`.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    workspace: PathBuf,
+
+    /// Let the tools write in the workspace (default: read-only).
+    #[arg(long)]
+    write: bool,
+
+    /// The model API's base URL (overrides the manifest), e.g.
+    /// http://127.0.0.1:8080/v1 for llama.cpp or http://127.0.0.1:11434/v1
+    /// for Ollama. Also read from WARDEN_MODEL_ENDPOINT.
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+
+    /// The model name (overrides the manifest).
+    #[arg(long, value_name = "NAME")]
+    model: Option<String>,
+
+    /// Model turns (overrides the manifest).
+    #[arg(long, value_name = "N")]
+    max_turns: Option<u32>,
+
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print no progress lines.
+    #[arg(long, short)]
+    quiet: bool,
+
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+/// The parts of an agent, loaded and granted.
+struct Assembled {
+    runtime: Runtime,
+    manifest: AgentManifest,
+    planner: warden::agent::PlannerComponent,
+    planner_grant: Grant,
+    model: warden::agent::ModelComponent,
+    model_grant: Grant,
+    tools: Vec<AgentTool>,
+    skills: Vec<SkillSpec>,
+    limits: AgentLimits,
+    /// (name in the manifest, name as loaded, digest) of every part.
+    components: Vec<(String, String, warden_registry::Digest)>,
+}
+
+impl RunArgs {
+    pub async fn execute(self) -> anyhow::Result<ExitCode> {
+        let workspace = self.workspace.canonicalize().with_context(|| {
+            format!("the workspace {} does not exist", self.workspace.display())
+        })?;
+        let registry = self.registry.open()?;
+        let manifest = self.manifest(&workspace)?;
+        let assembled = self.assemble(&registry, manifest, &workspace).await?;
+
+        let store = SessionStore::open(&workspace)
+            .with_context(|| format!("cannot keep sessions in {}", workspace.display()))?;
+        let mut session = match &self.session {
+            Some(id) => {
+                let mut s = store
+                    .load(id)
+                    .with_context(|| format!("cannot resume session {id}"))?;
+                s.add_task(self.task.clone());
+                s.set_status(Status::Running);
+                s
+            }
+            None => store
+                .create(AgentInfo::of(&assembled.manifest), &self.task)
+                .context("cannot create the session")?,
+        };
+        for (name, _, digest) in &assembled.components {
+            session.record_component(name.clone(), *digest);
+        }
+        compact_if_needed(
+            &assembled.runtime,
+            &assembled.model,
+            &assembled.model_grant,
+            &mut session,
+            self.quiet || self.json,
+        )
+        .await;
+        store.save(&session).context("cannot save the session")?;
+        let history = session.active_history();
+        let session_id = session.id.clone();
+        if !self.quiet && !self.json {
+            eprintln!(
+                "session {session_id} · planner {} · model {} · tools {}",
+                assembled.planner.name(),
+                assembled.model.name(),
+                assembled
+                    .tools
+                    .iter()
+                    .map(|t| t.spec.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+
+        let recorder = Arc::new(SessionRecorder::new(
+            store,
+            session,
+            &history,
+            registry.audit().ok(),
+            assembled
+                .components
+                .iter()
+                .map(|(_, loaded, digest)| (loaded.clone(), *digest))
+                .collect(),
+            assembled.model.name(),
+            !(self.quiet || self.json),
+        ));
+        let delegation =
+            (assembled.manifest.delegation.max_concurrent > 0).then(|| DelegationConfig {
+                planner: assembled.planner.clone(),
+                planner_grant: assembled.planner_grant.clone(),
+                max_concurrent: assembled.manifest.delegation.max_concurrent as usize,
+                default_max_turns: assembled.manifest.delegation.executor_max_turns,
+                workspace: Some(workspace.clone()),
+            });
+        let broker = Arc::new(
+            Broker::new(
+                BrokerParts {
+                    runtime: assembled.runtime.clone(),
+                    model: (assembled.model.clone(), assembled.model_grant.clone()),
+                    tools: assembled.tools.clone(),
+                    skills: assembled.skills.clone(),
+                    history: history.iter().map(to_wit).collect(),
+                    limits: assembled.limits,
+                    delegation,
+                },
+                recorder.clone(),
+            )
+            .map_err(anyhow::Error::msg)?,
+        );
+        let result = assembled
+            .runtime
+            .run_planner(
+                &assembled.planner,
+                &self.task,
+                &assembled.planner_grant,
+                broker.clone(),
+            )
+            .await;
+        let usage = broker.usage();
+        let (status, answer, code) = match &result {
+            Ok(Ok(outcome)) => (Status::Completed, Some(outcome.answer.clone()), exit::OK),
+            Ok(Err(e)) => (
+                Status::Failed {
+                    reason: describe_run_error(e),
+                },
+                None,
+                exit::FAILURE,
+            ),
+            Err(e) => (
+                Status::Failed {
+                    reason: format!("the planner failed: {e}"),
+                },
+                None,
+                exit::code_for_call(e),
+            ),
+        };
+        let session = recorder.finish(status.clone(), answer.as_deref());
+        if self.json {
+            print_json(&json!({
+                "ok": answer.is_some(),
+                "session": session_id.as_str(),
+                "answer": answer,
+                "error": match &status { Status::Failed { reason } => Some(reason.clone()), _ => None },
+                "usage": {"turns": usage.turns, "tool_calls": usage.tool_calls, "tokens": usage.tokens},
+                "steps": session.as_ref().map(|s| s.steps.len()).unwrap_or_default(),
+            }));
+        } else {
+            match (&answer, &status) {
+                (Some(answer), _) => println!("{answer}"),
+                (None, Status::Failed { reason }) => eprintln!("error: {reason}"),
+                _ => {}
+            }
+            if !self.quiet {
+                eprintln!(
+                    "session {session_id}: {} turns, {} tool calls, {} tokens (resume with --session {session_id})",
+                    usage.turns, usage.tool_calls, usage.tokens
+                );
+            }
+        }
+        Ok(ExitCode::from(code))
+    }
+
+    /// The manifest: `--agent`, else `agent.toml` in the workspace, else the
+    /// default agent; with the command line's overrides.
+    fn manifest(&self, workspace: &Path) -> anyhow::Result<AgentManifest> {
+        let in_workspace = workspace.join("agent.toml");
+        let mut manifest = match &self.agent {
+            Some(path) => AgentManifest::load(path)?,
+            None if in_workspace.is_file() => AgentManifest::load(&in_workspace)?,
+            None => warden_agent::default_agent(),
+        };
+        let from_env = std::env::var("WARDEN_MODEL_ENDPOINT")
+            .ok()
+            .filter(|e| !e.is_empty());
+        if let Some(e) = self.endpoint.clone().or(from_env) {
+            manifest.model.endpoint = Some(e);
+        }
+        if let Some(m) = &self.model {
+            manifest.model.name = Some(m.clone());
+        }
+        if let Some(t) = self.max_turns {
+            if t == 0 {
+                bail!("--max-turns must be at least 1");
+            }
+            manifest.limits.max_turns = t;
+        }
+        Ok(manifest)
+    }
+
+    async fn assemble(
+        &self,
+        registry: &Registry,
+        manifest: AgentManifest,
+        workspace: &Path,
+    ) -> anyhow::Result<Assembled> {
+        let runtime = Runtime::new(EngineConfig::default())?;
+        let wall_clock = Duration::from_millis(manifest.limits.wall_clock_ms);
+        let wall = format!("{}ms", manifest.limits.wall_clock_ms);
+        let mut components = Vec::new();
+
+        // The planner: no files, no network, no environment.
+        let part = &manifest.planner;
+        let located = locate_part(&part.name, &part.req, "planner", registry)?;
+        let planner = runtime.load_planner(&located.name, &located.bytes)?;
+        components.push((
+            part.name.to_string(),
+            located.name.clone(),
+            located.subject.id.digest,
+        ));
+        let planner_flags = GrantArgs {
+            timeout: Some(wall.clone()),
+            ..GrantArgs::default()
+        };
+        let mut planner_grant = resolve(
+            registry,
+            &located.subject,
+            &planner_flags,
+            DeniedFlags::Warn,
+        )?
+        .grant;
+        planner_grant.dirs.clear();
+        planner_grant.hosts.clear();
+        planner_grant.env.clear();
+        planner_grant.secrets.clear();
+
+        // The model provider: the endpoint, its settings and the API key.
+        let endpoint = manifest.model.endpoint.clone().with_context(|| {
+            "no model endpoint: pass --endpoint URL, set WARDEN_MODEL_ENDPOINT, or set \
+             [model] endpoint in agent.toml (e.g. http://127.0.0.1:8080/v1 for llama.cpp, \
+             http://127.0.0.1:11434/v1 for Ollama)"
+                .to_string()
+        })?;
+        let uri: http::Uri = endpoint
+            .parse()
+            .with_context(|| format!("the model endpoint `{endpoint}` is not a URL"))?;
+        let scheme = uri.scheme_str().unwrap_or("https").to_string();
+        let host = uri
+            .host()
+            .with_context(|| format!("the model endpoint `{endpoint}` names no host"))?
+            .to_string();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if scheme == "http" { 80 } else { 443 });
+        let host_port = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let mut env = vec![format!("WARDEN_MODEL_ENDPOINT={endpoint}")];
+        if let Some(name) = &manifest.model.name {
+            env.push(format!("WARDEN_MODEL={name}"));
+        }
+        let model_flags = GrantArgs {
+            hosts: vec![format!("{scheme}://{host_port}")],
+            env,
+            secrets: manifest
+                .model
+                .api_key_secret
+                .iter()
+                .map(|s| format!("{s}@{host_port}"))
+                .collect(),
+            timeout: Some(wall.clone()),
+            ..GrantArgs::default()
+        };
+        let part = &manifest.provider;
+        let located = locate_part(&part.name, &part.req, "model-provider", registry)?;
+        let model = runtime.load_model(&located.name, &located.bytes)?;
+        components.push((
+            part.name.to_string(),
+            located.name.clone(),
+            located.subject.id.digest,
+        ));
+        let model_grant = resolve(
+            registry,
+            &located.subject,
+            &model_flags,
+            DeniedFlags::Refuse,
+        )?
+        .grant;
+
+        // The tools: the workspace at /workspace, each capped by policy.
+        let ws = workspace
+            .to_str()
+            .context("the workspace path is not UTF-8")?;
+        let tool_flags = GrantArgs {
+            dirs: vec![format!(
+                "{ws}:{WORKSPACE_GUEST}:{}",
+                if self.write { "rw" } else { "ro" }
+            )],
+            timeout: Some("60s".into()),
+            ..GrantArgs::default()
+        };
+        let mut tools = Vec::new();
+        for part in &manifest.tools {
+            let located = locate_part(&part.name, &part.req, "tool", registry)?;
+            let component = compile(&runtime, &located, registry)?;
+            components.push((
+                part.name.to_string(),
+                located.name.clone(),
+                located.subject.id.digest,
+            ));
+            let grant = resolve(registry, &located.subject, &tool_flags, DeniedFlags::Warn)?.grant;
+            let list = runtime
+                .list_tools(&component, &grant)
+                .await
+                .with_context(|| format!("cannot list the tools of `{}`", part.name))?;
+            for spec in list.tools {
+                tools.push(AgentTool {
+                    spec,
+                    component: component.clone(),
+                    grant: grant.clone(),
+                });
+            }
+        }
+
+        // Skills: every listed one is checked against the agent's tools;
+        // those that apply to the task are given to the planner.
+        let tool_names: Vec<String> = tools.iter().map(|t| t.spec.name.clone()).collect();
+        let base = match &self.agent {
+            Some(path) => path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| workspace.to_path_buf()),
+            None => workspace.to_path_buf(),
+        };
+        let mut skills = vec![workspace_skill(self.write)];
+        for skill in load_skills(&manifest, &base)? {
+            skill.check_required_tools(&tool_names).with_context(|| {
+                format!(
+                    "skill `{}` ({}) cannot be used by this agent",
+                    skill.name,
+                    skill.path.display()
+                )
+            })?;
+            if skill.applies_to(&self.task) {
+                skills.push(SkillSpec {
+                    name: skill.name.clone(),
+                    description: skill.description.clone(),
+                    when_to_use: skill.when.clone().unwrap_or_default(),
+                    required_tools: skill.tools.clone(),
+                    instructions: skill.instructions.clone(),
+                });
+            }
+        }
+        if !manifest.skill_components().is_empty() {
+            eprintln!(
+                "warning: skill components are not loaded by this version; only SKILL.md directories are"
+            );
+        }
+
+        let limits = AgentLimits {
+            max_turns: manifest.limits.max_turns,
+            max_tool_calls: manifest.limits.max_tool_calls,
+            max_tokens: manifest.limits.token_budget,
+            wall_clock,
+            ..AgentLimits::default()
+        };
+        Ok(Assembled {
+            runtime,
+            manifest,
+            planner,
+            planner_grant,
+            model,
+            model_grant,
+            tools,
+            skills,
+            limits,
+            components,
+        })
+    }
+}
+
+/// The markdown skills of `manifest`, its directories resolved against
+/// `base`.
+pub fn load_skills(manifest: &AgentManifest, base: &Path) -> anyhow::Result<Vec<Skill>> {
+    let dirs = manifest.skill_dirs(base);
+    if dirs.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(warden_agent::discover_all(&dirs)?)
+}
+
+/// What every agent is told about the workspace.
+fn workspace_skill(write: bool) -> SkillSpec {
+    SkillSpec {
+        name: "workspace".into(),
+        description: "Where the user's files are".into(),
+        when_to_use: "always".into(),
+        required_tools: Vec::new(),
+        instructions: format!(
+            "The user's workspace is mounted at {WORKSPACE_GUEST} ({}). Tools take absolute \
+             paths such as {WORKSPACE_GUEST}/README.md.",
+            if write { "read-write" } else { "read-only" }
+        ),
+    }
+}
+
+fn describe_run_error(e: &RunError) -> String {
+    match e {
+        RunError::BudgetExhausted(m) => format!("the agent ran out of budget: {m}"),
+        RunError::Model(m) => format!("the model failed: {m:?}"),
+        RunError::Denied(d) => format!("denied {}: {}", d.target, d.reason),
+        RunError::Failed(m) => format!("the run failed: {m}"),
+    }
+}

@@ -1,0 +1,404 @@
+//! Recording a run: the session file (saved atomically after every step, so
+//! a crash leaves a readable session to resume), the audit log (one record
+//! per model turn, tool call and denial), and progress lines on stderr.
+//! Also history compaction, which summarises old turns through the model.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use warden::agent::{ModelComponent, RunEvent, RunObserver};
+use warden::bindings::planner::warden::plugin::chat::{
+    CompletionRequest, Message as WitMessage, Role as WitRole, Sampling, ToolCall as WitToolCall,
+    ToolChoice,
+};
+use warden::{Grant, Runtime};
+use warden_agent::compaction::Budget;
+use warden_agent::{Message, Role, Session, SessionStore, Status, Step, StepKind, ToolCall};
+use warden_registry::Digest;
+use warden_registry::audit::{self, AuditEvent, AuditLog};
+
+/// Active history beyond this many (estimated) tokens is compacted before
+/// a resumed run.
+pub const HISTORY_TOKEN_BUDGET: usize = 24_000;
+
+/// Turns always kept verbatim by compaction.
+pub const KEEP_LAST_TURNS: usize = 4;
+
+/// A session message as the planner sees it.
+pub fn to_wit(m: &Message) -> WitMessage {
+    WitMessage {
+        role: match m.role {
+            Role::System => WitRole::System,
+            Role::User => WitRole::User,
+            Role::Assistant => WitRole::Assistant,
+            Role::Tool => WitRole::Tool,
+        },
+        content: m.content.clone(),
+        tool_calls: m
+            .tool_calls
+            .iter()
+            .map(|c| WitToolCall {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                arguments: c.arguments.clone(),
+            })
+            .collect(),
+        tool_call_id: m.tool_call_id.clone(),
+    }
+}
+
+/// A planner's message as the session records it.
+pub fn from_wit(m: &WitMessage) -> Message {
+    Message {
+        role: match m.role {
+            WitRole::System => Role::System,
+            WitRole::User => Role::User,
+            WitRole::Assistant => Role::Assistant,
+            WitRole::Tool => Role::Tool,
+        },
+        content: m.content.clone(),
+        tool_calls: m
+            .tool_calls
+            .iter()
+            .map(|c| ToolCall::new(c.id.clone(), c.name.clone(), c.arguments.clone()))
+            .collect(),
+        tool_call_id: m.tool_call_id.clone(),
+    }
+}
+
+struct Inner {
+    store: SessionStore,
+    session: Session,
+    /// `session.messages.len()` when the run started.
+    base_len: usize,
+    /// Non-system messages of the history the planner was given (its
+    /// requests repeat them before the new ones).
+    history_len: usize,
+    audit: Option<AuditLog>,
+}
+
+/// The run observer of `warden run`.
+pub struct SessionRecorder {
+    inner: Mutex<Inner>,
+    digests: BTreeMap<String, Digest>,
+    /// The model provider's name, for the audit log.
+    model: String,
+    progress: bool,
+}
+
+impl SessionRecorder {
+    /// Records into `session` (saved in `store`); `history` is what the
+    /// planner was given; `components` maps loaded names to digests.
+    pub fn new(
+        store: SessionStore,
+        session: Session,
+        history: &[Message],
+        audit: Option<AuditLog>,
+        components: Vec<(String, Digest)>,
+        model: &str,
+        progress: bool,
+    ) -> SessionRecorder {
+        SessionRecorder {
+            inner: Mutex::new(Inner {
+                base_len: session.messages.len(),
+                history_len: history.iter().filter(|m| m.role != Role::System).count(),
+                store,
+                session,
+                audit,
+            }),
+            digests: components.into_iter().collect(),
+            model: model.to_string(),
+            progress,
+        }
+    }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks the session done (or failed), saves it and returns it.
+    pub fn finish(&self, status: Status, answer: Option<&str>) -> Option<Session> {
+        let mut inner = self.inner();
+        if let Some(answer) = answer {
+            // The final answer is the last message, whatever the planner
+            // made of it.
+            let last = inner.session.messages.last();
+            if !last.is_some_and(|m| m.role == Role::Assistant && m.content == answer) {
+                inner
+                    .session
+                    .push_message(Message::assistant(answer, Vec::new()));
+            }
+        }
+        inner.session.set_status(status);
+        save(&inner);
+        Some(inner.session.clone())
+    }
+
+    fn audit(&self, inner: &Inner, event: AuditEvent) {
+        if let Some(log) = &inner.audit
+            && let Err(e) = log.append(event, &[])
+        {
+            eprintln!("warning: not recorded in the audit log: {e}");
+        }
+    }
+
+    fn digest_of(&self, component: &str) -> String {
+        self.digests
+            .get(component)
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+}
+
+fn save(inner: &Inner) {
+    if let Err(e) = inner.store.save(&inner.session) {
+        eprintln!("warning: the session could not be saved: {e}");
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl RunObserver for SessionRecorder {
+    fn event(&self, event: RunEvent<'_>) {
+        let mut inner = self.inner();
+        let prefix = |depth: u32| if depth > 0 { "executor: " } else { "" };
+        match event {
+            RunEvent::Model {
+                depth,
+                request,
+                result,
+                stats,
+                duration,
+            } => {
+                if depth == 0 {
+                    // Each request repeats the conversation so far: keep the
+                    // session's copy of this run equal to it.
+                    let fresh: Vec<Message> = request
+                        .messages
+                        .iter()
+                        .filter(|m| m.role != WitRole::System)
+                        .skip(inner.history_len)
+                        .map(from_wit)
+                        .collect();
+                    let base = inner.base_len;
+                    inner.session.messages.truncate(base);
+                    inner.session.messages.extend(fresh);
+                    if let Ok(c) = result {
+                        inner.session.push_message(from_wit(&c.message));
+                    }
+                }
+                if let Ok(c) = result {
+                    inner.session.add_usage(warden_agent::TokenUsage {
+                        prompt_tokens: u64::from(c.usage.prompt_tokens),
+                        completion_tokens: u64::from(c.usage.completion_tokens),
+                    });
+                }
+                let error = result.as_ref().err().map(|e| format!("{e:?}"));
+                inner.session.record_step(Step {
+                    kind: StepKind::Model,
+                    name: format!("{}model", prefix(depth)),
+                    ok: result.is_ok(),
+                    duration_ms: millis(duration),
+                    error: error.clone(),
+                });
+                if self.progress {
+                    match (&error, result) {
+                        (None, Ok(c)) if !c.message.tool_calls.is_empty() => eprintln!(
+                            "  {}model asks for {}",
+                            prefix(depth),
+                            c.message
+                                .tool_calls
+                                .iter()
+                                .map(|t| t.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        (None, _) => eprintln!("  {}model answered", prefix(depth)),
+                        (Some(e), _) => eprintln!("  {}model failed: {e}", prefix(depth)),
+                    }
+                }
+                let component = self.model.clone();
+                let event = AuditEvent::Call {
+                    digest: self.digest_of(&component),
+                    component,
+                    function: "complete".into(),
+                    argument_digest: audit::argument_digest(&format!("{:?}", request.messages)),
+                    outcome: if result.is_ok() { "ok" } else { "model-error" }.into(),
+                    duration_ms: duration.as_secs_f64() * 1000.0,
+                    fuel_used: stats.map(|s| s.fuel_used),
+                    peak_memory_bytes: stats.map(|s| s.peak_memory_bytes),
+                };
+                self.audit(&inner, event);
+            }
+            RunEvent::Tool {
+                depth,
+                component,
+                call,
+                result,
+                duration,
+            } => {
+                let error = result.as_ref().err().map(ToString::to_string);
+                inner.session.record_step(Step {
+                    kind: StepKind::Tool,
+                    name: format!("{}{}", prefix(depth), call.name),
+                    ok: result.is_ok(),
+                    duration_ms: millis(duration),
+                    error: error.clone(),
+                });
+                if self.progress {
+                    match &error {
+                        None => eprintln!(
+                            "  {}{} ok ({} ms)",
+                            prefix(depth),
+                            call.name,
+                            millis(duration)
+                        ),
+                        Some(e) => eprintln!("  {}{} failed: {e}", prefix(depth), call.name),
+                    }
+                }
+                let digest = self.digest_of(component);
+                let event = AuditEvent::Call {
+                    component: component.to_string(),
+                    digest: digest.clone(),
+                    function: call.name.clone(),
+                    argument_digest: audit::argument_digest(&call.arguments),
+                    outcome: match result {
+                        Ok(_) => "ok".to_string(),
+                        Err(e) => e.kind().to_string(),
+                    },
+                    duration_ms: duration.as_secs_f64() * 1000.0,
+                    fuel_used: result.as_ref().ok().map(|r| r.stats.fuel_used),
+                    peak_memory_bytes: result.as_ref().ok().map(|r| r.stats.peak_memory_bytes),
+                };
+                self.audit(&inner, event);
+                let denial = match result {
+                    Err(warden::CallError::Denied { denial, .. }) => Some(denial),
+                    Err(warden::CallError::Tool {
+                        error: warden::bindings::ToolError::Denied(denial),
+                        ..
+                    }) => Some(denial),
+                    _ => None,
+                };
+                if let Some(d) = denial {
+                    let event = AuditEvent::Denial {
+                        component: component.to_string(),
+                        digest: Some(digest),
+                        capability: warden::error::capability_name(d.capability).to_string(),
+                        target: d.target.clone(),
+                        reason: d.reason.clone(),
+                    };
+                    self.audit(&inner, event);
+                }
+            }
+            RunEvent::Denied { depth, denial } => {
+                if self.progress {
+                    eprintln!(
+                        "  {}refused {}: {}",
+                        prefix(depth),
+                        denial.target,
+                        denial.reason
+                    );
+                }
+                let event = AuditEvent::Denial {
+                    component: "planner".into(),
+                    digest: None,
+                    capability: warden::error::capability_name(denial.capability).to_string(),
+                    target: denial.target.clone(),
+                    reason: denial.reason.clone(),
+                };
+                self.audit(&inner, event);
+            }
+            RunEvent::Delegation {
+                depth,
+                task,
+                result,
+                duration,
+            } => {
+                inner.session.record_step(Step {
+                    kind: StepKind::Delegation,
+                    name: task.chars().take(120).collect(),
+                    ok: result.is_ok(),
+                    duration_ms: millis(duration),
+                    error: result.as_ref().err().map(|e| format!("{e:?}")),
+                });
+                if self.progress {
+                    eprintln!(
+                        "  {}executor {} ({} ms)",
+                        prefix(depth),
+                        if result.is_ok() { "finished" } else { "failed" },
+                        millis(duration)
+                    );
+                }
+            }
+        }
+        save(&inner);
+    }
+}
+
+/// Summarises old turns through the model when the session's active
+/// history is over [`HISTORY_TOKEN_BUDGET`]. The original messages stay in
+/// the file. A failed summary leaves the history as it is (with a warning).
+pub async fn compact_if_needed(
+    runtime: &Runtime,
+    model: &ModelComponent,
+    grant: &Grant,
+    session: &mut Session,
+    quiet: bool,
+) {
+    let Some(plan) = session.compaction_plan(Budget::Tokens(HISTORY_TOKEN_BUDGET), KEEP_LAST_TURNS)
+    else {
+        return;
+    };
+    if !quiet {
+        eprintln!(
+            "compacting the session history ({} messages) through the model",
+            plan.to_summarise.len()
+        );
+    }
+    let transcript: Vec<String> = plan
+        .to_summarise
+        .iter()
+        .map(|m| {
+            let calls: Vec<String> = m
+                .tool_calls
+                .iter()
+                .map(|c| format!("[calls {} {}]", c.name, c.arguments))
+                .collect();
+            format!("{:?}: {} {}", m.role, m.content, calls.join(" "))
+        })
+        .collect();
+    let request = CompletionRequest {
+        model: None,
+        messages: vec![
+            to_wit(&Message::system(
+                "Summarise the conversation you are given for your own later use: the task, \
+                 what was found, what was decided, what is left. Be brief and concrete.",
+            )),
+            to_wit(&Message::user(transcript.join("\n"))),
+        ],
+        tools: Vec::new(),
+        tool_choice: ToolChoice::None,
+        sampling: Sampling {
+            temperature: None,
+            top_p: None,
+            max_tokens: Some(1024),
+            stop: Vec::new(),
+            seed: None,
+        },
+    };
+    match runtime.complete(model, &request, grant).await {
+        Ok(reply) => match reply.result {
+            Ok(c) if !c.message.content.trim().is_empty() => {
+                if let Err(e) = session.apply_compaction(&plan, c.message.content) {
+                    eprintln!("warning: the history was not compacted: {e}");
+                }
+            }
+            Ok(_) => eprintln!("warning: the model returned an empty summary; history kept"),
+            Err(e) => eprintln!("warning: the history was not compacted: {e:?}"),
+        },
+        Err(e) => eprintln!("warning: the history was not compacted: {e}"),
+    }
+}

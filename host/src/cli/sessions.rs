@@ -1,0 +1,262 @@
+//! `warden sessions` and `warden skills`: what runs left behind in a
+//! workspace, and which skills an agent would use.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use serde_json::json;
+use warden_agent::{AgentManifest, ListEntry, SessionStore, Status};
+
+use super::exit;
+use super::output::print_json;
+use super::run::load_skills;
+
+/// `warden sessions ...`.
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// List the sessions of a workspace, newest last.
+    List {
+        /// The workspace.
+        #[arg(long, default_value = ".")]
+        workspace: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one session: its tasks, messages and steps.
+    Show {
+        /// The session id.
+        id: String,
+        /// The workspace.
+        #[arg(long, default_value = ".")]
+        workspace: PathBuf,
+        /// Print the session file's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove one session, or every session older than --older-than.
+    Rm {
+        /// The session id (or none, with --older-than).
+        id: Option<String>,
+        /// Remove every session last updated longer ago than this (e.g. 30d, 12h).
+        #[arg(long, value_name = "AGE", conflicts_with = "id")]
+        older_than: Option<String>,
+        /// The workspace.
+        #[arg(long, default_value = ".")]
+        workspace: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl SessionsCommand {
+    pub fn json(&self) -> bool {
+        match self {
+            SessionsCommand::List { json, .. }
+            | SessionsCommand::Show { json, .. }
+            | SessionsCommand::Rm { json, .. } => *json,
+        }
+    }
+
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
+        match self {
+            SessionsCommand::List { workspace, json } => {
+                let store = SessionStore::open(&workspace)?;
+                let entries = store.list()?;
+                if json {
+                    let list: Vec<_> = entries
+                        .iter()
+                        .map(|e| match e {
+                            ListEntry::Session(s) => json!({
+                                "id": s.id.as_str(), "status": status_word(&s.status),
+                                "task": s.task_preview, "turns": s.turns,
+                                "updated": s.updated.to_string(),
+                            }),
+                            ListEntry::Unreadable { path, error } => json!({
+                                "unreadable": path, "error": error.to_string(),
+                            }),
+                        })
+                        .collect();
+                    print_json(&json!({ "sessions": list }));
+                } else if entries.is_empty() {
+                    println!("no sessions in {}", store.dir().display());
+                } else {
+                    for e in &entries {
+                        match e {
+                            ListEntry::Session(s) => println!(
+                                "{}  {:<9}  {:>3} turns  {}",
+                                s.id.as_str(),
+                                status_word(&s.status),
+                                s.turns,
+                                s.task_preview
+                            ),
+                            ListEntry::Unreadable { path, error } => {
+                                println!("UNREADABLE {}: {error}", path.display())
+                            }
+                        }
+                    }
+                }
+            }
+            SessionsCommand::Show {
+                id,
+                workspace,
+                json,
+            } => {
+                let store = SessionStore::open(&workspace)?;
+                let session = store.load(&id)?;
+                if json {
+                    print_json(&serde_json::to_value(&session)?);
+                } else {
+                    println!(
+                        "session {} ({}), agent {}",
+                        session.id.as_str(),
+                        status_word(&session.status),
+                        session.agent.name
+                    );
+                    if let Status::Failed { reason } = &session.status {
+                        println!("  failed: {reason}");
+                    }
+                    for task in &session.tasks {
+                        println!("task: {task}");
+                    }
+                    for m in &session.messages {
+                        let calls: Vec<String> = m
+                            .tool_calls
+                            .iter()
+                            .map(|c| format!("{}({})", c.name, c.arguments))
+                            .collect();
+                        println!(
+                            "  {:?}: {}{}",
+                            m.role,
+                            m.content.chars().take(400).collect::<String>(),
+                            if calls.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" -> {}", calls.join(", "))
+                            }
+                        );
+                    }
+                    println!(
+                        "{} steps, {} tokens, {} compactions",
+                        session.steps.len(),
+                        session.usage.total(),
+                        session.compactions.len()
+                    );
+                }
+            }
+            SessionsCommand::Rm {
+                id,
+                older_than,
+                workspace,
+                json,
+            } => {
+                let store = SessionStore::open(&workspace)?;
+                let removed: Vec<String> = match (id, older_than) {
+                    (Some(id), None) => {
+                        store.remove(&id)?;
+                        vec![id]
+                    }
+                    (None, Some(age)) => {
+                        let ms = warden_registry::units::parse_duration_ms(
+                            &age,
+                            warden_registry::units::BareNumber::Seconds,
+                        )
+                        .map_err(anyhow::Error::msg)
+                        .with_context(|| format!("invalid --older-than `{age}`"))?;
+                        store
+                            .expire(std::time::Duration::from_millis(ms))?
+                            .into_iter()
+                            .map(|id| id.as_str().to_string())
+                            .collect()
+                    }
+                    _ => bail!("give a session id, or --older-than AGE"),
+                };
+                if json {
+                    print_json(&json!({ "ok": true, "removed": removed }));
+                } else {
+                    println!("removed {} session(s)", removed.len());
+                }
+            }
+        }
+        Ok(ExitCode::from(exit::OK))
+    }
+}
+
+fn status_word(status: &Status) -> &'static str {
+    match status {
+        Status::Running => "running",
+        Status::Completed => "completed",
+        Status::Failed { .. } => "failed",
+    }
+}
+
+/// `warden skills list`.
+#[derive(Debug, clap::Args)]
+pub struct SkillsArgs {
+    /// The agent manifest (default: `agent.toml` in the workspace).
+    #[arg(long)]
+    agent: Option<PathBuf>,
+    /// The workspace.
+    #[arg(long, default_value = ".")]
+    workspace: PathBuf,
+    /// Only show whether each skill applies to this task.
+    #[arg(long)]
+    task: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl SkillsArgs {
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
+        let in_workspace = self.workspace.join("agent.toml");
+        let (manifest, base) = match &self.agent {
+            Some(path) => (
+                AgentManifest::load(path)?,
+                path.parent().map(PathBuf::from).unwrap_or_default(),
+            ),
+            None if in_workspace.is_file() => {
+                (AgentManifest::load(&in_workspace)?, self.workspace.clone())
+            }
+            None => (warden_agent::default_agent(), self.workspace.clone()),
+        };
+        let skills = load_skills(&manifest, &base)?;
+        let tool_names: Vec<String> = manifest
+            .tools
+            .iter()
+            .map(|t| t.name.name().replace('-', "_"))
+            .collect();
+        let rows: Vec<_> = skills
+            .iter()
+            .map(|s| {
+                json!({
+                    "name": s.name, "description": s.description, "when": s.when,
+                    "tools": s.tools, "path": s.path,
+                    "applies": self.task.as_deref().map(|t| s.applies_to(t)),
+                })
+            })
+            .collect();
+        if self.json {
+            print_json(&json!({ "skills": rows }));
+        } else if skills.is_empty() {
+            println!("no skills (list skill directories under `skills` in agent.toml)");
+        } else {
+            for s in &skills {
+                let applies = match &self.task {
+                    Some(t) if s.applies_to(t) => " [applies]",
+                    Some(_) => " [does not apply]",
+                    None => "",
+                };
+                println!("{}{applies}: {}", s.name, s.description);
+                if !s.tools.is_empty() {
+                    println!("    needs tools: {}", s.tools.join(", "));
+                }
+            }
+            let _ = tool_names;
+        }
+        Ok(ExitCode::from(exit::OK))
+    }
+}

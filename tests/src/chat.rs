@@ -1,0 +1,215 @@
+//! A scripted OpenAI-compatible chat-completions server on 127.0.0.1, for
+//! end-to-end agent tests: the test decides every reply (tool calls, a
+//! final answer, malformed JSON, a 500, a slow reply, a truncated body) and
+//! can read back every request the provider sent.
+//!
+//! It speaks just enough HTTP/1.1 for a client that sends one request per
+//! connection with a `Content-Length` body, which is what the provider does.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// One reply of the server.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// 200 with this JSON body.
+    Json(Value),
+    /// This status with this text body.
+    Status(u16, String),
+    /// 200 with this body, verbatim (e.g. malformed JSON).
+    Raw(String),
+    /// Waits, then sends the reply.
+    Slow(Duration, Box<Reply>),
+    /// 200 announcing a longer body than it sends, then closes.
+    Truncated(String),
+}
+
+impl Reply {
+    /// A completion whose message calls `calls` (`(id, tool, arguments)`).
+    pub fn tool_calls(calls: &[(&str, &str, Value)]) -> Reply {
+        let calls: Vec<Value> = calls
+            .iter()
+            .map(|(id, name, args)| {
+                json!({"id": id, "type": "function",
+                       "function": {"name": name, "arguments": args.to_string()}})
+            })
+            .collect();
+        Reply::Json(json!({
+            "id": "chatcmpl-test", "object": "chat.completion", "model": "scripted",
+            "choices": [{"index": 0, "finish_reason": "tool_calls",
+                         "message": {"role": "assistant", "content": null, "tool_calls": calls}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+        }))
+    }
+
+    /// A completion with a final answer.
+    pub fn answer(text: &str) -> Reply {
+        Reply::Json(json!({
+            "id": "chatcmpl-test", "object": "chat.completion", "model": "scripted",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": text}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+        }))
+    }
+}
+
+type Script = dyn Fn(usize, &Value) -> Reply + Send + Sync;
+
+/// A running server; stops when dropped.
+pub struct ChatServer {
+    port: u16,
+    requests: Arc<Mutex<Vec<Value>>>,
+    headers: Arc<Mutex<Vec<String>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ChatServer {
+    /// Replies with `replies` in order, then with the last one forever.
+    pub fn scripted(replies: Vec<Reply>) -> ChatServer {
+        let replies = Arc::new(replies);
+        ChatServer::start(move |i, _| {
+            replies
+                .get(i)
+                .or(replies.last())
+                .cloned()
+                .unwrap_or_else(|| Reply::Status(500, "no script".into()))
+        })
+    }
+
+    /// Replies with whatever `script(n, request)` says for the n-th request
+    /// (counting from 0).
+    pub fn start(script: impl Fn(usize, &Value) -> Reply + Send + Sync + 'static) -> ChatServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local addr").port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let headers = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let script: Arc<Script> = Arc::new(script);
+        let (r, h, s) = (requests.clone(), headers.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if s.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let (r, h, script) = (r.clone(), h.clone(), script.clone());
+                std::thread::spawn(move || serve(stream, &r, &h, &*script));
+            }
+        });
+        ChatServer {
+            port,
+            requests,
+            headers,
+            stop,
+        }
+    }
+
+    /// The port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The base URL a provider is configured with (`http://127.0.0.1:PORT/v1`).
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+
+    /// Every request body received so far, in order.
+    pub fn requests(&self) -> Vec<Value> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The `Authorization` header of every request (empty if none).
+    pub fn authorizations(&self) -> Vec<String> {
+        self.headers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl Drop for ChatServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn serve(
+    stream: TcpStream,
+    requests: &Mutex<Vec<Value>>,
+    headers: &Mutex<Vec<String>>,
+    script: &Script,
+) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    });
+    let mut length = 0usize;
+    let mut auth = String::new();
+    let mut line = String::new();
+    // Request line, then headers.
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let trimmed = line.trim_end();
+        if trimmed.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = trimmed.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+            if name.eq_ignore_ascii_case("authorization") {
+                auth = value.trim().to_string();
+            }
+        }
+    }
+    let mut body = vec![0u8; length.min(64 << 20)];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let index = {
+        let mut all = requests.lock().unwrap_or_else(|p| p.into_inner());
+        all.push(request.clone());
+        headers.lock().unwrap_or_else(|p| p.into_inner()).push(auth);
+        all.len() - 1
+    };
+    respond(stream, script(index, &request));
+}
+
+fn respond(mut stream: TcpStream, reply: Reply) {
+    let (status, body, declared) = match reply {
+        Reply::Slow(wait, inner) => {
+            std::thread::sleep(wait);
+            return respond(stream, *inner);
+        }
+        Reply::Json(v) => (200, v.to_string(), None),
+        Reply::Raw(text) => (200, text, None),
+        Reply::Status(code, text) => (code, text, None),
+        Reply::Truncated(text) => {
+            let declared = text.len() + 1000;
+            (200, text, Some(declared))
+        }
+    };
+    let head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        declared.unwrap_or(body.len())
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body.as_bytes());
+    let _ = stream.flush();
+}

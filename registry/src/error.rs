@@ -187,6 +187,9 @@ pub enum SourceError {
         /// The source (its `describe()`).
         origin: String,
     },
+    /// An OCI registry source failed, or served something refused.
+    #[error(transparent)]
+    Oci(Box<crate::oci::OciError>),
 }
 
 /// Formats versions for a message: ascending, at most the 12 highest.

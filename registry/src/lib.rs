@@ -12,6 +12,7 @@ pub mod keys;
 pub mod lockfile;
 pub mod manifest;
 pub mod name;
+pub mod oci;
 pub mod package;
 pub mod policy;
 pub mod policy_store;

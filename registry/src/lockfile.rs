@@ -8,6 +8,7 @@
 //! name = "acme:fs"
 //! version = "1.2.0"
 //! digest = "sha256:…"
+//! oci-manifest = "sha256:…"    # only for packages from an OCI registry
 //! ```
 //!
 //! Packages are sorted by name, so the file diffs cleanly.
@@ -43,6 +44,9 @@ pub struct LockedPackage {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lockfile {
     packages: BTreeMap<PackageName, LockedPackage>,
+    /// The OCI manifest digest each package from an OCI registry was read
+    /// from (`--locked` pulls by it, never by tag).
+    oci: BTreeMap<PackageName, Digest>,
 }
 
 /// The on-disk shape.
@@ -60,6 +64,8 @@ struct PackageToml {
     name: toml::Spanned<PackageName>,
     version: Version,
     digest: Digest,
+    #[serde(default, rename = "oci-manifest")]
+    oci_manifest: Option<Digest>,
 }
 
 /// Only `version`, to report an unknown format clearly.
@@ -87,7 +93,10 @@ impl Lockfile {
                 (name.clone(), locked)
             })
             .collect();
-        Lockfile { packages }
+        Lockfile {
+            packages,
+            oci: BTreeMap::new(),
+        }
     }
 
     /// Reads the lockfile at `path`; `Ok(None)` if there is none.
@@ -132,9 +141,13 @@ impl Lockfile {
             });
         }
         let mut packages = BTreeMap::new();
+        let mut oci = BTreeMap::new();
         for p in parsed.packages {
             let span = p.name.span();
             let name = p.name.into_inner();
+            if let Some(manifest) = p.oci_manifest {
+                oci.insert(name.clone(), manifest);
+            }
             let locked = LockedPackage {
                 version: p.version,
                 digest: p.digest,
@@ -146,7 +159,7 @@ impl Lockfile {
                 ));
             }
         }
-        Ok(Lockfile { packages })
+        Ok(Lockfile { packages, oci })
     }
 
     /// The TOML text of this lockfile, packages sorted by name.
@@ -162,6 +175,9 @@ impl Lockfile {
                 "\n[[package]]\nname = \"{name}\"\nversion = \"{}\"\ndigest = \"{}\"\n",
                 locked.version, locked.digest
             ));
+            if let Some(manifest) = self.oci.get(name) {
+                out.push_str(&format!("oci-manifest = \"{manifest}\"\n"));
+            }
         }
         out
     }
@@ -179,14 +195,33 @@ impl Lockfile {
         self.packages.get(name)
     }
 
-    /// Pins `name` (replacing any earlier pin).
+    /// Pins `name` (replacing any earlier pin; its OCI manifest digest is
+    /// kept only if the pin is unchanged).
     pub fn insert(&mut self, name: PackageName, locked: LockedPackage) {
+        if self.packages.get(&name) != Some(&locked) {
+            self.oci.remove(&name);
+        }
         self.packages.insert(name, locked);
     }
 
     /// Unpins `name`, returning what was pinned.
     pub fn remove(&mut self, name: &PackageName) -> Option<LockedPackage> {
+        self.oci.remove(name);
         self.packages.remove(name)
+    }
+
+    /// The OCI manifest digest `name` was read from, if it came from an OCI
+    /// registry.
+    pub fn oci_manifest(&self, name: &PackageName) -> Option<Digest> {
+        self.oci.get(name).copied()
+    }
+
+    /// Records the OCI manifest digest of a pinned package (ignored if
+    /// `name` is not pinned).
+    pub fn set_oci_manifest(&mut self, name: &PackageName, manifest: Digest) {
+        if self.packages.contains_key(name) {
+            self.oci.insert(name.clone(), manifest);
+        }
     }
 
     /// Every pin, sorted by name.
@@ -309,6 +344,38 @@ mod tests {
             );
             assert!(msg.contains(needle), "{msg}");
         }
+    }
+
+    #[test]
+    fn oci_manifest_digests_round_trip_and_follow_their_pin() {
+        let mut lock = sample();
+        let fs = name("acme:fs");
+        let manifest = Digest::of(b"oci manifest");
+        lock.set_oci_manifest(&fs, manifest);
+        lock.set_oci_manifest(&name("acme:absent"), manifest);
+        let text = lock.to_toml();
+        assert!(
+            text.contains(&format!("oci-manifest = \"{manifest}\"")),
+            "{text}"
+        );
+        let parsed = Lockfile::parse(&text, Path::new("warden.lock")).expect("parse");
+        assert_eq!(parsed, lock);
+        assert_eq!(parsed.oci_manifest(&fs), Some(manifest));
+        assert_eq!(parsed.oci_manifest(&name("acme:absent")), None);
+
+        // Re-pinning the same version keeps it; another pin drops it.
+        let mut lock = parsed;
+        let same = lock.get(&fs).cloned().expect("pinned");
+        lock.insert(fs.clone(), same.clone());
+        assert_eq!(lock.oci_manifest(&fs), Some(manifest));
+        lock.insert(
+            fs.clone(),
+            LockedPackage {
+                version: Version::new(1, 3, 0),
+                digest: same.digest,
+            },
+        );
+        assert_eq!(lock.oci_manifest(&fs), None);
     }
 
     #[test]

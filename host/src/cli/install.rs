@@ -22,8 +22,9 @@ use warden_registry::resolve::{IndexCatalog, Request, resolve};
 use warden_registry::store::{InstallOptions, InstallOutcome, Registry};
 
 use super::exit;
+use super::oci::select_source;
 use super::output::print_json;
-use super::registry_args::{RegistryArgs, open_source};
+use super::registry_args::RegistryArgs;
 
 /// Largest package file fetched from a source.
 const MAX_PACKAGE_BYTES: u64 = 64 << 20;
@@ -33,10 +34,16 @@ pub struct InstallArgs {
     /// What to install: NAME or NAME@RANGE (e.g. `acme:grep@^1.2`). May be
     /// omitted when --from is a single package file.
     package: Option<String>,
-    /// Where to install from: a `.wpkg` file, or a directory with an
-    /// index.json (default: $WARDEN_SOURCE).
+    /// Where to install from: a `.wpkg` file, a directory with an
+    /// index.json, or an OCI artifact `oci://HOST[:PORT]/REPOSITORY:TAG`
+    /// (default: the OCI registry registries.toml maps the namespace to,
+    /// else $WARDEN_SOURCE).
     #[arg(long, value_name = "SOURCE")]
     from: Option<PathBuf>,
+    /// A signed attestation (`warden attest`) for a plain component at
+    /// --from oci://… that another tool pushed.
+    #[arg(long, value_name = "FILE")]
+    signature: Option<PathBuf>,
     /// Grant every capability the packages ask for, without asking.
     #[arg(long, short = 'y')]
     yes: bool,
@@ -60,8 +67,9 @@ pub struct InstallArgs {
 pub struct UpgradeArgs {
     /// Packages to upgrade (default: every installed package the source has).
     packages: Vec<String>,
-    /// Where to look for newer versions: a `.wpkg` file or a directory
-    /// source (default: $WARDEN_SOURCE).
+    /// Where to look for newer versions: a `.wpkg` file, a directory
+    /// source or `oci://…` (default: the OCI registry registries.toml maps
+    /// the namespace to, else $WARDEN_SOURCE).
     #[arg(long, value_name = "SOURCE")]
     from: Option<PathBuf>,
     /// Grant new capabilities a newer version asks for, without asking.
@@ -75,12 +83,6 @@ pub struct UpgradeArgs {
     pub json: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
-}
-
-/// The source given with --from, else $WARDEN_SOURCE.
-fn source_path(from: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    from.or_else(|| std::env::var_os("WARDEN_SOURCE").filter(|v| !v.is_empty()).map(PathBuf::from))
-        .context("no package source: pass --from FILE_OR_DIR, or set WARDEN_SOURCE to a team registry directory")
 }
 
 /// Parses `NAME` or `NAME@RANGE`.
@@ -99,7 +101,19 @@ pub fn parse_spec(spec: &str) -> anyhow::Result<(PackageName, VersionReq)> {
 impl InstallArgs {
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let registry = self.registry.open()?;
-        let source = open_source(&source_path(self.from.clone())?)?;
+        let lock = Lockfile::load(&self.lockfile)?;
+        let requested: Vec<PackageName> = match &self.package {
+            Some(spec) => vec![parse_spec(spec)?.0],
+            None => Vec::new(),
+        };
+        let selected = select_source(
+            &registry,
+            self.from.as_deref(),
+            &requested,
+            self.signature.as_deref(),
+            lock.as_ref().filter(|_| self.locked),
+        )?;
+        let source = selected.source();
         let entries = source
             .entries()
             .with_context(|| format!("cannot read {}", source.describe()))?;
@@ -116,19 +130,19 @@ impl InstallArgs {
             req,
             requested_by: "the command line".into(),
         }];
-        let lock = Lockfile::load(&self.lockfile)?;
         if self.locked && lock.is_none() {
             bail!("--locked: {} does not exist", self.lockfile.display());
         }
         let plan = Plan {
             registry: &registry,
-            source: source.as_ref(),
+            source,
             entries,
             yes: self.yes,
             allow_downgrade: self.allow_downgrade,
             json: self.json,
         };
         let results = plan.run(&roots, lock.as_ref(), self.locked, &self.lockfile)?;
+        selected.record_pins(&self.lockfile)?;
         report(&results, self.json);
         Ok(ExitCode::from(exit::OK))
     }
@@ -137,11 +151,20 @@ impl InstallArgs {
 impl UpgradeArgs {
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let registry = self.registry.open()?;
-        let source = open_source(&source_path(self.from.clone())?)?;
+        let installed = registry.installed()?;
+        let names: Vec<PackageName> = if self.packages.is_empty() {
+            installed.iter().map(|i| i.name.clone()).collect()
+        } else {
+            self.packages
+                .iter()
+                .map(|p| p.parse())
+                .collect::<Result<_, _>>()?
+        };
+        let selected = select_source(&registry, self.from.as_deref(), &names, None, None)?;
+        let source = selected.source();
         let entries = source
             .entries()
             .with_context(|| format!("cannot read {}", source.describe()))?;
-        let installed = registry.installed()?;
         let wanted: Vec<PackageName> = if self.packages.is_empty() {
             installed
                 .iter()
@@ -168,13 +191,14 @@ impl UpgradeArgs {
         }
         let plan = Plan {
             registry: &registry,
-            source: source.as_ref(),
+            source,
             entries,
             yes: self.yes,
             allow_downgrade: false,
             json: self.json,
         };
         let results = plan.run(&roots, None, false, &self.lockfile)?;
+        selected.record_pins(&self.lockfile)?;
         report(&results, self.json);
         Ok(ExitCode::from(exit::OK))
     }

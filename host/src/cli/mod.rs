@@ -6,6 +6,7 @@ mod grant_args;
 mod install;
 mod installed;
 mod key;
+mod oci;
 mod output;
 mod package;
 mod policy;
@@ -57,6 +58,10 @@ enum Command {
     Package(package::PackageArgs),
     /// Write the index.json of a directory of packages, making it a source.
     Index(package::IndexArgs),
+    /// Push a signed package to an OCI registry.
+    Publish(oci::PublishArgs),
+    /// Sign a warden manifest for a plain component another tool pushed to an OCI registry.
+    Attest(oci::AttestArgs),
     /// Manage publisher keys.
     #[command(subcommand)]
     Key(key::KeyCommand),
@@ -110,6 +115,8 @@ impl Cli {
             Command::Verify(a) => a.json,
             Command::Package(a) => a.json,
             Command::Index(a) => a.json,
+            Command::Publish(a) => a.json,
+            Command::Attest(a) => a.json,
             Command::Key(k) => k.json(),
             Command::Trust { command, .. } => command.json(),
             Command::Grant(a) | Command::Revoke(a) => a.json,
@@ -133,6 +140,8 @@ impl Cli {
             Command::Verify(a) => a.execute(),
             Command::Package(a) => a.execute(),
             Command::Index(a) => a.execute(),
+            Command::Publish(a) => a.execute(),
+            Command::Attest(a) => a.execute(),
             Command::Key(k) => k.execute(),
             Command::Trust { command, registry } => command.execute(&registry),
             Command::Run(a) => a.execute().await,

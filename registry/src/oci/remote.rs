@@ -144,7 +144,18 @@ pub struct Remote {
     registry: String,
     client: Client,
     credentials: Credentials,
-    runtime: tokio::runtime::Runtime,
+    /// Taken only by `Drop`.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which panics inside another runtime
+        // (the CLI's): shut it down without waiting instead.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl std::fmt::Debug for Remote {
@@ -205,7 +216,7 @@ impl Remote {
             registry: registry.to_string(),
             client,
             credentials,
-            runtime,
+            runtime: Some(runtime),
         })
     }
 
@@ -239,8 +250,12 @@ impl Remote {
         F: Future + Send,
         F::Output: Send,
     {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("the runtime lives until the remote is dropped");
         std::thread::scope(
-            |scope| match scope.spawn(|| self.runtime.block_on(future)).join() {
+            |scope| match scope.spawn(|| runtime.block_on(future)).join() {
                 Ok(output) => output,
                 Err(panic) => std::panic::resume_unwind(panic),
             },

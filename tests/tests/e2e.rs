@@ -5,6 +5,8 @@
 mod agent;
 #[path = "e2e/cli.rs"]
 mod cli;
+#[path = "e2e/cli_run.rs"]
+mod cli_run;
 #[path = "e2e/fs_tool.rs"]
 mod fs_tool;
 #[path = "e2e/grep_tool.rs"]

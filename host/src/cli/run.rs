@@ -326,18 +326,25 @@ impl RunArgs {
         if let Some(name) = &manifest.model.name {
             env.push(format!("WARDEN_MODEL={name}"));
         }
-        let model_flags = GrantArgs {
+        let mut model_flags = GrantArgs {
             hosts: vec![format!("{scheme}://{host_port}")],
             env,
-            secrets: manifest
-                .model
-                .api_key_secret
-                .iter()
-                .map(|s| format!("{s}@{host_port}"))
-                .collect(),
             timeout: Some(wall.clone()),
             ..GrantArgs::default()
         };
+        // The API key, if there is one: a local server needs none.
+        if let Some(secret) = &manifest.model.api_key_secret {
+            let has_value = std::env::var_os(secret).is_some_and(|v| !v.is_empty())
+                || model_flags.stored_secrets()?.contains_key(secret);
+            if has_value {
+                model_flags.secrets.push(format!("{secret}@{host_port}"));
+            } else if !self.quiet && !self.json {
+                eprintln!(
+                    "note: {secret} is not set (environment or secrets file); requests to \
+                     {host_port} carry no API key"
+                );
+            }
+        }
         let part = &manifest.provider;
         let located = locate_part(&part.name, &part.req, "model-provider", registry)?;
         let model = runtime.load_model(&located.name, &located.bytes)?;

@@ -241,6 +241,18 @@ impl RunObserver for SessionRecorder {
                 duration,
             } => {
                 let error = result.as_ref().err().map(ToString::to_string);
+                if depth == 0 {
+                    // Kept now, so a crash before the next model turn loses
+                    // nothing; the next turn's request replaces it with the
+                    // planner's own copy.
+                    let content = match result {
+                        Ok(report) => report.output.to_string(),
+                        Err(e) => e.to_string(),
+                    };
+                    inner
+                        .session
+                        .push_message(Message::tool_result(call.id.clone(), content));
+                }
                 inner.session.record_step(Step {
                     kind: StepKind::Tool,
                     name: format!("{}{}", prefix(depth), call.name),

@@ -130,9 +130,17 @@ pub(super) fn locate_part(
     if name.namespace() == "warden"
         && let Some(bytes) = warden::builtin::lookup(name.name())
     {
+        let subject = Subject::builtin(name.name(), bytes)?;
+        if !req.matches(&subject.id.version) {
+            bail!(
+                "the built-in `{name}` is version {}, which does not match `{req}`; install a \
+                 matching version (`warden install {name}@{req}`)",
+                subject.id.version
+            );
+        }
         return Ok(Located {
             name: name.name().to_string(),
-            subject: Subject::builtin(name.name(), bytes)?,
+            subject,
             bytes: bytes.to_vec(),
             cached: false,
         });

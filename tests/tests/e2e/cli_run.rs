@@ -1,0 +1,311 @@
+//! `warden run` as a user runs it: the built-in planner, the built-in
+//! `openai-provider` talking to a scripted chat-completions server on
+//! 127.0.0.1, the built-in tools on the workspace; sessions kept in the
+//! workspace, resumed, and recovered after a crash; skills; the audit log.
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use warden_tests::chat::{ChatServer, Reply};
+
+use super::cli::warden;
+
+/// A warden home and a workspace with one file.
+struct World {
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let w = World {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        std::fs::create_dir_all(w.home()).expect("mkdir");
+        std::fs::create_dir_all(w.workspace()).expect("mkdir");
+        std::fs::write(w.workspace().join("hello.txt"), "hello from the workspace").expect("write");
+        w
+    }
+
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    fn workspace(&self) -> PathBuf {
+        self.dir.path().join("ws")
+    }
+
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = warden();
+        cmd.args(args)
+            .env("WARDEN_HOME", self.home())
+            .env_remove("WARDEN_MODEL_ENDPOINT")
+            .current_dir(self.workspace());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("warden runs")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "warden {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn agent_run(&self, server: &ChatServer, task: &str, extra: &[&str]) -> Value {
+        let url = server.base_url();
+        let mut args = vec!["run", task, "--endpoint", &url, "--json"];
+        args.extend_from_slice(extra);
+        serde_json::from_str(&self.ok(&args)).expect("json result")
+    }
+
+    fn session_file(&self, id: &str) -> PathBuf {
+        self.workspace()
+            .join(".warden/sessions")
+            .join(format!("{id}.json"))
+    }
+
+    fn session(&self, id: &str) -> Value {
+        serde_json::from_str(&self.ok(&["sessions", "show", id, "--json"])).expect("session json")
+    }
+}
+
+fn contents(messages: &Value) -> String {
+    messages.to_string()
+}
+
+#[test]
+fn an_agent_run_answers_keeps_a_session_and_audits_every_step() {
+    let w = World::new();
+    let server = ChatServer::scripted(vec![
+        Reply::tool_calls(&[("c1", "read_file", json!({"path": "/workspace/hello.txt"}))]),
+        Reply::answer("It says hello."),
+    ]);
+    let out = w.agent_run(&server, "What does hello.txt say?", &[]);
+    assert_eq!(out["ok"], true, "{out}");
+    assert_eq!(out["answer"], "It says hello.");
+    assert_eq!(out["usage"]["turns"], 2);
+    assert_eq!(out["usage"]["tool_calls"], 1);
+    let id = out["session"].as_str().expect("session id").to_string();
+
+    // The session file is in the workspace and holds the whole run.
+    assert!(w.session_file(&id).is_file());
+    let session = w.session(&id);
+    assert_eq!(session["status"]["state"], "completed");
+    let messages = contents(&session["messages"]);
+    for needle in [
+        "What does hello.txt say?",
+        "read_file",
+        "hello from the workspace",
+        "It says hello.",
+    ] {
+        assert!(messages.contains(needle), "`{needle}` not in {messages}");
+    }
+    assert_eq!(session["steps"].as_array().map(Vec::len), Some(3));
+    for part in ["warden:planner", "warden:openai-provider", "warden:fs"] {
+        assert!(
+            session["components"][part]
+                .as_str()
+                .is_some_and(|d| d.starts_with("sha256:")),
+            "{part}: {session}"
+        );
+    }
+    let list: Value = serde_json::from_str(&w.ok(&["sessions", "list", "--json"])).expect("json");
+    assert_eq!(list["sessions"][0]["id"], id.as_str());
+    assert_eq!(list["sessions"][0]["status"], "completed");
+
+    // The tools saw the workspace read-only, the planner nothing: the model
+    // got the file through the host.
+    let audit = w.ok(&["audit", "tail", "-n", "50", "--json"]);
+    assert!(audit.contains("\"function\":\"read_file\""), "{audit}");
+    assert!(audit.contains("\"function\":\"complete\""), "{audit}");
+    w.ok(&["audit", "verify"]);
+
+    // Removing it.
+    w.ok(&["sessions", "rm", &id]);
+    assert!(!w.session_file(&id).exists());
+}
+
+#[test]
+fn a_resumed_session_gives_the_model_its_history() {
+    let w = World::new();
+    let server = ChatServer::scripted(vec![Reply::answer("First answer.")]);
+    let out = w.agent_run(&server, "FIRST-TASK", &[]);
+    let id = out["session"].as_str().expect("id").to_string();
+    let server2 = ChatServer::scripted(vec![Reply::answer("Second answer.")]);
+    let out = w.agent_run(&server2, "SECOND-TASK", &["--session", &id]);
+    assert_eq!(out["answer"], "Second answer.");
+    assert_eq!(out["session"], id.as_str());
+    let request = server2.requests()[0].to_string();
+    assert!(
+        request.contains("FIRST-TASK") && request.contains("First answer."),
+        "{request}"
+    );
+    assert!(request.contains("SECOND-TASK"), "{request}");
+    let session = w.session(&id);
+    assert_eq!(session["tasks"], json!(["FIRST-TASK", "SECOND-TASK"]));
+}
+
+#[test]
+fn a_session_survives_a_crash_mid_run_and_resumes() {
+    let w = World::new();
+    // The model calls a tool, then takes forever: the process is killed
+    // while it waits.
+    let server = ChatServer::scripted(vec![
+        Reply::tool_calls(&[("c1", "read_file", json!({"path": "/workspace/hello.txt"}))]),
+        Reply::Slow(Duration::from_secs(60), Box::new(Reply::answer("too late"))),
+    ]);
+    let url = server.base_url();
+    let mut child = w
+        .command(&["run", "CRASH-TASK", "--endpoint", &url, "--json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn warden");
+    let sessions = w.workspace().join(".warden/sessions");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let file = loop {
+        let found = std::fs::read_dir(&sessions).ok().and_then(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "json"))
+        });
+        if let Some(path) = &found
+            && std::fs::read_to_string(path).is_ok_and(|t| t.contains("hello from the workspace"))
+            && server.requests().len() >= 2
+        {
+            break found.expect("found");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run never reached the tool result"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    child.kill().expect("kill");
+    let _ = child.wait();
+
+    // The file is whole and says where the run was.
+    let id = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .expect("id")
+        .to_string();
+    let session = w.session(&id);
+    assert_eq!(session["status"]["state"], "running");
+    assert!(contents(&session["messages"]).contains("hello from the workspace"));
+
+    // Resume: the model gets what was done before the crash.
+    let server2 = ChatServer::scripted(vec![Reply::answer("Recovered.")]);
+    let out = w.agent_run(&server2, "continue", &["--session", &id]);
+    assert_eq!(out["answer"], "Recovered.");
+    let request = server2.requests()[0].to_string();
+    assert!(request.contains("CRASH-TASK"), "{request}");
+    assert!(request.contains("hello from the workspace"), "{request}");
+    assert_eq!(w.session(&id)["status"]["state"], "completed");
+}
+
+fn write_skill(dir: &Path, name: &str, when: &str, tools: &[&str], body: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(&path).expect("mkdir");
+    let tools = tools
+        .iter()
+        .map(|t| format!("  - {t}\n"))
+        .collect::<String>();
+    std::fs::write(
+        path.join("SKILL.md"),
+        format!(
+            "---\nname: {name}\ndescription: The {name} skill\nwhen: {when}\ntools:\n{tools}---\n{body}\n"
+        ),
+    )
+    .expect("write skill");
+}
+
+const AGENT: &str = r#"
+name = "tester"
+planner = "warden:planner@^0.1"
+provider = "warden:openai-provider@^0.1"
+tools = ["warden:fs@^0.1"]
+skills = ["./skills"]
+"#;
+
+#[test]
+fn skills_that_apply_reach_the_model_and_missing_tools_are_refused() {
+    let w = World::new();
+    std::fs::write(w.workspace().join("agent.toml"), AGENT).expect("write agent.toml");
+    let skills = w.workspace().join("skills");
+    write_skill(
+        &skills,
+        "release-notes",
+        "release notes",
+        &["read_file"],
+        "RELEASE-NOTES-INSTRUCTIONS: read CHANGELOG first.",
+    );
+    write_skill(
+        &skills,
+        "haiku",
+        "poems",
+        &[],
+        "HAIKU-INSTRUCTIONS: five seven five.",
+    );
+    let listed = w.ok(&["skills", "list", "--task", "write the release notes"]);
+    assert!(listed.contains("release-notes [applies]"), "{listed}");
+    assert!(listed.contains("haiku [does not apply]"), "{listed}");
+
+    let server = ChatServer::scripted(vec![Reply::answer("Done.")]);
+    w.agent_run(&server, "write the release notes", &[]);
+    let request = server.requests()[0].to_string();
+    assert!(request.contains("RELEASE-NOTES-INSTRUCTIONS"), "{request}");
+    assert!(!request.contains("HAIKU-INSTRUCTIONS"), "{request}");
+
+    // A skill needing a tool the agent does not have stops the run before
+    // anything is asked of the model.
+    write_skill(&skills, "deploy", "deploy", &["kubectl"], "Deploy it.");
+    let server = ChatServer::scripted(vec![Reply::answer("unused")]);
+    let url = server.base_url();
+    let out = w.run(&["run", "anything", "--endpoint", &url]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("deploy") && err.contains("kubectl"), "{err}");
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn without_a_model_endpoint_the_run_says_how_to_give_one() {
+    let w = World::new();
+    let out = w.run(&["run", "hello"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no model endpoint") && err.contains("--endpoint"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_model_that_fails_leaves_a_failed_session_with_the_reason() {
+    let w = World::new();
+    let server = ChatServer::scripted(vec![Reply::Status(500, "upstream exploded".into())]);
+    let url = server.base_url();
+    let out = w.run(&["run", "hello", "--endpoint", &url, "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(result["ok"], false);
+    assert!(
+        result["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("the model failed")),
+        "{result}"
+    );
+    let id = result["session"].as_str().expect("id");
+    assert_eq!(w.session(id)["status"]["state"], "failed");
+}

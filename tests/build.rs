@@ -22,7 +22,12 @@ fn main() {
             repo.join("guest-sdk"),
             repo.join("wit"),
         ],
-        artifacts: vec!["hostile".into(), "greet".into(), "hostile_planner".into()],
+        artifacts: vec![
+            "hostile".into(),
+            "greet".into(),
+            "hostile_planner".into(),
+            "skill_example".into(),
+        ],
     };
     let artifacts = match build_workspace(&workspace, &guest_target_dir(&repo)) {
         Ok(artifacts) => artifacts,

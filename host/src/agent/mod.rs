@@ -6,15 +6,18 @@
 //! - [`model`]: load a model provider, ask it for a completion.
 //! - [`planner`]: load a planner, run it with a broker attached.
 //! - [`broker`]: what the host does for a planner, and every check.
+//! - [`skill`]: load a skill component, list its skills.
 //! - [`observer`]: the events a run reports (for sessions and the audit log).
 
 pub mod broker;
 pub mod model;
 pub mod observer;
 pub mod planner;
+pub mod skill;
 mod worktree;
 
 pub use broker::{AgentLimits, AgentTool, Broker, BrokerParts, DelegationConfig, RunUsage};
 pub use model::{ModelComponent, ModelReply};
 pub use observer::{NoObserver, RunEvent, RunObserver};
 pub use planner::PlannerComponent;
+pub use skill::SkillComponent;

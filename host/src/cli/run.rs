@@ -425,10 +425,44 @@ impl RunArgs {
                 });
             }
         }
-        if !manifest.skill_components().is_empty() {
-            eprintln!(
-                "warning: skill components are not loaded by this version; only SKILL.md directories are"
-            );
+        for part in manifest.skill_components() {
+            let located = locate_part(&part.name, &part.req, "skill", registry)?;
+            let component = runtime.load_skill(&located.name, &located.bytes)?;
+            components.push((
+                part.name.to_string(),
+                located.name.clone(),
+                located.subject.id.digest,
+            ));
+            let grant = resolve(
+                registry,
+                &located.subject,
+                &GrantArgs::default(),
+                DeniedFlags::Warn,
+            )?
+            .grant;
+            let specs = runtime
+                .list_skills(&component, &grant)
+                .await
+                .with_context(|| format!("cannot list the skills of `{}`", part.name))?;
+            for spec in specs {
+                let skill = Skill {
+                    name: spec.name.clone(),
+                    description: spec.description.clone(),
+                    when: (!spec.when_to_use.trim().is_empty()).then(|| spec.when_to_use.clone()),
+                    tools: spec.required_tools.clone(),
+                    instructions: spec.instructions.clone(),
+                    path: PathBuf::from(part.name.to_string()),
+                };
+                skill.check_required_tools(&tool_names).with_context(|| {
+                    format!(
+                        "skill `{}` of `{}` cannot be used by this agent",
+                        skill.name, part.name
+                    )
+                })?;
+                if skill.applies_to(&self.task) {
+                    skills.push(spec);
+                }
+            }
         }
 
         let limits = AgentLimits {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use warden_tests::chat::{ChatServer, Reply};
+use warden_tests::components::SKILL_EXAMPLE;
 
 use super::cli::warden;
 
@@ -308,4 +309,82 @@ fn a_model_that_fails_leaves_a_failed_session_with_the_reason() {
     );
     let id = result["session"].as_str().expect("id");
     assert_eq!(w.session(id)["status"]["state"], "failed");
+}
+
+#[test]
+fn a_skill_component_runs_under_its_grant_and_its_skills_are_checked() {
+    let w = World::new();
+    let work = w.dir.path();
+    // Publish the skill component as a signed package and install it.
+    let key = work.join("acme.key");
+    let out: Value = serde_json::from_str(&w.ok(&[
+        "key",
+        "generate",
+        "--out",
+        key.to_str().expect("utf-8"),
+        "--json",
+    ]))
+    .expect("json");
+    let public = out["public_key"].as_str().expect("key").to_string();
+    w.ok(&["trust", "add", "acme", &public]);
+    let manifest = work.join("style.toml");
+    std::fs::write(
+        &manifest,
+        r#"name = "acme:style"
+version = "1.0.0"
+kind = "skill"
+description = "Style skills"
+world = "warden:plugin/skill@0.1.0"
+
+[capabilities]
+env = ["SKILL_EXAMPLE_DEPLOY"]
+"#,
+    )
+    .expect("write manifest");
+    let pkg = work.join("style.wpkg");
+    w.ok(&[
+        "package",
+        "--manifest",
+        manifest.to_str().expect("utf-8"),
+        "--component",
+        SKILL_EXAMPLE,
+        "--key",
+        key.to_str().expect("utf-8"),
+        "--out",
+        pkg.to_str().expect("utf-8"),
+    ]);
+    w.ok(&["install", "--from", pkg.to_str().expect("utf-8"), "--yes"]);
+    std::fs::write(
+        w.workspace().join("agent.toml"),
+        r#"
+name = "writer"
+planner = "warden:planner@^0.1"
+provider = "warden:openai-provider@^0.1"
+tools = ["warden:fs@^0.1"]
+skills = ["acme:style@^1"]
+"#,
+    )
+    .expect("write agent.toml");
+
+    // Its skill reaches the model when the task calls for it.
+    let server = ChatServer::scripted(vec![Reply::answer("Done.")]);
+    let out = w.agent_run(&server, "check the prose style of hello.txt", &[]);
+    let request = server.requests()[0].to_string();
+    assert!(request.contains("STYLE-INSTRUCTIONS"), "{request}");
+    let session = w.session(out["session"].as_str().expect("id"));
+    assert!(session["components"]["acme:style"].is_string(), "{session}");
+
+    // Given the variable it was granted at install, it offers a skill that
+    // needs a tool this agent lacks: the run is refused before the model.
+    let server = ChatServer::scripted(vec![Reply::answer("unused")]);
+    let url = server.base_url();
+    let out = w
+        .command(&["run", "check the style", "--endpoint", &url])
+        .env("SKILL_EXAMPLE_DEPLOY", "1")
+        .output()
+        .expect("warden runs");
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("deploy") && err.contains("kubectl"), "{err}");
+    assert!(server.requests().is_empty());
 }

@@ -1,0 +1,110 @@
+//! Skill components (the `skill` world): skills whose text is computed by
+//! a component. The host lists them in a fresh store under the component's
+//! grant, like any call; what they return is data, checked like a
+//! `SKILL.md` (required tools must be in the agent).
+
+use std::sync::Arc;
+
+use crate::bindings::SkillSpec;
+use crate::bindings::skill::{Skill, SkillPre};
+use crate::call::{Stage, timeout};
+use crate::engine::Runtime;
+use crate::error::{CallError, LoadError};
+use crate::grant::Grant;
+use crate::sandbox::SandboxState;
+
+/// The interface a skill component must export.
+pub const SKILLS_INTERFACE: &str = "warden:plugin/skills@0.1.0";
+
+/// A compiled skill component.
+#[derive(Clone)]
+pub struct SkillComponent {
+    pub(crate) name: Arc<str>,
+    pub(crate) pre: SkillPre<SandboxState>,
+}
+
+impl std::fmt::Debug for SkillComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SkillComponent")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SkillComponent {
+    /// The component's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Runtime {
+    /// Compiles `bytes` as the skill component `name`: it must export
+    /// `warden:plugin/skills` and import only logging and WASI.
+    pub fn load_skill(&self, name: &str, bytes: &[u8]) -> Result<SkillComponent, LoadError> {
+        let component = self.compile(name, bytes)?;
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            LoadError::Link {
+                component: name.to_string(),
+                reason: format!(
+                    "{e:#} (a skill may import `warden:plugin/log` and WASI 0.2 interfaces only)"
+                ),
+            }
+        })?;
+        let pre = SkillPre::new(instance_pre).map_err(|e| LoadError::Link {
+            component: name.to_string(),
+            reason: format!("it does not export `{SKILLS_INTERFACE}` with the right types: {e:#}"),
+        })?;
+        Ok(SkillComponent {
+            name: name.into(),
+            pre,
+        })
+    }
+
+    /// The skills `skill` provides, listed in a fresh store under `grant`.
+    pub async fn list_skills(
+        &self,
+        skill: &SkillComponent,
+        grant: &Grant,
+    ) -> Result<Vec<SkillSpec>, CallError> {
+        let mut store = self.new_store(&skill.name, grant)?;
+        let outcome = tokio::time::timeout(grant.limits.timeout, async {
+            let instance: Skill = skill
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| (Stage::Instantiate, e))?;
+            instance
+                .warden_plugin_skills()
+                .call_list_skills(&mut store)
+                .await
+                .map_err(|e| (Stage::Run, e))
+        })
+        .await;
+        let specs = match outcome {
+            Err(_elapsed) => return Err(timeout(&skill.name, grant)),
+            Ok(Err((stage, e))) => {
+                return Err(self.classify(&skill.name, grant, &store, stage, e));
+            }
+            Ok(Ok(specs)) => specs,
+        };
+        let limit = grant.limits.max_output_bytes;
+        let size: usize = specs
+            .iter()
+            .map(|s| {
+                s.name.len()
+                    + s.description.len()
+                    + s.when_to_use.len()
+                    + s.instructions.len()
+                    + s.required_tools.iter().map(String::len).sum::<usize>()
+            })
+            .sum();
+        if size as u64 > limit {
+            return Err(CallError::InvalidOutput {
+                component: skill.name.to_string(),
+                reason: format!("its skills are {size} bytes, over the output limit of {limit}"),
+            });
+        }
+        Ok(specs)
+    }
+}

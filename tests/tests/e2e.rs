@@ -17,6 +17,8 @@ mod hostile;
 mod http_fetch;
 #[path = "e2e/loading.rs"]
 mod loading;
+#[path = "e2e/mcp.rs"]
+mod mcp;
 #[path = "e2e/policy.rs"]
 mod policy;
 #[path = "e2e/registry.rs"]

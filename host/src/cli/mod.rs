@@ -6,6 +6,7 @@ mod grant_args;
 mod install;
 mod installed;
 mod key;
+mod mcp;
 mod oci;
 mod output;
 mod package;
@@ -93,6 +94,9 @@ enum Command {
         #[command(flatten)]
         registry: registry_args::RegistryArgs,
     },
+    /// Serve tool components to MCP clients (Claude Desktop, IDEs) over
+    /// stdio or streamable HTTP, each call under its component's grant.
+    Mcp(Box<mcp::McpArgs>),
     /// Manage which keys are trusted to sign which namespaces.
     Trust {
         #[command(subcommand)]
@@ -125,6 +129,7 @@ impl Cli {
             Command::Skills(SkillsCommand::List(a)) => a.json,
             Command::Policy { command, .. } => command.json(),
             Command::Audit { command, .. } => command.json(),
+            Command::Mcp(_) => false,
         }
     }
 
@@ -151,6 +156,7 @@ impl Cli {
             Command::Revoke(a) => a.revoke(),
             Command::Policy { command, registry } => command.execute(&registry),
             Command::Audit { command, registry } => command.execute(&registry),
+            Command::Mcp(a) => a.execute().await,
         }
     }
 }

@@ -1,0 +1,467 @@
+//! The MCP tool server: the served components, their tools under MCP names,
+//! and one `tools/call` → grant → sandbox → audit → tool result.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use rmcp::ErrorData;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use serde_json::{Value, json};
+use warden::bindings::ToolError;
+use warden::error::capability_name;
+use warden::{CallError, CallReport, EngineConfig, Grant, Runtime, ToolComponent};
+use warden_registry::audit::{self, AuditEvent};
+use warden_registry::store::Registry;
+
+use crate::cli::grant_args::GrantArgs;
+use crate::cli::output::print_guest_log;
+use crate::cli::policy_grant::{DeniedFlags, PolicyRefusal, Subject, resolve};
+use crate::cli::tool::{Located, compile, locate, locate_part};
+
+/// Which components to serve.
+#[derive(Debug, Clone)]
+pub enum Which {
+    /// Every installed package of kind `tool`.
+    Installed,
+    /// The components named on the command line.
+    Named(Vec<String>),
+    /// The tools an agent manifest names.
+    Agent(PathBuf),
+}
+
+/// One served component, compiled once.
+struct Served {
+    /// The name it was loaded as (`fs`, `acme:grep`, a file's stem).
+    name: String,
+    /// Who it is, for policy and the audit log.
+    subject: Subject,
+    /// The host it was compiled for (engine settings come from its grant).
+    runtime: Runtime,
+    /// The engine settings its grant asked for at start.
+    engine: EngineConfig,
+    /// The compiled component; its call counters span the server's life.
+    component: ToolComponent,
+}
+
+/// One tool as MCP clients see it.
+struct Exposed {
+    /// Index into [`Inner::served`].
+    served: usize,
+    /// The component's own name for the tool.
+    tool: String,
+    /// The MCP tool: its (possibly prefixed) name, description and schema.
+    spec: Tool,
+}
+
+struct Inner {
+    registry: Registry,
+    flags: GrantArgs,
+    served: Vec<Served>,
+    tools: Vec<Exposed>,
+}
+
+/// The MCP server handler. Cheap to clone: every HTTP session gets a clone
+/// of the same host, so limits such as calls-per-minute bind across them.
+#[derive(Clone)]
+pub struct ToolServer {
+    inner: Arc<Inner>,
+}
+
+impl ToolServer {
+    /// Locates, checks, compiles and lists the tools of the components
+    /// `which` names. Fails if any of them cannot be served (not found, not
+    /// a tool, refused by policy, or two tools whose names cannot be told
+    /// apart).
+    pub async fn load(
+        registry: Registry,
+        flags: GrantArgs,
+        which: &Which,
+    ) -> anyhow::Result<ToolServer> {
+        let located = find(&registry, which)?;
+        let mut runtimes: Vec<(EngineConfig, Runtime)> = Vec::new();
+        let mut served: Vec<Served> = Vec::new();
+        let mut specs = Vec::new();
+        for loc in located {
+            let same =
+                |s: &Served| s.name == loc.name && s.subject.id.digest == loc.subject.id.digest;
+            if served.iter().any(same) {
+                continue;
+            }
+            let resolved = resolve(&registry, &loc.subject, &flags, DeniedFlags::Refuse)
+                .with_context(|| format!("cannot serve `{}`", loc.name))?;
+            let runtime = match runtimes.iter().find(|(c, _)| *c == resolved.engine) {
+                Some((_, r)) => r.clone(),
+                None => {
+                    let r = Runtime::new(resolved.engine)?;
+                    runtimes.push((resolved.engine, r.clone()));
+                    r
+                }
+            };
+            let component = compile(&runtime, &loc, &registry)
+                .with_context(|| format!("cannot load `{}` as a tool", loc.name))?;
+            let list = runtime
+                .list_tools(&component, &resolved.grant)
+                .await
+                .with_context(|| format!("cannot list the tools of `{}`", loc.name))?;
+            print_guest_log(component.name(), &list.log);
+            let index = served.len();
+            specs.extend(list.tools.into_iter().map(|spec| (index, spec)));
+            served.push(Served {
+                name: loc.name,
+                subject: loc.subject,
+                runtime,
+                engine: resolved.engine,
+                component,
+            });
+        }
+        let tools = expose(&served, specs)?;
+        Ok(ToolServer {
+            inner: Arc::new(Inner {
+                registry,
+                flags,
+                served,
+                tools,
+            }),
+        })
+    }
+
+    /// "N tools from M components (a, b)", for the start-up line.
+    pub fn summary(&self) -> String {
+        let names: Vec<&str> = self.inner.served.iter().map(|s| s.name.as_str()).collect();
+        let (t, c) = (self.inner.tools.len(), names.len());
+        format!(
+            "{t} tool{} from {c} component{} ({})",
+            if t == 1 { "" } else { "s" },
+            if c == 1 { "" } else { "s" },
+            names.join(", ")
+        )
+    }
+}
+
+/// The components `which` names, located but not compiled.
+fn find(registry: &Registry, which: &Which) -> anyhow::Result<Vec<Located>> {
+    match which {
+        Which::Named(specs) => specs
+            .iter()
+            .map(|spec| locate(spec, registry).with_context(|| format!("cannot find `{spec}`")))
+            .collect(),
+        Which::Agent(path) => {
+            let manifest = warden_agent::AgentManifest::load(path)?;
+            if manifest.tools.is_empty() {
+                bail!("the agent {} names no tools", path.display());
+            }
+            manifest
+                .tools
+                .iter()
+                .map(|part| {
+                    locate_part(&part.name, &part.req, "tool", registry)
+                        .with_context(|| format!("cannot find the agent's tool `{}`", part.name))
+                })
+                .collect()
+        }
+        Which::Installed => {
+            let installed = registry.installed()?;
+            let tools: Vec<_> = installed.iter().filter(|i| i.kind == "tool").collect();
+            if tools.is_empty() {
+                bail!(
+                    "no tool packages are installed, so there is nothing to serve: name \
+                     components (e.g. `warden mcp builtin:fs --dir .:/repo`) or install some \
+                     (`warden install --help`)"
+                );
+            }
+            tools
+                .into_iter()
+                .map(|i| {
+                    let exact = semver::VersionReq::parse(&format!("={}", i.version))?;
+                    locate_part(&i.name, &exact, "tool", registry)
+                        .with_context(|| format!("cannot load the installed `{}`", i.name))
+                })
+                .collect()
+        }
+    }
+}
+
+/// `name` as a tool-name prefix: lowercase letters, digits, `_` and `-`.
+fn slug(name: &str) -> String {
+    let mapped: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    mapped.trim_matches('-').to_string()
+}
+
+/// The MCP tools: each component's tools under their own names, or as
+/// `COMPONENT__TOOL` where two components export the same name.
+fn expose(
+    served: &[Served],
+    specs: Vec<(usize, warden::bindings::ToolSpec)>,
+) -> anyhow::Result<Vec<Exposed>> {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for (_, spec) in &specs {
+        *count.entry(spec.name.as_str()).or_default() += 1;
+    }
+    let names: Vec<String> = specs
+        .iter()
+        .map(|(i, spec)| {
+            if count.get(spec.name.as_str()).copied().unwrap_or(0) > 1 {
+                format!("{}__{}", slug(&served[*i].name), spec.name)
+            } else {
+                spec.name.clone()
+            }
+        })
+        .collect();
+    let mut tools = Vec::new();
+    for ((index, spec), name) in specs.into_iter().zip(names) {
+        if tools.iter().any(|t: &Exposed| t.spec.name == name) {
+            bail!("two served components both provide the tool `{name}`; serve only one of them");
+        }
+        let schema = match serde_json::from_str::<Value>(&spec.input_schema) {
+            Ok(Value::Object(map)) => map,
+            // The host checked each schema when it listed the tools.
+            _ => bail!(
+                "the input schema of `{}` tool `{}` is not a JSON object",
+                served[index].name,
+                spec.name
+            ),
+        };
+        tools.push(Exposed {
+            served: index,
+            tool: spec.name,
+            spec: Tool::new(name, spec.description, Arc::new(schema)),
+        });
+    }
+    Ok(tools)
+}
+
+impl Inner {
+    /// Runs one call: the grant is resolved now (so `warden grant`,
+    /// `warden revoke` and policy changes apply without a restart), the call
+    /// runs in its own sandbox, and it is recorded in the audit log.
+    async fn call(&self, exposed: &Exposed, input: String) -> CallToolResult {
+        let served = &self.served[exposed.served];
+        let (registry, flags, subject) = (
+            self.registry.clone(),
+            self.flags.clone(),
+            served.subject.clone(),
+        );
+        let resolved = tokio::task::spawn_blocking(move || {
+            resolve(&registry, &subject, &flags, DeniedFlags::Refuse)
+        })
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r);
+        let grant = match resolved {
+            Ok(resolved) => {
+                if resolved.engine != served.engine {
+                    tracing::warn!(
+                        "the stack limit of `{}` changed; it applies when `warden mcp` restarts",
+                        served.name
+                    );
+                }
+                resolved.grant
+            }
+            Err(err) => return refused(&served.name, &exposed.tool, &err),
+        };
+        let started = Instant::now();
+        let result = served
+            .runtime
+            .call_tool(&served.component, &exposed.tool, &input, &grant)
+            .await;
+        let elapsed = started.elapsed();
+        self.record(served, exposed, &input, &result, elapsed, &grant)
+            .await;
+        match result {
+            Ok(report) => {
+                print_guest_log(served.component.name(), &report.log);
+                success(report)
+            }
+            Err(err) => failure(&err),
+        }
+    }
+
+    /// Appends the call, and any denial, to the audit log, as `warden tool
+    /// call` does. A call that cannot be recorded is reported on stderr.
+    async fn record(
+        &self,
+        served: &Served,
+        exposed: &Exposed,
+        input: &str,
+        result: &Result<CallReport, CallError>,
+        elapsed: Duration,
+        grant: &Grant,
+    ) {
+        let secrets: Vec<String> = grant
+            .secrets
+            .iter()
+            .map(|s| s.value.expose().to_string())
+            .collect();
+        let component = served.component.name().to_string();
+        let digest = served.subject.id.digest.to_string();
+        let mut events = vec![AuditEvent::Call {
+            component: component.clone(),
+            digest: digest.clone(),
+            function: exposed.tool.clone(),
+            argument_digest: audit::argument_digest(input),
+            outcome: match result {
+                Ok(_) => "ok".to_string(),
+                Err(e) => e.kind().to_string(),
+            },
+            duration_ms: elapsed.as_secs_f64() * 1000.0,
+            fuel_used: result.as_ref().ok().map(|r| r.stats.fuel_used),
+            peak_memory_bytes: result.as_ref().ok().map(|r| r.stats.peak_memory_bytes),
+        }];
+        if let Err(err) = result
+            && let Some(d) = denial_of(err)
+        {
+            events.push(AuditEvent::Denial {
+                component,
+                digest: Some(digest),
+                capability: capability_name(d.capability).to_string(),
+                target: d.target.clone(),
+                reason: d.reason.clone(),
+            });
+        }
+        let registry = self.registry.clone();
+        let written = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+            let log = registry.audit()?;
+            for event in events {
+                log.append(event, &secrets)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r);
+        if let Err(e) = written {
+            eprintln!("warning: the call was not recorded in the audit log: {e:#}");
+        }
+    }
+}
+
+fn denial_of(err: &CallError) -> Option<&warden::bindings::Denial> {
+    match err {
+        CallError::Denied { denial, .. }
+        | CallError::Tool {
+            error: ToolError::Denied(denial),
+            ..
+        } => Some(denial),
+        _ => None,
+    }
+}
+
+/// A successful call: the output as text (a JSON string as itself, anything
+/// else as JSON) and, for an object, as structured content too.
+fn success(report: CallReport) -> CallToolResult {
+    let text = match &report.output {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    if report.output.is_object() {
+        result.structured_content = Some(report.output);
+    }
+    result
+}
+
+/// A call that failed: `isError`, the host's message (for a denial: the
+/// capability, the target and the reason), and the same as structured
+/// content (`kind`, and `capability`, `target`, `reason` for a denial).
+fn failure(err: &CallError) -> CallToolResult {
+    let mut detail = json!({ "kind": err.kind(), "message": err.to_string() });
+    if let Some(d) = denial_of(err) {
+        detail["capability"] = json!(capability_name(d.capability));
+        detail["target"] = json!(d.target);
+        detail["reason"] = json!(d.reason);
+    }
+    let text = format!("{}: {err}", err.kind());
+    let mut result = CallToolResult::error(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(json!({ "error": detail }));
+    result
+}
+
+/// A call the grant resolution refused (a flag the org policy denies, an
+/// org policy that does not verify, unreadable grants).
+fn refused(component: &str, tool: &str, err: &anyhow::Error) -> CallToolResult {
+    let kind = if err.chain().any(|c| c.is::<PolicyRefusal>()) {
+        "denied"
+    } else {
+        "grant"
+    };
+    let message = format!("warden did not run `{component}` tool `{tool}`: {err:#}");
+    let mut result = CallToolResult::error(vec![ContentBlock::text(format!("{kind}: {message}"))]);
+    result.structured_content = Some(json!({ "error": { "kind": kind, "message": message } }));
+    result
+}
+
+impl rmcp::ServerHandler for ToolServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("warden", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Tools served by warden: each runs as a sandboxed WebAssembly component with \
+                 only the capabilities its grant allows. A refused access comes back as a tool \
+                 error naming the capability, the target and the reason; choose another path \
+                 or ask the user for a grant.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(
+            self.inner.tools.iter().map(|t| t.spec.clone()).collect(),
+        ))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let Some(exposed) = self
+            .inner
+            .tools
+            .iter()
+            .find(|t| t.spec.name == request.name)
+        else {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "unknown tool `{}`: tools/list names the tools this server provides",
+                    request.name
+                ),
+                None,
+            ));
+        };
+        let input = Value::Object(request.arguments.unwrap_or_default()).to_string();
+        Ok(self.inner.call(exposed, input).await.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slug;
+
+    #[test]
+    fn slugs_are_valid_tool_name_prefixes() {
+        assert_eq!(slug("acme:grep"), "acme-grep");
+        assert_eq!(slug("fs"), "fs");
+        assert_eq!(slug("My Tool.v2"), "my-tool-v2");
+    }
+}

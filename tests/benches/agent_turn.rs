@@ -100,7 +100,10 @@ fn main() {
     };
     model_grant.limits.timeout = Duration::from_secs(30);
     let planner = runtime
-        .load_planner("planner", warden::builtin::lookup("planner").expect("planner"))
+        .load_planner(
+            "planner",
+            warden::builtin::lookup("planner").expect("planner"),
+        )
         .expect("planner loads");
     let provider = runtime
         .load_model(
@@ -141,9 +144,7 @@ fn main() {
     for _ in 0..3 {
         run_agent();
     }
-    let per_turn: Vec<Duration> = (0..RUNS)
-        .map(|_| run_agent() / TURNS as u32)
-        .collect();
+    let per_turn: Vec<Duration> = (0..RUNS).map(|_| run_agent() / TURNS as u32).collect();
 
     // Baseline: the same tool call, directly.
     let input = r#"{"path":"/data/hello.txt"}"#;
@@ -183,7 +184,11 @@ fn main() {
 
     println!("| measurement | samples | p50 | p99 | ratio |");
     println!("|---|---:|---:|---:|---:|");
-    let tool_p50 = show("baseline: `read_file` called directly (fresh instance)", direct, None);
+    let tool_p50 = show(
+        "baseline: `read_file` called directly (fresh instance)",
+        direct,
+        None,
+    );
     let http_p50 = show("baseline: the HTTP exchange, native client", http, None);
     let floor = tool_p50 + http_p50;
     println!(

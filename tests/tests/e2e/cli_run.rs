@@ -388,3 +388,45 @@ skills = ["acme:style@^1"]
     assert!(err.contains("deploy") && err.contains("kubectl"), "{err}");
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn a_long_history_is_compacted_through_the_model_and_the_originals_kept() {
+    let w = World::new();
+    // Four turns with long answers (about 7,500 tokens each) push the
+    // history past its 24,000-token budget.
+    let long = "LONG-ANSWER ".repeat(2_500);
+    let mut id = String::new();
+    for i in 0..4 {
+        let server = ChatServer::scripted(vec![Reply::answer(&format!("{i}: {long}"))]);
+        let task = format!("TASK-{i}");
+        let out = if id.is_empty() {
+            w.agent_run(&server, &task, &[])
+        } else {
+            w.agent_run(&server, &task, &["--session", &id])
+        };
+        id = out["session"].as_str().expect("id").to_string();
+    }
+    // The next run first asks the model for a summary, then works from it.
+    let server = ChatServer::scripted(vec![
+        Reply::answer("SUMMARY-OF-EARLIER-TURNS"),
+        Reply::answer("Final."),
+    ]);
+    let out = w.agent_run(&server, "TASK-LAST", &["--session", &id]);
+    assert_eq!(out["answer"], "Final.");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    let summary_request = requests[0].to_string();
+    assert!(summary_request.contains("Summarise"), "{summary_request}");
+    assert!(summary_request.contains("TASK-0"), "{summary_request}");
+    let run_request = requests[1].to_string();
+    assert!(run_request.contains("SUMMARY-OF-EARLIER-TURNS"));
+    assert!(
+        !run_request.contains("TASK-0"),
+        "the oldest turn was summarised away"
+    );
+    assert!(run_request.contains("TASK-LAST"));
+    // The file keeps every original message, and the compaction.
+    let session = w.session(&id);
+    assert!(contents(&session["messages"]).contains("TASK-0"));
+    assert_eq!(session["compactions"].as_array().map(Vec::len), Some(1));
+}

@@ -491,3 +491,62 @@ fn the_api_key_is_injected_by_the_host_and_never_reaches_the_planner() {
     assert_eq!(outcome.answer, "ok");
     assert_eq!(server.authorizations(), vec![format!("Bearer {key}")]);
 }
+
+#[test]
+fn an_executor_can_work_in_its_own_git_worktree() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(repo.path())
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    std::fs::write(repo.path().join("hello.txt"), "committed").expect("write");
+    git(&["add", "hello.txt"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qm",
+        "init",
+    ]);
+    let server = ChatServer::scripted(vec![Reply::answer("unused")]);
+    let delegation = DelegationConfig {
+        planner: hostile_planner(),
+        planner_grant: Grant::default(),
+        max_concurrent: 1,
+        default_max_turns: 2,
+        workspace: Some(repo.path().to_path_buf()),
+    };
+    let agent = agent(
+        &server,
+        Vec::new(),
+        AgentLimits::default(),
+        Some(delegation),
+    );
+    let outcome = run(&hostile_planner(), &agent, "delegate-worktree:echo:done")
+        .expect("run")
+        .expect("answer");
+    assert!(outcome.answer.starts_with("done"), "{}", outcome.answer);
+    let path = outcome
+        .answer
+        .split("git worktree ")
+        .nth(1)
+        .and_then(|p| p.strip_suffix(')'))
+        .expect("the answer names the worktree");
+    let checked_out = std::path::Path::new(path).join("hello.txt");
+    assert_eq!(
+        std::fs::read_to_string(&checked_out).expect("the worktree has the repository's files"),
+        "committed"
+    );
+}

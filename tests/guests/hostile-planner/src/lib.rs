@@ -9,6 +9,8 @@
 //!   should not have); answers with the error.
 //! - `delegate:TASK1|TASK2`: delegates two sub-tasks with every tool; answers
 //!   with each executor's answer or error.
+//! - `delegate-worktree:TASK`: delegates TASK with every tool, in a git
+//!   worktree; answers with the executor's answer or error.
 //! - `budget`: answers with the budget the host reports.
 //! - `echo:TEXT`: answers TEXT without calling anything.
 //! - `panic`: panics.
@@ -114,6 +116,19 @@ impl Guest for HostilePlanner {
                     })
                     .collect();
                 answer(lines.join("\n"))
+            }
+            "delegate-worktree" => {
+                let tools: Vec<String> = broker::tools().into_iter().map(|t| t.name).collect();
+                let results = broker::delegate(&[Delegation {
+                    task: arg.to_string(),
+                    tools,
+                    max_turns: 2,
+                    worktree: true,
+                }]);
+                match results.into_iter().next() {
+                    Some(Ok(o)) => answer(o.answer),
+                    other => answer(format!("error: {other:?}")),
+                }
             }
             "budget" => {
                 let b = broker::remaining_budget();

@@ -8,6 +8,7 @@ use std::time::Duration;
 use warden::{DirGrant, DirMode, EngineConfig, Grant, HostPattern, Runtime, ToolComponent};
 
 pub mod chat;
+pub mod oci_registry;
 
 /// Paths of the test components built by `tests/build.rs`.
 pub mod components {

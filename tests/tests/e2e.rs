@@ -19,6 +19,8 @@ mod http_fetch;
 mod loading;
 #[path = "e2e/mcp.rs"]
 mod mcp;
+#[path = "e2e/oci.rs"]
+mod oci;
 #[path = "e2e/policy.rs"]
 mod policy;
 #[path = "e2e/registry.rs"]

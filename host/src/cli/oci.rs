@@ -196,8 +196,9 @@ impl Selected {
 
 /// Picks the source: `--from oci://…` (one artifact, with an attestation
 /// if it is a plain component), `--from FILE_OR_DIR`, else the OCI
-/// registry `registries.toml` maps the requested packages' namespace to,
-/// else `$WARDEN_SOURCE`. With `locked`, packages the lockfile pins by OCI
+/// registries `registries.toml` maps the requested packages' namespaces to
+/// (packages in unmapped namespaces are not offered), else
+/// `$WARDEN_SOURCE`. With `locked`, packages the lockfile pins by OCI
 /// manifest digest are read by that digest.
 pub fn select_source(
     registry: &Registry,
@@ -227,12 +228,13 @@ pub fn select_source(
     if let Some(from) = from {
         return Ok(Selected::Local(open_source(from)?));
     }
-    if !packages.is_empty()
-        && packages
-            .iter()
-            .all(|p| config.location(p.namespace()).is_some())
-    {
-        let mut source = OciSource::for_packages(config, packages.to_vec());
+    let mapped: Vec<PackageName> = packages
+        .iter()
+        .filter(|p| config.location(p.namespace()).is_some())
+        .cloned()
+        .collect();
+    if !mapped.is_empty() {
+        let mut source = OciSource::for_packages(config, mapped);
         if let Some(lock) = locked {
             source = source.pinned_by(lock);
         }

@@ -118,6 +118,15 @@ impl Runtime {
     ) -> Result<CallReport, CallError> {
         let (tool, input) = (tool.to_string(), input.to_string());
         let _ticket = component.admission.admit(&component.name, &grant.limits)?;
+        // Wait (at most the call's wall-clock limit) for a pool slot; the
+        // call's own wall clock starts once it has one.
+        let _slot = tokio::time::timeout(grant.limits.timeout, self.tool_slots.acquire())
+            .await
+            .map_err(|_| timeout(&component.name, grant))?
+            .map_err(|_| CallError::Instantiate {
+                component: component.name.to_string(),
+                reason: "the runtime is shutting down".into(),
+            })?;
         let mut store = self.new_store(&component.name, grant)?;
         let started = Instant::now();
         let outcome = tokio::time::timeout(grant.limits.timeout, async {

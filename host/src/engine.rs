@@ -50,6 +50,9 @@ pub struct Runtime {
     /// The planner's imports: the broker, logging and WASI without HTTP.
     pub(crate) planner_linker: Arc<Linker<SandboxState>>,
     pub(crate) config: EngineConfig,
+    /// Tool instances that may be live at once (the pool's size): a call
+    /// beyond it waits for a slot instead of failing to instantiate.
+    pub(crate) tool_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -78,6 +81,11 @@ impl Runtime {
             engine,
             linker: Arc::new(linker),
             planner_linker: Arc::new(planner_linker),
+            // Planners and model providers (a few per agent) use the rest
+            // of the pool.
+            tool_slots: Arc::new(tokio::sync::Semaphore::new(
+                (config.max_instances as usize * 3 / 4).max(1),
+            )),
             config,
         })
     }

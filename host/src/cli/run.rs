@@ -183,6 +183,7 @@ impl RunArgs {
             )
             .map_err(anyhow::Error::msg)?,
         );
+        let started = std::time::Instant::now();
         let result = assembled
             .runtime
             .run_planner(
@@ -210,6 +211,16 @@ impl RunArgs {
                 exit::code_for_call(e),
             ),
         };
+        recorder.record_run(
+            assembled.planner.name(),
+            &self.task,
+            match &result {
+                Ok(Ok(_)) => "ok",
+                Ok(Err(_)) => "run-error",
+                Err(e) => e.kind(),
+            },
+            started.elapsed(),
+        );
         let session = recorder.finish(status.clone(), answer.as_deref());
         if self.json {
             print_json(&json!({

@@ -117,6 +117,23 @@ impl SessionRecorder {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Records the planner's run itself in the audit log: the task's
+    /// digest, how it ended, how long it took.
+    pub fn record_run(&self, planner: &str, task: &str, outcome: &str, duration: Duration) {
+        let inner = self.inner();
+        let event = AuditEvent::Call {
+            component: planner.to_string(),
+            digest: self.digest_of(planner),
+            function: "run".into(),
+            argument_digest: audit::argument_digest(task),
+            outcome: outcome.to_string(),
+            duration_ms: duration.as_secs_f64() * 1000.0,
+            fuel_used: None,
+            peak_memory_bytes: None,
+        };
+        self.audit(&inner, event);
+    }
+
     /// Marks the session done (or failed), saves it and returns it.
     pub fn finish(&self, status: Status, answer: Option<&str>) -> Option<Session> {
         let mut inner = self.inner();

@@ -129,6 +129,7 @@ fn an_agent_run_answers_keeps_a_session_and_audits_every_step() {
     let audit = w.ok(&["audit", "tail", "-n", "50", "--json"]);
     assert!(audit.contains("\"function\":\"read_file\""), "{audit}");
     assert!(audit.contains("\"function\":\"complete\""), "{audit}");
+    assert!(audit.contains("\"function\":\"run\""), "{audit}");
     w.ok(&["audit", "verify"]);
 
     // Removing it.

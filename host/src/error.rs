@@ -218,6 +218,19 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// The capability that was refused, when the call failed because of
+    /// one (observed by the host, or reported by the tool as `denied`).
+    pub fn denial(&self) -> Option<&Denial> {
+        match self {
+            CallError::Denied { denial, .. }
+            | CallError::Tool {
+                error: ToolError::Denied(denial),
+                ..
+            } => Some(denial),
+            _ => None,
+        }
+    }
+
     /// A short, stable name for the kind of failure (`denied`, `timeout`, ...),
     /// used in `--json` output.
     pub fn kind(&self) -> &'static str {

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use warden::bindings::{ToolError, ToolSpec};
+use warden::bindings::ToolSpec;
 use warden::error::capability_name;
 use warden::guest_log::CapturedLog;
 use warden::{CallError, CallReport, ToolComponent};
@@ -162,14 +162,7 @@ fn kind_of(err: &anyhow::Error) -> &'static str {
 }
 
 fn add_call_detail(detail: &mut Value, err: &CallError) {
-    let denial = match err {
-        CallError::Denied { denial, .. } => Some(denial),
-        CallError::Tool {
-            error: ToolError::Denied(denial),
-            ..
-        } => Some(denial),
-        _ => None,
-    };
+    let denial = err.denial();
     if let Some(d) = denial {
         detail["capability"] = json!(capability_name(d.capability));
         detail["target"] = json!(d.target);

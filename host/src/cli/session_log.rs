@@ -303,15 +303,7 @@ impl RunObserver for SessionRecorder {
                     peak_memory_bytes: result.as_ref().ok().map(|r| r.stats.peak_memory_bytes),
                 };
                 self.audit(&inner, event);
-                let denial = match result {
-                    Err(warden::CallError::Denied { denial, .. }) => Some(denial),
-                    Err(warden::CallError::Tool {
-                        error: warden::bindings::ToolError::Denied(denial),
-                        ..
-                    }) => Some(denial),
-                    _ => None,
-                };
-                if let Some(d) = denial {
+                if let Some(d) = result.as_ref().err().and_then(warden::CallError::denial) {
                     let event = AuditEvent::Denial {
                         component: component.to_string(),
                         digest: Some(digest),

@@ -111,21 +111,7 @@ pub(super) fn locate_part(
         if installed.kind != kind {
             bail!("`{name}` is a {}, not a {kind}", installed.kind);
         }
-        let bytes = registry.component(&installed)?;
-        let manifest = registry.package(&installed)?.manifest;
-        return Ok(Located {
-            name: name.to_string(),
-            bytes,
-            subject: Subject {
-                id: ComponentId {
-                    name: installed.name.clone(),
-                    version: installed.version.clone(),
-                    digest: installed.component_digest,
-                },
-                requested: Some(manifest.capabilities),
-            },
-            cached: true,
-        });
+        return located_installed(registry, &installed);
     }
     if name.namespace() == "warden"
         && let Some(bytes) = warden::builtin::lookup(name.name())
@@ -201,12 +187,19 @@ pub(super) fn locate(spec: &str, registry: &Registry) -> anyhow::Result<Located>
     if installed.kind != "tool" {
         bail!("`{name}` is a {}, not a tool", installed.kind);
     }
-    // The bytes that run are the verified blob; the manifest comes from the
-    // verified package.
-    let bytes = registry.component(&installed)?;
-    let manifest = registry.package(&installed)?.manifest;
+    located_installed(registry, &installed)
+}
+
+/// An installed package, located: the bytes that run are the verified
+/// blob; the manifest comes from the verified package.
+fn located_installed(
+    registry: &Registry,
+    installed: &warden_registry::store::Installed,
+) -> anyhow::Result<Located> {
+    let bytes = registry.component(installed)?;
+    let manifest = registry.package(installed)?.manifest;
     Ok(Located {
-        name: name.to_string(),
+        name: installed.name.to_string(),
         bytes,
         subject: Subject {
             id: ComponentId {
@@ -267,15 +260,7 @@ fn record_call(
         fuel_used: result.as_ref().ok().map(|r| r.stats.fuel_used),
         peak_memory_bytes: result.as_ref().ok().map(|r| r.stats.peak_memory_bytes),
     }];
-    let denial = match result {
-        Err(warden::CallError::Denied { denial, .. }) => Some(denial),
-        Err(warden::CallError::Tool {
-            error: warden::bindings::ToolError::Denied(denial),
-            ..
-        }) => Some(denial),
-        _ => None,
-    };
-    if let Some(d) = denial {
+    if let Some(d) = result.as_ref().err().and_then(warden::CallError::denial) {
         events.push(AuditEvent::Denial {
             component: component.name().to_string(),
             digest: Some(digest.to_string()),

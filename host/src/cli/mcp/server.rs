@@ -14,7 +14,6 @@ use rmcp::model::{
 };
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Value, json};
-use warden::bindings::ToolError;
 use warden::error::capability_name;
 use warden::{CallError, CallReport, EngineConfig, Grant, Runtime, ToolComponent};
 use warden_registry::audit::{self, AuditEvent};
@@ -325,7 +324,7 @@ impl Inner {
             peak_memory_bytes: result.as_ref().ok().map(|r| r.stats.peak_memory_bytes),
         }];
         if let Err(err) = result
-            && let Some(d) = denial_of(err)
+            && let Some(d) = err.denial()
         {
             events.push(AuditEvent::Denial {
                 component,
@@ -353,17 +352,6 @@ impl Inner {
     }
 }
 
-fn denial_of(err: &CallError) -> Option<&warden::bindings::Denial> {
-    match err {
-        CallError::Denied { denial, .. }
-        | CallError::Tool {
-            error: ToolError::Denied(denial),
-            ..
-        } => Some(denial),
-        _ => None,
-    }
-}
-
 /// A successful call: the output as text (a JSON string as itself, anything
 /// else as JSON) and, for an object, as structured content too.
 fn success(report: CallReport) -> CallToolResult {
@@ -383,7 +371,7 @@ fn success(report: CallReport) -> CallToolResult {
 /// content (`kind`, and `capability`, `target`, `reason` for a denial).
 fn failure(err: &CallError) -> CallToolResult {
     let mut detail = json!({ "kind": err.kind(), "message": err.to_string() });
-    if let Some(d) = denial_of(err) {
+    if let Some(d) = err.denial() {
         detail["capability"] = json!(capability_name(d.capability));
         detail["target"] = json!(d.target);
         detail["reason"] = json!(d.reason);

@@ -56,13 +56,7 @@ impl Admission {
     ) -> Result<Ticket, CallError> {
         let now = Instant::now();
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        while state
-            .started
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= WINDOW)
-        {
-            state.started.pop_front();
-        }
+        forget_old(&mut state, now);
         if let Some(max) = limits.max_instances
             && state.running >= max
         {
@@ -76,25 +70,7 @@ impl Admission {
                 ),
             });
         }
-        if let Some(max) = limits.calls_per_minute
-            && state.started.len() >= max as usize
-        {
-            let wait = state
-                .started
-                .front()
-                .map(|t| WINDOW.saturating_sub(now.duration_since(*t)))
-                .unwrap_or_default();
-            return Err(CallError::Throttled {
-                component: component.to_string(),
-                limit: "calls-per-minute".into(),
-                reason: format!(
-                    "it was called {} times in the last minute and its limit is {max} per \
-                     minute; retry in {} s",
-                    state.started.len(),
-                    wait.as_secs().max(1)
-                ),
-            });
-        }
+        check_rate(&state, component, limits, now)?;
         state.running += 1;
         // Only calls made under a per-minute limit are remembered, so the
         // history stays as small as the limit.
@@ -105,6 +81,60 @@ impl Admission {
             admission: Arc::clone(self),
         })
     }
+
+    /// Counts one more call start of an instance that is already running
+    /// (a reused instance holds its [`Ticket`] for its whole life), or
+    /// refuses it under the calls-per-minute limit.
+    pub(crate) fn count_start(&self, component: &str, limits: &Limits) -> Result<(), CallError> {
+        let now = Instant::now();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        forget_old(&mut state, now);
+        check_rate(&state, component, limits, now)?;
+        if limits.calls_per_minute.is_some() {
+            state.started.push_back(now);
+        }
+        Ok(())
+    }
+}
+
+/// Drops starts older than the rate window.
+fn forget_old(state: &mut State, now: Instant) {
+    while state
+        .started
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= WINDOW)
+    {
+        state.started.pop_front();
+    }
+}
+
+/// Refuses a start over the calls-per-minute limit.
+fn check_rate(
+    state: &State,
+    component: &str,
+    limits: &Limits,
+    now: Instant,
+) -> Result<(), CallError> {
+    if let Some(max) = limits.calls_per_minute
+        && state.started.len() >= max as usize
+    {
+        let wait = state
+            .started
+            .front()
+            .map(|t| WINDOW.saturating_sub(now.duration_since(*t)))
+            .unwrap_or_default();
+        return Err(CallError::Throttled {
+            component: component.to_string(),
+            limit: "calls-per-minute".into(),
+            reason: format!(
+                "it was called {} times in the last minute and its limit is {max} per \
+                 minute; retry in {} s",
+                state.started.len(),
+                wait.as_secs().max(1)
+            ),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

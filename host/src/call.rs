@@ -150,41 +150,7 @@ impl Runtime {
             }
             Ok(Ok(result)) => result,
         };
-        let host_denials = store.data().denials.snapshot();
-        let output = match result {
-            Ok(output) => output,
-            Err(error) => {
-                // The host's own record of a refusal is authoritative, whatever
-                // the guest made of it.
-                let denial = match (host_denials.into_iter().next(), error) {
-                    (Some(denial), _) | (None, ToolError::Denied(denial)) => denial,
-                    (None, error) => {
-                        return Err(CallError::Tool {
-                            component: component.name.to_string(),
-                            tool,
-                            error,
-                        });
-                    }
-                };
-                return Err(CallError::Denied {
-                    component: component.name.to_string(),
-                    denial,
-                });
-            }
-        };
-        let redactor = Redactor::new(&grant.secrets);
-        let output = parse_output(component, grant, &redactor.redact(&output))?;
-        let fuel_left = store.get_fuel().unwrap_or(0);
-        let data = store.data();
-        Ok(CallReport {
-            output,
-            log: redact_log(data.log.finish(), &redactor),
-            stats: CallStats {
-                duration,
-                fuel_used: grant.limits.fuel.saturating_sub(fuel_left),
-                peak_memory_bytes: data.limiter.peak(),
-            },
-        })
+        finish(component, grant, tool, &store, result, duration)
     }
 
     /// A store for one call, with every limit from `grant` armed.
@@ -196,26 +162,101 @@ impl Runtime {
         let state = SandboxState::new(component.clone(), grant)?;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
+        self.refuel(&mut store, component, grant)?;
+        arm_deadline(&mut store, grant.limits.timeout);
+        Ok(store)
+    }
+}
+
+impl Runtime {
+    /// Gives `store` the grant's whole fuel budget (when the engine meters
+    /// fuel).
+    pub(crate) fn refuel(
+        &self,
+        store: &mut Store<SandboxState>,
+        component: &str,
+        grant: &Grant,
+    ) -> Result<(), CallError> {
+        if !self.config.fuel {
+            return Ok(());
+        }
         store
             .set_fuel(grant.limits.fuel)
             .map_err(|e| CallError::Instantiate {
                 component: component.to_string(),
                 reason: format!("cannot set the fuel budget: {e}"),
-            })?;
-        // Check the wall clock at every epoch tick; yield to the executor in
-        // between, so a spinning guest never starves other calls.
-        let deadline = Instant::now() + grant.limits.timeout;
-        store.epoch_deadline_callback(move |mut ctx| {
-            if Instant::now() >= deadline {
-                ctx.data_mut().timed_out = true;
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
-        store.set_epoch_deadline(1);
-        Ok(store)
+            })
     }
+}
+
+/// The fuel `store` used of `budget` (0 when the engine meters none).
+pub(crate) fn fuel_used(store: &Store<SandboxState>, budget: u64) -> u64 {
+    store
+        .get_fuel()
+        .map_or(0, |left| budget.saturating_sub(left))
+}
+
+/// Arms `store`'s wall clock: `limit` from now. The deadline is checked at
+/// every epoch tick; in between the guest yields to the executor, so a
+/// spinning guest never starves other calls.
+pub(crate) fn arm_deadline(store: &mut Store<SandboxState>, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    store.epoch_deadline_callback(move |mut ctx| {
+        if Instant::now() >= deadline {
+            ctx.data_mut().timed_out = true;
+            Ok(UpdateDeadline::Interrupt)
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+    store.set_epoch_deadline(1);
+}
+
+/// Turns what tool `tool` returned into the call's result: a denial the
+/// host observed wins over whatever the guest made of it, the output is
+/// bounded and parsed, secrets are redacted, and the stats are read from
+/// `store` (fuel used is measured against the grant's full budget, which
+/// the store held when the call started).
+pub(crate) fn finish(
+    component: &ToolComponent,
+    grant: &Grant,
+    tool: String,
+    store: &Store<SandboxState>,
+    result: Result<String, ToolError>,
+    duration: Duration,
+) -> Result<CallReport, CallError> {
+    let host_denials = store.data().denials.take();
+    let output = match result {
+        Ok(output) => output,
+        Err(error) => {
+            let denial = match (host_denials.into_iter().next(), error) {
+                (Some(denial), _) | (None, ToolError::Denied(denial)) => denial,
+                (None, error) => {
+                    return Err(CallError::Tool {
+                        component: component.name.to_string(),
+                        tool,
+                        error,
+                    });
+                }
+            };
+            return Err(CallError::Denied {
+                component: component.name.to_string(),
+                denial,
+            });
+        }
+    };
+    let redactor = Redactor::new(&grant.secrets);
+    let output = parse_output(component, grant, &redactor.redact(&output))?;
+    let data = store.data();
+    Ok(CallReport {
+        output,
+        log: redact_log(data.log.finish(), &redactor),
+        stats: CallStats {
+            duration,
+            fuel_used: fuel_used(store, grant.limits.fuel),
+            peak_memory_bytes: data.limiter.peak(),
+        },
+    })
 }
 
 pub(crate) fn timeout(component: &str, grant: &Grant) -> CallError {
@@ -336,7 +377,7 @@ fn guest_frames(bt: &WasmBacktrace) -> Vec<String> {
     names[first_own..].to_vec()
 }
 
-fn redact_log(mut log: CapturedLog, redactor: &Redactor) -> CapturedLog {
+pub(crate) fn redact_log(mut log: CapturedLog, redactor: &Redactor) -> CapturedLog {
     if !redactor.is_empty() {
         for line in &mut log.lines {
             line.message = redactor.redact(&line.message);
@@ -346,7 +387,7 @@ fn redact_log(mut log: CapturedLog, redactor: &Redactor) -> CapturedLog {
 }
 
 /// `err` with secret values removed from every text it carries.
-fn redact_error(err: CallError, r: &Redactor) -> CallError {
+pub(crate) fn redact_error(err: CallError, r: &Redactor) -> CallError {
     use crate::bindings::{Denial, ToolError};
     if r.is_empty() {
         return err;

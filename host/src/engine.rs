@@ -28,6 +28,11 @@ pub struct EngineConfig {
     pub max_instances: u32,
     /// Largest single linear memory any grant may allow, in bytes. Default 4 GiB.
     pub max_memory_bytes: u64,
+    /// Meter guest CPU with fuel, so each grant's `limits.fuel` holds.
+    /// Default on. Off, `limits.fuel` is not enforced and only the wall
+    /// clock bounds a guest's CPU; the benchmark suite turns it off to
+    /// measure what fuel costs.
+    pub fuel: bool,
 }
 
 impl Default for EngineConfig {
@@ -37,6 +42,7 @@ impl Default for EngineConfig {
             pooling: true,
             max_instances: 256,
             max_memory_bytes: 4 << 30,
+            fuel: true,
         }
     }
 }
@@ -100,7 +106,7 @@ fn build_engine(config: &EngineConfig, pooling: bool) -> Result<Engine, EngineEr
     let mut c = Config::new();
     c.wasm_component_model(true)
         .epoch_interruption(true)
-        .consume_fuel(true)
+        .consume_fuel(config.fuel)
         .max_wasm_stack(config.max_wasm_stack)
         // The fiber stack must hold the wasm stack plus host frames.
         .async_stack_size(config.max_wasm_stack + (1 << 20));
@@ -122,9 +128,11 @@ fn build_engine(config: &EngineConfig, pooling: bool) -> Result<Engine, EngineEr
         let probe = wasmtime::Module::new(&engine, "(module (memory 1))")
             .map_err(|e| EngineError(e.to_string()))?;
         let mut store = wasmtime::Store::new(&engine, ());
-        store
-            .set_fuel(1_000)
-            .map_err(|e| EngineError(e.to_string()))?;
+        if config.fuel {
+            store
+                .set_fuel(1_000)
+                .map_err(|e| EngineError(e.to_string()))?;
+        }
         wasmtime::Instance::new(&mut store, &probe, &[]).map_err(|e| EngineError(e.to_string()))?;
     }
     Ok(engine)

@@ -196,6 +196,16 @@ pub enum CallError {
         /// The host's message.
         reason: String,
     },
+    /// A reused instance ([`crate::ToolInstance`]) was called after an
+    /// earlier call on it trapped, hit a limit or timed out: its state can
+    /// no longer be trusted, so it answers nothing more.
+    #[error("`{component}`'s instance stopped at an earlier call ({cause}); open a new instance")]
+    Stopped {
+        /// The component's name.
+        component: String,
+        /// The kind of the failure that stopped it (`trap`, `timeout`, ...).
+        cause: String,
+    },
     /// The call was refused before it started: the component is at its
     /// limit of concurrent instances or of calls per minute.
     #[error("`{component}` was not called: {reason} (its `{limit}` limit)")]
@@ -250,6 +260,7 @@ impl CallError {
             CallError::Trap { .. } => "trap",
             CallError::InvalidOutput { .. } => "invalid-output",
             CallError::Instantiate { .. } => "instantiate",
+            CallError::Stopped { .. } => "stopped",
             CallError::Throttled { .. } => "throttled",
             CallError::Grant { .. } => "grant",
         }

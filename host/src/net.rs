@@ -32,6 +32,12 @@ impl DenialLog {
     pub fn snapshot(&self) -> Vec<Denial> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// The denials recorded so far, leaving the log empty (for an instance
+    /// that answers more than one call).
+    pub fn take(&self) -> Vec<Denial> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 /// The network part of a grant, shared by the HTTP hook and the socket check.

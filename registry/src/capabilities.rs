@@ -8,9 +8,8 @@
 //!   interfaces a component may import (`log`, `types`, `chat`,
 //!   `planning`, and `broker` for planners only);
 //! - uses a `warden:plugin` version other than its manifest's world;
-//! - can open network connections (`wasi:http/outgoing-handler`, or
-//!   `wasi:sockets/tcp`, `tcp-create-socket`, `udp`, `udp-create-socket`,
-//!   `ip-name-lookup`) while its manifest declares no `hosts`;
+//! - can send HTTP requests (`wasi:http/outgoing-handler`) while its
+//!   manifest declares no `hosts`;
 //! - does not export the interface of its kind's world
 //!   (`warden:plugin/tools` for a tool, `skills`, `model`, `agent`).
 //!
@@ -38,6 +37,21 @@
 //!   really does mean the component can open connections, and requiring
 //!   `hosts` for it does not refuse ordinary tools.
 //!
+//! # Sockets without hosts: accepted, and said
+//!
+//! Other language runtimes link the socket layer whether or not the code
+//! uses it: a `componentize-py` component (CPython on wasi-libc) imports the
+//! whole `wasi:sockets` set even for a tool that only counts words. Refusing
+//! those would shut out every Python author, and it buys no safety: the
+//! manifest's `hosts` are the ceiling of every grant (user grants and
+//! command-line flags are intersected with them), and the host checks each
+//! connect against the effective grant. A component that imports sockets but
+//! declares no hosts therefore gets no network at all. [`check`] accepts it
+//! and reports the import in [`ImportSummary::network_without_hosts`], which
+//! `warden package` and `warden install` print, so nobody is surprised.
+//! `wasi:http/outgoing-handler` stays strict: no runtime imports it unless
+//! the code sends requests, so without `hosts` it is a manifest mistake.
+//!
 //! Filesystem imports are not tied to `dirs`: without a granted directory
 //! the component simply has no preopens, which is safe.
 
@@ -59,6 +73,25 @@ pub struct ImportSummary {
     pub imports: Vec<String>,
     /// Exported interfaces (e.g. `warden:plugin/tools@0.1.0`), sorted.
     pub exports: Vec<String>,
+    /// Set by [`check`] when the component imports `wasi:sockets` but its
+    /// manifest declares no hosts: the first such import and what it does
+    /// (`` `wasi:sockets/tcp@0.2.0` (TCP connections) ``). Every connection it
+    /// attempts will be refused (see the module docs).
+    pub network_without_hosts: Option<String>,
+}
+
+impl ImportSummary {
+    /// The note `warden package` and `warden install` print for
+    /// [`network_without_hosts`](Self::network_without_hosts), if any.
+    pub fn network_note(&self, package: &str) -> Option<String> {
+        self.network_without_hosts.as_ref().map(|import| {
+            format!(
+                "{package} imports {import} but declares no network hosts: every connection \
+                 it attempts will be refused (language runtimes such as CPython link sockets \
+                 whether or not the code uses them)"
+            )
+        })
+    }
 }
 
 /// One import or export, named and split into its parts when it is an
@@ -93,14 +126,23 @@ fn describe(resolve: &Resolve, key: &WorldKey, item: &WorldItem) -> Item {
     Item { full, iface }
 }
 
-/// Whether a WASI import lets the component open network connections, and
-/// what it does, in words.
-fn network_import(package: &str, interface: &str) -> Option<&'static str> {
+/// How a WASI import reaches the network.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Network {
+    /// `wasi:http/outgoing-handler`: needs declared hosts.
+    Http,
+    /// A `wasi:sockets` interface: allowed without hosts, and reported.
+    Sockets,
+}
+
+/// Whether a WASI import lets the component open network connections, how,
+/// and what it does, in words.
+fn network_import(package: &str, interface: &str) -> Option<(Network, &'static str)> {
     match (package, interface) {
-        ("http", "outgoing-handler") => Some("outbound HTTP requests"),
-        ("sockets", "tcp" | "tcp-create-socket") => Some("TCP connections"),
-        ("sockets", "udp" | "udp-create-socket") => Some("UDP sockets"),
-        ("sockets", "ip-name-lookup") => Some("DNS lookups"),
+        ("http", "outgoing-handler") => Some((Network::Http, "outbound HTTP requests")),
+        ("sockets", "tcp" | "tcp-create-socket") => Some((Network::Sockets, "TCP connections")),
+        ("sockets", "udp" | "udp-create-socket") => Some((Network::Sockets, "UDP sockets")),
+        ("sockets", "ip-name-lookup") => Some((Network::Sockets, "DNS lookups")),
         _ => None,
     }
 }
@@ -126,7 +168,11 @@ fn summary_of(resolve: &Resolve, world: wit_parser::WorldId) -> ImportSummary {
         .collect();
     imports.sort();
     exports.sort();
-    ImportSummary { imports, exports }
+    ImportSummary {
+        imports,
+        exports,
+        network_without_hosts: None,
+    }
 }
 
 fn decode(
@@ -168,7 +214,8 @@ pub fn check(manifest: &Manifest, component: &[u8]) -> Result<ImportSummary, Cap
         world: manifest.world.to_string(),
     };
 
-    let mut network = None;
+    let mut http = None;
+    let mut sockets = None;
     for (key, item) in &w.imports {
         let Item { full, iface } = describe(&resolve, key, item);
         let foreign = || CapabilityError::ForeignImport {
@@ -185,8 +232,12 @@ pub fn check(manifest: &Manifest, component: &[u8]) -> Result<ImportSummary, Cap
             return Err(foreign());
         };
         if ns == "wasi" {
-            if network.is_none() {
-                network = network_import(&pkg, &name).map(|what| (full.clone(), what));
+            match network_import(&pkg, &name) {
+                Some((Network::Http, what)) if http.is_none() => http = Some((full.clone(), what)),
+                Some((Network::Sockets, what)) if sockets.is_none() => {
+                    sockets = Some(format!("`{full}` ({what})"))
+                }
+                _ => {}
             }
         } else if is_warden(&ns, &pkg) {
             if version.as_ref() != Some(wit_version) {
@@ -207,8 +258,9 @@ pub fn check(manifest: &Manifest, component: &[u8]) -> Result<ImportSummary, Cap
             return Err(foreign());
         }
     }
-    if let Some((import, what)) = network
-        && manifest.capabilities.hosts.is_empty()
+    let no_hosts = manifest.capabilities.hosts.is_empty();
+    if let Some((import, what)) = http
+        && no_hosts
     {
         return Err(CapabilityError::UndeclaredNetwork {
             package,
@@ -245,7 +297,11 @@ pub fn check(manifest: &Manifest, component: &[u8]) -> Result<ImportSummary, Cap
             },
         });
     }
-    Ok(summary_of(&resolve, world))
+    let mut summary = summary_of(&resolve, world);
+    if no_hosts {
+        summary.network_without_hosts = sockets;
+    }
+    Ok(summary)
 }
 
 #[cfg(test)]
@@ -398,7 +454,7 @@ world bare-function {
     }
 
     #[test]
-    fn network_imports_need_hosts() {
+    fn http_imports_need_hosts_and_sockets_are_reported() {
         let fetcher = net("fetcher");
         let err = message(check(&manifest(Kind::Tool, &[]), &fetcher));
         assert!(
@@ -410,12 +466,21 @@ world bare-function {
         check(&manifest(Kind::Tool, &["api.example.com"]), &fetcher).expect("hosts declared");
 
         let sockets = net("sockets-user");
-        let err = message(check(&manifest(Kind::Tool, &[]), &sockets));
-        assert!(
-            err.contains("`wasi:sockets/tcp@0.2.0` (TCP connections)"),
-            "{err}"
+        let summary = check(&manifest(Kind::Tool, &[]), &sockets).expect("sockets, no hosts");
+        assert_eq!(
+            summary.network_without_hosts.as_deref(),
+            Some("`wasi:sockets/tcp@0.2.0` (TCP connections)")
         );
-        check(&manifest(Kind::Tool, &["10.0.0.1:5432"]), &sockets).expect("hosts declared");
+        let note = summary.network_note("acme:t@1.0.0").expect("a note");
+        assert!(
+            note.contains("acme:t@1.0.0 imports `wasi:sockets/tcp@0.2.0`")
+                && note.contains("every connection it attempts will be refused"),
+            "{note}"
+        );
+        let summary =
+            check(&manifest(Kind::Tool, &["10.0.0.1:5432"]), &sockets).expect("hosts declared");
+        assert_eq!(summary.network_without_hosts, None, "hosts are declared");
+        assert_eq!(summary.network_note("acme:t@1.0.0"), None);
     }
 
     #[test]
@@ -501,6 +566,7 @@ world bare-function {
                     .any(|i| i.starts_with("wasi:sockets/")),
                 "{summary:?}"
             );
+            assert_eq!(summary.network_without_hosts, None, "{summary:?}");
         }
     }
 
@@ -518,12 +584,13 @@ world bare-function {
     }
 
     #[test]
-    fn real_std_net_user_needs_hosts() {
+    fn real_std_net_user_is_reported_without_hosts() {
         let Some(bytes) = guest("hostile.wasm") else {
             return;
         };
-        let err = message(check(&manifest(Kind::Tool, &[]), &bytes));
-        assert!(err.contains("wasi:sockets/"), "{err}");
+        let summary = check(&manifest(Kind::Tool, &[]), &bytes).expect("no hosts");
+        let import = summary.network_without_hosts.expect("reported");
+        assert!(import.starts_with("`wasi:sockets/"), "{import}");
         let summary = check(&manifest(Kind::Tool, &["127.0.0.1"]), &bytes).expect("with hosts");
         assert!(
             summary

@@ -1,25 +1,49 @@
 //! warden's benchmark suite (issue: the benchmark suite): each figure as
 //! p50/p99 and as a ratio to a baseline measured in the same run.
 //!
-//! - a tool call with a fresh instance per call (InstancePre + pooling) vs
-//!   a native Rust function doing the same work (parse the JSON input,
-//!   build and serialise the output) vs the same echo as a native
-//!   subprocess (`cat`, spawned per call), payloads 0 B, 1 KiB, 64 KiB, 1 MiB;
+//! - a tool call with a fresh instance per call (InstancePre + pooling) and
+//!   on a reused instance vs a native Rust function doing the same work
+//!   (parse the JSON input, build and serialise the output) vs the same echo
+//!   as a native subprocess (`cat`, spawned per call), payloads 0 B, 1 KiB,
+//!   64 KiB, 1 MiB;
+//! - the same call over MCP stdio: `warden mcp` vs a Python MCP server
+//!   written with the official SDK (`tests/benches/mcp_echo_server.py`);
+//! - `warden tool call` as a whole process, cold and with the compiled
+//!   cache warm, vs spawning `true`;
 //! - instantiations per second on one and on both cores;
 //! - 1, 16, 256 and 1024 concurrent calls: throughput, p99, errors;
-//! - fuel and epoch overhead on a CPU-bound guest (a spin stopped by fuel),
-//!   and how far past a wall-clock deadline a runaway guest gets.
+//! - fuel's cost on a CPU-bound guest (fuel off vs on, vs native), and how
+//!   far past a wall-clock deadline a runaway guest gets.
 //!
-//! Run with `cargo bench -p warden-tests --bench suite`; results are in
-//! docs/benchmarks.md.
+//! Run with `cargo build --release -p warden && cargo bench -p warden-tests
+//! --bench suite`; results are in docs/benchmarks.md. The MCP rows need
+//! Python 3 with venv and pip, and PyPI (a venv is made under
+//! `target/tmp/mcp-venv`, shared with the MCP tests), or
+//! `WARDEN_BENCH_PYTHON` naming a Python that has `mcp`; without them the
+//! rows say why they were skipped.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use warden::{Grant, Runtime, ToolComponent};
+use warden::{EngineConfig, Grant, Runtime, ToolComponent};
+use warden_tests::components::HOSTILE;
 use warden_tests::{hostile, runtime};
+
+/// The payload sizes every call table is measured at.
+const PAYLOADS: [(&str, usize); 4] = [
+    ("0 B", 0),
+    ("1 KiB", 1 << 10),
+    ("64 KiB", 64 << 10),
+    ("1 MiB", 1 << 20),
+];
+
+/// Samples per row: fewer for the 1 MiB payload.
+fn samples(size: usize) -> usize {
+    if size >= 1 << 20 { 30 } else { 300 }
+}
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -103,20 +127,16 @@ fn main() {
     println!("## Tool call: fresh instance vs native function vs subprocess\n");
     println!("| measurement | samples | p50 | p99 | ratio |");
     println!("|---|---:|---:|---:|---:|");
-    for (label, size) in [
-        ("0 B", 0usize),
-        ("1 KiB", 1 << 10),
-        ("64 KiB", 64 << 10),
-        ("1 MiB", 1 << 20),
-    ] {
+    for (label, size) in PAYLOADS {
         let input = json!({ "text": "x".repeat(size) }).to_string();
-        let n = if size >= 1 << 20 { 30 } else { 300 };
+        let n = samples(size);
         calls(&rt, &runtime, &echo, &input, &grant, 5);
         let native: Vec<Duration> = (0..n).map(|_| time(|| echo_native(&input))).collect();
         let sub: Vec<Duration> = (0..n.min(100))
             .map(|_| time(|| echo_subprocess(&input)))
             .collect();
         let wasm = calls(&rt, &runtime, &echo, &input, &grant, n);
+        let reused = reused_calls(&rt, &runtime, &echo, &input, &grant, n);
         let base = row(
             &format!("{label}: native Rust function (baseline)"),
             native,
@@ -132,11 +152,19 @@ fn main() {
             wasm,
             Some(base),
         );
+        row(
+            &format!("{label}: warden call, reused instance"),
+            reused,
+            Some(base),
+        );
         println!(
             "| {label}: subprocess / warden call | | | | {:.1}x |",
             sub_p50.as_secs_f64() / wasm_p50.as_secs_f64()
         );
     }
+
+    mcp_stdio();
+    cli_process();
 
     println!("\n## Instantiations per second (call of a 0 B echo, end to end)\n");
     println!("| workers | calls | calls/s |");
@@ -203,28 +231,11 @@ fn main() {
         );
     }
 
+    fuel_cost(&rt, &runtime, &echo, &grant);
+
     println!("\n## Runaway guests\n");
     println!("| measurement | samples | p50 | p99 | ratio |");
     println!("|---|---:|---:|---:|---:|");
-    // A spin stopped by fuel: time per 100M units of fuel.
-    let mut fuel_grant = grant.clone();
-    fuel_grant.limits.fuel = 100_000_000;
-    fuel_grant.limits.timeout = Duration::from_secs(30);
-    let spins: Vec<Duration> = (0..10)
-        .map(|_| {
-            time(|| {
-                let err = rt
-                    .block_on(runtime.call_tool(&echo, "spin", "{}", &fuel_grant))
-                    .expect_err("runs out of fuel");
-                assert_eq!(err.kind(), "out-of-fuel");
-            })
-        })
-        .collect();
-    row(
-        "spin until 100M fuel is used (fuel + epoch checks armed)",
-        spins,
-        None,
-    );
     // How far past a 100 ms deadline a spinning guest runs.
     let mut wall_grant = grant.clone();
     wall_grant.limits.timeout = Duration::from_millis(100);
@@ -243,4 +254,376 @@ fn main() {
         overshoot,
         None,
     );
+}
+
+/// Calls on one instance, kept across the calls.
+fn reused_calls(
+    rt: &tokio::runtime::Runtime,
+    runtime: &Runtime,
+    c: &ToolComponent,
+    input: &str,
+    grant: &Grant,
+    n: usize,
+) -> Vec<Duration> {
+    rt.block_on(async {
+        let mut instance = runtime
+            .instantiate_tool(c, grant)
+            .await
+            .expect("instantiates");
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let started = Instant::now();
+            std::hint::black_box(instance.call("echo", input).await.expect("echo"));
+            out.push(started.elapsed());
+        }
+        out
+    })
+}
+
+/// The same CPU-bound loop as the hostile component's `work` tool.
+fn work_native(rounds: u64) -> u64 {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..rounds {
+        x = std::hint::black_box(x.rotate_left(7) ^ i).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    }
+    x
+}
+
+/// A CPU-bound guest with fuel metering off and on, against the loop in
+/// native Rust.
+fn fuel_cost(rt: &tokio::runtime::Runtime, runtime: &Runtime, echo: &ToolComponent, grant: &Grant) {
+    println!("\n## Fuel on a CPU-bound tool\n");
+    println!("| measurement | samples | p50 | p99 | ratio |");
+    println!("|---|---:|---:|---:|---:|");
+    const ROUNDS: u64 = 20_000_000;
+    let input = json!({ "rounds": ROUNDS }).to_string();
+    let mut grant = grant.clone();
+    grant.limits.fuel = u64::MAX / 2;
+    grant.limits.timeout = Duration::from_secs(60);
+    let unmetered = Runtime::new(EngineConfig {
+        fuel: false,
+        max_instances: 8,
+        ..EngineConfig::default()
+    })
+    .expect("engine without fuel");
+    let work_unmetered = unmetered
+        .load_tool_file(Path::new(HOSTILE))
+        .expect("hostile loads");
+    let run = |runtime: &Runtime, c: &ToolComponent| -> Vec<Duration> {
+        (0..10)
+            .map(|_| {
+                time(|| {
+                    rt.block_on(runtime.call_tool(c, "work", &input, &grant))
+                        .expect("work")
+                })
+            })
+            .collect()
+    };
+    let native: Vec<Duration> = (0..10).map(|_| time(|| work_native(ROUNDS))).collect();
+    let off = run(&unmetered, &work_unmetered);
+    let on = run(runtime, echo);
+    let base = row("20M rounds: native Rust loop (baseline)", native, None);
+    let off_p50 = row(
+        "20M rounds: warden call, epochs only (fuel off)",
+        off,
+        Some(base),
+    );
+    let on_p50 = row(
+        "20M rounds: warden call, fuel + epochs (the default)",
+        on,
+        Some(base),
+    );
+    println!(
+        "| fuel's cost: fuel on / fuel off | | | | {:.2}x |",
+        on_p50.as_secs_f64() / off_p50.as_secs_f64()
+    );
+}
+
+/// The `warden` binary next to this bench's profile directory.
+fn warden_bin() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let bin = exe.parent()?.parent()?.join("warden");
+    bin.is_file().then_some(bin)
+}
+
+/// `warden tool call` as a whole process, cold (nothing compiled yet) and
+/// warm (the compiled artifact cached), against spawning `true`.
+fn cli_process() {
+    println!("\n## `warden tool call` as a whole process\n");
+    println!("| measurement | samples | p50 | p99 | ratio |");
+    println!("|---|---:|---:|---:|---:|");
+    let Some(warden) = warden_bin() else {
+        println!(
+            "| skipped: target/release/warden is not built (`cargo build --release -p warden`) | | | | |"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("hello.txt"), "hello").expect("write");
+    let grant = format!("{}:/d:ro", dir.path().display());
+    let call = |home: &Path| {
+        let out = Command::new(&warden)
+            .args([
+                "tool",
+                "call",
+                "builtin:fs",
+                "list_dir",
+                r#"{"path": "/d"}"#,
+            ])
+            .args(["--dir", &grant])
+            .env("WARDEN_HOME", home)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("warden runs");
+        assert!(
+            out.status.success(),
+            "warden tool call failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let spawn_true: Vec<Duration> = (0..50)
+        .map(|_| time(|| Command::new("true").status().expect("true")))
+        .collect();
+    let cold: Vec<Duration> = (0..5)
+        .map(|_| {
+            let home = tempfile::tempdir().expect("home");
+            time(|| call(home.path()))
+        })
+        .collect();
+    let home = tempfile::tempdir().expect("home");
+    call(home.path());
+    let warm: Vec<Duration> = (0..30).map(|_| time(|| call(home.path()))).collect();
+    let base = row("spawn `true` (baseline)", spawn_true, None);
+    row(
+        "`warden tool call builtin:fs list_dir`, cold (compiles fs)",
+        cold,
+        Some(base),
+    );
+    row(
+        "`warden tool call builtin:fs list_dir`, compiled cache warm",
+        warm,
+        Some(base),
+    );
+}
+
+/// A client speaking MCP's stdio transport (newline-delimited JSON-RPC) to
+/// a server process.
+struct McpClient {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next_id: u64,
+}
+
+impl McpClient {
+    fn start(mut command: Command) -> Result<McpClient, String> {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+        let stdin = child.stdin.take().ok_or("no stdin")?;
+        let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        let mut client = McpClient {
+            child,
+            stdin,
+            stdout,
+            next_id: 1,
+        };
+        client.request(
+            "initialize",
+            json!({
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": { "name": "warden-bench", "version": "0" },
+            }),
+        )?;
+        client.send(&json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }))?;
+        Ok(client)
+    }
+
+    fn send(&mut self, message: &Value) -> Result<(), String> {
+        let mut line = message.to_string();
+        line.push('\n');
+        self.stdin
+            .write_all(line.as_bytes())
+            .and_then(|()| self.stdin.flush())
+            .map_err(|e| format!("cannot write to the server: {e}"))
+    }
+
+    /// Sends a request and waits for its response, skipping notifications.
+    fn request(&mut self, method: &str, params: Value) -> Result<Value, String> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))?;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = self
+                .stdout
+                .read_line(&mut line)
+                .map_err(|e| format!("cannot read from the server: {e}"))?;
+            if n == 0 {
+                return Err(format!(
+                    "the server closed stdout before answering `{method}`"
+                ));
+            }
+            let Ok(message) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if message["id"] != json!(id) {
+                continue;
+            }
+            if let Some(error) = message.get("error") {
+                return Err(format!("`{method}` failed: {error}"));
+            }
+            return Ok(message["result"].clone());
+        }
+    }
+
+    /// The name of the server's tool whose name ends in `echo`.
+    fn echo_tool(&mut self) -> Result<String, String> {
+        let tools = self.request("tools/list", json!({}))?;
+        tools["tools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["name"].as_str())
+            .find(|n| *n == "echo" || n.ends_with("__echo"))
+            .map(str::to_string)
+            .ok_or_else(|| format!("no echo tool in {tools}"))
+    }
+
+    fn echo(&mut self, tool: &str, text: &str) -> Result<(), String> {
+        let result = self.request(
+            "tools/call",
+            json!({ "name": tool, "arguments": { "text": text } }),
+        )?;
+        if result["isError"] == json!(true) {
+            return Err(format!("the echo call failed: {result}"));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for McpClient {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Python with the `mcp` SDK: `WARDEN_BENCH_PYTHON`, or the venv the MCP
+/// tests use (made here if missing), or why there is none.
+fn python_with_mcp() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("WARDEN_BENCH_PYTHON").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-venv");
+    let python = venv.join("bin/python");
+    let has_mcp = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import mcp.server.mcpserver"])
+            .current_dir(env!("CARGO_TARGET_TMPDIR"))
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if python.is_file() && has_mcp(&python) {
+        return Ok(python);
+    }
+    eprintln!(
+        "making a Python venv with the MCP SDK in {} ...",
+        venv.display()
+    );
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .map_err(|e| format!("python3 is not available ({e})"))?;
+    if !made.success() {
+        return Err("`python3 -m venv` failed (Debian: apt-get install python3-venv)".into());
+    }
+    let pip = Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "mcp>=2.3,<3"])
+        .status()
+        .map_err(|e| format!("cannot run pip ({e})"))?;
+    if !pip.success() || !has_mcp(&python) {
+        return Err("`pip install 'mcp>=2.3,<3'` failed (no PyPI?)".into());
+    }
+    Ok(python)
+}
+
+/// Round trips of the echo call over MCP stdio.
+fn mcp_calls(
+    client: &mut McpClient,
+    tool: &str,
+    text: &str,
+    n: usize,
+) -> Result<Vec<Duration>, String> {
+    for _ in 0..3 {
+        client.echo(tool, text)?;
+    }
+    (0..n)
+        .map(|_| {
+            let started = Instant::now();
+            client.echo(tool, text).map(|()| started.elapsed())
+        })
+        .collect()
+}
+
+/// The echo call over MCP stdio: `warden mcp` serving the hostile
+/// component against the Python SDK's server.
+fn mcp_stdio() {
+    println!("\n## The same call over MCP stdio: `warden mcp` vs a Python MCP server\n");
+    println!("| measurement | samples | p50 | p99 | ratio |");
+    println!("|---|---:|---:|---:|---:|");
+    let skip = |why: &str| println!("| skipped: {why} | | | | |");
+    let Some(warden) = warden_bin() else {
+        return skip("target/release/warden is not built (`cargo build --release -p warden`)");
+    };
+    let python = match python_with_mcp() {
+        Ok(p) => p,
+        Err(why) => return skip(&why),
+    };
+    let home = tempfile::tempdir().expect("home");
+    let mut py_cmd = Command::new(&python);
+    py_cmd
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/mcp_echo_server.py"))
+        .current_dir(env!("CARGO_TARGET_TMPDIR"));
+    let mut warden_cmd = Command::new(&warden);
+    warden_cmd
+        .args(["mcp", HOSTILE])
+        .env("WARDEN_HOME", home.path());
+    let clients = McpClient::start(py_cmd).and_then(|mut py| {
+        let py_tool = py.echo_tool()?;
+        let mut w = McpClient::start(warden_cmd)?;
+        let w_tool = w.echo_tool()?;
+        Ok(((py, py_tool), (w, w_tool)))
+    });
+    let ((mut py, py_tool), (mut w, w_tool)) = match clients {
+        Ok(c) => c,
+        Err(why) => return skip(&why),
+    };
+    for (label, size) in PAYLOADS {
+        let text = "x".repeat(size);
+        let n = samples(size).min(200);
+        let measured = mcp_calls(&mut py, &py_tool, &text, n)
+            .and_then(|p| Ok((p, mcp_calls(&mut w, &w_tool, &text, n)?)));
+        let (py_samples, w_samples) = match measured {
+            Ok(m) => m,
+            Err(why) => return skip(&why),
+        };
+        let base = row(
+            &format!("{label}: Python MCP server (SDK `MCPServer`, baseline)"),
+            py_samples,
+            None,
+        );
+        row(
+            &format!("{label}: `warden mcp`, fresh instance per call"),
+            w_samples,
+            Some(base),
+        );
+    }
 }

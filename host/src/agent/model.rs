@@ -120,11 +120,11 @@ impl Runtime {
             (Ok(c), _) => Ok(redact_completion(c, &redactor)),
             (Err(e), None) => Err(redact_model_error(e, &redactor)),
         };
-        let fuel_left = store.get_fuel().unwrap_or(0);
+        let fuel_used = crate::call::fuel_used(&store, grant.limits.fuel);
         let data = store.data_mut();
         let stats = CallStats {
             duration,
-            fuel_used: grant.limits.fuel.saturating_sub(fuel_left),
+            fuel_used,
             peak_memory_bytes: data.limiter.peak(),
         };
         let mut log = data.log.finish();

@@ -94,6 +94,8 @@ pub fn code_for_call(e: &CallError) -> u8 {
         CallError::Trap { .. } => TRAP,
         CallError::InvalidOutput { .. } => INVALID_OUTPUT,
         CallError::Throttled { .. } => THROTTLED,
-        CallError::Instantiate { .. } | CallError::Grant { .. } => FAILURE,
+        CallError::Instantiate { .. } | CallError::Stopped { .. } | CallError::Grant { .. } => {
+            FAILURE
+        }
     }
 }

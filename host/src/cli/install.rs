@@ -216,6 +216,9 @@ struct Plan<'a> {
 struct Step {
     outcome: InstallOutcome,
     compile: Option<(Duration, bool)>,
+    /// What the capability check wants the user to know (a socket import
+    /// without declared hosts).
+    note: Option<String>,
 }
 
 impl Plan<'_> {
@@ -258,6 +261,12 @@ impl Plan<'_> {
                 .with_context(|| format!("cannot fetch {name}@{}", resolved.version))?;
             let package = package::read(&bytes, &ArchiveLimits::default())
                 .with_context(|| format!("refusing {name}@{}", resolved.version))?;
+            let note = package
+                .imports
+                .network_note(&format!("{name}@{}", resolved.version));
+            if let Some(note) = note.as_deref().filter(|_| !self.json) {
+                eprintln!("note: {note}");
+            }
             let requested = &package.manifest.capabilities;
             let previous = self.registry.grant(name)?;
             let grant = self.decide_grant(
@@ -284,7 +293,11 @@ impl Plan<'_> {
             } else {
                 None
             };
-            steps.push(Step { outcome, compile });
+            steps.push(Step {
+                outcome,
+                compile,
+                note,
+            });
         }
         // Pin what is installed now; keep pins of other packages.
         let mut merged = lock.cloned().unwrap_or_else(Lockfile::new);
@@ -389,6 +402,7 @@ fn report(steps: &[Step], json: bool) {
                     "component_digest": i.component_digest.to_string(),
                     "publisher": i.publisher.to_string(),
                     "compile_ms": s.compile.map(|(d, _)| d.as_secs_f64() * 1000.0),
+                    "note": s.note,
                 })
             })
             .collect();

@@ -67,6 +67,9 @@ impl PackageArgs {
             reindex(dir)?;
         }
         let digest = Digest::of(&bytes);
+        let note = pkg
+            .imports
+            .network_note(&format!("{}@{}", pkg.manifest.name, pkg.manifest.version));
         if self.json {
             print_json(&json!({
                 "ok": true,
@@ -76,8 +79,12 @@ impl PackageArgs {
                 "digest": digest.to_string(),
                 "component_digest": pkg.component_digest().to_string(),
                 "publisher": pkg.publisher().to_string(),
+                "note": note,
             }));
         } else {
+            if let Some(note) = &note {
+                eprintln!("note: {note}");
+            }
             println!("{}", out.display());
             eprintln!(
                 "packaged {}@{} ({digest}), signed by {}",

@@ -94,7 +94,8 @@ pub(super) struct Located {
     pub(super) bytes: Vec<u8>,
     /// Who it is, for policy.
     pub(super) subject: Subject,
-    /// Installed packages are compiled once into the registry's cache.
+    /// Installed packages and built-ins are compiled once into the
+    /// registry's cache (keyed by digest); component files every time.
     cached: bool,
 }
 
@@ -128,7 +129,7 @@ pub(super) fn locate_part(
             name: name.name().to_string(),
             subject,
             bytes: bytes.to_vec(),
-            cached: false,
+            cached: true,
         });
     }
     bail!(
@@ -156,7 +157,7 @@ pub(super) fn locate(spec: &str, registry: &Registry) -> anyhow::Result<Located>
             name: name.to_string(),
             subject: Subject::builtin(name, bytes)?,
             bytes: bytes.to_vec(),
-            cached: false,
+            cached: true,
         });
     }
     let path = PathBuf::from(spec);

@@ -291,3 +291,68 @@ fn every_hostile_tool_is_exercised() {
         );
     }
 }
+
+/// No state survives from one call to the next: each call gets a fresh
+/// instance, so a counter inside the guest is 1 every time.
+#[test]
+fn every_call_starts_from_a_fresh_instance() {
+    let h = hostile();
+    for _ in 0..3 {
+        let out = call(&h, "calls", serde_json::json!({}), &Grant::default()).expect("calls");
+        assert_eq!(out.output["calls"], 1, "state leaked between calls");
+    }
+}
+
+/// A reused instance keeps its state, but every call gets the full fuel
+/// budget and wall clock again, and a call that hits a limit stops it.
+#[test]
+fn a_reused_instance_keeps_state_and_refills_its_limits_per_call() {
+    let h = hostile();
+    let mut grant = with_timeout(Grant::default(), Duration::from_millis(400));
+    grant.limits.fuel = 50_000_000;
+    block_on(async {
+        let mut instance = runtime()
+            .instantiate_tool(&h, &grant)
+            .await
+            .expect("instantiates");
+        for n in 1..=3 {
+            let out = instance.call("calls", "{}").await.expect("calls");
+            assert_eq!(out.output["calls"], n, "the instance keeps its state");
+        }
+        // Each of these uses well over half of the fuel budget: only a
+        // refill per call lets the second and third run.
+        let mut used = Vec::new();
+        for _ in 0..3 {
+            let out = instance
+                .call("work", r#"{"rounds": 1500000}"#)
+                .await
+                .expect("fuel is refilled per call");
+            used.push(out.stats.fuel_used);
+        }
+        assert!(
+            used.iter().all(|u| *u > grant.limits.fuel / 2),
+            "each call used more than half the budget: {used:?}"
+        );
+        // Five 100 ms sleeps outlast the 400 ms limit together, not alone:
+        // the wall clock is re-armed per call.
+        for _ in 0..5 {
+            instance
+                .call("sleep", r#"{"ms": 100}"#)
+                .await
+                .expect("the wall clock is re-armed per call");
+        }
+        // A typed tool error leaves the instance usable ...
+        let err = instance.call("nope", "{}").await.expect_err("unknown tool");
+        assert_eq!(err.kind(), "unknown-tool");
+        assert!(!instance.is_stopped());
+        // ... a limit stops it for good, with the reason.
+        let err = instance.call("spin", "{}").await.expect_err("spins");
+        assert_eq!(err.kind(), "out-of-fuel");
+        assert!(instance.is_stopped());
+        match instance.call("calls", "{}").await {
+            Err(CallError::Stopped { cause, .. }) => assert_eq!(cause, "out-of-fuel"),
+            other => panic!("expected a stopped instance, got {other:?}"),
+        }
+    });
+    assert_next_call_works(&h);
+}

@@ -335,13 +335,9 @@ fn a_python_tool_built_with_componentize_py_runs_under_its_grant() {
         text(&out)
     );
 
-    // Package, trust, install: the same flow as any signed package. Today
-    // the registry's capability check refuses it: CPython's wasi-libc imports
-    // the whole `wasi:sockets` set, which the check reads as "can open
-    // connections" and so requires `hosts` in the manifest, which this tool
-    // has no use for. Until the check can tell them apart, assert exactly that
-    // reason and run the component as a file (same sandbox, same grants);
-    // once packaging passes, the installed package is what runs.
+    // Package, trust, install: the same flow as any signed package. CPython's
+    // wasi-libc imports the whole `wasi:sockets` set; with no hosts in the
+    // manifest that is accepted and said, and the tool gets no network.
     let manifest = scratch.path("warden.toml");
     std::fs::write(&manifest, PY_MANIFEST).expect("write");
     let key = scratch.path("acme.key");
@@ -358,22 +354,28 @@ fn a_python_tool_built_with_componentize_py_runs_under_its_grant() {
         "--out",
         s(&pkg),
     ]);
-    let component = if packaged.status.success() {
-        scratch.ok(&["trust", "add", "acme", public.trim()]);
-        scratch.ok(&["install", "--from", s(&pkg), "--yes"]);
-        "acme:py-words".to_string()
-    } else {
-        let why = String::from_utf8_lossy(&packaged.stderr);
-        assert!(
-            why.contains("imports `wasi:sockets/") && why.contains("declares no network hosts"),
-            "packaging failed for another reason than the known socket imports:\n{}",
-            text(&packaged)
-        );
-        println!(
-            "note: the registry refuses componentize-py components (socket imports); running the file"
-        );
-        s(&wasm).to_string()
-    };
+    assert!(packaged.status.success(), "{}", text(&packaged));
+    assert!(
+        String::from_utf8_lossy(&packaged.stderr)
+            .contains("acme:py-words@0.1.0 imports `wasi:sockets/"),
+        "{}",
+        text(&packaged)
+    );
+    scratch.ok(&["trust", "add", "acme", public.trim()]);
+    let installed: serde_json::Value =
+        serde_json::from_str(&scratch.ok(&["install", "--from", s(&pkg), "--yes", "--json"]))
+            .expect("json");
+    assert_eq!(
+        installed["packages"][0]["name"], "acme:py-words",
+        "{installed}"
+    );
+    assert!(
+        installed["packages"][0]["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("declares no network hosts")),
+        "{installed}"
+    );
+    let component = "acme:py-words".to_string();
 
     let list: serde_json::Value =
         serde_json::from_str(&scratch.ok(&["tool", "list", &component, "--json"])).expect("json");

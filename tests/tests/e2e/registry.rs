@@ -764,3 +764,89 @@ fn installs_calls_and_denials_are_in_a_verifiable_audit_log() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("line 3"), "{stdout}");
 }
+
+/// A tool manifest that asks for nothing at all.
+fn bare_manifest(name: &str) -> String {
+    format!(
+        r#"name = "{name}"
+version = "1.0.0"
+kind = "tool"
+description = "Imports sockets, declares no hosts"
+world = "warden:plugin/tool@0.1.0"
+"#
+    )
+}
+
+/// Language runtimes (CPython under componentize-py) link `wasi:sockets`
+/// whatever the code does, so a socket import without declared hosts is
+/// packaged and installed, with a note; the manifest's empty `hosts` is
+/// still the ceiling, so the installed tool gets no network, not even when
+/// the caller's flags offer it.
+#[test]
+fn a_socket_importing_package_without_hosts_installs_with_a_note_and_gets_no_network() {
+    let w = World::new();
+    let public = w.key("acme.key");
+    w.ok(&["trust", "add", "acme", &public]);
+    let hostile = std::fs::read(warden_tests::components::HOSTILE).expect("hostile.wasm");
+    std::fs::write(w.path("net.wasm"), &hostile).expect("write");
+    std::fs::write(w.path("net.toml"), bare_manifest("acme:net")).expect("write");
+    let pkg = w.path("net.wpkg");
+    let packaged = w.run(&[
+        "package",
+        "--manifest",
+        w.path("net.toml").to_str().expect("utf-8"),
+        "--component",
+        w.path("net.wasm").to_str().expect("utf-8"),
+        "--key",
+        w.path("acme.key").to_str().expect("utf-8"),
+        "--out",
+        pkg.to_str().expect("utf-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&packaged.stderr);
+    assert_eq!(packaged.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("note: acme:net@1.0.0 imports `wasi:sockets/")
+            && stderr.contains("every connection it attempts will be refused"),
+        "{stderr}"
+    );
+
+    let installed = w.run(&["install", "--from", pkg.to_str().expect("utf-8"), "--yes"]);
+    let stderr = String::from_utf8_lossy(&installed.stderr);
+    assert_eq!(installed.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("declares no network hosts"), "{stderr}");
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let input = serde_json::json!({ "addr": addr }).to_string();
+
+    // Without flags: the sandbox refuses the connect, as a typed denial.
+    let out = w.run(&["tool", "call", "acme:net", "connect", &input, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let denied: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(denied["error"]["kind"], "denied", "{denied}");
+    assert_eq!(denied["error"]["capability"], "network", "{denied}");
+    // Offering the address on the command line does not lift the ceiling.
+    let err = w.fails(
+        &[
+            "tool",
+            "call",
+            "acme:net",
+            "connect",
+            &input,
+            "--allow-host",
+            &addr,
+        ],
+        "not requested by the manifest",
+    );
+    assert!(err.contains(&addr), "{err}");
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "nothing may have connected"
+    );
+}

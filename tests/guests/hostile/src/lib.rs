@@ -20,6 +20,8 @@
 //! | `env` | `{name}` | `std::env::var(name)` → `{"value": string or null}` |
 //! | `connect` | `{addr}` | `std::net::TcpStream::connect(addr)` → `{"connected": true}` |
 //! | `log` | `{count}` | logs `count` lines at info level → `{"logged": count}` |
+//! | `calls` | `{}` | counts calls to this instance → `{"calls": n}` (always 1 on a fresh instance) |
+//! | `work` | `{rounds}` | a CPU-bound loop of `rounds` steps → `{"result": n}` (for fuel benchmarks) |
 
 use std::hint::black_box;
 use std::io::ErrorKind;
@@ -86,7 +88,20 @@ const TOOLS: &[(&str, &str, &str)] = &[
         "Logs `count` lines.",
         r#"{"type":"object","properties":{"count":{"type":"integer","minimum":0}},"required":["count"]}"#,
     ),
+    (
+        "calls",
+        "Counts the calls this instance has answered, this one included.",
+        r#"{"type":"object"}"#,
+    ),
+    (
+        "work",
+        "Runs a CPU-bound loop of `rounds` steps.",
+        r#"{"type":"object","properties":{"rounds":{"type":"integer","minimum":0}},"required":["rounds"]}"#,
+    ),
 ];
+
+/// Calls answered by this instance (see the `calls` tool).
+static CALLS: AtomicU64 = AtomicU64::new(0);
 
 /// A required string field of `input`.
 fn string<'a>(input: &'a Value, field: &str) -> Result<&'a str, ToolError> {
@@ -221,6 +236,14 @@ fn call(name: &str, input: &Value) -> Result<String, ToolError> {
                 warden_sdk::log::info(&format!("hostile log line {} of {count}", i + 1));
             }
             ok(json!({ "logged": count }))
+        }
+        "calls" => ok(json!({ "calls": CALLS.fetch_add(1, Ordering::Relaxed) + 1 })),
+        "work" => {
+            let mut x = 0x9e37_79b9_7f4a_7c15u64;
+            for i in 0..number(input, "rounds")? {
+                x = black_box(x.rotate_left(7) ^ i).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            }
+            ok(json!({ "result": x }))
         }
         other => Err(ToolError::UnknownTool(other.to_string())),
     }

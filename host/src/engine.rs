@@ -14,6 +14,10 @@ use crate::sandbox::SandboxState;
 /// How often the epoch advances; deadlines are checked at this granularity.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Bytes of each pooled linear memory kept mapped between instances and
+/// reset with `memset` instead of `madvise`.
+const KEEP_RESIDENT: usize = 2 << 20;
+
 /// Engine-wide settings, fixed when the host starts. (Per-call limits live
 /// in [`Grant`](crate::Grant).)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +122,10 @@ fn build_engine(config: &EngineConfig, pooling: bool) -> Result<Engine, EngineEr
             .total_memories(n.saturating_mul(2))
             .total_tables(n.saturating_mul(4))
             .total_stacks(n)
-            .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX));
+            .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX))
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(64 << 10)
+            .pagemap_scan(wasmtime::Enabled::Auto);
         c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     let engine = Engine::new(&c).map_err(|e| EngineError(e.to_string()))?;

@@ -113,30 +113,75 @@ fn calls(
         .collect()
 }
 
+/// What every section measures with: one runtime, the hostile test
+/// component (its `echo` tool), a grant roomy enough for 1 MiB payloads.
+struct Cx {
+    rt: tokio::runtime::Runtime,
+    runtime: Runtime,
+    echo: ToolComponent,
+    grant: Grant,
+}
+
+/// The sections, by name: `cargo bench -p warden-tests --bench suite --
+/// NAME...` runs those whose names contain a NAME (all by default).
+/// A section of the suite.
+type Section = fn(&Cx);
+
+const SECTIONS: [(&str, Section); 7] = [
+    ("calls", tool_calls),
+    ("mcp", mcp_stdio),
+    ("cli", cli_process),
+    ("instantiations", instantiations),
+    ("concurrency", concurrency),
+    ("fuel", fuel_cost),
+    ("runaway", runaway),
+];
+
 fn main() {
-    let runtime = runtime();
-    let echo = hostile();
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let mut grant = Grant::default();
     grant.limits.max_output_bytes = 4 << 20;
     grant.limits.memory_bytes = 64 << 20;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio");
+    let cx = Cx {
+        rt: tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("tokio"),
+        runtime: runtime(),
+        echo: hostile(),
+        grant,
+    };
+    for (name, section) in SECTIONS {
+        if wanted.is_empty() || wanted.iter().any(|w| name.contains(w.as_str())) {
+            section(&cx);
+        }
+    }
+}
 
+/// A tool call, fresh and reused, vs a native function and a subprocess.
+fn tool_calls(cx: &Cx) {
+    let Cx {
+        rt,
+        runtime,
+        echo,
+        grant,
+    } = cx;
     println!("## Tool call: fresh instance vs native function vs subprocess\n");
     println!("| measurement | samples | p50 | p99 | ratio |");
     println!("|---|---:|---:|---:|---:|");
     for (label, size) in PAYLOADS {
         let input = json!({ "text": "x".repeat(size) }).to_string();
         let n = samples(size);
-        calls(&rt, &runtime, &echo, &input, &grant, 5);
+        calls(rt, runtime, echo, &input, grant, 5);
         let native: Vec<Duration> = (0..n).map(|_| time(|| echo_native(&input))).collect();
         let sub: Vec<Duration> = (0..n.min(100))
             .map(|_| time(|| echo_subprocess(&input)))
             .collect();
-        let wasm = calls(&rt, &runtime, &echo, &input, &grant, n);
-        let reused = reused_calls(&rt, &runtime, &echo, &input, &grant, n);
+        let wasm = calls(rt, runtime, echo, &input, grant, n);
+        let reused = reused_calls(rt, runtime, echo, &input, grant, n);
         let base = row(
             &format!("{label}: native Rust function (baseline)"),
             native,
@@ -162,14 +207,20 @@ fn main() {
             sub_p50.as_secs_f64() / wasm_p50.as_secs_f64()
         );
     }
+}
 
-    mcp_stdio();
-    cli_process();
-
+/// Instantiations per second on one and on two tokio workers.
+fn instantiations(cx: &Cx) {
+    let Cx {
+        runtime,
+        echo,
+        grant,
+        ..
+    } = cx;
+    let input = json!({ "text": "" }).to_string();
     println!("\n## Instantiations per second (call of a 0 B echo, end to end)\n");
     println!("| workers | calls | calls/s |");
     println!("|---:|---:|---:|");
-    let input = json!({ "text": "" }).to_string();
     for workers in [1usize, 2] {
         let pool = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
@@ -192,47 +243,73 @@ fn main() {
         let secs = started.elapsed().as_secs_f64();
         println!("| {workers} | {total} | {:.0} |", total as f64 / secs);
     }
+}
 
+/// Many calls at once: throughput, p50/p99, errors.
+fn concurrency(cx: &Cx) {
+    let Cx {
+        rt,
+        runtime,
+        echo,
+        grant,
+    } = cx;
+    let input = json!({ "text": "" }).to_string();
     println!("\n## Concurrent calls\n");
-    println!("| concurrent | throughput (calls/s) | p50 | p99 | p99 / single p50 | errors |");
-    println!("|---:|---:|---:|---:|---:|---:|");
-    let mut single = calls(&rt, &runtime, &echo, &input, &grant, 200);
+    println!(
+        "| concurrent | calls | throughput (calls/s) | p50 | p99 | p99 / single p50 | errors |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    let mut single = calls(rt, runtime, echo, &input, grant, 200);
     single.sort();
     let single_p50 = pct(&single, 0.5);
     for n in [1usize, 16, 256, 1024] {
+        // Rounds of `n` calls started at once, enough for 200+ samples.
+        let rounds = (1024 / n).clamp(2, 200);
         let started = Instant::now();
         let results: Vec<(Duration, bool)> = rt.block_on(async {
-            let mut set = tokio::task::JoinSet::new();
-            for _ in 0..n {
-                let (r, c, i, g) = (runtime.clone(), echo.clone(), input.clone(), grant.clone());
-                set.spawn(async move {
-                    let t = Instant::now();
-                    let ok = r.call_tool(&c, "echo", &i, &g).await.is_ok();
-                    (t.elapsed(), ok)
-                });
-            }
             let mut out = Vec::new();
-            while let Some(r) = set.join_next().await {
-                out.push(r.unwrap_or((Duration::ZERO, false)));
+            for _ in 0..rounds {
+                let mut set = tokio::task::JoinSet::new();
+                for _ in 0..n {
+                    let (r, c, i, g) =
+                        (runtime.clone(), echo.clone(), input.clone(), grant.clone());
+                    set.spawn(async move {
+                        let t = Instant::now();
+                        let ok = r.call_tool(&c, "echo", &i, &g).await.is_ok();
+                        (t.elapsed(), ok)
+                    });
+                }
+                while let Some(r) = set.join_next().await {
+                    out.push(r.unwrap_or((Duration::ZERO, false)));
+                }
             }
             out
         });
         let wall = started.elapsed();
+        let results_len = results.len();
         let errors = results.iter().filter(|(_, ok)| !ok).count();
         let mut lat: Vec<Duration> = results.into_iter().map(|(d, _)| d).collect();
         lat.sort();
         let p99 = pct(&lat, 0.99);
         println!(
-            "| {n} | {:.0} | {} | {} | {:.1}x | {errors} |",
-            n as f64 / wall.as_secs_f64(),
+            "| {n} | {} | {:.0} | {} | {} | {:.1}x | {errors} |",
+            results_len,
+            results_len as f64 / wall.as_secs_f64(),
             us(pct(&lat, 0.5)),
             us(p99),
             p99.as_secs_f64() / single_p50.as_secs_f64()
         );
     }
+}
 
-    fuel_cost(&rt, &runtime, &echo, &grant);
-
+/// How far past its deadline a spinning guest gets.
+fn runaway(cx: &Cx) {
+    let Cx {
+        rt,
+        runtime,
+        echo,
+        grant,
+    } = cx;
     println!("\n## Runaway guests\n");
     println!("| measurement | samples | p50 | p99 | ratio |");
     println!("|---|---:|---:|---:|---:|");
@@ -243,7 +320,7 @@ fn main() {
         .map(|_| {
             let started = Instant::now();
             let err = rt
-                .block_on(runtime.call_tool(&echo, "spin", "{}", &wall_grant))
+                .block_on(runtime.call_tool(echo, "spin", "{}", &wall_grant))
                 .expect_err("times out");
             assert_eq!(err.kind(), "timeout");
             started.elapsed().saturating_sub(Duration::from_millis(100))
@@ -291,7 +368,13 @@ fn work_native(rounds: u64) -> u64 {
 
 /// A CPU-bound guest with fuel metering off and on, against the loop in
 /// native Rust.
-fn fuel_cost(rt: &tokio::runtime::Runtime, runtime: &Runtime, echo: &ToolComponent, grant: &Grant) {
+fn fuel_cost(cx: &Cx) {
+    let Cx {
+        rt,
+        runtime,
+        echo,
+        grant,
+    } = cx;
     println!("\n## Fuel on a CPU-bound tool\n");
     println!("| measurement | samples | p50 | p99 | ratio |");
     println!("|---|---:|---:|---:|---:|");
@@ -348,7 +431,7 @@ fn warden_bin() -> Option<PathBuf> {
 
 /// `warden tool call` as a whole process, cold (nothing compiled yet) and
 /// warm (the compiled artifact cached), against spawning `true`.
-fn cli_process() {
+fn cli_process(_: &Cx) {
     println!("\n## `warden tool call` as a whole process\n");
     println!("| measurement | samples | p50 | p99 | ratio |");
     println!("|---|---:|---:|---:|---:|");
@@ -575,7 +658,7 @@ fn mcp_calls(
 
 /// The echo call over MCP stdio: `warden mcp` serving the hostile
 /// component against the Python SDK's server.
-fn mcp_stdio() {
+fn mcp_stdio(_: &Cx) {
     println!("\n## The same call over MCP stdio: `warden mcp` vs a Python MCP server\n");
     println!("| measurement | samples | p50 | p99 | ratio |");
     println!("|---|---:|---:|---:|---:|");
@@ -594,7 +677,7 @@ fn mcp_stdio() {
         .current_dir(env!("CARGO_TARGET_TMPDIR"));
     let mut warden_cmd = Command::new(&warden);
     warden_cmd
-        .args(["mcp", HOSTILE])
+        .args(["mcp", HOSTILE, "--max-output", "4MiB", "--memory", "64MiB"])
         .env("WARDEN_HOME", home.path());
     let clients = McpClient::start(py_cmd).and_then(|mut py| {
         let py_tool = py.echo_tool()?;

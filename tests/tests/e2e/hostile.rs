@@ -356,3 +356,55 @@ fn a_reused_instance_keeps_state_and_refills_its_limits_per_call() {
     });
     assert_next_call_works(&h);
 }
+
+/// What one call leaves in its linear memory is gone for the next: pooled
+/// memory slots are reset between instances (part by `memset`, part by
+/// `madvise`), so a later call reading the same addresses sees zeros.
+#[test]
+fn memory_left_by_one_call_is_not_visible_to_the_next() {
+    let h = hostile();
+    let secret = "warden-secret-".repeat(64);
+    let stashed = call(
+        &h,
+        "stash",
+        serde_json::json!({ "text": secret }),
+        &Grant::default(),
+    )
+    .expect("stash");
+    let (addr, len) = (&stashed.output["addr"], &stashed.output["len"]);
+    assert_eq!(len, secret.len(), "{}", stashed.output);
+    // Every fresh instance (and whichever pool slot it lands in) reads the
+    // address back; none finds the text.
+    for _ in 0..8 {
+        let seen = call(
+            &h,
+            "peek",
+            serde_json::json!({ "addr": addr, "len": len }),
+            &Grant::default(),
+        )
+        .expect("peek");
+        let bytes = seen.output["bytes"].as_str().expect("bytes");
+        assert!(
+            !bytes.contains("warden-secret"),
+            "memory leaked between calls"
+        );
+    }
+    // On a reused instance the same read does find it: the probe works.
+    block_on(async {
+        let mut instance = runtime()
+            .instantiate_tool(&h, &Grant::default())
+            .await
+            .expect("instantiates");
+        let input = serde_json::json!({ "text": secret }).to_string();
+        let stashed = instance.call("stash", &input).await.expect("stash");
+        let peek = serde_json::json!({
+            "addr": stashed.output["addr"],
+            "len": stashed.output["len"],
+        });
+        let seen = instance
+            .call("peek", &peek.to_string())
+            .await
+            .expect("peek");
+        assert_eq!(seen.output["bytes"], secret.as_str());
+    });
+}

@@ -21,6 +21,8 @@
 //! | `connect` | `{addr}` | `std::net::TcpStream::connect(addr)` → `{"connected": true}` |
 //! | `log` | `{count}` | logs `count` lines at info level → `{"logged": count}` |
 //! | `calls` | `{}` | counts calls to this instance → `{"calls": n}` (always 1 on a fresh instance) |
+//! | `stash` | `{text}` | copies `text` into leaked heap memory → `{"addr": a, "len": n}` |
+//! | `peek` | `{addr, len}` | reads `len` bytes of its own linear memory at `addr` → `{"bytes": "..."}` (lossy UTF-8) |
 //! | `work` | `{rounds}` | a CPU-bound loop of `rounds` steps → `{"result": n}` (for fuel benchmarks) |
 
 use std::hint::black_box;
@@ -92,6 +94,16 @@ const TOOLS: &[(&str, &str, &str)] = &[
         "calls",
         "Counts the calls this instance has answered, this one included.",
         r#"{"type":"object"}"#,
+    ),
+    (
+        "stash",
+        "Leaves `text` in heap memory and returns where.",
+        r#"{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}"#,
+    ),
+    (
+        "peek",
+        "Reads raw bytes of this instance's memory.",
+        r#"{"type":"object","properties":{"addr":{"type":"integer"},"len":{"type":"integer"}},"required":["addr","len"]}"#,
     ),
     (
         "work",
@@ -196,6 +208,27 @@ fn connect(addr: &str) -> Result<String, ToolError> {
     }
 }
 
+/// Reads `len` bytes at `addr` of this instance's linear memory, whatever
+/// is there (a trap if it is past the end).
+fn peek(addr: u64, len: u64) -> Result<String, ToolError> {
+    let (addr, len) = match (usize::try_from(addr), usize::try_from(len)) {
+        (Ok(a), Ok(l)) if a > 0 && l <= 1 << 20 => (a, l),
+        _ => {
+            return Err(ToolError::InvalidInput(
+                "`addr` or `len` out of range".into(),
+            ));
+        }
+    };
+    let mut bytes = vec![0u8; len];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        // SAFETY: none; a hostile guest reading raw memory on purpose. The
+        // reads are volatile so they really happen; past the end of memory
+        // they trap, which the host reports.
+        *b = unsafe { std::ptr::read_volatile((addr + i) as *const u8) };
+    }
+    ok(json!({ "bytes": String::from_utf8_lossy(&bytes) }))
+}
+
 fn call(name: &str, input: &Value) -> Result<String, ToolError> {
     match name {
         "echo" => ok(json!({ "text": string(input, "text")? })),
@@ -238,6 +271,11 @@ fn call(name: &str, input: &Value) -> Result<String, ToolError> {
             ok(json!({ "logged": count }))
         }
         "calls" => ok(json!({ "calls": CALLS.fetch_add(1, Ordering::Relaxed) + 1 })),
+        "stash" => {
+            let text: &'static mut str = string(input, "text")?.to_string().leak();
+            ok(json!({ "addr": text.as_ptr() as usize, "len": text.len() }))
+        }
+        "peek" => peek(number(input, "addr")?, number(input, "len")?),
         "work" => {
             let mut x = 0x9e37_79b9_7f4a_7c15u64;
             for i in 0..number(input, "rounds")? {

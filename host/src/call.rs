@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
 
+use crate::admission::Ticket;
 use crate::bindings::{ToolError, ToolSpec};
 use crate::component::ToolComponent;
 use crate::engine::Runtime;
@@ -117,16 +119,7 @@ impl Runtime {
         grant: &Grant,
     ) -> Result<CallReport, CallError> {
         let (tool, input) = (tool.to_string(), input.to_string());
-        let _ticket = component.admission.admit(&component.name, &grant.limits)?;
-        // Wait (at most the call's wall-clock limit) for a pool slot; the
-        // call's own wall clock starts once it has one.
-        let _slot = tokio::time::timeout(grant.limits.timeout, self.tool_slots.acquire())
-            .await
-            .map_err(|_| timeout(&component.name, grant))?
-            .map_err(|_| CallError::Instantiate {
-                component: component.name.to_string(),
-                reason: "the runtime is shutting down".into(),
-            })?;
+        let _admitted = self.admit(component, grant).await?;
         let mut store = self.new_store(&component.name, grant)?;
         let started = Instant::now();
         let outcome = tokio::time::timeout(grant.limits.timeout, async {
@@ -151,6 +144,29 @@ impl Runtime {
             Ok(Ok(result)) => result,
         };
         finish(component, grant, tool, &store, result, duration)
+    }
+
+    /// Admits an instance of `component` under `grant`'s `instances` and
+    /// `calls-per-minute` limits, then waits (at most the grant's wall-clock
+    /// limit) for a pool slot. The instance's own wall clock starts once it
+    /// has one; dropping the pair frees both.
+    pub(crate) async fn admit(
+        &self,
+        component: &ToolComponent,
+        grant: &Grant,
+    ) -> Result<(Ticket, OwnedSemaphorePermit), CallError> {
+        let ticket = component.admission.admit(&component.name, &grant.limits)?;
+        let slot = tokio::time::timeout(
+            grant.limits.timeout,
+            self.tool_slots.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| timeout(&component.name, grant))?
+        .map_err(|_| CallError::Instantiate {
+            component: component.name.to_string(),
+            reason: "the runtime is shutting down".into(),
+        })?;
+        Ok((ticket, slot))
     }
 
     /// A store for one call, with every limit from `grant` armed.

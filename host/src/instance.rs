@@ -58,17 +58,7 @@ impl Runtime {
         component: &ToolComponent,
         grant: &Grant,
     ) -> Result<ToolInstance, CallError> {
-        let ticket = component.admission.admit(&component.name, &grant.limits)?;
-        let slot = tokio::time::timeout(
-            grant.limits.timeout,
-            self.tool_slots.clone().acquire_owned(),
-        )
-        .await
-        .map_err(|_| timeout(&component.name, grant))?
-        .map_err(|_| CallError::Instantiate {
-            component: component.name.to_string(),
-            reason: "the runtime is shutting down".into(),
-        })?;
+        let (ticket, slot) = self.admit(component, grant).await?;
         let mut store = self.new_store(&component.name, grant)?;
         let started = tokio::time::timeout(
             grant.limits.timeout,

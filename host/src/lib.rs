@@ -39,6 +39,7 @@ pub mod guest_log;
 mod instance;
 mod limiter;
 pub mod net;
+pub mod outbound;
 pub mod sandbox;
 pub mod secret;
 mod signature;

@@ -207,20 +207,10 @@ impl WasiHttpHooks for NetworkPolicy {
             // granted name must not lead to loopback, link-local or private
             // addresses unless those are granted by IP.
             let addr = policy.resolve_checked(scheme, &host, port).await?;
-            if !https {
-                // Connect to exactly the checked address. (The Host header
-                // already names the original host.)
-                let authority = http::uri::Authority::try_from(addr.to_string())
-                    .map_err(|_| wasmtime_wasi_http::Error::HttpRequestUriInvalid)?;
-                let mut parts = request.uri().clone().into_parts();
-                parts.authority = Some(authority);
-                *request.uri_mut() = http::Uri::from_parts(parts)
-                    .map_err(|_| wasmtime_wasi_http::Error::HttpRequestUriInvalid)?;
-            }
-            // For https the TLS name must stay the host's, so the connector
-            // resolves it again; the address was checked just above.
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            // Connect to exactly that address (never resolving the name
+            // again), verifying TLS for the name.
+            let target = crate::outbound::Target { addr, host, https };
+            let (response, io) = crate::outbound::send(request, &target, &options).await?;
             Ok((
                 response.map(BodyExt::boxed_unsync),
                 Box::new(io) as Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,

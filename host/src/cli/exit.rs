@@ -45,7 +45,11 @@ Exit codes:
   10  the component could not be loaded
   11  stack overflow
   12  the registry refused a package (tampered, unsigned, untrusted, downgrade, ...)
-  13  throttled: the component is at its instances or calls-per-minute limit";
+  13  throttled: the component is at its instances or calls-per-minute limit
+
+Environment:
+  WARDEN_HOME      the warden root (registry, grants, audit log, compiled cache)
+  WARDEN_CA_FILE   extra trusted roots (PEM) for components' outbound HTTPS, e.g. a corporate CA";
 
 /// The exit code for an error, by its kind.
 pub fn code_for(err: &anyhow::Error) -> u8 {

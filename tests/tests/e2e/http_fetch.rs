@@ -195,3 +195,87 @@ fn a_secret_is_injected_by_the_host_and_redacted_from_everything_reported() {
     assert_eq!(out.output["value"], serde_json::Value::Null);
     assert!(Redactor::new(&grant.secrets).redact(value) == "[REDACTED]");
 }
+
+/// Runs `warden tool call builtin:http-fetch fetch URL` granted `hosts`,
+/// trusting the CA in `ca_file` if given; returns the exit code and the
+/// JSON on stdout.
+fn fetch_cli(
+    url: &str,
+    hosts: &[String],
+    ca_file: Option<&std::path::Path>,
+) -> (i32, serde_json::Value) {
+    let input = serde_json::json!({ "url": url }).to_string();
+    let mut cmd = super::cli::warden();
+    cmd.args([
+        "tool",
+        "call",
+        "builtin:http-fetch",
+        "fetch",
+        &input,
+        "--json",
+    ]);
+    for h in hosts {
+        cmd.args(["--allow-host", h]);
+    }
+    cmd.env_remove(warden::outbound::CA_FILE_ENV);
+    if let Some(ca) = ca_file {
+        cmd.env(warden::outbound::CA_FILE_ENV, ca);
+    }
+    let out = cmd.output().expect("warden runs");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "not JSON:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), json)
+}
+
+/// HTTPS goes to the address the policy checked, and the certificate is
+/// verified for the URL's host name against trusted roots: a CA nobody
+/// trusts, or a certificate for another name, gets no request through.
+#[test]
+fn https_is_verified_for_the_host_name_and_sent_to_the_checked_address() {
+    use warden_tests::tls::{TestCa, TlsServer};
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).expect("write");
+    let server = TlsServer::start(&ca, &["localhost"], "hello over tls\n");
+    let port = server.port();
+    let url = format!("https://localhost:{port}/hello");
+    // `localhost` resolves to loopback, so the address is granted by IP too.
+    let hosts = [format!("localhost:{port}"), format!("127.0.0.1:{port}")];
+
+    let (code, out) = fetch_cli(&url, &hosts, Some(&ca_file));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["output"]["status"], 200, "{out}");
+    assert_eq!(out["output"]["body"], "hello over tls\n", "{out}");
+    assert_eq!(server.hits(), 1);
+
+    // Without the CA the certificate is not trusted: no request is served.
+    let (code, out) = fetch_cli(&url, &hosts, None);
+    assert_ne!(code, 0, "{out}");
+    assert_eq!(out["ok"], false, "{out}");
+    assert_eq!(
+        server.hits(),
+        1,
+        "a request got through an untrusted certificate"
+    );
+
+    // A certificate for another name is refused even from a trusted CA.
+    let other = TlsServer::start(&ca, &["other.test"], "wrong server\n");
+    let hosts = [
+        format!("localhost:{}", other.port()),
+        format!("127.0.0.1:{}", other.port()),
+    ];
+    let url = format!("https://localhost:{}/hello", other.port());
+    let (code, out) = fetch_cli(&url, &hosts, Some(&ca_file));
+    assert_ne!(code, 0, "{out}");
+    assert_eq!(
+        other.hits(),
+        0,
+        "a request got through a certificate for another name"
+    );
+}

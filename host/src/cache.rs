@@ -73,17 +73,30 @@ impl Runtime {
         digest_hex: &str,
         cache: &ArtifactCache,
     ) -> Result<(ToolComponent, CacheOutcome), LoadError> {
+        let (component, outcome) = self.compile_cached(name, bytes, digest_hex, cache)?;
+        Ok((self.check_tool(name, component)?, outcome))
+    }
+
+    /// Compiles `bytes` (the component `name`, whose digest the caller has
+    /// verified: `digest_hex`), or takes the compiled artifact from `cache`.
+    /// A fresh compile is written to the cache; a failed write only costs a
+    /// recompile next time.
+    pub(crate) fn compile_cached(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        digest_hex: &str,
+        cache: &ArtifactCache,
+    ) -> Result<(Component, CacheOutcome), LoadError> {
         let path = cache.path(digest_hex);
         if let Some(component) = path
             .is_file()
             .then(|| self.deserialize_own_artifact(&path))
             .flatten()
         {
-            return Ok((self.check_tool(name, component)?, CacheOutcome::Hit));
+            return Ok((component, CacheOutcome::Hit));
         }
         let component = self.compile(name, bytes)?;
-        let tool = self.check_tool(name, component.clone())?;
-        // A failed cache write only costs a recompile next time.
         if let Ok(serialized) = component.serialize() {
             let stored = std::fs::create_dir_all(&cache.dir)
                 .and_then(|()| warden_registry::fsutil::write_atomic(&path, &serialized));
@@ -94,7 +107,7 @@ impl Runtime {
                 );
             }
         }
-        Ok((tool, CacheOutcome::Compiled))
+        Ok((component, CacheOutcome::Compiled))
     }
 
     /// Deserializes an artifact this host compiled into its own cache.

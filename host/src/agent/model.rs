@@ -60,6 +60,27 @@ impl Runtime {
     /// it exports `warden:plugin/model` and imports nothing the host lacks.
     pub fn load_model(&self, name: &str, bytes: &[u8]) -> Result<ModelComponent, LoadError> {
         let component = self.compile(name, bytes)?;
+        self.model_from(name, component)
+    }
+
+    /// [`load_model`](Self::load_model) through the compiled-artifact cache,
+    /// for bytes whose digest (`digest_hex`) the caller verified.
+    pub fn load_model_cached(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        digest_hex: &str,
+        cache: &crate::ArtifactCache,
+    ) -> Result<ModelComponent, LoadError> {
+        let (component, _) = self.compile_cached(name, bytes, digest_hex, cache)?;
+        self.model_from(name, component)
+    }
+
+    fn model_from(
+        &self,
+        name: &str,
+        component: wasmtime::component::Component,
+    ) -> Result<ModelComponent, LoadError> {
         let instance_pre =
             self.linker
                 .instantiate_pre(&component)

@@ -54,6 +54,27 @@ impl Runtime {
     /// model provider).
     pub fn load_planner(&self, name: &str, bytes: &[u8]) -> Result<PlannerComponent, LoadError> {
         let component = self.compile(name, bytes)?;
+        self.planner_from(name, component)
+    }
+
+    /// [`load_planner`](Self::load_planner) through the compiled-artifact
+    /// cache, for bytes whose digest (`digest_hex`) the caller verified.
+    pub fn load_planner_cached(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        digest_hex: &str,
+        cache: &crate::ArtifactCache,
+    ) -> Result<PlannerComponent, LoadError> {
+        let (component, _) = self.compile_cached(name, bytes, digest_hex, cache)?;
+        self.planner_from(name, component)
+    }
+
+    fn planner_from(
+        &self,
+        name: &str,
+        component: wasmtime::component::Component,
+    ) -> Result<PlannerComponent, LoadError> {
         let instance_pre = self
             .planner_linker
             .instantiate_pre(&component)

@@ -15,7 +15,7 @@ use serde_json::json;
 use warden::agent::{AgentLimits, AgentTool, Broker, BrokerParts, DelegationConfig};
 use warden::bindings::SkillSpec;
 use warden::bindings::planner::warden::plugin::planning::RunError;
-use warden::{EngineConfig, Grant, Runtime};
+use warden::{ArtifactCache, EngineConfig, Grant, Runtime};
 use warden_agent::{AgentInfo, AgentManifest, SessionStore, Skill, Status};
 use warden_registry::store::Registry;
 
@@ -288,7 +288,14 @@ impl RunArgs {
         // The planner: no files, no network, no environment.
         let part = &manifest.planner;
         let located = locate_part(&part.name, &part.req, "planner", registry)?;
-        let planner = runtime.load_planner(&located.name, &located.bytes)?;
+        // Parts are compiled once into the registry's cache, by digest.
+        let cache = ArtifactCache::new(&registry.root().join("cache"), &runtime);
+        let planner = runtime.load_planner_cached(
+            &located.name,
+            &located.bytes,
+            &located.subject.id.digest.hex(),
+            &cache,
+        )?;
         components.push((
             part.name.to_string(),
             located.name.clone(),
@@ -358,7 +365,12 @@ impl RunArgs {
         }
         let part = &manifest.provider;
         let located = locate_part(&part.name, &part.req, "model-provider", registry)?;
-        let model = runtime.load_model(&located.name, &located.bytes)?;
+        let model = runtime.load_model_cached(
+            &located.name,
+            &located.bytes,
+            &located.subject.id.digest.hex(),
+            &cache,
+        )?;
         components.push((
             part.name.to_string(),
             located.name.clone(),

@@ -132,6 +132,33 @@ fn an_agent_run_answers_keeps_a_session_and_audits_every_step() {
     assert!(audit.contains("\"function\":\"run\""), "{audit}");
     w.ok(&["audit", "verify"]);
 
+    // Planner, provider and tool were compiled once, into the artifact
+    // cache, keyed by their digests: the next run starts from there.
+    let digests: Vec<String> = ["warden:planner", "warden:openai-provider", "warden:fs"]
+        .iter()
+        .filter_map(|p| session["components"][p].as_str())
+        .map(|d| d.trim_start_matches("sha256:").to_string())
+        .collect();
+    assert_eq!(digests.len(), 3, "{session}");
+    let cached: Vec<String> = std::fs::read_dir(w.home().join("cache"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|engine_dir| {
+            std::fs::read_dir(engine_dir.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .map(|f| f.file_name().to_string_lossy().into_owned())
+        .collect();
+    for digest in &digests {
+        assert!(
+            cached.contains(&format!("{digest}.cwasm")),
+            "{digest} not cached: {cached:?}"
+        );
+    }
+
     // Removing it.
     w.ok(&["sessions", "rm", &id]);
     assert!(!w.session_file(&id).exists());

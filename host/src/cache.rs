@@ -3,9 +3,11 @@
 //! skips compilation.
 //!
 //! Only this host ever writes the cache, and only bytes it compiled itself
-//! are ever deserialized from it: a component's bytes always come from the
-//! registry (digest-verified) and are compiled, never loaded precompiled from
-//! a package. The cache is safe to delete at any time.
+//! are ever deserialized from it: a component's bytes (from the registry,
+//! digest-verified, a built-in, or a file hashed as it is read) are compiled,
+//! never loaded precompiled from a package. The cache is safe to delete at
+//! any time; it keeps itself under [`MAX_CACHE_BYTES`] by evicting the
+//! artifacts used least recently.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -15,6 +17,11 @@ use wasmtime::component::Component;
 use crate::component::ToolComponent;
 use crate::engine::Runtime;
 use crate::error::LoadError;
+
+/// The most the cache keeps, per engine configuration. Past it, the
+/// artifacts used least recently are deleted after each new compile (a
+/// deleted artifact only costs a recompile).
+pub const MAX_CACHE_BYTES: u64 = 1 << 30;
 
 /// Whether a load used the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +62,33 @@ impl ArtifactCache {
     fn path(&self, digest_hex: &str) -> PathBuf {
         self.dir.join(format!("{digest_hex}.cwasm"))
     }
+
+    /// Deletes the artifacts used least recently until the rest take at
+    /// most `max_bytes` (the newest one always stays). Best effort: what
+    /// cannot be read or deleted is left alone.
+    pub fn prune(&self, max_bytes: u64) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut artifacts: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+            .filter_map(|e| {
+                let meta = e.metadata().ok()?;
+                Some((meta.modified().ok()?, meta.len(), e.path()))
+            })
+            .collect();
+        // Newest first: keep while under the cap, delete the rest.
+        artifacts.sort_by_key(|a| std::cmp::Reverse(a.0));
+        let mut kept = 0u64;
+        for (i, (_, len, path)) in artifacts.iter().enumerate() {
+            if i == 0 || kept + len <= max_bytes {
+                kept += len;
+            } else if let Err(e) = std::fs::remove_file(path) {
+                tracing::warn!("cannot evict {} from the cache: {e}", path.display());
+            }
+        }
+    }
 }
 
 fn wasmtime_version() -> &'static str {
@@ -94,17 +128,23 @@ impl Runtime {
             .then(|| self.deserialize_own_artifact(&path))
             .flatten()
         {
+            // Mark it used, for eviction (best effort).
+            let _ = std::fs::File::options()
+                .append(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()));
             return Ok((component, CacheOutcome::Hit));
         }
         let component = self.compile(name, bytes)?;
         if let Ok(serialized) = component.serialize() {
             let stored = std::fs::create_dir_all(&cache.dir)
                 .and_then(|()| warden_registry::fsutil::write_atomic(&path, &serialized));
-            if let Err(e) = stored {
-                tracing::warn!(
+            match stored {
+                Ok(()) => cache.prune(MAX_CACHE_BYTES),
+                Err(e) => tracing::warn!(
                     "cannot write the compiled-artifact cache {}: {e}",
                     path.display()
-                );
+                ),
             }
         }
         Ok((component, CacheOutcome::Compiled))
@@ -125,5 +165,43 @@ impl Runtime {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+
+    #[test]
+    fn prune_keeps_the_most_recently_used_under_the_cap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = ArtifactCache {
+            dir: dir.path().to_path_buf(),
+        };
+        let now = SystemTime::now();
+        for (name, age_s) in [("old", 300), ("mid", 200), ("new", 100), ("newest", 0)] {
+            let path = cache.path(name);
+            std::fs::write(&path, vec![0u8; 1000]).expect("write");
+            std::fs::File::options()
+                .append(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(now - Duration::from_secs(age_s)))
+                .expect("mtime");
+        }
+        std::fs::write(dir.path().join("notes.txt"), "not an artifact").expect("write");
+        cache.prune(2500);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("read")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["new.cwasm", "newest.cwasm", "notes.txt"]);
+        // The newest artifact stays even when it alone is over the cap.
+        cache.prune(10);
+        assert!(cache.path("newest").is_file());
+        assert!(!cache.path("new").exists());
     }
 }

@@ -94,9 +94,6 @@ pub(super) struct Located {
     pub(super) bytes: Vec<u8>,
     /// Who it is, for policy.
     pub(super) subject: Subject,
-    /// Installed packages and built-ins are compiled once into the
-    /// registry's cache (keyed by digest); component files every time.
-    cached: bool,
 }
 
 /// Finds an agent part: the installed package matching `name@req` (which
@@ -129,7 +126,6 @@ pub(super) fn locate_part(
             name: name.name().to_string(),
             subject,
             bytes: bytes.to_vec(),
-            cached: true,
         });
     }
     bail!(
@@ -157,7 +153,6 @@ pub(super) fn locate(spec: &str, registry: &Registry) -> anyhow::Result<Located>
             name: name.to_string(),
             subject: Subject::builtin(name, bytes)?,
             bytes: bytes.to_vec(),
-            cached: true,
         });
     }
     let path = PathBuf::from(spec);
@@ -176,7 +171,6 @@ pub(super) fn locate(spec: &str, registry: &Registry) -> anyhow::Result<Located>
             name,
             subject: Subject::file(&path, &bytes)?,
             bytes,
-            cached: false,
         });
     }
     let (name, req) = parse_spec(spec)?;
@@ -210,20 +204,16 @@ fn located_installed(
             },
             requested: Some(manifest.capabilities),
         },
-        cached: true,
     })
 }
 
-/// Compiles a located component (through the artifact cache for an
-/// installed package).
+/// Compiles a located component through the registry's artifact cache,
+/// keyed by its digest: a second call of the same bytes skips the compiler.
 pub(super) fn compile(
     runtime: &Runtime,
     located: &Located,
     registry: &Registry,
 ) -> anyhow::Result<ToolComponent> {
-    if !located.cached {
-        return Ok(runtime.load_tool(&located.name, &located.bytes)?);
-    }
     let cache = ArtifactCache::new(&registry.root().join("cache"), runtime);
     let (component, _) = runtime.load_tool_cached(
         &located.name,

@@ -247,3 +247,44 @@ fn secrets_given_on_the_command_line_never_appear_in_any_output() {
             .contains("set the environment variable WARDEN_TEST_UNSET_TOKEN")
     );
 }
+
+/// A component file is compiled once: the artifact is cached under the
+/// digest of the bytes read, so an edited file can never hit a stale one.
+#[test]
+fn a_component_file_is_compiled_once_into_the_cache_by_digest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = dir.path().join("home");
+    let file = dir.path().join("echoer.wasm");
+    let bytes = std::fs::read(HOSTILE).expect("hostile.wasm");
+    std::fs::write(&file, &bytes).expect("write");
+    let call = || {
+        let out = warden()
+            .args(["tool", "call", file.to_str().expect("utf-8"), "echo"])
+            .arg(r#"{"text": "cached"}"#)
+            .arg("--json")
+            .env("WARDEN_HOME", &home)
+            .output()
+            .expect("warden runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(json_of(&out)["output"]["text"], "cached");
+    };
+    let artifacts = || -> Vec<String> {
+        std::fs::read_dir(home.join("cache"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+            .map(|f| f.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    call();
+    let digest = warden_registry::Digest::of(&bytes).hex();
+    assert_eq!(artifacts(), [format!("{digest}.cwasm")]);
+    call();
+    assert_eq!(artifacts().len(), 1, "the second call compiled nothing new");
+}

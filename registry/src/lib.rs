@@ -17,6 +17,7 @@ pub mod package;
 pub mod policy;
 pub mod policy_store;
 pub mod resolve;
+mod serde_text;
 pub mod signature;
 pub mod source;
 pub mod store;

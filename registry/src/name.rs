@@ -3,8 +3,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use crate::error::NameError;
 
 /// A package name, `namespace:name`, each part lowercase ASCII letters,
@@ -85,18 +83,7 @@ impl fmt::Display for PackageName {
     }
 }
 
-impl Serialize for PackageName {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for PackageName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::serde_text::serde_as_text!(PackageName);
 
 #[cfg(test)]
 mod tests {

@@ -32,6 +32,30 @@ fn run(args: &[&str]) -> Output {
     warden().args(args).output().expect("warden runs")
 }
 
+/// The stdout of a `warden` run that had to succeed; otherwise fails the
+/// test with everything the run printed.
+pub fn expect_ok(out: &Output, args: &[&str]) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "warden {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The stderr of a `warden` run that had to fail saying `needle` there.
+pub fn expect_failed(out: &Output, args: &[&str], needle: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_ne!(out.status.code(), Some(0), "warden {args:?} should fail");
+    assert!(
+        stderr.contains(needle),
+        "warden {args:?}: `{needle}` not in:\n{stderr}"
+    );
+    stderr
+}
+
 fn json_of(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(

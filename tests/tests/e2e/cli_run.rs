@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use warden_tests::chat::{ChatServer, Reply};
 use warden_tests::components::SKILL_EXAMPLE;
 
-use super::cli::warden;
+use super::cli::{expect_ok, warden};
 
 /// A warden home and a workspace with one file.
 struct World {
@@ -51,15 +51,7 @@ impl World {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "warden {args:?} failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        expect_ok(&self.run(args), args)
     }
 
     fn agent_run(&self, server: &ChatServer, task: &str, extra: &[&str]) -> Value {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
 
-use super::cli::warden;
+use super::cli::{expect_ok, warden};
 
 /// The MCP SDK the client script is written against.
 const MCP_REQUIREMENT: &str = "mcp>=2.3,<3";
@@ -178,14 +178,7 @@ impl Scratch {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "warden {args:?}: {}",
-            text(&out)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        expect_ok(&self.run(args), args)
     }
 
     /// The audit log's records, parsed.

@@ -11,7 +11,7 @@ use std::process::Output;
 
 use warden_tests::oci_registry::{DockerRegistry, Tamper, TamperProxy, base64, http_request};
 
-use super::cli::warden;
+use super::cli::{expect_failed, expect_ok, warden};
 
 /// A registry, or `None` after printing why the test is skipped.
 fn registry_or_skip(test: &str) -> Option<DockerRegistry> {
@@ -79,25 +79,11 @@ impl World {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "warden {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        expect_ok(&self.run(args), args)
     }
 
     fn fails(&self, args: &[&str], needle: &str) -> String {
-        let out = self.run(args);
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_ne!(out.status.code(), Some(0), "warden {args:?} should fail");
-        assert!(
-            stderr.contains(needle),
-            "warden {args:?}: `{needle}` not in:\n{stderr}"
-        );
-        stderr
+        expect_failed(&self.run(args), args, needle)
     }
 
     fn key(&self, name: &str) -> String {

@@ -10,7 +10,7 @@ use std::process::Output;
 use warden_tests::TestServer;
 use warden_tests::components::HOSTILE;
 
-use super::cli::warden;
+use super::cli::{expect_ok, warden};
 
 /// An org policy clause that opens every kind of capability, for policies
 /// that mean to restrict only some (the org layer denies by default).
@@ -65,14 +65,7 @@ impl Home {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "warden {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        expect_ok(&self.run(args), args)
     }
 
     /// Runs a call expected to fail with exit `code`; returns stderr.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use super::cli::warden;
+use super::cli::{expect_failed, expect_ok, warden};
 
 /// A scratch world: a warden home, a key, a work directory.
 struct World {
@@ -41,25 +41,11 @@ impl World {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "warden {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        expect_ok(&self.run(args), args)
     }
 
     fn fails(&self, args: &[&str], needle: &str) -> String {
-        let out = self.run(args);
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_ne!(out.status.code(), Some(0), "warden {args:?} should fail");
-        assert!(
-            stderr.contains(needle),
-            "warden {args:?}: `{needle}` not in:\n{stderr}"
-        );
-        stderr
+        expect_failed(&self.run(args), args, needle)
     }
 
     /// Generates a key at `name` and returns its public key.

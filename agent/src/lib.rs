@@ -42,7 +42,8 @@ pub use error::{
 pub use id::SessionId;
 pub use manifest::{AgentManifest, Delegation, Limits, ModelConfig, SkillSource, default_agent};
 pub use session::{
-    AgentInfo, Compaction, Message, Role, Session, Status, Step, StepKind, TokenUsage, ToolCall,
+    AgentInfo, Compaction, ExecutorRun, Message, Role, Session, Status, Step, StepKind, TokenUsage,
+    ToolCall,
 };
 pub use session_store::{ListEntry, SessionStore, SessionSummary};
 pub use skill::{Skill, discover_all, discover_skills};

@@ -77,6 +77,28 @@ pub struct Session {
     /// Compactions of the active history, oldest first.
     #[serde(default)]
     pub compactions: Vec<Compaction>,
+    /// The executors this run delegated to, in the order they finished,
+    /// each with its whole conversation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub executors: Vec<ExecutorRun>,
+}
+
+/// One delegated sub-task and what its executor said and did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutorRun {
+    /// The sub-task, as the manager gave it.
+    pub task: String,
+    /// Whether the executor returned an answer.
+    pub ok: bool,
+    /// Why it failed, for one that did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How long it ran, in milliseconds.
+    pub duration_ms: u64,
+    /// Its conversation with the model (without the system prompt): the
+    /// task, tool calls and results, and its answer.
+    #[serde(default)]
+    pub messages: Vec<Message>,
 }
 
 /// Which agent ran a session.
@@ -307,6 +329,7 @@ impl Session {
             components: BTreeMap::new(),
             usage: TokenUsage::default(),
             compactions: Vec::new(),
+            executors: Vec::new(),
         }
     }
 

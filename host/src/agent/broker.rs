@@ -116,6 +116,9 @@ pub struct Broker {
     observer: Arc<dyn RunObserver>,
     /// Executors are marked with their depth; only depth 0 may delegate.
     depth: u32,
+    /// The conversation so far: the last request's messages and the
+    /// model's reply to it (kept for an executor's record).
+    transcript: Mutex<Vec<Message>>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -185,6 +188,7 @@ impl Broker {
             delegation: parts.delegation,
             observer,
             depth: 0,
+            transcript: Mutex::new(Vec::new()),
         })
     }
 
@@ -302,6 +306,13 @@ impl Broker {
                 .saturating_add(c.usage.completion_tokens);
         }
         self.step(StepKind::Model, self.model.name(), result.is_ok(), started);
+        if self.depth > 0 {
+            let mut conversation = request.messages.clone();
+            if let Ok(c) = &result {
+                conversation.push(c.message.clone());
+            }
+            *self.transcript.lock().unwrap_or_else(|p| p.into_inner()) = conversation;
+        }
         self.observer.event(RunEvent::Model {
             depth: self.depth,
             request: &request,
@@ -441,7 +452,7 @@ impl Broker {
         let runs = requests.into_iter().map(|request| async move {
             let _permit = semaphore.acquire().await;
             let started = Instant::now();
-            let result = self.run_executor(config, &request).await;
+            let (result, transcript) = self.run_executor(config, &request).await;
             self.step(
                 StepKind::Delegation,
                 &request.task.chars().take(80).collect::<String>(),
@@ -452,6 +463,7 @@ impl Broker {
                 depth: self.depth,
                 task: &request.task,
                 result: &result,
+                transcript: &transcript,
                 duration: started.elapsed(),
             });
             result
@@ -459,10 +471,23 @@ impl Broker {
         Ok(join_all(runs).await)
     }
 
+    /// Runs one executor; returns its outcome and its conversation (empty
+    /// when it was refused before it started).
     async fn run_executor(
         self: &Arc<Self>,
         config: &DelegationConfig,
         request: &Delegation,
+    ) -> (Result<Outcome, RunError>, Vec<Message>) {
+        let mut transcript = Vec::new();
+        let result = self.executor(config, request, &mut transcript).await;
+        (result, transcript)
+    }
+
+    async fn executor(
+        self: &Arc<Self>,
+        config: &DelegationConfig,
+        request: &Delegation,
+        transcript: &mut Vec<Message>,
     ) -> Result<Outcome, RunError> {
         if let Some(extra) = request.tools.iter().find(|t| !self.tools.contains_key(*t)) {
             return Err(RunError::Denied(Denial {
@@ -536,6 +561,7 @@ impl Broker {
             delegation: None,
             observer: Arc::clone(&self.observer),
             depth: self.depth + 1,
+            transcript: Mutex::new(Vec::new()),
         });
         let mut grant = config.planner_grant.clone();
         grant.limits.timeout = limits.wall_clock;
@@ -543,6 +569,8 @@ impl Broker {
             .runtime
             .run_planner(&config.planner, &request.task, &grant, Arc::clone(&child))
             .await;
+        *transcript =
+            std::mem::take(&mut *child.transcript.lock().unwrap_or_else(|p| p.into_inner()));
         // What the executor used counts against the manager's budget.
         {
             let spent = child.usage();

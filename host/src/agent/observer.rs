@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::bindings::Denial;
 use crate::bindings::planner::warden::plugin::chat::{
-    Completion, CompletionRequest, ModelError, ToolCall,
+    Completion, CompletionRequest, Message, ModelError, ToolCall,
 };
 use crate::bindings::planner::warden::plugin::planning::{Outcome, RunError};
 use crate::call::{CallReport, CallStats};
@@ -58,6 +58,9 @@ pub enum RunEvent<'a> {
         task: &'a str,
         /// The executor's outcome.
         result: &'a Result<Outcome, RunError>,
+        /// The executor's conversation with the model: its last request's
+        /// messages and the reply (empty if it was refused before it ran).
+        transcript: &'a [Message],
         /// How long it ran.
         duration: Duration,
     },

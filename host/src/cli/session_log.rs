@@ -14,7 +14,9 @@ use warden::bindings::planner::warden::plugin::chat::{
 };
 use warden::{Grant, Runtime};
 use warden_agent::compaction::Budget;
-use warden_agent::{Message, Role, Session, SessionStore, Status, Step, StepKind, ToolCall};
+use warden_agent::{
+    ExecutorRun, Message, Role, Session, SessionStore, Status, Step, StepKind, ToolCall,
+};
 use warden_registry::Digest;
 use warden_registry::audit::{self, AuditEvent, AuditLog};
 
@@ -336,14 +338,27 @@ impl RunObserver for SessionRecorder {
                 depth,
                 task,
                 result,
+                transcript,
                 duration,
             } => {
+                let error = result.as_ref().err().map(|e| format!("{e:?}"));
                 inner.session.record_step(Step {
                     kind: StepKind::Delegation,
                     name: task.chars().take(120).collect(),
                     ok: result.is_ok(),
                     duration_ms: millis(duration),
-                    error: result.as_ref().err().map(|e| format!("{e:?}")),
+                    error: error.clone(),
+                });
+                inner.session.executors.push(ExecutorRun {
+                    task: task.to_string(),
+                    ok: result.is_ok(),
+                    error,
+                    duration_ms: millis(duration),
+                    messages: transcript
+                        .iter()
+                        .filter(|m| m.role != WitRole::System)
+                        .map(from_wit)
+                        .collect(),
                 });
                 if self.progress {
                     eprintln!(

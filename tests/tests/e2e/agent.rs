@@ -91,7 +91,25 @@ impl RunObserver for Recorder {
                 if result.is_ok() { "ok" } else { "error" }
             ),
             RunEvent::Denied { depth, denial } => format!("{depth} denied {}", denial.target),
-            RunEvent::Delegation { depth, result, .. } => {
+            RunEvent::Delegation {
+                depth,
+                result,
+                transcript,
+                ..
+            } => {
+                // The executor's conversation, one line, for assertions.
+                let said: Vec<String> = transcript
+                    .iter()
+                    .map(|m| {
+                        let calls: Vec<&str> =
+                            m.tool_calls.iter().map(|c| c.name.as_str()).collect();
+                        format!("{:?}:{}{}", m.role, m.content, calls.join(","))
+                    })
+                    .collect();
+                self.0
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(format!("transcript {}", said.join(" | ")));
                 format!(
                     "{depth} delegation {}",
                     if result.is_ok() { "ok" } else { "error" }
@@ -445,6 +463,23 @@ fn the_model_can_delegate_through_the_first_party_planner() {
         "{lines:?}"
     );
     assert!(lines.contains(&"0 delegation ok".to_string()), "{lines:?}");
+    // The executor's whole conversation is reported with its outcome: its
+    // task, its tool call, the tool's result and its answer.
+    let transcript = lines
+        .iter()
+        .find(|l| l.starts_with("transcript "))
+        .expect("a transcript");
+    for needle in [
+        "SUBTASK-A read hello.txt",
+        "read_file",
+        "hello from the workspace",
+        "sub-answer A",
+    ] {
+        assert!(
+            transcript.contains(needle),
+            "`{needle}` not in {transcript}"
+        );
+    }
     // The executor's turns count against the manager's budget.
     assert!(
         agent.broker.usage().turns >= 4,

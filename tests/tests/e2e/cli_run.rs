@@ -450,3 +450,41 @@ fn a_long_history_is_compacted_through_the_model_and_the_originals_kept() {
     assert!(contents(&session["messages"]).contains("TASK-0"));
     assert_eq!(session["compactions"].as_array().map(Vec::len), Some(1));
 }
+
+/// A delegated sub-task's whole conversation is kept in the session file
+/// next to the manager's, with its outcome.
+#[test]
+fn an_executors_conversation_is_kept_in_the_session() {
+    let w = World::new();
+    let server = ChatServer::start(|_, request| {
+        let text = request.to_string();
+        if text.contains("SUBTASK-B") && !text.contains("MANAGER") {
+            if text.contains("\"role\":\"tool\"") {
+                Reply::answer("sub-answer B")
+            } else {
+                Reply::tool_calls(&[("e1", "read_file", json!({"path": "/workspace/hello.txt"}))])
+            }
+        } else if text.contains("sub-answer B") {
+            Reply::answer("Done through an executor.")
+        } else {
+            Reply::tool_calls(&[(
+                "m1",
+                "delegate",
+                json!({"tasks": [{"task": "SUBTASK-B read hello.txt", "tools": ["read_file"], "max_turns": 3}]}),
+            )])
+        }
+    });
+    let out = w.agent_run(&server, "MANAGER: delegate it", &[]);
+    assert_eq!(out["answer"], "Done through an executor.", "{out}");
+    let session = w.session(out["session"].as_str().expect("id"));
+    let executors = session["executors"].as_array().expect("executors");
+    assert_eq!(executors.len(), 1, "{session}");
+    assert_eq!(executors[0]["task"], "SUBTASK-B read hello.txt");
+    assert_eq!(executors[0]["ok"], true);
+    let said = contents(&executors[0]["messages"]);
+    for needle in ["SUBTASK-B", "hello from the workspace", "sub-answer B"] {
+        assert!(said.contains(needle), "`{needle}` not in {said}");
+    }
+    // The manager's own messages do not mix in the executor's.
+    assert!(!contents(&session["messages"]).contains("hello from the workspace"));
+}

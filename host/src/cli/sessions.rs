@@ -122,22 +122,18 @@ impl SessionsCommand {
                     for task in &session.tasks {
                         println!("task: {task}");
                     }
-                    for m in &session.messages {
-                        let calls: Vec<String> = m
-                            .tool_calls
-                            .iter()
-                            .map(|c| format!("{}({})", c.name, c.arguments))
-                            .collect();
+                    print_messages(&session.messages, "  ");
+                    for executor in &session.executors {
                         println!(
-                            "  {:?}: {}{}",
-                            m.role,
-                            m.content.chars().take(400).collect::<String>(),
-                            if calls.is_empty() {
-                                String::new()
-                            } else {
-                                format!(" -> {}", calls.join(", "))
-                            }
+                            "  executor ({}, {} ms): {}",
+                            if executor.ok { "ok" } else { "failed" },
+                            executor.duration_ms,
+                            executor.task.chars().take(200).collect::<String>()
                         );
+                        if let Some(error) = &executor.error {
+                            println!("    failed: {error}");
+                        }
+                        print_messages(&executor.messages, "    ");
                     }
                     println!(
                         "{} steps, {} tokens, {} compactions",
@@ -258,5 +254,26 @@ impl SkillsArgs {
             let _ = tool_names;
         }
         Ok(ExitCode::from(exit::OK))
+    }
+}
+
+/// Prints a conversation, one line a message, each line indented by `indent`.
+fn print_messages(messages: &[warden_agent::Message], indent: &str) {
+    for m in messages {
+        let calls: Vec<String> = m
+            .tool_calls
+            .iter()
+            .map(|c| format!("{}({})", c.name, c.arguments))
+            .collect();
+        println!(
+            "{indent}{:?}: {}{}",
+            m.role,
+            m.content.chars().take(400).collect::<String>(),
+            if calls.is_empty() {
+                String::new()
+            } else {
+                format!(" -> {}", calls.join(", "))
+            }
+        );
     }
 }

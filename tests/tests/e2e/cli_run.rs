@@ -487,4 +487,10 @@ fn an_executors_conversation_is_kept_in_the_session() {
     }
     // The manager's own messages do not mix in the executor's.
     assert!(!contents(&session["messages"]).contains("hello from the workspace"));
+    // `sessions show` prints the executor under the manager's conversation.
+    let shown = w.ok(&["sessions", "show", out["session"].as_str().expect("id")]);
+    assert!(
+        shown.contains("executor (ok,") && shown.contains("sub-answer B"),
+        "{shown}"
+    );
 }

@@ -5,7 +5,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use semver::VersionReq;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use warden_registry::PackageName;
 
 use crate::error::ComponentRefError;
@@ -64,18 +63,7 @@ impl fmt::Display for ComponentRef {
     }
 }
 
-impl Serialize for ComponentRef {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for ComponentRef {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
+warden_registry::serde_as_text!(ComponentRef);
 
 #[cfg(test)]
 mod tests {

@@ -61,7 +61,7 @@ impl FromStr for Digest {
     }
 }
 
-crate::serde_text::serde_as_text!(Digest);
+crate::serde_as_text!(Digest);
 
 #[cfg(test)]
 mod tests {

@@ -238,7 +238,7 @@ impl FromStr for PublicKey {
     }
 }
 
-crate::serde_text::serde_as_text!(PublicKey);
+crate::serde_as_text!(PublicKey);
 
 #[cfg(test)]
 mod tests {

@@ -40,7 +40,10 @@ impl PackageName {
     }
 }
 
-fn valid_part(part: &str) -> bool {
+/// Whether `part` is a valid namespace or name (and agent or skill name):
+/// 1-64 characters, lowercase ASCII letters and digits in segments joined by
+/// single `-`, starting with a letter.
+pub fn valid_part(part: &str) -> bool {
     !part.is_empty()
         && part.len() <= 64
         && part.split('-').all(|seg| {
@@ -83,7 +86,7 @@ impl fmt::Display for PackageName {
     }
 }
 
-crate::serde_text::serde_as_text!(PackageName);
+crate::serde_as_text!(PackageName);
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,11 @@
 
 /// Implements `Serialize` through `Display` and `Deserialize` through
 /// `FromStr` (whose error becomes the deserializer's message) for types
-/// whose text form is their canonical encoding (digests, keys, names).
+/// whose text form is their canonical encoding (digests, keys, names, and
+/// in `warden-agent` component references and session ids). The type must
+/// implement `Display` and `FromStr` with an error that implements
+/// `Display`; the calling crate must depend on `serde`.
+#[macro_export]
 macro_rules! serde_as_text {
     ($($ty:ty),+ $(,)?) => {$(
         impl serde::Serialize for $ty {
@@ -19,5 +23,3 @@ macro_rules! serde_as_text {
         }
     )+};
 }
-
-pub(crate) use serde_as_text;

@@ -220,16 +220,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<AgentManifest, ManifestE
 
 /// Checks an agent name: like a package name's parts.
 fn check_agent_name(name: &str) -> Result<(), String> {
-    let valid = !name.is_empty()
-        && name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.split('-').all(|seg| {
-            !seg.is_empty()
-                && seg
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        });
-    if valid {
+    if warden_registry::name::valid_part(name) {
         Ok(())
     } else {
         Err(format!(

@@ -24,6 +24,7 @@ fn main() {
         ],
         artifacts: vec![
             "hostile".into(),
+            "hostile_wasi".into(),
             "greet".into(),
             "hostile_planner".into(),
             "skill_example".into(),

@@ -45,6 +45,11 @@ pub struct CallReport {
     pub log: CapturedLog,
     /// What the call used.
     pub stats: CallStats,
+    /// What the host refused during the call although the tool went on to
+    /// succeed (e.g. a name lookup outside the grant the guest recovered
+    /// from): the refusal still happened and is reported.
+    #[serde(skip)]
+    pub denials: Vec<crate::bindings::Denial>,
 }
 
 /// The tools a component provides.
@@ -241,11 +246,12 @@ pub(crate) fn finish(
     result: Result<String, ToolError>,
     duration: Duration,
 ) -> Result<CallReport, CallError> {
-    let host_denials = store.data().denials.take();
+    let mut host_denials = store.data().denials.take();
     let output = match result {
         Ok(output) => output,
         Err(error) => {
-            let denial = match (host_denials.into_iter().next(), error) {
+            let first = (!host_denials.is_empty()).then(|| host_denials.remove(0));
+            let denial = match (first, error) {
                 (Some(denial), _) | (None, ToolError::Denied(denial)) => denial,
                 (None, error) => {
                     return Err(CallError::Tool {
@@ -272,6 +278,7 @@ pub(crate) fn finish(
             fuel_used: fuel_used(store, grant.limits.fuel),
             peak_memory_bytes: data.limiter.peak(),
         },
+        denials: host_denials,
     })
 }
 
@@ -301,6 +308,17 @@ impl Runtime {
             return CallError::OutOfMemory {
                 component: name,
                 limit: grant.limits.memory_bytes,
+            };
+        }
+        let host_limit = error
+            .downcast_ref::<crate::guard::HostLimitExceeded>()
+            .or(data.guard.exceeded.as_ref());
+        if let Some(e) = host_limit {
+            return CallError::HostLimit {
+                component: name,
+                what: e.what.to_string(),
+                limit: e.limit,
+                requested: e.requested,
             };
         }
         match error.downcast_ref::<Trap>() {

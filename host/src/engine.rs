@@ -150,6 +150,7 @@ fn build_linker(engine: &Engine) -> Result<Linker<SandboxState>, EngineError> {
     let err = |e: wasmtime::Error| EngineError(e.to_string());
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(err)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(err)?;
+    crate::guard::add_to_linker(&mut linker, true).map_err(err)?;
     wit_log::add_to_linker::<SandboxState, HasSelf<SandboxState>>(&mut linker, |s| s)
         .map_err(err)?;
     Ok(linker)
@@ -159,6 +160,7 @@ fn build_planner_linker(engine: &Engine) -> Result<Linker<SandboxState>, EngineE
     let mut linker = Linker::new(engine);
     let err = |e: wasmtime::Error| EngineError(e.to_string());
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(err)?;
+    crate::guard::add_to_linker(&mut linker, false).map_err(err)?;
     wit_log::add_to_linker::<SandboxState, HasSelf<SandboxState>>(&mut linker, |s| s)
         .map_err(err)?;
     crate::bindings::planner::warden::plugin::broker::add_to_linker::<

@@ -152,6 +152,23 @@ pub enum CallError {
         /// The memory limit in bytes.
         limit: u64,
     },
+    /// The component made the host hold more than its per-call limits
+    /// allow (host memory for HTTP fields and bodies, open files and
+    /// sockets, name lookups). See [`crate::guard`].
+    #[error(
+        "`{component}` exceeded a host resource limit: {what} (the limit is {limit}; it asked for \
+         {requested}); the host refused and stopped the call"
+    )]
+    HostLimit {
+        /// The component's name.
+        component: String,
+        /// Which host resource.
+        what: String,
+        /// The limit.
+        limit: u64,
+        /// What the guest asked for in total.
+        requested: u64,
+    },
     /// The component used up its CPU budget.
     #[error(
         "`{component}` ran out of fuel: it used its whole CPU budget of {limit} units (raise it with --fuel)"
@@ -255,6 +272,7 @@ impl CallError {
             },
             CallError::Timeout { .. } => "timeout",
             CallError::OutOfMemory { .. } => "out-of-memory",
+            CallError::HostLimit { .. } => "host-limit",
             CallError::OutOfFuel { .. } => "out-of-fuel",
             CallError::StackOverflow { .. } => "stack-overflow",
             CallError::Trap { .. } => "trap",

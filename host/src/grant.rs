@@ -200,6 +200,12 @@ impl HostPattern {
         self.0.port.is_none_or(|p| p == port) && self.0.host.allows(host)
     }
 
+    /// Whether the pattern's host part matches the DNS name `name`
+    /// (whatever the scheme and port): the check for name lookups.
+    pub fn matches_name(&self, name: &str) -> bool {
+        !matches!(self.0.host, HostMatch::Net(_)) && self.0.host.allows(name)
+    }
+
     /// Whether the pattern names addresses (an IP or a CIDR network) rather
     /// than host names: only such a grant lets a connection reach a
     /// loopback, link-local or private address.

@@ -35,6 +35,7 @@ mod component;
 mod engine;
 pub mod error;
 pub mod grant;
+pub mod guard;
 pub mod guest_log;
 mod instance;
 mod limiter;

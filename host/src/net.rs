@@ -4,6 +4,7 @@
 //! Each refusal is recorded as a [`Denial`] the host reports even if the
 //! guest swallows the error.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -48,6 +49,10 @@ pub struct NetworkPolicy {
     secrets: Arc<[SecretGrant]>,
     denials: DenialLog,
     timeout: Duration,
+    /// Addresses that granted names resolved to during this call (by the
+    /// guarded resolver), with the names: a socket may connect to them as
+    /// it may to the names.
+    resolved: Arc<Mutex<HashMap<IpAddr, Vec<String>>>>,
 }
 
 impl NetworkPolicy {
@@ -60,6 +65,7 @@ impl NetworkPolicy {
             secrets: Arc::new([]),
             denials,
             timeout,
+            resolved: Arc::default(),
         }
     }
 
@@ -92,7 +98,34 @@ impl NetworkPolicy {
         self.deny.iter().find(|p| p.matches(scheme, host, port))
     }
 
-    fn granted_list(&self) -> String {
+    /// Whether the guest may look up `name` (a lower-case DNS name): a host
+    /// pattern of the grant matches it (whatever the scheme and port) and no
+    /// deny rule does.
+    pub fn allows_lookup(&self, name: &str) -> bool {
+        self.hosts.iter().any(|p| p.matches_name(name))
+            && !self.deny.iter().any(|p| p.matches_name(name))
+    }
+
+    /// Remembers that `name` (whose lookup was granted) resolved to `addrs`.
+    pub fn remember_resolved(&self, name: &str, addrs: &[IpAddr]) {
+        let mut map = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        for ip in addrs {
+            let names = map.entry(*ip).or_default();
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+    }
+
+    /// Whether a connection to `addr` is granted through a name that
+    /// resolved to it during this call.
+    fn allowed_by_resolved_name(&self, scheme: &str, addr: &SocketAddr) -> bool {
+        let map = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&addr.ip().to_canonical())
+            .is_some_and(|names| names.iter().any(|n| self.allows(scheme, n, addr.port())))
+    }
+
+    pub(crate) fn granted_list(&self) -> String {
         if self.hosts.is_empty() {
             "no hosts are granted".to_string()
         } else {
@@ -120,34 +153,104 @@ impl NetworkPolicy {
         });
     }
 
-    /// The check for `wasi:sockets`: only connections and datagrams to
-    /// granted addresses (IP-literal patterns) pass; listening and accepting
-    /// are never granted to a tool.
+    /// The check for `wasi:sockets`, for every TCP and UDP address:
+    /// - connect/send/receive: never to an address a deny rule names; to a
+    ///   special-purpose address (loopback, link-local and metadata,
+    ///   private, CGNAT, ULA, IPv4-mapped forms of those, `0.0.0.0`,
+    ///   multicast, broadcast) only when granted by explicit IP or CIDR —
+    ///   `*` and names never reach them; to any other address when a
+    ///   pattern matches it (by IP, CIDR or `*`) or a granted name resolved
+    ///   to it during this call.
+    /// - bind: only the implicit bind to the wildcard address and an
+    ///   ephemeral port (port 0) that every connect and send performs; a
+    ///   chosen address or port (squatting it) is refused.
+    /// - listen and accept: refused; a tool gets no inbound network.
     pub fn check_socket(&self, addr: SocketAddr, use_: SocketAddrUse) -> bool {
         let scheme = match use_ {
             SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive | SocketAddrUse::UdpBind => "udp",
             _ => "tcp",
         };
-        let ip = addr.ip().to_string();
-        let allowed = match use_ {
+        let ip = addr.ip().to_canonical();
+        let canonical = SocketAddr::new(ip, addr.port());
+        let shown = ip.to_string();
+        let (allowed, reason) = match use_ {
             SocketAddrUse::TcpConnect | SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive => {
-                self.allows(scheme, &ip, addr.port())
+                if let Some(rule) = self.denied_by(scheme, &shown, addr.port()) {
+                    (
+                        false,
+                        Some(format!(
+                            "{scheme} to `{canonical}` is forbidden by a deny rule ({rule}); deny \
+                             rules win over every grant (see `warden policy explain`)"
+                        )),
+                    )
+                } else if self
+                    .hosts
+                    .iter()
+                    .any(|p| p.contains_address(scheme, canonical))
+                {
+                    (true, None)
+                } else if let Some(range) = special_range(&ip) {
+                    (
+                        false,
+                        Some(format!(
+                            "`{canonical}` is {range}; such addresses are reachable only when \
+                             granted by IP or network (e.g. --allow-host {canonical}), never \
+                             through `*` or a name"
+                        )),
+                    )
+                } else if self.allows(scheme, &shown, addr.port())
+                    || self.allowed_by_resolved_name(scheme, &canonical)
+                {
+                    (true, None)
+                } else {
+                    (false, None)
+                }
             }
-            // Implicit binds happen before every connect and send; they use
-            // the wildcard address and open nothing to the outside.
             SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => {
-                self.any() && addr.ip().is_unspecified()
+                if self.any() && ip.is_unspecified() && addr.port() == 0 {
+                    (true, None)
+                } else {
+                    (
+                        false,
+                        Some(format!(
+                            "binding `{canonical}` is refused: components may not bind a chosen \
+                             address or port (only the ephemeral port every outbound connection \
+                             uses), and no grant gives inbound network"
+                        )),
+                    )
+                }
             }
-            SocketAddrUse::TcpListen | SocketAddrUse::TcpAccept => false,
+            SocketAddrUse::TcpListen | SocketAddrUse::TcpAccept => (
+                false,
+                Some(format!(
+                    "listening on `{canonical}` is refused: no grant gives a component inbound \
+                     network"
+                )),
+            ),
         };
         if !allowed {
-            self.deny(scheme, &ip, addr.port(), addr.to_string());
+            match reason {
+                Some(reason) => self.denials.push(Denial {
+                    capability: Capability::Network,
+                    target: canonical.to_string(),
+                    reason,
+                }),
+                None => self.deny(scheme, &shown, addr.port(), canonical.to_string()),
+            }
         }
         allowed
     }
 }
 
 impl WasiHttpHooks for NetworkPolicy {
+    fn p2_outgoing_body_buffer_chunks(&mut self) -> usize {
+        crate::guard::http_budget::BODY_BUFFER_CHUNKS
+    }
+
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        crate::guard::http_budget::BODY_CHUNK_BYTES
+    }
+
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,
@@ -429,6 +532,110 @@ mod tests {
             reason.contains("deny rule") && reason.contains("10.1.0.0/16"),
             "{reason}"
         );
+    }
+
+    #[test]
+    fn under_star_raw_sockets_never_reach_special_addresses() {
+        let (p, log) = policy(&["*"]);
+        for addr in [
+            "127.0.0.1:8080",
+            "127.1.2.3:22",
+            "169.254.169.254:80",
+            "10.0.0.1:5432",
+            "172.16.0.1:80",
+            "192.168.1.1:80",
+            "100.64.0.1:80",
+            "0.0.0.0:80",
+            "255.255.255.255:9",
+            "224.0.0.1:9",
+            "[::1]:80",
+            "[fe80::1]:80",
+            "[fd00::1]:80",
+            "[::ffff:169.254.169.254]:80",
+            "[::ffff:127.0.0.1]:80",
+        ] {
+            let addr: SocketAddr = addr.parse().expect("addr");
+            for use_ in [
+                SocketAddrUse::TcpConnect,
+                SocketAddrUse::UdpSend,
+                SocketAddrUse::UdpReceive,
+            ] {
+                assert!(!p.check_socket(addr, use_), "{addr} {use_:?}");
+            }
+        }
+        let public: SocketAddr = "93.184.216.34:443".parse().expect("addr");
+        assert!(p.check_socket(public, SocketAddrUse::TcpConnect));
+        assert!(p.check_socket(public, SocketAddrUse::UdpSend));
+        let metadata = log
+            .snapshot()
+            .into_iter()
+            .find(|d| d.target == "169.254.169.254:80")
+            .expect("denial recorded");
+        assert!(
+            metadata.reason.contains("link-local"),
+            "{}",
+            metadata.reason
+        );
+        assert!(
+            metadata.reason.contains("never through `*`"),
+            "{}",
+            metadata.reason
+        );
+    }
+
+    #[test]
+    fn special_addresses_are_reachable_when_granted_by_ip_or_network() {
+        let (p, _) = policy(&["127.0.0.1:8080", "10.0.0.0/8", "[::1]:53"]);
+        let ok = |a: &str, u| p.check_socket(a.parse().expect("addr"), u);
+        assert!(ok("127.0.0.1:8080", SocketAddrUse::TcpConnect));
+        assert!(!ok("127.0.0.1:8081", SocketAddrUse::TcpConnect));
+        assert!(ok("10.9.8.7:1", SocketAddrUse::TcpConnect));
+        assert!(ok("[::1]:53", SocketAddrUse::UdpSend));
+        assert!(!ok("[::1]:54", SocketAddrUse::UdpSend));
+        assert!(!ok("169.254.169.254:80", SocketAddrUse::TcpConnect));
+    }
+
+    #[test]
+    fn a_socket_reaches_what_a_granted_name_resolved_to_and_nothing_else() {
+        let (p, _) = policy(&["example.com:443"]);
+        let addr: SocketAddr = "93.184.216.34:443".parse().expect("addr");
+        assert!(
+            !p.check_socket(addr, SocketAddrUse::TcpConnect),
+            "not resolved yet"
+        );
+        assert!(p.allows_lookup("example.com"));
+        assert!(!p.allows_lookup("exfil.attacker.example"));
+        assert!(!p.allows_lookup("api.example.com"));
+        p.remember_resolved("example.com", &[addr.ip()]);
+        assert!(p.check_socket(addr, SocketAddrUse::TcpConnect));
+        let other_port: SocketAddr = "93.184.216.34:25".parse().expect("addr");
+        assert!(!p.check_socket(other_port, SocketAddrUse::TcpConnect));
+        // A granted name resolving to a special address does not open it.
+        let loopback: SocketAddr = "127.0.0.1:443".parse().expect("addr");
+        p.remember_resolved("example.com", &[loopback.ip()]);
+        assert!(!p.check_socket(loopback, SocketAddrUse::TcpConnect));
+    }
+
+    #[test]
+    fn deny_rules_stop_lookups_too() {
+        let (p, _) = policy(&["*"]);
+        let p = p.with_deny(&[HostPattern::parse("*.internal").expect("valid")]);
+        assert!(p.allows_lookup("example.org"));
+        assert!(!p.allows_lookup("metadata.internal"));
+    }
+
+    #[test]
+    fn only_the_implicit_ephemeral_bind_is_allowed() {
+        let (p, log) = policy(&["*"]);
+        let ok = |a: &str, u| p.check_socket(a.parse().expect("addr"), u);
+        assert!(ok("0.0.0.0:0", SocketAddrUse::TcpBind));
+        assert!(ok("[::]:0", SocketAddrUse::UdpBind));
+        assert!(!ok("0.0.0.0:8080", SocketAddrUse::TcpBind));
+        assert!(!ok("0.0.0.0:5353", SocketAddrUse::UdpBind));
+        assert!(!ok("127.0.0.1:0", SocketAddrUse::TcpBind));
+        assert!(!ok("0.0.0.0:8080", SocketAddrUse::TcpListen));
+        assert!(!ok("127.0.0.1:9", SocketAddrUse::TcpAccept));
+        assert!(log.snapshot()[0].reason.contains("may not bind"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::bindings::tool::warden::plugin::log as wit_log;
 use crate::error::CallError;
 use crate::grant::{DirMode, Grant};
+use crate::guard::{CallGuard, MAX_HANDLES};
 use crate::guest_log::{LogCapture, LogSource};
 use crate::limiter::MemoryLimiter;
 use crate::net::{DenialLog, NetworkPolicy};
@@ -32,6 +33,8 @@ pub struct SandboxState {
     component: Arc<str>,
     /// For a planner: the host side of its `broker` imports.
     pub(crate) broker: Option<Arc<crate::agent::Broker>>,
+    /// What the guest has made the host hold, against the call's limits.
+    pub(crate) guard: CallGuard,
 }
 
 impl SandboxState {
@@ -66,30 +69,25 @@ impl SandboxState {
         for (name, value) in &grant.env {
             wasi.env(name, value);
         }
-        if net.any() {
-            let check = net.clone();
-            wasi.allow_tcp(true)
-                .allow_udp(true)
-                .allow_ip_name_lookup(true)
-                .socket_addr_check(move |addr, use_| {
-                    let allowed = check.check_socket(addr, use_);
-                    Box::pin(async move { allowed })
-                });
-        } else {
-            let check = net.clone();
-            wasi.allow_tcp(false)
-                .allow_udp(false)
-                .allow_ip_name_lookup(false)
-                .socket_addr_check(move |addr, use_| {
-                    let allowed = check.check_socket(addr, use_);
-                    Box::pin(async move { allowed })
-                });
-        }
+        // Socket creation needs a network grant; every address a socket
+        // connects to, binds or sends to is checked by the policy, and
+        // name lookups go through the guarded resolver (crate::guard::dns).
+        let check = net.clone();
+        wasi.allow_tcp(net.any())
+            .allow_udp(net.any())
+            .allow_ip_name_lookup(net.any())
+            .socket_addr_check(move |addr, use_| {
+                let allowed = check.check_socket(addr, use_);
+                Box::pin(async move { allowed })
+            });
 
+        // Every handle the guest holds is a host allocation: cap them.
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_HANDLES);
         Ok(SandboxState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
+            table,
             net,
             limiter: MemoryLimiter::new(grant.limits.memory_bytes),
             log,
@@ -97,12 +95,28 @@ impl SandboxState {
             timed_out: false,
             component,
             broker: None,
+            guard: CallGuard::new(grant.limits.memory_bytes),
         })
     }
 
     /// The component this sandbox runs.
     pub fn component(&self) -> &str {
         &self.component
+    }
+
+    /// The store's resource table (the guest's handles).
+    pub(crate) fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+
+    /// The network part of the grant.
+    pub(crate) fn network(&self) -> &NetworkPolicy {
+        &self.net
+    }
+
+    /// What the guest has made the host hold so far.
+    pub fn guard(&self) -> &CallGuard {
+        &self.guard
     }
 }
 

@@ -92,7 +92,7 @@ pub fn code_for_call(e: &CallError) -> u8 {
             _ => TOOL_ERROR,
         },
         CallError::Timeout { .. } => TIMEOUT,
-        CallError::OutOfMemory { .. } => OUT_OF_MEMORY,
+        CallError::OutOfMemory { .. } | CallError::HostLimit { .. } => OUT_OF_MEMORY,
         CallError::OutOfFuel { .. } => OUT_OF_FUEL,
         CallError::StackOverflow { .. } => STACK_OVERFLOW,
         CallError::Trap { .. } => TRAP,

@@ -40,6 +40,11 @@ pub fn call_json(component: &ToolComponent, tool: &str, report: &CallReport) -> 
         "output": report.output,
         "log": report.log,
         "stats": report.stats,
+        "denials": report.denials.iter().map(|d| json!({
+            "capability": warden::error::capability_name(d.capability),
+            "target": d.target,
+            "reason": d.reason,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -105,6 +110,14 @@ pub fn print_tool_list(component: &ToolComponent, tools: &[ToolSpec]) {
 
 pub fn print_call(report: &CallReport, verbose: u8) {
     print_json(&report.output);
+    for d in &report.denials {
+        eprintln!(
+            "note: during the call the host refused {} access to `{}`: {}",
+            warden::error::capability_name(d.capability),
+            d.target,
+            d.reason
+        );
+    }
     if verbose > 0 {
         let s = &report.stats;
         eprintln!(

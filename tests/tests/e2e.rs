@@ -11,6 +11,8 @@ mod cli_run;
 mod fs_tool;
 #[path = "e2e/grep_tool.rs"]
 mod grep_tool;
+#[path = "e2e/held_attacks.rs"]
+mod held_attacks;
 #[path = "e2e/hostile.rs"]
 mod hostile;
 #[path = "e2e/http_fetch.rs"]

@@ -3,6 +3,7 @@
 mod audit;
 pub mod exit;
 mod grant_args;
+mod hint;
 mod install;
 mod installed;
 mod key;

@@ -806,7 +806,8 @@ pub enum LoadError {
     /// The package file's bytes do not hash to the digest it is stored
     /// under (and the index records).
     #[error(
-        "refusing to load `{package}`: its package file has changed on disk (expected {expected},          found {actual}); reinstall it"
+        "refusing to load `{package}`: its package file has changed on disk (expected {expected}, \
+         found {actual}); reinstall it"
     )]
     PackageFileChanged {
         /// The package asked for.
@@ -828,7 +829,8 @@ pub enum LoadError {
     /// The signed manifest names another package or version than the index
     /// entry: the entry points at someone else's package.
     #[error(
-        "refusing to load `{package}`: the index entry points at a package signed as `{signed}`,          not `{package}`; the index has been tampered with (run `warden verify`)"
+        "refusing to load `{package}`: the index entry points at a package signed as `{signed}`, \
+         not `{package}`; index.json has been tampered with"
     )]
     NameMismatch {
         /// The package asked for (the index entry's name and version).
@@ -838,7 +840,8 @@ pub enum LoadError {
     },
     /// The index records another kind than the signed manifest.
     #[error(
-        "refusing to load `{package}`: the index says it is a {indexed}, its signed manifest a          {signed}; the index has been tampered with (run `warden verify`)"
+        "refusing to load `{package}`: the index says it is a {indexed}, its signed manifest a \
+         {signed}; index.json has been tampered with"
     )]
     KindMismatch {
         /// The package asked for.
@@ -850,7 +853,8 @@ pub enum LoadError {
     },
     /// The index records other component bytes than the signature covers.
     #[error(
-        "refusing to load `{package}`: the index records component {indexed}, but its signature          covers component {signed}; the index has been tampered with (run `warden verify`)"
+        "refusing to load `{package}`: the index records component {indexed}, but its signature \
+         covers component {signed}; index.json has been tampered with"
     )]
     ComponentMismatch {
         /// The package asked for.
@@ -862,7 +866,8 @@ pub enum LoadError {
     },
     /// The index records another publisher than the key that signed.
     #[error(
-        "refusing to load `{package}`: the index says it was signed by {indexed}, but it is          signed by {signed}; the index has been tampered with (run `warden verify`)"
+        "refusing to load `{package}`: the index says it was signed by {indexed}, but it is \
+         signed by {signed}; index.json has been tampered with"
     )]
     PublisherMismatch {
         /// The package asked for.
@@ -875,7 +880,8 @@ pub enum LoadError {
     /// The key that signed the package is not trusted (any more) for its
     /// namespace in the trust store as it is now.
     #[error(
-        "refusing to load `{package}`: it is signed by {key}, which is not trusted for namespace          `{namespace}` any more{}",
+        "refusing to load `{package}`: it is signed by {key}, which is not trusted for namespace \
+         `{namespace}` any more{}",
         if trusted_for.is_empty() {
             String::new()
         } else {

@@ -25,3 +25,5 @@ mod oci;
 mod policy;
 #[path = "e2e/registry.rs"]
 mod registry;
+#[path = "e2e/trust_core.rs"]
+mod trust_core;

@@ -1,6 +1,7 @@
 //! `hint:` lines: what the user can do about an error. The library's errors
 //! carry the data (which package, which key); the CLI turns it into advice.
 
+use warden::GrantError;
 use warden_registry::error::{LoadError, StoreError};
 
 /// The hints for `err`, one line each (without the `hint: ` prefix).
@@ -15,6 +16,14 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
         });
         if let Some(load) = load {
             out.extend(for_load(load));
+            break;
+        }
+        if let Some(GrantError::ReservedDir { home, .. }) = cause.downcast_ref::<GrantError>() {
+            out.push(format!(
+                "grant a directory that neither is inside nor contains {}; to keep warden's \
+                 home somewhere else, set WARDEN_HOME (or pass --home)",
+                home.display()
+            ));
             break;
         }
     }

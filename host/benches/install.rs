@@ -159,7 +159,7 @@ fn main() {
     let grant = grant_for(&capabilities, &data);
     let input = r#"{"path":"/data"}"#;
     let call_installed = |cache: &ArtifactCache| {
-        let bytes = registry.component(first).expect("component");
+        let bytes = registry.load(first).expect("load").into_component();
         let (tool, _) = runtime
             .load_tool_cached("t0", &bytes, &first.component_digest.hex(), cache)
             .expect("load");

@@ -782,9 +782,16 @@ pub enum StoreError {
         /// The name.
         name: String,
     },
-    /// An installed package was refused when loaded to run.
+    /// An installed package was refused when loaded to run (boxed: it
+    /// carries keys and digests).
     #[error(transparent)]
-    Load(#[from] LoadError),
+    Load(Box<LoadError>),
+}
+
+impl From<LoadError> for StoreError {
+    fn from(e: LoadError) -> StoreError {
+        StoreError::Load(Box::new(e))
+    }
 }
 
 /// An installed package refused at load ([`crate::store::Registry::load`]):

@@ -94,7 +94,7 @@ fn fixture() -> Fixture {
 fn refused(f: &Fixture, entry: &Installed) -> LoadError {
     match f.registry.load(entry) {
         Ok(_) => panic!("{}@{} was loaded", entry.name, entry.version),
-        Err(StoreError::Load(e)) => e,
+        Err(StoreError::Load(e)) => *e,
         Err(other) => panic!("not a load refusal: {other}"),
     }
 }

@@ -10,7 +10,7 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
     for cause in err.chain() {
         let load = cause.downcast_ref::<LoadError>().or_else(|| {
             cause.downcast_ref::<StoreError>().and_then(|e| match e {
-                StoreError::Load(load) => Some(load),
+                StoreError::Load(load) => Some(load.as_ref()),
                 _ => None,
             })
         });

@@ -2,17 +2,19 @@
 //!
 //! The data layer of warden's agent runtime, with no engine in it: what an
 //! agent is made of ([`AgentManifest`], `agent.toml`), the record of each
-//! run ([`Session`], stored by [`SessionStore`] under
-//! `<workspace>/.warden/sessions/`), how a long history is compacted
+//! run ([`Session`], stored by [`SessionStore`] under warden's home, in the
+//! workspace's [`WorkspaceState`] directory — never inside the workspace),
+//! how a long history is compacted
 //! ([`compaction`]), and markdown skills ([`Skill`], `SKILL.md`).
 //!
 //! ```
-//! use warden_agent::{AgentInfo, Message, SessionStore, default_agent};
+//! use warden_agent::{AgentInfo, Message, SessionStore, WorkspaceState, default_agent};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let workspace = tempfile::tempdir()?;
+//! # let (home, workspace) = (tempfile::tempdir()?, tempfile::tempdir()?);
 //! let agent = default_agent();
-//! let store = SessionStore::open(workspace.path())?;
+//! let state = WorkspaceState::open(home.path(), workspace.path())?;
+//! let store = SessionStore::for_workspace(&state)?;
 //! let mut session = store.create(AgentInfo::of(&agent), "Find the TODOs in src/")?;
 //! session.push_message(Message::user("Find the TODOs in src/"));
 //! store.save(&session)?;
@@ -30,8 +32,10 @@ pub mod error;
 pub mod id;
 pub mod manifest;
 pub mod session;
+pub mod session_migration;
 pub mod session_store;
 pub mod skill;
+pub mod workspace_state;
 
 pub use compaction::{Budget, CompactionPlan};
 pub use component_ref::ComponentRef;
@@ -45,5 +49,7 @@ pub use session::{
     AgentInfo, Compaction, ExecutorRun, Message, Role, Session, Status, Step, StepKind, TokenUsage,
     ToolCall,
 };
+pub use session_migration::Migration;
 pub use session_store::{ListEntry, SessionStore, SessionSummary};
 pub use skill::{Skill, discover_all, discover_skills};
+pub use workspace_state::WorkspaceState;

@@ -1,5 +1,6 @@
 //! A session: the record of one agent run, stored as one JSON file
-//! (`<workspace>/.warden/sessions/<id>.json`, see [`crate::SessionStore`]).
+//! (`$WARDEN_HOME/workspaces/<digest>/sessions/<id>.json`, see
+//! [`crate::SessionStore`]).
 //!
 //! ```json
 //! {

@@ -1,5 +1,11 @@
-//! The sessions of a workspace: one JSON file per session in
-//! `<workspace>/.warden/sessions/`, named `<id>.json`.
+//! The sessions of a workspace: one JSON file per session, named
+//! `<id>.json`, in the workspace's state directory under warden's home
+//! (`$WARDEN_HOME/workspaces/<digest>/sessions/`, see
+//! [`crate::WorkspaceState`]) — never inside the workspace, which tools may
+//! be granted read-write. Sessions an older warden kept in
+//! `<workspace>/.warden/sessions/` are copied here once, the first time the
+//! workspace's store is opened (see [`crate::session_migration`]); after
+//! that the old directory is never read.
 //!
 //! Every write is atomic and durable (temp file in the same directory,
 //! fsync, rename, fsync of the directory; see
@@ -27,9 +33,8 @@ use warden_registry::fsutil::{sync_dir, write_atomic};
 use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::session::{AgentInfo, FORMAT, Session, Status};
-
-/// The sessions directory, relative to the workspace.
-pub const SESSIONS_DIR: &str = ".warden/sessions";
+use crate::session_migration::Migration;
+use crate::workspace_state::WorkspaceState;
 
 /// The largest session file read, so a stray huge file cannot exhaust memory.
 pub const MAX_SESSION_BYTES: u64 = 256 << 20;
@@ -41,6 +46,8 @@ const PREVIEW_CHARS: usize = 72;
 #[derive(Debug, Clone)]
 pub struct SessionStore {
     dir: PathBuf,
+    /// What the first open copied from the workspace's old directory.
+    migrated: Migration,
 }
 
 /// One line of [`SessionStore::list`].
@@ -88,17 +95,34 @@ pub enum ListEntry {
 }
 
 impl SessionStore {
-    /// The session store of `workspace`, creating `.warden/sessions/` if
-    /// needed.
-    pub fn open(workspace: &Path) -> Result<SessionStore, SessionError> {
-        let dir = workspace.join(SESSIONS_DIR);
-        std::fs::create_dir_all(&dir).map_err(|e| SessionError::io(&dir, e))?;
-        Ok(SessionStore { dir })
+    /// The session store of a workspace: its state directory's
+    /// `sessions/` (created if needed). The first open copies in the
+    /// sessions an older warden kept inside the workspace
+    /// ([`SessionStore::migrated`]).
+    pub fn for_workspace(state: &WorkspaceState) -> Result<SessionStore, SessionError> {
+        let mut store = SessionStore::open_dir(&state.sessions_dir())?;
+        store.migrated = crate::session_migration::migrate_once(state, &store)?;
+        Ok(store)
     }
 
-    /// The sessions directory.
+    /// The session store in exactly `dir`, creating it if needed.
+    pub fn open_dir(dir: &Path) -> Result<SessionStore, SessionError> {
+        std::fs::create_dir_all(dir).map_err(|e| SessionError::io(dir, e))?;
+        Ok(SessionStore {
+            dir: dir.to_path_buf(),
+            migrated: Migration::default(),
+        })
+    }
+
+    /// The sessions directory (where sessions are written).
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// What opening this store copied from the workspace's old sessions
+    /// directory (empty unless this was the first open and there was one).
+    pub fn migrated(&self) -> &Migration {
+        &self.migrated
     }
 
     /// The file of session `id`.
@@ -151,28 +175,7 @@ impl SessionStore {
     /// file outside the sessions directory.
     pub fn load(&self, id: &str) -> Result<Session, SessionError> {
         let id: SessionId = id.parse()?;
-        let path = self.path_of(&id);
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(SessionError::NotFound {
-                    id: id.to_string(),
-                    dir: self.dir.clone(),
-                });
-            }
-            Err(e) => return Err(SessionError::io(&path, e)),
-        };
-        if meta.len() > MAX_SESSION_BYTES {
-            return Err(SessionError::Corrupt {
-                path,
-                reason: format!(
-                    "it is {} bytes, over the limit of {MAX_SESSION_BYTES} bytes",
-                    meta.len()
-                ),
-            });
-        }
-        let bytes = std::fs::read(&path).map_err(|e| SessionError::io(&path, e))?;
-        decode(&path, &id, &bytes)
+        load_from(&self.dir, &id)
     }
 
     /// Writes `session` atomically, replacing its previous version.
@@ -188,7 +191,7 @@ impl SessionStore {
     pub fn list(&self) -> Result<Vec<ListEntry>, SessionError> {
         let mut sessions = Vec::new();
         let mut unreadable = Vec::new();
-        for path in self.json_files()? {
+        for path in json_files(&self.dir)? {
             let stem = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -289,20 +292,47 @@ impl SessionStore {
             .collect::<Result<Vec<_>, _>>()
             .map_err(io)
     }
+}
 
-    /// `*.json` files that are not hidden.
-    fn json_files(&self) -> Result<Vec<PathBuf>, SessionError> {
-        Ok(self
-            .entries()?
-            .into_iter()
-            .filter(|e| {
-                let name = e.file_name();
-                let name = name.to_string_lossy();
-                !name.starts_with('.') && name.ends_with(".json")
-            })
-            .map(|e| e.path())
-            .collect())
+/// Reads session `id` from `dir`.
+pub(crate) fn load_from(dir: &Path, id: &SessionId) -> Result<Session, SessionError> {
+    let path = dir.join(id.file_name());
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(SessionError::NotFound {
+                id: id.to_string(),
+                dir: dir.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(SessionError::io(&path, e)),
+    };
+    if meta.len() > MAX_SESSION_BYTES {
+        return Err(SessionError::Corrupt {
+            path,
+            reason: format!(
+                "it is {} bytes, over the limit of {MAX_SESSION_BYTES} bytes",
+                meta.len()
+            ),
+        });
     }
+    let bytes = std::fs::read(&path).map_err(|e| SessionError::io(&path, e))?;
+    decode(&path, id, &bytes)
+}
+
+/// The `*.json` files of `dir` that are not hidden.
+pub(crate) fn json_files(dir: &Path) -> Result<Vec<PathBuf>, SessionError> {
+    let io = |e| SessionError::io(dir, e);
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !name.starts_with('.') && name.ends_with(".json") {
+            out.push(entry.path());
+        }
+    }
+    Ok(out)
 }
 
 fn encode(session: &Session) -> Result<Vec<u8>, SessionError> {

@@ -116,7 +116,7 @@ fn the_plan_keeps_as_many_turns_as_fit_in_half_the_budget() {
 #[test]
 fn applying_keeps_the_originals_and_shows_one_summary() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SessionStore::open(dir.path()).expect("open");
+    let store = SessionStore::open_dir(dir.path()).expect("open");
     let mut s = long_session(10);
     let originals = s.messages.clone();
     let plan = s.compaction_plan(Budget::Chars(2000), 2).expect("plan");
@@ -254,7 +254,7 @@ fn nothing_to_summarise_gives_no_plan() {
 #[test]
 fn a_session_file_with_a_bad_compaction_is_reported() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SessionStore::open(dir.path()).expect("open");
+    let store = SessionStore::open_dir(dir.path()).expect("open");
     let mut s = long_session(3);
     let plan = s.compaction_plan(Budget::Chars(300), 1).expect("plan");
     s.apply_compaction(&plan, "sum").expect("apply");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use warden_agent::{
     AgentInfo, ListEntry, Message, Role, SessionError, SessionStore, Status, Step, StepKind,
-    TokenUsage, ToolCall, default_agent,
+    TokenUsage, ToolCall, WorkspaceState, default_agent,
 };
 use warden_registry::Digest;
 
@@ -14,10 +14,18 @@ fn agent() -> AgentInfo {
     AgentInfo::of(&default_agent())
 }
 
+/// A scratch directory holding a warden home (`home/`) and a workspace
+/// (`ws/`), and the session store of that workspace.
 fn store() -> (tempfile::TempDir, SessionStore) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SessionStore::open(dir.path()).expect("open");
+    let state = workspace_state(dir.path());
+    let store = SessionStore::for_workspace(&state).expect("open");
     (dir, store)
+}
+
+fn workspace_state(root: &Path) -> WorkspaceState {
+    std::fs::create_dir_all(root.join("ws")).expect("mkdir");
+    WorkspaceState::open(&root.join("home"), &root.join("ws")).expect("state")
 }
 
 fn file_names(dir: &Path) -> Vec<String> {
@@ -31,8 +39,13 @@ fn file_names(dir: &Path) -> Vec<String> {
 
 #[test]
 fn a_session_round_trips_with_everything_it_records() {
-    let (workspace, store) = store();
-    assert_eq!(store.dir(), workspace.path().join(".warden/sessions"));
+    let (root, store) = store();
+    let ws = root.path().join("ws").canonicalize().expect("canonical");
+    assert_eq!(
+        store.dir(),
+        warden_agent::workspace_state::state_dir(&root.path().join("home"), &ws).join("sessions")
+    );
+    assert!(!store.dir().starts_with(&ws), "{}", store.dir().display());
     let mut s = store
         .create(agent(), "Find the TODOs in src/\nand list them")
         .expect("create");
@@ -357,4 +370,49 @@ fn resuming_adds_a_task_and_sets_it_running() {
     assert_eq!(resumed.tasks, ["first", "second"]);
     assert_eq!(resumed.status, Status::Running);
     assert!(resumed.updated >= s.updated);
+}
+
+#[test]
+fn sessions_an_older_warden_kept_in_the_workspace_are_copied_once_then_never_read() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let state = workspace_state(root.path());
+    let legacy_dir = root.path().join("ws/.warden/sessions");
+    let old_store = SessionStore::open_dir(&legacy_dir).expect("legacy");
+    let mut old = old_store.create(agent(), "an old task").expect("create");
+    old.push_message(Message::user("an old task"));
+    old_store.save(&old).expect("save");
+    std::fs::write(legacy_dir.join("not-a-session.json"), b"{").expect("write");
+    let legacy_file = legacy_dir.join(format!("{}.json", old.id));
+    let legacy_bytes = std::fs::read(&legacy_file).expect("read");
+
+    let store = SessionStore::for_workspace(&state).expect("open");
+    let migrated = store.migrated();
+    assert_eq!(migrated.copied, [old.id.clone()]);
+    assert_eq!(
+        migrated.skipped,
+        [legacy_dir
+            .canonicalize()
+            .expect("c")
+            .join("not-a-session.json")]
+    );
+    assert_eq!(store.load(old.id.as_str()).expect("copied"), old);
+    // The old files are left as they were.
+    assert_eq!(std::fs::read(&legacy_file).expect("read"), legacy_bytes);
+
+    // A session planted in the old directory afterwards (as a tool granted
+    // the workspace could) is never read, nor is a change to a copied one.
+    let mut planted = old_store.create(agent(), "PLANTED").expect("create");
+    planted.push_message(Message::user("PLANTED"));
+    old_store.save(&planted).expect("save");
+    let mut forged = old.clone();
+    forged.push_message(Message::user("FORGED"));
+    old_store.save(&forged).expect("save");
+    let again = SessionStore::for_workspace(&state).expect("reopen");
+    assert!(again.migrated().is_empty());
+    assert!(matches!(
+        again.load(planted.id.as_str()),
+        Err(SessionError::NotFound { .. })
+    ));
+    assert_eq!(again.load(old.id.as_str()).expect("load"), old);
+    assert_eq!(again.list().expect("list").len(), 1);
 }

@@ -159,7 +159,7 @@ fn main() {
     let grant = grant_for(&capabilities, &data);
     let input = r#"{"path":"/data"}"#;
     let call_installed = |cache: &ArtifactCache| {
-        let bytes = registry.component(first).expect("component");
+        let bytes = registry.load(first).expect("load").into_component();
         let (tool, _) = runtime
             .load_tool_cached("t0", &bytes, &first.component_digest.hex(), cache)
             .expect("load");
@@ -217,7 +217,7 @@ fn main() {
             )
             .expect("find")
             .expect("installed");
-        let bytes = registry.component(&found).expect("component");
+        let bytes = registry.load(&found).expect("load").into_component();
         let (tool, _) = runtime
             .load_tool_cached("t57", &bytes, &found.component_digest.hex(), &cache)
             .expect("load");
@@ -229,7 +229,7 @@ fn main() {
         let registry = Registry::open(registry.root()).expect("open");
         let mut tools = Vec::new();
         for entry in registry.installed().expect("installed") {
-            let bytes = registry.component(&entry).expect("component");
+            let bytes = registry.load(&entry).expect("load").into_component();
             tools.push(
                 runtime
                     .load_tool_cached(

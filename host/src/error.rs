@@ -41,6 +41,25 @@ pub enum GrantError {
         /// Why it is invalid.
         reason: String,
     },
+    /// A directory that reaches warden's own home (its registry, trust
+    /// store, grants, audit log and sessions), which no component may see.
+    #[error(
+        "`{component}` may not be granted {}: it {} warden's home {}, where the registry, trust \
+         store, grants, audit log and sessions are kept",
+        dir.display(),
+        if dir == home { "is" } else if *contains_home { "contains" } else { "is inside" },
+        home.display()
+    )]
+    ReservedDir {
+        /// The component.
+        component: String,
+        /// The granted host directory (canonical).
+        dir: PathBuf,
+        /// Warden's home (canonical).
+        home: PathBuf,
+        /// Whether `dir` is the home or contains it (else it is inside it).
+        contains_home: bool,
+    },
 }
 
 /// The engine could not be set up.

@@ -30,6 +30,28 @@ pub struct Grant {
     pub limits: Limits,
 }
 
+impl Grant {
+    /// Refuses a grant with a directory that reaches `home`, warden's own
+    /// home: the home itself, a directory inside it, or one containing it.
+    /// A component that could see the home could read the audit signing key
+    /// and secrets, or rewrite the trust store, grants and sessions.
+    pub fn refuse_reserved(&self, component: &str, home: &Path) -> Result<(), GrantError> {
+        let home = home.canonicalize().unwrap_or_else(|_| home.to_path_buf());
+        for dir in &self.dirs {
+            let contains_home = home.starts_with(&dir.host);
+            if contains_home || dir.host.starts_with(&home) {
+                return Err(GrantError::ReservedDir {
+                    component: component.to_string(),
+                    dir: dir.host.clone(),
+                    home,
+                    contains_home,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Whether a granted directory may be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DirMode {
@@ -317,6 +339,42 @@ pub fn parse_env(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_grant_reaching_wardens_home_is_refused() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let home = root.path().join("home");
+        let inside = home.join("workspaces");
+        let beside = root.path().join("work");
+        for dir in [&inside, &beside] {
+            std::fs::create_dir_all(dir).expect("mkdir");
+        }
+        let grant_of = |dir: &Path| Grant {
+            dirs: vec![DirGrant::new(dir, Some("/d"), DirMode::ReadOnly).expect("dir")],
+            ..Grant::default()
+        };
+        grant_of(&beside)
+            .refuse_reserved("t", &home)
+            .expect("a sibling is fine");
+        for (dir, contains) in [
+            (&home, true),
+            (&inside, false),
+            (&root.path().to_path_buf(), true),
+        ] {
+            match grant_of(dir).refuse_reserved("t", &home) {
+                Err(GrantError::ReservedDir { contains_home, .. }) => {
+                    assert_eq!(contains_home, contains, "{}", dir.display());
+                }
+                other => panic!("{}: {other:?}", dir.display()),
+            }
+        }
+        // The same home by another spelling.
+        assert!(
+            grant_of(&inside)
+                .refuse_reserved("t", &home.join("."))
+                .is_err()
+        );
+    }
 
     #[test]
     fn dir_spec_defaults_to_read_only_at_the_canonical_path() {

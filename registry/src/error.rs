@@ -782,6 +782,148 @@ pub enum StoreError {
         /// The name.
         name: String,
     },
+    /// An installed package was refused when loaded to run (boxed: it
+    /// carries keys and digests).
+    #[error(transparent)]
+    Load(Box<LoadError>),
+}
+
+impl From<LoadError> for StoreError {
+    fn from(e: LoadError) -> StoreError {
+        StoreError::Load(Box::new(e))
+    }
+}
+
+/// An installed package refused at load ([`crate::store::Registry::load`]):
+/// its signed package file does not agree with its `index.json` entry, no
+/// longer verifies, or its signer is not trusted any more. `package` is
+/// always the entry that was asked for, as `name@version`.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The package file the index points at cannot be read.
+    #[error("refusing to load `{package}`: its package file {} cannot be read: {source}; reinstall it", path.display())]
+    Unreadable {
+        /// The package asked for.
+        package: String,
+        /// The package file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The package file's bytes do not hash to the digest it is stored
+    /// under (and the index records).
+    #[error(
+        "refusing to load `{package}`: its package file has changed on disk (expected {expected}, \
+         found {actual}); reinstall it"
+    )]
+    PackageFileChanged {
+        /// The package asked for.
+        package: String,
+        /// The digest the index records.
+        expected: crate::digest::Digest,
+        /// The digest of the bytes found.
+        actual: crate::digest::Digest,
+    },
+    /// The package file no longer verifies (archive, manifest, signature or
+    /// capabilities).
+    #[error("refusing to load `{package}`: its package file does not verify: {source}")]
+    Invalid {
+        /// The package asked for.
+        package: String,
+        /// Why it does not verify.
+        source: crate::error::PackageError,
+    },
+    /// The signed manifest names another package or version than the index
+    /// entry: the entry points at someone else's package.
+    #[error(
+        "refusing to load `{package}`: the index entry points at a package signed as `{signed}`, \
+         not `{package}`; index.json has been tampered with"
+    )]
+    NameMismatch {
+        /// The package asked for (the index entry's name and version).
+        package: String,
+        /// The name and version the package file is signed as.
+        signed: String,
+    },
+    /// The index records another kind than the signed manifest.
+    #[error(
+        "refusing to load `{package}`: the index says it is a {indexed}, its signed manifest a \
+         {signed}; index.json has been tampered with"
+    )]
+    KindMismatch {
+        /// The package asked for.
+        package: String,
+        /// The kind the index records.
+        indexed: String,
+        /// The kind in the signed manifest.
+        signed: String,
+    },
+    /// The index records other component bytes than the signature covers.
+    #[error(
+        "refusing to load `{package}`: the index records component {indexed}, but its signature \
+         covers component {signed}; index.json has been tampered with"
+    )]
+    ComponentMismatch {
+        /// The package asked for.
+        package: String,
+        /// The component digest the index records.
+        indexed: crate::digest::Digest,
+        /// The component digest in the signed statement.
+        signed: crate::digest::Digest,
+    },
+    /// The index records another publisher than the key that signed.
+    #[error(
+        "refusing to load `{package}`: the index says it was signed by {indexed}, but it is \
+         signed by {signed}; index.json has been tampered with"
+    )]
+    PublisherMismatch {
+        /// The package asked for.
+        package: String,
+        /// The publisher the index records.
+        indexed: crate::keys::PublicKey,
+        /// The key that made the signature.
+        signed: crate::keys::PublicKey,
+    },
+    /// The key that signed the package is not trusted (any more) for its
+    /// namespace in the trust store as it is now.
+    #[error(
+        "refusing to load `{package}`: it is signed by {key}, which is not trusted for namespace \
+         `{namespace}` any more{}",
+        if trusted_for.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (it is trusted only for {})",
+                trusted_for.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            )
+        }
+    )]
+    Untrusted {
+        /// The package asked for.
+        package: String,
+        /// The key that signed it.
+        key: crate::keys::PublicKey,
+        /// The package's namespace.
+        namespace: String,
+        /// Other namespaces the key is still trusted for.
+        trusted_for: Vec<String>,
+    },
+}
+
+impl LoadError {
+    /// The package (`name@version`) that was refused.
+    pub fn package(&self) -> &str {
+        match self {
+            LoadError::Unreadable { package, .. }
+            | LoadError::PackageFileChanged { package, .. }
+            | LoadError::Invalid { package, .. }
+            | LoadError::NameMismatch { package, .. }
+            | LoadError::KindMismatch { package, .. }
+            | LoadError::ComponentMismatch { package, .. }
+            | LoadError::PublisherMismatch { package, .. }
+            | LoadError::Untrusted { package, .. } => package,
+        }
+    }
 }
 
 impl StoreError {

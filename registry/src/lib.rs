@@ -9,6 +9,7 @@ pub mod digest;
 pub mod error;
 pub mod fsutil;
 pub mod keys;
+pub mod load;
 pub mod lockfile;
 pub mod manifest;
 pub mod name;
@@ -26,6 +27,7 @@ pub mod units;
 
 pub use digest::Digest;
 pub use keys::{PublicKey, SecretKey};
+pub use load::VerifiedPackage;
 pub use manifest::{Capabilities, Kind, Manifest};
 pub use name::PackageName;
 pub use package::{ArchiveLimits, Package};

@@ -270,7 +270,8 @@ impl Registry {
         self.root.join("blobs/sha256").join(digest.hex())
     }
 
-    fn package_path(&self, digest: &Digest) -> PathBuf {
+    /// Where the package file with `digest` is kept.
+    pub(crate) fn package_path(&self, digest: &Digest) -> PathBuf {
         self.root.join("packages/sha256").join(digest.hex())
     }
 
@@ -347,9 +348,10 @@ impl Registry {
         Ok(self.load_grants()?.grants.get(name).cloned())
     }
 
-    /// The component bytes of an installed package, re-verified against the
-    /// recorded digest (a changed blob is refused, never run).
-    pub fn component(&self, installed: &Installed) -> Result<Vec<u8>, StoreError> {
+    /// The stored component blob of an installed package, checked against
+    /// the digest the index records. Only `verify` reads it: what runs comes
+    /// from [`Registry::load`], which never trusts the index.
+    fn component(&self, installed: &Installed) -> Result<Vec<u8>, StoreError> {
         let path = self.blob_path(&installed.component_digest);
         let bytes = std::fs::read(&path).map_err(|e| StoreError::io(&path, e))?;
         let actual = Digest::of(&bytes);
@@ -363,7 +365,10 @@ impl Registry {
         Ok(bytes)
     }
 
-    /// The signed package of an installed package, re-verified.
+    /// The signed package of an installed package, re-verified, for
+    /// inspection: it does not check the signer against the trust store nor
+    /// the package against the rest of the index entry. To run a package,
+    /// use [`Registry::load`].
     pub fn package(&self, installed: &Installed) -> Result<Package, StoreError> {
         let path = self.package_path(&installed.package_digest);
         let bytes = std::fs::read(&path).map_err(|e| StoreError::io(&path, e))?;
@@ -583,19 +588,9 @@ impl Registry {
             if let Err(e) = self.component(entry) {
                 problem(e.to_string());
             }
-            match self.package(entry) {
-                Ok(package) => {
-                    if package.manifest.name != entry.name
-                        || package.manifest.version != entry.version
-                        || package.component_digest() != entry.component_digest
-                    {
-                        problem("the package file does not match the index entry".into());
-                    }
-                    if let Err(e) = trust.check(&entry.name, package.publisher()) {
-                        problem(format!("no longer trusted: {e}"));
-                    }
-                }
-                Err(e) => problem(e.to_string()),
+            // Exactly the checks a load makes before anything runs.
+            if let Err(e) = self.load_with(entry, &trust) {
+                problem(e.to_string());
             }
             if !grants.grants.contains_key(&entry.name) {
                 problem("no grant is recorded".into());

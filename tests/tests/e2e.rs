@@ -29,3 +29,5 @@ mod policy;
 mod registry;
 #[path = "e2e/wasi_attacks.rs"]
 mod wasi_attacks;
+#[path = "e2e/trust_core.rs"]
+mod trust_core;

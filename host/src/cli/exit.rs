@@ -1,6 +1,6 @@
 //! Exit codes, one per kind of failure, so scripts can tell them apart.
 
-use warden::{CallError, LoadError};
+use warden::{CallError, GrantError, LoadError};
 use warden_registry::error::{PackageError, StoreError, TrustError};
 
 /// Success.
@@ -65,6 +65,9 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         }
         if cause.downcast_ref::<LoadError>().is_some() {
             return LOAD;
+        }
+        if let Some(GrantError::ReservedDir { .. }) = cause.downcast_ref::<GrantError>() {
+            return DENIED;
         }
         if let Some(e) = cause.downcast_ref::<StoreError>() {
             return match e {

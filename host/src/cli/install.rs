@@ -369,11 +369,11 @@ impl Plan<'_> {
             bar
         });
         let started = Instant::now();
-        let bytes = self.registry.component(installed)?;
+        let verified = self.registry.load(installed)?;
         let (_, outcome) = runtime.load_tool_cached(
             &installed.name.to_string(),
-            &bytes,
-            &installed.component_digest.hex(),
+            verified.component(),
+            &verified.component_digest().hex(),
             &cache,
         )?;
         if let Some(bar) = spinner {

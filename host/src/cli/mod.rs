@@ -3,6 +3,7 @@
 mod audit;
 pub mod exit;
 mod grant_args;
+mod hint;
 mod install;
 mod installed;
 mod key;
@@ -76,9 +77,14 @@ enum Command {
     /// Run an agent on a task: a planner, a model provider and tools, each a
     /// sandboxed component under its own grant.
     Run(Box<run::RunArgs>),
-    /// List, show and remove the sessions `warden run` keeps in a workspace.
-    #[command(subcommand)]
-    Sessions(sessions::SessionsCommand),
+    /// List, show and remove the sessions `warden run` keeps for a workspace
+    /// (under warden's home).
+    Sessions {
+        #[command(subcommand)]
+        command: sessions::SessionsCommand,
+        #[command(flatten)]
+        registry: registry_args::RegistryArgs,
+    },
     /// Skills an agent would use.
     #[command(subcommand)]
     Skills(SkillsCommand),
@@ -125,7 +131,7 @@ impl Cli {
             Command::Trust { command, .. } => command.json(),
             Command::Grant(a) | Command::Revoke(a) => a.json,
             Command::Run(a) => a.json,
-            Command::Sessions(c) => c.json(),
+            Command::Sessions { command, .. } => command.json(),
             Command::Skills(SkillsCommand::List(a)) => a.json,
             Command::Policy { command, .. } => command.json(),
             Command::Audit { command, .. } => command.json(),
@@ -150,7 +156,7 @@ impl Cli {
             Command::Key(k) => k.execute(),
             Command::Trust { command, registry } => command.execute(&registry),
             Command::Run(a) => a.execute().await,
-            Command::Sessions(c) => c.execute(),
+            Command::Sessions { command, registry } => command.execute(&registry),
             Command::Skills(SkillsCommand::List(a)) => a.execute(),
             Command::Grant(a) => a.grant(),
             Command::Revoke(a) => a.revoke(),

@@ -8,7 +8,7 @@ use warden::error::capability_name;
 use warden::guest_log::CapturedLog;
 use warden::{CallError, CallReport, ToolComponent};
 
-use super::exit;
+use super::{exit, hint};
 
 /// Prints one JSON value on stdout.
 pub fn print_json(value: &Value) {
@@ -139,6 +139,10 @@ pub fn report_error(err: &anyhow::Error, json: bool) -> ExitCode {
         if let Some(call) = err.chain().find_map(|c| c.downcast_ref::<CallError>()) {
             add_call_detail(&mut detail, call);
         }
+        let hints = hint::hints(err);
+        if !hints.is_empty() {
+            detail["hints"] = json!(hints);
+        }
         print_json(&json!({ "ok": false, "exit_code": code, "error": detail }));
     } else {
         eprintln!("error: {err}");
@@ -157,6 +161,9 @@ pub fn report_error(err: &anyhow::Error, json: bool) -> ExitCode {
             for cause in causes {
                 eprintln!("    {cause}");
             }
+        }
+        for hint in hint::hints(err) {
+            eprintln!("hint: {hint}");
         }
     }
     ExitCode::from(code)

@@ -185,6 +185,9 @@ pub fn resolve(
             Err(e) => eprintln!("warning: granted directory not mounted: {e}"),
         }
     }
+    // Never warden's own home: its trust store, grants, audit key and
+    // sessions are out of every component's reach, whatever was granted.
+    grant.refuse_reserved(&subject.id.name.to_string(), registry.root())?;
     let network = effective.network();
     grant.hosts = network
         .allow

@@ -16,7 +16,7 @@ use warden::agent::{AgentLimits, AgentTool, Broker, BrokerParts, DelegationConfi
 use warden::bindings::SkillSpec;
 use warden::bindings::planner::warden::plugin::planning::RunError;
 use warden::{ArtifactCache, EngineConfig, Grant, Runtime};
-use warden_agent::{AgentInfo, AgentManifest, SessionStore, Skill, Status};
+use warden_agent::{AgentInfo, AgentManifest, Skill, Status};
 use warden_registry::store::Registry;
 
 use super::exit;
@@ -45,8 +45,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "ID")]
     session: Option<String>,
 
-    /// The workspace: the tools see it at /workspace, and sessions are kept
-    /// in its `.warden/sessions/`.
+    /// The workspace: the tools see it at /workspace. Its sessions are kept
+    /// under warden's home (`workspaces/<digest>/sessions/`), out of the
+    /// tools' reach.
     #[arg(long, default_value = ".", value_name = "DIR")]
     workspace: PathBuf,
 
@@ -104,8 +105,7 @@ impl RunArgs {
         let manifest = self.manifest(&workspace)?;
         let assembled = self.assemble(&registry, manifest, &workspace).await?;
 
-        let store = SessionStore::open(&workspace)
-            .with_context(|| format!("cannot keep sessions in {}", workspace.display()))?;
+        let store = super::sessions::session_store(registry.root(), &workspace)?;
         let mut session = match &self.session {
             Some(id) => {
                 let mut s = store

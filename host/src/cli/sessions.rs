@@ -1,16 +1,17 @@
 //! `warden sessions` and `warden skills`: what runs left behind in a
 //! workspace, and which skills an agent would use.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use serde_json::json;
-use warden_agent::{AgentManifest, ListEntry, SessionStore, Status};
+use warden_agent::{AgentManifest, ListEntry, SessionStore, Status, WorkspaceState};
 
 use super::exit;
 use super::output::print_json;
+use super::registry_args::RegistryArgs;
 use super::run::load_skills;
 
 /// `warden sessions ...`.
@@ -61,10 +62,12 @@ impl SessionsCommand {
         }
     }
 
-    pub fn execute(self) -> anyhow::Result<ExitCode> {
+    pub fn execute(self, registry: &RegistryArgs) -> anyhow::Result<ExitCode> {
+        let registry = registry.open()?;
+        let home = registry.root();
         match self {
             SessionsCommand::List { workspace, json } => {
-                let store = SessionStore::open(&workspace)?;
+                let store = session_store(home, &workspace)?;
                 let entries = store.list()?;
                 if json {
                     let list: Vec<_> = entries
@@ -105,7 +108,7 @@ impl SessionsCommand {
                 workspace,
                 json,
             } => {
-                let store = SessionStore::open(&workspace)?;
+                let store = session_store(home, &workspace)?;
                 let session = store.load(&id)?;
                 if json {
                     print_json(&serde_json::to_value(&session)?);
@@ -149,7 +152,7 @@ impl SessionsCommand {
                 workspace,
                 json,
             } => {
-                let store = SessionStore::open(&workspace)?;
+                let store = session_store(home, &workspace)?;
                 let removed: Vec<String> = match (id, older_than) {
                     (Some(id), None) => {
                         store.remove(&id)?;
@@ -179,6 +182,38 @@ impl SessionsCommand {
         }
         Ok(ExitCode::from(exit::OK))
     }
+}
+
+/// The session store of `workspace`: in its state directory under warden's
+/// home `home`, never inside the workspace (which tools may be granted).
+pub(super) fn session_store(home: &Path, workspace: &Path) -> anyhow::Result<SessionStore> {
+    let state = WorkspaceState::open(home, workspace).with_context(|| {
+        format!(
+            "cannot keep the state of workspace {} under {}",
+            workspace.display(),
+            home.display()
+        )
+    })?;
+    let store = SessionStore::for_workspace(&state)?;
+    let migrated = store.migrated();
+    if let Some(from) = migrated.from.as_ref().filter(|_| !migrated.is_empty()) {
+        eprintln!(
+            "note: copied {} session(s) from {} to {}, out of the tools' reach; warden no longer \
+             reads the old directory{}",
+            migrated.copied.len(),
+            from.display(),
+            store.dir().display(),
+            if migrated.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} unreadable file(s) left there)",
+                    migrated.skipped.len()
+                )
+            }
+        );
+    }
+    Ok(store)
 }
 
 fn status_word(status: &Status) -> &'static str {

@@ -185,24 +185,26 @@ pub(super) fn locate(spec: &str, registry: &Registry) -> anyhow::Result<Located>
     located_installed(registry, &installed)
 }
 
-/// An installed package, located: the bytes that run are the verified
-/// blob; the manifest comes from the verified package.
+/// An installed package, located through [`Registry::load`]: the bytes
+/// that run and the manifest are those of the signed package file, checked
+/// against the index entry and the trust store as it is now.
 fn located_installed(
     registry: &Registry,
     installed: &warden_registry::store::Installed,
 ) -> anyhow::Result<Located> {
-    let bytes = registry.component(installed)?;
-    let manifest = registry.package(installed)?.manifest;
+    let verified = registry.load(installed)?;
+    let id = ComponentId {
+        name: verified.manifest().name.clone(),
+        version: verified.manifest().version.clone(),
+        digest: verified.component_digest(),
+    };
+    let requested = verified.manifest().capabilities.clone();
     Ok(Located {
-        name: installed.name.to_string(),
-        bytes,
+        name: id.name.to_string(),
+        bytes: verified.into_component(),
         subject: Subject {
-            id: ComponentId {
-                name: installed.name.clone(),
-                version: installed.version.clone(),
-                digest: installed.component_digest,
-            },
-            requested: Some(manifest.capabilities),
+            id,
+            requested: Some(requested),
         },
     })
 }

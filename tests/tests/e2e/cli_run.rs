@@ -1,7 +1,8 @@
 //! `warden run` as a user runs it: the built-in planner, the built-in
 //! `openai-provider` talking to a scripted chat-completions server on
-//! 127.0.0.1, the built-in tools on the workspace; sessions kept in the
-//! workspace, resumed, and recovered after a crash; skills; the audit log.
+//! 127.0.0.1, the built-in tools on the workspace; sessions kept under
+//! warden's home (out of the tools' reach), resumed, and recovered after a
+//! crash; skills; the audit log.
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
@@ -61,10 +62,18 @@ impl World {
         serde_json::from_str(&self.ok(&args)).expect("json result")
     }
 
+    /// Where this workspace's sessions are kept: under warden's home, in
+    /// `workspaces/<sha256 of the canonical workspace path>/sessions`.
+    fn sessions_dir(&self) -> PathBuf {
+        let ws = self.workspace().canonicalize().expect("canonical");
+        self.home()
+            .join("workspaces")
+            .join(warden_registry::Digest::of(ws.as_os_str().as_encoded_bytes()).hex())
+            .join("sessions")
+    }
+
     fn session_file(&self, id: &str) -> PathBuf {
-        self.workspace()
-            .join(".warden/sessions")
-            .join(format!("{id}.json"))
+        self.sessions_dir().join(format!("{id}.json"))
     }
 
     fn session(&self, id: &str) -> Value {
@@ -90,8 +99,10 @@ fn an_agent_run_answers_keeps_a_session_and_audits_every_step() {
     assert_eq!(out["usage"]["tool_calls"], 1);
     let id = out["session"].as_str().expect("session id").to_string();
 
-    // The session file is in the workspace and holds the whole run.
+    // The session file is under warden's home, not in the workspace, and
+    // holds the whole run.
     assert!(w.session_file(&id).is_file());
+    assert!(!w.workspace().join(".warden").exists());
     let session = w.session(&id);
     assert_eq!(session["status"]["state"], "completed");
     let messages = contents(&session["messages"]);
@@ -192,7 +203,7 @@ fn a_session_survives_a_crash_mid_run_and_resumes() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn warden");
-    let sessions = w.workspace().join(".warden/sessions");
+    let sessions = w.sessions_dir();
     let deadline = Instant::now() + Duration::from_secs(60);
     let file = loop {
         let found = std::fs::read_dir(&sessions).ok().and_then(|d| {
@@ -493,4 +504,88 @@ fn an_executors_conversation_is_kept_in_the_session() {
         shown.contains("executor (ok,") && shown.contains("sub-answer B"),
         "{shown}"
     );
+}
+
+#[test]
+fn tools_granted_the_workspace_read_write_cannot_reach_the_sessions() {
+    let w = World::new();
+    let server = ChatServer::scripted(vec![Reply::answer("First answer.")]);
+    let out = w.agent_run(&server, "FIRST-TASK", &[]);
+    let id = out["session"].as_str().expect("id").to_string();
+    let file = w.session_file(&id);
+    let before = std::fs::read(&file).expect("the session file is under the home");
+    assert!(!file.starts_with(w.workspace()), "{}", file.display());
+
+    // A model that tries to rewrite history through the fs tool, granted the
+    // workspace read-write: at the old place inside the workspace (as an
+    // older warden left it), and at the session file's real host path.
+    std::fs::create_dir_all(w.workspace().join(".warden/sessions")).expect("mkdir");
+    let host_path = file.to_str().expect("utf-8").to_string();
+    let old_place = format!("/workspace/.warden/sessions/{id}.json");
+    let server = ChatServer::scripted(vec![
+        Reply::tool_calls(&[
+            (
+                "c1",
+                "write_file",
+                json!({"path": old_place, "content": "FORGED-HISTORY"}),
+            ),
+            (
+                "c2",
+                "write_file",
+                json!({"path": host_path, "content": "FORGED-HISTORY"}),
+            ),
+            ("c3", "read_file", json!({"path": host_path})),
+        ]),
+        Reply::answer("Tried."),
+    ]);
+    let out = w.agent_run(&server, "SECOND-TASK", &["--write"]);
+    assert_eq!(out["ok"], true, "{out}");
+
+    // The tool really could write in the workspace...
+    let planted = w.workspace().join(format!(".warden/sessions/{id}.json"));
+    assert_eq!(
+        std::fs::read_to_string(&planted).expect("written in the workspace"),
+        "FORGED-HISTORY"
+    );
+    // ...but not reach the session: its file is byte-for-byte unchanged,
+    // and the model was told the host path is outside the grant.
+    assert_eq!(std::fs::read(&file).expect("read"), before);
+    let results = server.requests()[1].to_string();
+    assert!(results.contains("denied"), "{results}");
+    let session = w.session(&id);
+    assert_eq!(session["tasks"], json!(["FIRST-TASK"]));
+    assert!(!session.to_string().contains("FORGED-HISTORY"), "{session}");
+    let list = w.ok(&["sessions", "list", "--json"]);
+    assert!(!list.contains("FORGED-HISTORY"), "{list}");
+
+    // Resuming gives the model the real history.
+    let server = ChatServer::scripted(vec![Reply::answer("Third.")]);
+    w.agent_run(&server, "THIRD-TASK", &["--session", &id]);
+    let request = server.requests()[0].to_string();
+    assert!(request.contains("First answer."), "{request}");
+    assert!(!request.contains("FORGED-HISTORY"), "{request}");
+}
+
+#[test]
+fn a_workspace_containing_wardens_home_is_refused() {
+    let w = World::new();
+    let server = ChatServer::scripted(vec![Reply::answer("unused")]);
+    let url = server.base_url();
+    // The home is inside the workspace: its tools could rewrite the trust
+    // store, grants and sessions.
+    let out = w
+        .command(&["run", "anything", "--endpoint", &url, "--write"])
+        .env("WARDEN_HOME", w.workspace().join("home"))
+        .output()
+        .expect("warden runs");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("contains warden's home"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+    assert!(server.requests().is_empty());
 }

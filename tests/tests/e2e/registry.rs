@@ -625,19 +625,67 @@ fn a_crash_at_any_step_leaves_the_registry_as_before_or_fully_updated() {
 fn a_blob_changed_on_disk_is_never_run_and_verify_finds_it() {
     let (w, pkg) = trusted_world();
     w.ok(&["install", "--from", pkg.to_str().expect("utf-8"), "--yes"]);
+    // Replace the component blob with another valid tool (grep): a load
+    // runs the bytes the signature covers, from the package file, so the
+    // call is still the fs tool's.
     for blob in walk_files(&w.home().join("blobs")) {
-        let mut bytes = std::fs::read(&blob).expect("read");
-        let last = bytes.len() - 1;
-        bytes[last] ^= 0xff;
-        std::fs::write(&blob, bytes).expect("write");
+        std::fs::write(&blob, warden::builtin::GREP).expect("write");
     }
+    let data = w.path("data");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    std::fs::write(data.join("hello.txt"), "hello").expect("write");
+    let grant = format!("{}:/data", data.display());
+    let out = w.ok(&[
+        "tool",
+        "call",
+        "acme:files",
+        "list_dir",
+        r#"{"path":"/data"}"#,
+        "--dir",
+        &grant,
+    ]);
+    assert!(out.contains("hello.txt"), "{out}");
     w.fails(
-        &["tool", "call", "acme:files", "list_dir", "{}"],
-        "changed on disk",
+        &[
+            "tool",
+            "call",
+            "acme:files",
+            "grep",
+            r#"{"pattern":"hello"}"#,
+            "--dir",
+            &grant,
+        ],
+        "no tool named `grep`",
     );
     let out = w.run(&["verify"]);
     assert_ne!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("CORRUPT"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("CORRUPT"), "{stdout}");
+    assert!(stdout.contains("changed on disk"), "{stdout}");
+
+    // A changed package file (what a load does read) is refused.
+    for file in walk_files(&w.home().join("packages")) {
+        let mut bytes = std::fs::read(&file).expect("read");
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&file, bytes).expect("write");
+    }
+    let out = w.run(&[
+        "tool",
+        "call",
+        "acme:files",
+        "list_dir",
+        r#"{"path":"/data"}"#,
+        "--dir",
+        &grant,
+    ]);
+    assert_eq!(out.status.code(), Some(12));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("acme:files@1.0.0"), "{stderr}");
+    assert!(
+        stderr.contains("package file has changed on disk"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -1,0 +1,61 @@
+//! `hint:` lines: what the user can do about an error. The library's errors
+//! carry the data (which package, which key); the CLI turns it into advice.
+
+use warden::GrantError;
+use warden_registry::error::{LoadError, StoreError};
+
+/// The hints for `err`, one line each (without the `hint: ` prefix).
+pub fn hints(err: &anyhow::Error) -> Vec<String> {
+    let mut out = Vec::new();
+    for cause in err.chain() {
+        let load = cause.downcast_ref::<LoadError>().or_else(|| {
+            cause.downcast_ref::<StoreError>().and_then(|e| match e {
+                StoreError::Load(load) => Some(load.as_ref()),
+                _ => None,
+            })
+        });
+        if let Some(load) = load {
+            out.extend(for_load(load));
+            break;
+        }
+        if let Some(GrantError::ReservedDir { home, .. }) = cause.downcast_ref::<GrantError>() {
+            out.push(format!(
+                "grant a directory that neither is inside nor contains {}; to keep warden's \
+                 home somewhere else, set WARDEN_HOME (or pass --home)",
+                home.display()
+            ));
+            break;
+        }
+    }
+    out
+}
+
+fn for_load(err: &LoadError) -> Vec<String> {
+    let name = err
+        .package()
+        .split_once('@')
+        .map_or(err.package(), |(name, _)| name);
+    match err {
+        LoadError::Untrusted { key, namespace, .. } => vec![
+            format!(
+                "the key {key} is not in the trust store for `{namespace}` (see `warden trust \
+                 list`); packages it signed are refused until it is trusted again"
+            ),
+            format!("if you trust this publisher, run `warden trust add {namespace} {key}`"),
+        ],
+        LoadError::NameMismatch { .. }
+        | LoadError::KindMismatch { .. }
+        | LoadError::ComponentMismatch { .. }
+        | LoadError::PublisherMismatch { .. } => vec![
+            "index.json is only a cache of what is installed; `warden verify` lists every entry \
+             that does not match its signed package"
+                .into(),
+            format!("reinstall `{name}` from a source you trust to restore its entry"),
+        ],
+        LoadError::Unreadable { .. }
+        | LoadError::PackageFileChanged { .. }
+        | LoadError::Invalid { .. } => vec![format!(
+            "the stored package file of `{name}` is damaged; reinstall it from a source you trust"
+        )],
+    }
+}

@@ -10,9 +10,10 @@
 //!   [`MAX_SCHEMA_BYTES`], or more than [`MAX_TOOL_LIST_BYTES`] in all
 //!   ([`check_specs`], run right after the list is lifted from the guest,
 //!   before any copy or JSON parse).
-//! - **Error texts** a guest controls (tool-error messages, a denial's target
-//!   and reason) are cut to the grant's `max_output_bytes` each, with a
-//!   marker saying how long they were ([`truncate`]).
+//! - **Error texts** a guest controls (tool-error messages, a denial's
+//!   reason) are cut to the grant's `max_output_bytes` each, a denial's
+//!   target to [`MAX_DENIAL_TARGET_BYTES`], with a marker saying how long
+//!   they were ([`truncate`]).
 
 use std::fmt;
 
@@ -150,7 +151,10 @@ fn floor_char_boundary(text: &str, at: usize) -> usize {
     if at >= text.len() {
         return text.len();
     }
-    (0..=at).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)
+    (0..=at)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0)
 }
 
 /// `text` cut to at most `limit` bytes (on a character boundary), ending
@@ -174,11 +178,16 @@ pub fn truncate(text: String, limit: u64) -> String {
     out
 }
 
-/// `denial` with its target and reason cut to `limit` bytes each.
+/// The longest target of a denial (a path, `host:port`, a variable name),
+/// in bytes, whatever the output limit.
+pub const MAX_DENIAL_TARGET_BYTES: u64 = 4 << 10;
+
+/// `denial` with its target cut to [`MAX_DENIAL_TARGET_BYTES`] (or `limit`,
+/// if smaller) and its reason to `limit` bytes.
 pub fn bound_denial(denial: Denial, limit: u64) -> Denial {
     Denial {
         capability: denial.capability,
-        target: truncate(denial.target, limit),
+        target: truncate(denial.target, limit.min(MAX_DENIAL_TARGET_BYTES)),
         reason: truncate(denial.reason, limit),
     }
 }
@@ -219,7 +228,9 @@ mod tests {
 
     #[test]
     fn tool_lists_over_a_bound_are_refused_naming_it() {
-        let many: Vec<ToolSpec> = (0..=MAX_TOOLS).map(|i| spec(&format!("t{i}"), 1, 8)).collect();
+        let many: Vec<ToolSpec> = (0..=MAX_TOOLS)
+            .map(|i| spec(&format!("t{i}"), 1, 8))
+            .collect();
         let err = check_specs("c", &many).expect_err("too many");
         assert!(err.to_string().contains("1025 tools"), "{err}");
         assert!(check_specs("c", &many[..MAX_TOOLS]).is_ok());
@@ -230,10 +241,19 @@ mod tests {
 
         let schema = [spec("t", 1, MAX_SCHEMA_BYTES + 1)];
         let err = check_specs("c", &schema).expect_err("schema");
-        assert!(err.to_string().contains("input schema of tool `t`"), "{err}");
+        assert!(
+            err.to_string().contains("input schema of tool `t`"),
+            "{err}"
+        );
 
         let big: Vec<ToolSpec> = (0..40)
-            .map(|i| spec(&format!("t{i}"), MAX_DESCRIPTION_BYTES, MAX_SCHEMA_BYTES / 2))
+            .map(|i| {
+                spec(
+                    &format!("t{i}"),
+                    MAX_DESCRIPTION_BYTES,
+                    MAX_SCHEMA_BYTES / 2,
+                )
+            })
             .collect();
         let err = check_specs("c", &big).expect_err("total");
         assert!(err.to_string().contains("in all") || err.to_string().contains("per component"));

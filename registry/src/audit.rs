@@ -1684,7 +1684,11 @@ mod tests {
             full.len(),
             Digest::of(full.as_bytes())
         );
-        assert!(target.ends_with(&marker), "{}", &target[target.len() - 100..]);
+        assert!(
+            target.ends_with(&marker),
+            "{}",
+            &target[target.len() - 100..]
+        );
         assert!(reason.len() <= MAX_FIELD_BYTES && reason.contains("truncated"));
         let report = verify(&path, None).expect("verify");
         assert!(report.is_intact(), "{:?}", report.problems);

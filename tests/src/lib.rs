@@ -44,6 +44,23 @@ pub fn hostile() -> ToolComponent {
         .expect("hostile component loads")
 }
 
+/// Loads the `hostile-sizes` test component (oversized lists, errors and
+/// denials; a `fetch` that reports every response header).
+pub fn hostile_sizes() -> ToolComponent {
+    runtime()
+        .load_tool_file(Path::new(components::HOSTILE_SIZES))
+        .expect("hostile-sizes component loads")
+}
+
+/// The peak resident memory (`VmHWM`) of process `pid` so far, in bytes, or
+/// `None` once it has exited.
+pub fn peak_rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// A grant with the given directories (`(host, guest, mode)`) and nothing else.
 pub fn grant_dirs(dirs: &[(&Path, &str, DirMode)]) -> Grant {
     Grant {

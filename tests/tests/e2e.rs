@@ -3,6 +3,8 @@
 
 #[path = "e2e/agent.rs"]
 mod agent;
+#[path = "e2e/bounds.rs"]
+mod bounds;
 #[path = "e2e/cli.rs"]
 mod cli;
 #[path = "e2e/cli_run.rs"]

@@ -9,6 +9,7 @@ use warden::{DirGrant, DirMode, EngineConfig, Grant, HostPattern, Runtime, ToolC
 
 pub mod chat;
 pub mod oci_registry;
+pub mod reflect;
 pub mod tls;
 
 /// Paths of the test components built by `tests/build.rs`.

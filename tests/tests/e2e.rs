@@ -27,3 +27,5 @@ mod oci;
 mod policy;
 #[path = "e2e/registry.rs"]
 mod registry;
+#[path = "e2e/secrets.rs"]
+mod secrets;

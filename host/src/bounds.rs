@@ -10,13 +10,14 @@
 //!   [`MAX_SCHEMA_BYTES`], or more than [`MAX_TOOL_LIST_BYTES`] in all
 //!   ([`check_specs`], run right after the list is lifted from the guest,
 //!   before any copy or JSON parse).
-//! - **Error texts** a guest controls (tool-error messages, a denial's
+//! - **Error texts** a guest controls (tool-error and model-error messages, a denial's
 //!   reason) are cut to the grant's `max_output_bytes` each, a denial's
 //!   target to [`MAX_DENIAL_TARGET_BYTES`], with a marker saying how long
 //!   they were ([`truncate`]).
 
 use std::fmt;
 
+use crate::bindings::planner::warden::plugin::chat::ModelError;
 use crate::bindings::{Denial, ToolError, ToolSpec};
 use crate::error::{CallError, human_bytes};
 
@@ -200,6 +201,19 @@ pub fn bound_tool_error(error: ToolError, limit: u64) -> ToolError {
         ToolError::NotFound(m) => ToolError::NotFound(truncate(m, limit)),
         ToolError::Denied(d) => ToolError::Denied(bound_denial(d, limit)),
         ToolError::Failed(m) => ToolError::Failed(truncate(m, limit)),
+    }
+}
+
+/// A model provider's `error` with every text it carries cut to `limit`
+/// bytes (a denial's target to [`MAX_DENIAL_TARGET_BYTES`]).
+pub fn bound_model_error(error: ModelError, limit: u64) -> ModelError {
+    match error {
+        ModelError::InvalidRequest(m) => ModelError::InvalidRequest(truncate(m, limit)),
+        ModelError::Denied(d) => ModelError::Denied(bound_denial(d, limit)),
+        ModelError::Unavailable(m) => ModelError::Unavailable(truncate(m, limit)),
+        ModelError::ContextOverflow(m) => ModelError::ContextOverflow(truncate(m, limit)),
+        ModelError::BadResponse(m) => ModelError::BadResponse(truncate(m, limit)),
+        other @ ModelError::RateLimited(_) => other,
     }
 }
 

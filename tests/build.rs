@@ -28,6 +28,7 @@ fn main() {
             "greet".into(),
             "hostile_planner".into(),
             "skill_example".into(),
+            "hostile_sizes".into(),
         ],
     };
     let artifacts = match build_workspace(&workspace, &guest_target_dir(&repo)) {

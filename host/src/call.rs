@@ -11,6 +11,7 @@ use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
 
 use crate::admission::Ticket;
 use crate::bindings::{ToolError, ToolSpec};
+use crate::bounds::{bound_denial, bound_tool_error};
 use crate::component::ToolComponent;
 use crate::engine::Runtime;
 use crate::error::{CallError, human_bytes};
@@ -94,6 +95,9 @@ impl Runtime {
             }
             Ok(Ok(tools)) => tools,
         };
+        // Bounded first, by lengths alone: nothing is copied or parsed
+        // before the list is known to be of a sane size.
+        crate::bounds::check_specs(&component.name, &tools)?;
         validate_specs(component, &tools)?;
         Ok(ToolList {
             tools,
@@ -234,8 +238,10 @@ pub(crate) fn arm_deadline(store: &mut Store<SandboxState>, limit: Duration) {
 }
 
 /// Turns what tool `tool` returned into the call's result: a denial the
-/// host observed wins over whatever the guest made of it, the output is
-/// bounded and parsed, secrets are redacted, and the stats are read from
+/// host observed wins over whatever the guest made of it, the output and
+/// every error text are bounded by the grant's `max_output_bytes` (see
+/// [`crate::bounds`]) and the output parsed, secrets are redacted, and the
+/// stats are read from
 /// `store` (fuel used is measured against the grant's full budget, which
 /// the store held when the call started).
 pub(crate) fn finish(
@@ -247,6 +253,7 @@ pub(crate) fn finish(
     duration: Duration,
 ) -> Result<CallReport, CallError> {
     let mut host_denials = store.data().denials.take();
+    let limit = grant.limits.max_output_bytes;
     let output = match result {
         Ok(output) => output,
         Err(error) => {
@@ -257,18 +264,19 @@ pub(crate) fn finish(
                     return Err(CallError::Tool {
                         component: component.name.to_string(),
                         tool,
-                        error,
+                        error: bound_tool_error(error, limit),
                     });
                 }
             };
             return Err(CallError::Denied {
                 component: component.name.to_string(),
-                denial,
+                denial: bound_denial(denial, limit),
             });
         }
     };
+    check_output_size(component, grant, &output)?;
     let redactor = Redactor::new(&grant.secrets);
-    let output = parse_output(component, grant, &redactor.redact(&output))?;
+    let output = parse_output(component, &redactor.redact(&output))?;
     let data = store.data();
     Ok(CallReport {
         output,
@@ -278,7 +286,10 @@ pub(crate) fn finish(
             fuel_used: fuel_used(store, grant.limits.fuel),
             peak_memory_bytes: data.limiter.peak(),
         },
-        denials: host_denials,
+        denials: host_denials
+            .into_iter()
+            .map(|d| bound_denial(d, limit))
+            .collect(),
     })
 }
 
@@ -471,24 +482,32 @@ pub(crate) fn redact_error(err: CallError, r: &Redactor) -> CallError {
     }
 }
 
-fn parse_output(
+/// Refuses an output over the grant's `max_output_bytes`, before it is
+/// copied (redacted) or parsed.
+fn check_output_size(
     component: &ToolComponent,
     grant: &Grant,
     output: &str,
-) -> Result<serde_json::Value, CallError> {
-    let invalid = |reason: String| CallError::InvalidOutput {
-        component: component.name.to_string(),
-        reason,
-    };
+) -> Result<(), CallError> {
     let limit = grant.limits.max_output_bytes;
     if output.len() as u64 > limit {
-        return Err(invalid(format!(
-            "the output is {} bytes, over the limit of {} (raise it with --max-output)",
-            output.len(),
-            human_bytes(limit)
-        )));
+        return Err(CallError::InvalidOutput {
+            component: component.name.to_string(),
+            reason: format!(
+                "the output is {} bytes, over the limit of {} (raise it with --max-output)",
+                output.len(),
+                human_bytes(limit)
+            ),
+        });
     }
-    serde_json::from_str(output).map_err(|e| invalid(format!("the output is not JSON ({e})")))
+    Ok(())
+}
+
+fn parse_output(component: &ToolComponent, output: &str) -> Result<serde_json::Value, CallError> {
+    serde_json::from_str(output).map_err(|e| CallError::InvalidOutput {
+        component: component.name.to_string(),
+        reason: format!("the output is not JSON ({e})"),
+    })
 }
 
 fn validate_specs(component: &ToolComponent, tools: &[ToolSpec]) -> Result<(), CallError> {
@@ -507,7 +526,7 @@ fn validate_specs(component: &ToolComponent, tools: &[ToolSpec]) -> Result<(), C
         if !valid_name {
             return Err(invalid(format!(
                 "tool name `{}` is not 1-64 characters of a-z, 0-9, `_` or `-`",
-                spec.name
+                crate::bounds::truncate(spec.name.clone(), 200)
             )));
         }
         if !seen.insert(spec.name.as_str()) {

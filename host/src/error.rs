@@ -224,6 +224,23 @@ pub enum CallError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The component's tool list is over one of the host's bounds (see
+    /// [`crate::bounds`]): too many tools, or specs too big.
+    #[error(
+        "`{component}` listed more than the host accepts: {}",
+        crate::bounds::SpecOverLimit { limit: *limit, tool: tool.as_deref(), size: *size }
+    )]
+    ToolListTooLarge {
+        /// The component's name.
+        component: String,
+        /// Which bound it exceeded.
+        limit: crate::bounds::SpecLimit,
+        /// The tool whose description or schema is too long, if it is one
+        /// tool's.
+        tool: Option<String>,
+        /// How many tools, or how many bytes, it listed.
+        size: u64,
+    },
     /// The component could not be instantiated (a host-side fault).
     #[error("`{component}` could not be started: {reason}")]
     Instantiate {
@@ -295,7 +312,9 @@ impl CallError {
             CallError::OutOfFuel { .. } => "out-of-fuel",
             CallError::StackOverflow { .. } => "stack-overflow",
             CallError::Trap { .. } => "trap",
-            CallError::InvalidOutput { .. } => "invalid-output",
+            CallError::InvalidOutput { .. } | CallError::ToolListTooLarge { .. } => {
+                "invalid-output"
+            }
             CallError::Instantiate { .. } => "instantiate",
             CallError::Stopped { .. } => "stopped",
             CallError::Throttled { .. } => "throttled",

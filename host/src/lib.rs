@@ -28,6 +28,7 @@
 mod admission;
 pub mod agent;
 pub mod bindings;
+pub mod bounds;
 pub mod builtin;
 pub mod cache;
 mod call;

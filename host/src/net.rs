@@ -289,7 +289,17 @@ impl WasiHttpHooks for NetworkPolicy {
         let policy = self.clone();
         let mut request = request;
         // Secrets go in on the host side: the guest never sees the values.
-        for secret in self.secrets.iter().filter(|s| s.applies_to(&host, port)) {
+        // Each goes only to the scheme, host and port it was granted for,
+        // and every response is scrubbed of them on the way back
+        // (`outbound::send`), in case the server reflects them.
+        if let Some(reflection) = crate::secret::Reflection::new(&self.secrets) {
+            request.extensions_mut().insert(Arc::new(reflection));
+        }
+        for secret in self
+            .secrets
+            .iter()
+            .filter(|s| s.applies_to(scheme, &host, port))
+        {
             match (
                 http::header::HeaderName::try_from(secret.header.as_str()),
                 http::header::HeaderValue::try_from(secret.header_value()),

@@ -10,6 +10,11 @@
 //! HTTPS, verifies the server's certificate for the URL's host name (SNI and
 //! name check), never for the address.
 //!
+//! Responses to a component granted secrets are scrubbed on the way back:
+//! a header value carrying a secret (or a common encoding of one) becomes
+//! `[REDACTED]`, and so does every occurrence in the body, found as it
+//! streams (see [`Reflection`]).
+//!
 //! Trusted roots are the Mozilla set (`webpki-roots`) plus, when the
 //! environment names one, the PEM certificates in `WARDEN_CA_FILE` (a
 //! corporate CA, or a test CA).
@@ -29,6 +34,8 @@ use tokio::net::TcpStream;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error, RequestOptions};
 
+use crate::secret::{REDACTED, Reflection, StreamScrub};
+
 /// The environment variable naming extra trusted roots (a PEM file).
 pub const CA_FILE_ENV: &str = "WARDEN_CA_FILE";
 
@@ -45,11 +52,16 @@ pub struct Target {
 }
 
 /// A response body that fails when the server pauses longer than the
-/// between-bytes timeout.
+/// between-bytes timeout and, for a component granted secrets, has them
+/// (and their encodings) replaced as it streams (see [`Reflection`]).
 pub struct ResponseBody {
     incoming: hyper::body::Incoming,
     between_bytes: Pin<Box<tokio::time::Sleep>>,
     limit: Duration,
+    scrub: Option<StreamScrub>,
+    /// A trailers frame that arrived while scrubbed bytes were still held
+    /// back; passed on after them.
+    held_trailers: Option<Frame<Bytes>>,
 }
 
 impl Body for ResponseBody {
@@ -60,31 +72,93 @@ impl Body for ResponseBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
-        match Pin::new(&mut self.incoming).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                let next = tokio::time::Instant::now() + self.limit;
-                self.between_bytes.as_mut().reset(next);
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(if e.is_timeout() {
-                Error::HttpResponseTimeout
-            } else {
-                Error::from(e)
-            }))),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => {
-                ready!(self.between_bytes.as_mut().poll(cx));
-                Poll::Ready(Some(Err(Error::ConnectionReadTimeout)))
+        if let Some(trailers) = self.held_trailers.take() {
+            return Poll::Ready(Some(Ok(trailers)));
+        }
+        loop {
+            match Pin::new(&mut self.incoming).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    let next = tokio::time::Instant::now() + self.limit;
+                    self.between_bytes.as_mut().reset(next);
+                    let Some(scrub) = self.scrub.as_mut() else {
+                        return Poll::Ready(Some(Ok(frame)));
+                    };
+                    match frame.into_data() {
+                        Ok(data) => {
+                            let out = scrub.push(&data);
+                            if out.is_empty() {
+                                continue;
+                            }
+                            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
+                        }
+                        Err(other) => {
+                            let rest = scrub.finish();
+                            let other = scrub_trailers(other, scrub);
+                            if rest.is_empty() {
+                                return Poll::Ready(Some(Ok(other)));
+                            }
+                            self.held_trailers = Some(other);
+                            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(rest)))));
+                        }
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    return Poll::Ready(Some(Err(if e.is_timeout() {
+                        Error::HttpResponseTimeout
+                    } else {
+                        Error::from(e)
+                    })));
+                }
+                Poll::Ready(None) => {
+                    let rest = self.scrub.as_mut().map(StreamScrub::finish);
+                    return match rest {
+                        Some(rest) if !rest.is_empty() => {
+                            Poll::Ready(Some(Ok(Frame::data(Bytes::from(rest)))))
+                        }
+                        _ => Poll::Ready(None),
+                    };
+                }
+                Poll::Pending => {
+                    ready!(self.between_bytes.as_mut().poll(cx));
+                    return Poll::Ready(Some(Err(Error::ConnectionReadTimeout)));
+                }
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.incoming.is_end_stream()
+        self.held_trailers.is_none()
+            && self.scrub.as_ref().is_none_or(|s| !s.has_pending())
+            && self.incoming.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.incoming.size_hint()
+        match self.scrub {
+            // Scrubbing may change the length.
+            Some(_) => SizeHint::default(),
+            None => self.incoming.size_hint(),
+        }
+    }
+}
+
+/// A trailers frame with every value that carries a secret replaced.
+fn scrub_trailers(frame: Frame<Bytes>, scrub: &StreamScrub) -> Frame<Bytes> {
+    match frame.into_trailers() {
+        Ok(mut trailers) => {
+            scrub_headers(&mut trailers, scrub.reflection());
+            Frame::trailers(trailers)
+        }
+        Err(frame) => frame,
+    }
+}
+
+/// Replaces the value of every header that carries a secret (or an
+/// encoding of one) with `[REDACTED]`.
+fn scrub_headers(headers: &mut http::HeaderMap, reflection: &Reflection) {
+    for value in headers.values_mut() {
+        if reflection.found_in(value.as_bytes()) {
+            *value = http::HeaderValue::from_static(REDACTED);
+        }
     }
 }
 
@@ -107,6 +181,9 @@ where
     let connect_timeout = options.connect_timeout.unwrap_or(default);
     let first_byte = options.first_byte_timeout.unwrap_or(default);
     let between_bytes = options.between_bytes_timeout.unwrap_or(default);
+
+    // The secrets to keep out of the response, put there by the send hook.
+    let reflection = request.extensions_mut().remove::<Arc<Reflection>>();
 
     let tcp = tokio::time::timeout(connect_timeout, TcpStream::connect(target.addr))
         .await
@@ -167,10 +244,18 @@ where
     .map_err(|_| Error::ConnectionReadTimeout)?
     .map_err(Error::from)?;
 
+    let mut head = head;
+    if let Some(reflection) = &reflection {
+        scrub_headers(head.headers_mut(), reflection);
+        // The body may change length as it is scrubbed.
+        head.headers_mut().remove(http::header::CONTENT_LENGTH);
+    }
     let response = head.map(|incoming| ResponseBody {
         incoming,
         between_bytes: Box::pin(tokio::time::sleep(between_bytes)),
         limit: between_bytes,
+        scrub: reflection.as_ref().map(Reflection::stream),
+        held_trailers: None,
     });
     let driver: Driver = Box::pin(async move {
         match connection {

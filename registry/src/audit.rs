@@ -115,6 +115,12 @@ pub const REDACTED: &str = "[REDACTED]";
 /// them.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
+/// The longest string field of a record, in bytes. `append` cuts longer
+/// ones (a denial's target or reason comes from a component and may be any
+/// size) and marks the cut with the full length and digest ([`bound_field`]),
+/// so every event fits in a line and none is dropped.
+pub const MAX_FIELD_BYTES: usize = 16 << 10;
+
 /// How much is read at a time when reading backwards from the end.
 const CHUNK: u64 = 64 << 10;
 
@@ -178,6 +184,25 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
     }
     out.push_str(&text[done..]);
     out
+}
+
+/// `text` cut to at most [`MAX_FIELD_BYTES`] (on a character boundary) and
+/// ended with `…[truncated: N bytes, sha256:…]`, the full length and the
+/// digest of the whole text, when it is longer; otherwise `text` as is.
+pub fn bound_field(text: &str) -> Option<String> {
+    if text.len() <= MAX_FIELD_BYTES {
+        return None;
+    }
+    let marker = format!(
+        "…[truncated: {} bytes, {}]",
+        text.len(),
+        Digest::of(text.as_bytes())
+    );
+    let mut keep = MAX_FIELD_BYTES.saturating_sub(marker.len());
+    while !text.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    Some(format!("{}{marker}", &text[..keep]))
 }
 
 /// A record's time: whole milliseconds, UTC, from 1970 to the end of 9999,
@@ -400,6 +425,17 @@ impl AuditEvent {
                 if secrets.iter().any(|s| !s.is_empty() && field.contains(s)) {
                     *field = redact(field, secrets);
                 }
+            }
+        }
+        self
+    }
+
+    /// The event with every string over [`MAX_FIELD_BYTES`] cut and marked
+    /// ([`bound_field`]).
+    pub fn bounded(mut self) -> AuditEvent {
+        for field in self.strings_mut() {
+            if let Some(cut) = bound_field(field) {
+                *field = cut;
             }
         }
         self
@@ -839,7 +875,10 @@ impl AuditLog {
     /// Every occurrence of each value in `redact` (the secret values in play,
     /// e.g. those granted to the component) is replaced by `[REDACTED]` in
     /// every string of the event first, so a secret passed by mistake never
-    /// reaches the log.
+    /// reaches the log. Then every string longer than [`MAX_FIELD_BYTES`] is
+    /// cut and marked with its full length and digest ([`bound_field`]), so
+    /// no event a component can influence (a denial's target and reason) is
+    /// too big to record.
     ///
     /// Takes the exclusive lock; reads only the end of the log to chain onto
     /// its last record; writes the line with one `write_all` to the file
@@ -848,7 +887,7 @@ impl AuditLog {
     /// after a torn last line ([`AuditError::TornTail`]) or an unreadable
     /// last record ([`AuditError::Corrupt`]).
     pub fn append(&self, event: AuditEvent, redact: &[&str]) -> Result<Record, AuditError> {
-        let event = event.redacted(redact);
+        let event = event.redacted(redact).bounded();
         event.check()?;
         let path = &self.path;
         let io = |e| AuditError::io(path, e);
@@ -1614,6 +1653,46 @@ mod tests {
         // Multi-byte characters keep boundaries.
         assert_eq!(redact("é-ü-é-ü", &["ü"]), "é-[REDACTED]-é-[REDACTED]");
         assert_eq!(redact("ééé", &["éé"]), "[REDACTED]");
+    }
+
+    #[test]
+    fn an_event_with_a_huge_field_is_recorded_cut_with_its_digest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, None).expect("open");
+        let target = format!("s3cr3t{}", "t".repeat(20 << 20));
+        let full = redact(&target, &["s3cr3t"]);
+        let record = log
+            .append(
+                AuditEvent::Denial {
+                    component: "hostile".into(),
+                    digest: None,
+                    capability: "network".into(),
+                    target,
+                    reason: "é".repeat(MAX_FIELD_BYTES),
+                },
+                &["s3cr3t"],
+            )
+            .expect("recorded");
+        let AuditEvent::Denial { target, reason, .. } = &record.event else {
+            panic!("not a denial: {record:?}");
+        };
+        assert!(target.len() <= MAX_FIELD_BYTES, "{}", target.len());
+        assert!(target.starts_with("[REDACTED]ttt"), "{}", &target[..20]);
+        let marker = format!(
+            "…[truncated: {} bytes, {}]",
+            full.len(),
+            Digest::of(full.as_bytes())
+        );
+        assert!(
+            target.ends_with(&marker),
+            "{}",
+            &target[target.len() - 100..]
+        );
+        assert!(reason.len() <= MAX_FIELD_BYTES && reason.contains("truncated"));
+        let report = verify(&path, None).expect("verify");
+        assert!(report.is_intact(), "{:?}", report.problems);
+        assert_eq!(report.records, 1);
     }
 
     #[test]

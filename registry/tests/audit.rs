@@ -851,14 +851,33 @@ fn events_json_cannot_hold_are_refused() {
             .contains("`duration_ms` must be a finite number"),
         "{err}"
     );
+    // Too many fields near the field bound still make a line too long.
     let err = log
-        .append(call(1.0, "x".repeat(audit::MAX_LINE_BYTES)), &[])
+        .append(
+            AuditEvent::Grant {
+                package: "p".into(),
+                capabilities: vec!["x".repeat(audit::MAX_FIELD_BYTES); 100],
+            },
+            &[],
+        )
         .expect_err("too large");
     assert!(matches!(err, AuditError::InvalidEvent { .. }), "{err:?}");
     assert_eq!(
         std::fs::metadata(&path).expect("stat").len(),
         0,
         "nothing written"
+    );
+    // One huge field is recorded, cut and marked.
+    let record = log
+        .append(call(1.0, "x".repeat(audit::MAX_LINE_BYTES)), &[])
+        .expect("recorded cut");
+    let AuditEvent::Call { outcome, .. } = &record.event else {
+        panic!("not a call");
+    };
+    assert!(
+        outcome.len() <= audit::MAX_FIELD_BYTES && outcome.contains("…[truncated: 1048576 bytes"),
+        "{}",
+        outcome.len()
     );
     log.append(call(0.0, "ok".into()), &[]).expect("a sane one");
     assert!(verify(&path).is_intact());

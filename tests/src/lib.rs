@@ -9,6 +9,7 @@ use warden::{DirGrant, DirMode, EngineConfig, Grant, HostPattern, Runtime, ToolC
 
 pub mod chat;
 pub mod oci_registry;
+pub mod reflect;
 pub mod tls;
 
 /// Paths of the test components built by `tests/build.rs`.
@@ -42,6 +43,23 @@ pub fn hostile() -> ToolComponent {
     runtime()
         .load_tool_file(Path::new(components::HOSTILE))
         .expect("hostile component loads")
+}
+
+/// Loads the `hostile-sizes` test component (oversized lists, errors and
+/// denials; a `fetch` that reports every response header).
+pub fn hostile_sizes() -> ToolComponent {
+    runtime()
+        .load_tool_file(Path::new(components::HOSTILE_SIZES))
+        .expect("hostile-sizes component loads")
+}
+
+/// The peak resident memory (`VmHWM`) of process `pid` so far, in bytes, or
+/// `None` once it has exited.
+pub fn peak_rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// A grant with the given directories (`(host, guest, mode)`) and nothing else.

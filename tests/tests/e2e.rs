@@ -3,6 +3,8 @@
 
 #[path = "e2e/agent.rs"]
 mod agent;
+#[path = "e2e/bounds.rs"]
+mod bounds;
 #[path = "e2e/cli.rs"]
 mod cli;
 #[path = "e2e/cli_run.rs"]
@@ -31,3 +33,5 @@ mod registry;
 mod wasi_attacks;
 #[path = "e2e/trust_core.rs"]
 mod trust_core;
+#[path = "e2e/secrets.rs"]
+mod secrets;

@@ -9,6 +9,7 @@ use crate::bindings::model_provider::{ModelProvider, ModelProviderPre};
 use crate::bindings::planner::warden::plugin::chat::{
     Completion, CompletionRequest, Message, ModelError, ToolCall,
 };
+use crate::bounds::{bound_denial, bound_model_error};
 use crate::call::{CallStats, Stage, timeout};
 use crate::engine::Runtime;
 use crate::error::{CallError, LoadError};
@@ -136,10 +137,11 @@ impl Runtime {
             Ok(Ok(result)) => result,
         };
         let host_denial = store.data().denials.snapshot().into_iter().next();
+        let limit = grant.limits.max_output_bytes;
         let result = match (result, host_denial) {
-            (Err(_), Some(denial)) => Err(ModelError::Denied(denial)),
+            (Err(_), Some(denial)) => Err(ModelError::Denied(bound_denial(denial, limit))),
             (Ok(c), _) => Ok(redact_completion(c, &redactor)),
-            (Err(e), None) => Err(redact_model_error(e, &redactor)),
+            (Err(e), None) => Err(bound_model_error(redact_model_error(e, &redactor), limit)),
         };
         let fuel_used = crate::call::fuel_used(&store, grant.limits.fuel);
         let data = store.data_mut();

@@ -33,12 +33,13 @@ pub struct GrantArgs {
     #[arg(long = "env", value_name = "NAME[=VALUE]")]
     pub env: Vec<String>,
 
-    /// Give the component a secret for outbound HTTP: NAME or NAME@HOST[:PORT].
-    /// The host adds `Authorization: Bearer <value>` to its requests to HOST
-    /// (default: every granted host); the component never sees the value.
-    /// The value comes from the environment variable NAME, else the secrets
-    /// file. Repeatable.
-    #[arg(long = "secret", value_name = "NAME[@HOST]")]
+    /// Give the component a secret for outbound HTTP:
+    /// NAME@[SCHEME://]HOST[:PORT]. The host adds `Authorization: Bearer
+    /// <value>` to its requests to exactly that scheme, host and port
+    /// (default https and its port) and to no other; the component never
+    /// sees the value. The value comes from the environment variable NAME,
+    /// else the secrets file. Repeatable.
+    #[arg(long = "secret", value_name = "NAME@HOST")]
     pub secrets: Vec<String>,
 
     /// The secrets file: TOML `NAME = "value"` lines, mode 0600

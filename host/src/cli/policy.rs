@@ -31,8 +31,10 @@ pub struct GrantArgs {
 
     /// The capability: `HOST[:GUEST][:ro|rw]` (dir), `[SCHEME://]HOST[:PORT]`
     /// (network; HOST may be `*.domain`, an IP or a CIDR network), `NAME`
-    /// (env, secret) or `KIND=VALUE` (limit: memory, fuel, wall-clock,
-    /// stack, output, instances, calls-per-minute).
+    /// (env), `NAME@[SCHEME://]HOST[:PORT]` (secret: sent only to that
+    /// scheme, host and port; default https and its port; `NAME` alone with
+    /// --deny) or `KIND=VALUE` (limit: memory, fuel, wall-clock, stack,
+    /// output, instances, calls-per-minute).
     spec: String,
 
     /// Add a deny rule instead (grant only): deny wins over every allow rule.
@@ -64,6 +66,14 @@ impl GrantArgs {
 
     /// `warden grant`.
     pub fn grant(self) -> anyhow::Result<ExitCode> {
+        if self.kind == "secret" && !self.deny && !self.spec.contains('@') {
+            anyhow::bail!(
+                "secret {spec} names no host: a secret is sent only to the host it is granted \
+                 for\nhint: warden grant {target} secret {spec}@https://api.example.com",
+                spec = self.spec,
+                target = self.target
+            );
+        }
         let (target, cap) = self.parse()?;
         let registry = self.registry.open()?;
         let deny = self.deny;

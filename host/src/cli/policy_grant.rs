@@ -11,11 +11,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use semver::Version;
-use warden::secret::{SecretGrant, SecretValue};
+use warden::secret::{SecretGrant, SecretValue, secret_destination};
 use warden::{DirGrant, DirMode, EngineConfig, Grant, HostPattern, Limits};
 use warden_registry::Digest;
 use warden_registry::manifest::{Access, Capabilities};
 use warden_registry::name::PackageName;
+use warden_registry::policy::rules::secret_name;
 use warden_registry::policy::{
     Capability, ComponentId, EffectiveGrant, GrantsFile, LimitKind, Outcome, Target, effective,
 };
@@ -213,20 +214,35 @@ pub fn resolve(
     }
     if !effective.secrets().is_empty() {
         let stored = flags.stored_secrets()?;
-        for name in effective.secrets() {
-            if let Some(s) = flag_secrets.iter().find(|s| &s.name == name) {
-                grant.secrets.push(s.clone());
+        for entry in effective.secrets() {
+            let name = secret_name(entry);
+            // A flag's secret carries its own host; a recorded grant names
+            // its host after `@` (`warden grant X secret NAME@HOST`).
+            if !entry.contains('@') {
+                let from_flags: Vec<&SecretGrant> =
+                    flag_secrets.iter().filter(|s| s.name == name).collect();
+                if from_flags.is_empty() {
+                    eprintln!(
+                        "warning: secret {name} is granted without a host, so it is sent                          nowhere; grant it for the host it belongs to (`warden grant {} secret                          {name}@https://api.example.com`)",
+                        subject.id.name
+                    );
+                }
+                grant.secrets.extend(from_flags.into_iter().cloned());
                 continue;
             }
+            let host = match entry.split_once('@') {
+                Some((_, host)) => secret_destination(name, host)?,
+                None => continue,
+            };
             let value = std::env::var(name)
                 .ok()
                 .map(SecretValue::new)
                 .or_else(|| stored.get(name).cloned());
             match value {
                 Some(value) => grant.secrets.push(SecretGrant {
-                    name: name.clone(),
+                    name: name.to_string(),
                     value,
-                    hosts: Vec::new(),
+                    hosts: vec![host],
                     header: "authorization".into(),
                     format: "Bearer {}".into(),
                 }),

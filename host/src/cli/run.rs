@@ -355,7 +355,9 @@ impl RunArgs {
             let has_value = std::env::var_os(secret).is_some_and(|v| !v.is_empty())
                 || model_flags.stored_secrets()?.contains_key(secret);
             if has_value {
-                model_flags.secrets.push(format!("{secret}@{host_port}"));
+                model_flags
+                    .secrets
+                    .push(format!("{secret}@{scheme}://{host_port}"));
             } else if !self.quiet && !self.json {
                 eprintln!(
                     "note: {secret} is not set (environment or secrets file); requests to \

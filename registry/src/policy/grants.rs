@@ -30,7 +30,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::document::{parse_document, rule_error, write_document};
-use super::rules::{Capability, DirRule, Effect, Rule, check_name};
+use super::rules::{Capability, DirRule, Effect, Rule, check_name, check_secret};
 use super::target::Target;
 use crate::error::PolicyError;
 use crate::fsutil::write_atomic;
@@ -334,8 +334,8 @@ fn check_user_rule(rule: &mut Rule) -> Result<(), String> {
             for name in &rule.env {
                 check_name(name, "env", false)?;
             }
-            for name in &rule.secrets {
-                check_name(name, "secrets", false)?;
+            for entry in &rule.secrets {
+                check_secret(entry, false)?;
             }
         }
         Effect::Deny => {

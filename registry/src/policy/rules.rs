@@ -135,7 +135,9 @@ pub enum Capability {
 impl Capability {
     /// Parses a capability as given on a command line: `kind` is `dir`
     /// (`HOST[:GUEST][:ro|rw]`), `network` (`[SCHEME://]HOST[:PORT]`), `env`
-    /// (`NAME`), `secret` (`NAME`) or `limit` (`KIND=VALUE`).
+    /// (`NAME`), `secret` (`NAME@[SCHEME://]HOST[:PORT]`, see
+    /// [`secret_host`]; `NAME` alone in deny rules and org policies) or
+    /// `limit` (`KIND=VALUE`).
     pub fn parse(kind: &str, spec: &str) -> Result<Capability, PolicyError> {
         let invalid = |reason: String| PolicyError::InvalidCapability {
             spec: format!("{kind} {spec}"),
@@ -145,9 +147,7 @@ impl Capability {
             "dir" => DirRule::parse(spec).map(Capability::Dir),
             "network" => spec.parse().map(Capability::Network),
             "env" => check_name(spec, "env", true).map(|()| Capability::Env(spec.to_string())),
-            "secret" => {
-                check_name(spec, "secrets", true).map(|()| Capability::Secret(spec.to_string()))
-            }
+            "secret" => check_secret(spec, true).map(|()| Capability::Secret(spec.to_string())),
             "limit" => LimitKind::parse_setting(spec).map(|(k, v)| Capability::Limit(k, v)),
             other => Err(format!(
                 "`{other}` is not a capability kind; use dir, network, env, secret or limit"
@@ -177,7 +177,10 @@ impl fmt::Display for Capability {
             Capability::Env(n) if n == "*" => f.write_str("any environment variable"),
             Capability::Env(n) => write!(f, "environment variable {n}"),
             Capability::Secret(n) if n == "*" => f.write_str("any secret"),
-            Capability::Secret(n) => write!(f, "secret {n}"),
+            Capability::Secret(n) => match secret_host(n) {
+                Some(Ok(host)) => write!(f, "secret {} for {host}", secret_name(n)),
+                _ => write!(f, "secret {n}"),
+            },
             Capability::Limit(k, v) => write!(f, "{k} limit {}", k.format(*v)),
         }
     }
@@ -308,6 +311,41 @@ fn array(key: &str, items: &[String]) -> String {
 }
 
 /// Checks an env or secret name; `*` only where `pattern` is allowed.
+/// The name of a `secrets` entry: `NAME` of `NAME` or `NAME@HOST`.
+pub fn secret_name(entry: &str) -> &str {
+    entry.split_once('@').map_or(entry, |(name, _)| name)
+}
+
+/// The one destination a `secrets` entry `NAME@[SCHEME://]HOST[:PORT]` is
+/// sent to, `None` for a bare `NAME`. The scheme defaults to `https` and
+/// the port to the scheme's (`api.example.com` is
+/// `https://api.example.com:443`); `*://` is refused: a secret goes over
+/// one scheme.
+pub fn secret_host(entry: &str) -> Option<Result<NetRule, String>> {
+    let (_, host) = entry.split_once('@')?;
+    Some(host.parse::<NetRule>().and_then(|rule| {
+        if rule.scheme == super::network::Scheme::Any {
+            Err(format!(
+                "secret `{entry}`: a secret is sent over one scheme; write https:// or http://"
+            ))
+        } else {
+            Ok(rule)
+        }
+    }))
+}
+
+/// Checks a `secrets` entry: a name (or, where `pattern`, `*`), optionally
+/// followed by `@HOST` ([`secret_host`]).
+pub(crate) fn check_secret(entry: &str, pattern: bool) -> Result<(), String> {
+    match secret_host(entry) {
+        None => check_name(entry, "secrets", pattern),
+        Some(host) => {
+            check_name(secret_name(entry), "secrets", false)?;
+            host.map(drop)
+        }
+    }
+}
+
 pub(crate) fn check_name(name: &str, field: &str, pattern: bool) -> Result<(), String> {
     if name == "*" {
         return if pattern {
@@ -392,10 +430,12 @@ struct NameField<const SECRET: bool>(String);
 impl<'de, const SECRET: bool> Deserialize<'de> for NameField<SECRET> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        let field = if SECRET { "secrets" } else { "env" };
-        check_name(&text, field, true)
-            .map(|()| NameField(text))
-            .map_err(de::Error::custom)
+        let checked = if SECRET {
+            check_secret(&text, true)
+        } else {
+            check_name(&text, "env", true)
+        };
+        checked.map(|()| NameField(text)).map_err(de::Error::custom)
     }
 }
 

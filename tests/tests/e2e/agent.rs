@@ -494,9 +494,10 @@ fn the_api_key_is_injected_by_the_host_and_never_reaches_the_planner() {
     let key = "sk-test-secret-value-42";
     let mut grant = model_grant(&server);
     grant.secrets = vec![
-        warden::secret::parse_secret("OPENAI_API_KEY", |_| {
-            Some(warden::secret::SecretValue::new(key.to_string()))
-        })
+        warden::secret::parse_secret(
+            &format!("OPENAI_API_KEY@http://127.0.0.1:{}", server.port()),
+            |_| Some(warden::secret::SecretValue::new(key.to_string())),
+        )
         .expect("secret"),
     ];
     let recorder = Arc::new(Recorder::default());

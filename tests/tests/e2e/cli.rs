@@ -225,11 +225,12 @@ fn secrets_given_on_the_command_line_never_appear_in_any_output() {
     let value = "cli-secret-9b2e7d";
     let url = format!("http://127.0.0.1:{}/echo-auth", server.port());
     let host = format!("127.0.0.1:{}", server.port());
+    let secret = format!("WARDEN_TEST_TOKEN@http://{host}");
     for json in [true, false] {
         let mut args = vec!["tool", "call", "builtin:http-fetch", "fetch"];
         let input = serde_json::json!({ "url": url }).to_string();
         args.push(&input);
-        args.extend(["--allow-host", &host, "--secret", "WARDEN_TEST_TOKEN", "-v"]);
+        args.extend(["--allow-host", &host, "--secret", &secret, "-v"]);
         if json {
             args.push("--json");
         }

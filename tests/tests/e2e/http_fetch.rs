@@ -164,9 +164,10 @@ fn a_secret_is_injected_by_the_host_and_redacted_from_everything_reported() {
         &format!("127.0.0.1:{}", other.port()),
     ]);
     grant.secrets = vec![
-        parse_secret(&format!("API_TOKEN@127.0.0.1:{}", server.port()), |_| {
-            Some(SecretValue::new(value))
-        })
+        parse_secret(
+            &format!("API_TOKEN@http://127.0.0.1:{}", server.port()),
+            |_| Some(SecretValue::new(value)),
+        )
         .expect("secret"),
     ];
     let input =

@@ -481,7 +481,11 @@ fn secret_grants_are_injected_by_the_host_unless_the_org_forbids_them() {
     );
     let out = succeeded(&h.fetch(&url, &env));
     assert_eq!(out["output"]["body"], "auth: none");
-    h.grant("builtin:http-fetch", "secret", "POLICY_API_TOKEN");
+    h.grant(
+        "builtin:http-fetch",
+        "secret",
+        &format!("POLICY_API_TOKEN@http://127.0.0.1:{port}"),
+    );
     let out = h.fetch(&url, &env);
     let body = succeeded(&out);
     assert_eq!(body["output"]["body"], "auth: Bearer [REDACTED]");

@@ -1,7 +1,7 @@
 //! The MCP tool server: the served components, their tools under MCP names,
 //! and one `tools/call` → grant → sandbox → audit → tool result.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,7 +64,13 @@ struct Inner {
     flags: GrantArgs,
     served: Vec<Served>,
     tools: Vec<Exposed>,
+    /// Index into `tools` by MCP name.
+    by_name: HashMap<String, usize>,
 }
+
+/// The most tools one `warden mcp` serves in all (each component may list
+/// at most [`warden::bounds::MAX_TOOLS`]).
+pub const MAX_SERVED_TOOLS: usize = 8 * warden::bounds::MAX_TOOLS;
 
 /// The MCP server handler. Cheap to clone: every HTTP session gets a clone
 /// of the same host, so limits such as calls-per-minute bind across them.
@@ -110,6 +116,15 @@ impl ToolServer {
                 .await
                 .with_context(|| format!("cannot list the tools of `{}`", loc.name))?;
             print_guest_log(component.name(), &list.log);
+            if specs.len() + list.tools.len() > MAX_SERVED_TOOLS {
+                bail!(
+                    "cannot serve `{}`: with its {} tools this server would serve {} tools, over \
+                     the limit of {MAX_SERVED_TOOLS}; serve fewer components",
+                    loc.name,
+                    list.tools.len(),
+                    specs.len() + list.tools.len()
+                );
+            }
             let index = served.len();
             specs.extend(list.tools.into_iter().map(|spec| (index, spec)));
             served.push(Served {
@@ -121,12 +136,18 @@ impl ToolServer {
             });
         }
         let tools = expose(&served, specs)?;
+        let by_name = tools
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.spec.name.to_string(), i))
+            .collect();
         Ok(ToolServer {
             inner: Arc::new(Inner {
                 registry,
                 flags,
                 served,
                 tools,
+                by_name,
             }),
         })
     }
@@ -204,7 +225,8 @@ fn slug(name: &str) -> String {
 }
 
 /// The MCP tools: each component's tools under their own names, or as
-/// `COMPONENT__TOOL` where two components export the same name.
+/// `COMPONENT__TOOL` where two components export the same name. Linear in
+/// the number of tools: names are counted and checked in hash sets.
 fn expose(
     served: &[Served],
     specs: Vec<(usize, warden::bindings::ToolSpec)>,
@@ -223,9 +245,10 @@ fn expose(
             }
         })
         .collect();
-    let mut tools = Vec::new();
+    let mut tools = Vec::with_capacity(specs.len());
+    let mut taken: HashSet<String> = HashSet::with_capacity(specs.len());
     for ((index, spec), name) in specs.into_iter().zip(names) {
-        if tools.iter().any(|t: &Exposed| t.spec.name == name) {
+        if !taken.insert(name.clone()) {
             bail!("two served components both provide the tool `{name}`; serve only one of them");
         }
         let schema = match serde_json::from_str::<Value>(&spec.input_schema) {
@@ -425,9 +448,9 @@ impl rmcp::ServerHandler for ToolServer {
     ) -> Result<CallToolResponse, ErrorData> {
         let Some(exposed) = self
             .inner
-            .tools
-            .iter()
-            .find(|t| t.spec.name == request.name)
+            .by_name
+            .get(request.name.as_ref())
+            .and_then(|&i| self.inner.tools.get(i))
         else {
             return Err(ErrorData::invalid_params(
                 format!(

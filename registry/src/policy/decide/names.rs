@@ -4,7 +4,7 @@
 use super::{DENY_BY_DEFAULT, Layers, ORG_DEFAULT, decision};
 use crate::manifest::Capabilities;
 use crate::policy::effective::{EffectiveGrant, Outcome};
-use crate::policy::rules::{Capability, Rule};
+use crate::policy::rules::{Capability, Rule, secret_name};
 
 /// Environment variables or secrets: the same rules, by name.
 #[derive(Clone, Copy)]
@@ -36,9 +36,14 @@ impl Names {
     }
 }
 
-/// Decides every granted and every requested name of `kind`.
+/// Decides every granted and every requested name of `kind`. A secret
+/// grant may name its host (`NAME@HOST`): requests, org rules and deny
+/// rules match its name, and the effective grant keeps the host.
 pub(super) fn decide(layers: &Layers, grant: &mut EffectiveGrant, kind: Names) {
-    let matches = |pattern: &str, name: &str| pattern == "*" || pattern == name;
+    let matches = |pattern: &str, entry: &str| {
+        let (pattern, name) = (secret_name(pattern), secret_name(entry));
+        pattern == "*" || pattern == name
+    };
     let mut seen: Vec<&str> = Vec::new();
     for src in &layers.user {
         for name in kind.of(src.rule) {
@@ -50,7 +55,11 @@ pub(super) fn decide(layers: &Layers, grant: &mut EffectiveGrant, kind: Names) {
             let mut because = vec![format!("user grant in {}: {cap}", src.label)];
             let mut denied = false;
             if let Some(req) = layers.requested {
-                if kind.requested(req).contains(name) {
+                if kind
+                    .requested(req)
+                    .iter()
+                    .any(|r| secret_name(r) == secret_name(name))
+                {
                     because.push("requested by the manifest".into());
                 } else {
                     denied = true;
@@ -90,7 +99,7 @@ pub(super) fn decide(layers: &Layers, grant: &mut EffectiveGrant, kind: Names) {
     }
     if let Some(req) = layers.requested {
         for name in kind.requested(req) {
-            if !seen.contains(&name.as_str()) {
+            if !seen.iter().any(|s| secret_name(s) == secret_name(name)) {
                 grant.decisions.push(decision(
                     kind.capability(name),
                     Outcome::Denied,

@@ -75,26 +75,32 @@ impl Runtime {
         component: &ToolComponent,
         grant: &Grant,
     ) -> Result<ToolList, CallError> {
-        let mut store = self.new_store(&component.name, grant)?;
-        let outcome = tokio::time::timeout(grant.limits.timeout, async {
-            let tool = component
-                .pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| (Stage::Instantiate, e))?;
-            tool.warden_plugin_tools()
-                .call_list_tools(&mut store)
-                .await
-                .map_err(|e| (Stage::Run, e))
-        })
-        .await;
-        let tools = match outcome {
-            Err(_elapsed) => return Err(timeout(&component.name, grant)),
-            Ok(Err((stage, e))) => {
-                return Err(self.classify(&component.name, grant, &store, stage, e));
-            }
-            Ok(Ok(tools)) => tools,
-        };
+        let pre = &component.pre;
+        let run = self
+            .run_sandboxed(
+                &component.name,
+                grant,
+                |_| {},
+                |mut store| {
+                    Box::pin(async move {
+                        let result = async {
+                            let tool = pre
+                                .instantiate_async(&mut store)
+                                .await
+                                .map_err(|e| (Stage::Instantiate, e))?;
+                            tool.warden_plugin_tools()
+                                .call_list_tools(&mut store)
+                                .await
+                                .map_err(|e| (Stage::Run, e))
+                        }
+                        .await;
+                        (store, result)
+                    })
+                },
+            )
+            .await?;
+        let tools = run.value;
+        let store = run.store;
         // Bounded first, by lengths alone: nothing is copied or parsed
         // before the list is known to be of a sane size.
         crate::bounds::check_specs(&component.name, &tools)?;
@@ -129,29 +135,33 @@ impl Runtime {
     ) -> Result<CallReport, CallError> {
         let (tool, input) = (tool.to_string(), input.to_string());
         let _admitted = self.admit(component, grant).await?;
-        let mut store = self.new_store(&component.name, grant)?;
-        let started = Instant::now();
-        let outcome = tokio::time::timeout(grant.limits.timeout, async {
-            let instance = component
-                .pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| (Stage::Instantiate, e))?;
-            instance
-                .warden_plugin_tools()
-                .call_call(&mut store, &tool, &input)
-                .await
-                .map_err(|e| (Stage::Run, e))
-        })
-        .await;
-        let duration = started.elapsed();
-        let result = match outcome {
-            Err(_elapsed) => return Err(timeout(&component.name, grant)),
-            Ok(Err((stage, e))) => {
-                return Err(self.classify(&component.name, grant, &store, stage, e));
-            }
-            Ok(Ok(result)) => result,
-        };
+        let pre = &component.pre;
+        let (name, args) = (&tool, &input);
+        let run = self
+            .run_sandboxed(
+                &component.name,
+                grant,
+                |_| {},
+                |mut store| {
+                    Box::pin(async move {
+                        let result = async {
+                            let instance = pre
+                                .instantiate_async(&mut store)
+                                .await
+                                .map_err(|e| (Stage::Instantiate, e))?;
+                            instance
+                                .warden_plugin_tools()
+                                .call_call(&mut store, name, args)
+                                .await
+                                .map_err(|e| (Stage::Run, e))
+                        }
+                        .await;
+                        (store, result)
+                    })
+                },
+            )
+            .await?;
+        let (result, store, duration) = (run.value, run.store, run.duration);
         finish(component, grant, tool, &store, result, duration)
     }
 

@@ -43,6 +43,7 @@ mod limiter;
 pub mod net;
 pub mod outbound;
 pub mod sandbox;
+mod sandboxed;
 pub mod secret;
 mod signature;
 

@@ -3,14 +3,13 @@
 //! an API key the host injects).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use crate::bindings::model_provider::{ModelProvider, ModelProviderPre};
 use crate::bindings::planner::warden::plugin::chat::{
     Completion, CompletionRequest, Message, ModelError, ToolCall,
 };
 use crate::bounds::{bound_denial, bound_model_error};
-use crate::call::{CallStats, Stage, timeout};
+use crate::call::{CallStats, Stage};
 use crate::engine::Runtime;
 use crate::error::{CallError, LoadError};
 use crate::grant::Grant;
@@ -113,29 +112,33 @@ impl Runtime {
         grant: &Grant,
     ) -> Result<ModelReply, CallError> {
         let redactor = Redactor::new(&grant.secrets);
-        let mut store = self.new_store(&model.name, grant)?;
-        let started = Instant::now();
-        let outcome = tokio::time::timeout(grant.limits.timeout, async {
-            let instance: ModelProvider = model
-                .pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| (Stage::Instantiate, e))?;
-            instance
-                .warden_plugin_model()
-                .call_complete(&mut store, request)
-                .await
-                .map_err(|e| (Stage::Run, e))
-        })
-        .await;
-        let duration = started.elapsed();
-        let result = match outcome {
-            Err(_elapsed) => return Err(timeout(&model.name, grant)),
-            Ok(Err((stage, e))) => {
-                return Err(self.classify(&model.name, grant, &store, stage, e));
-            }
-            Ok(Ok(result)) => result,
-        };
+        let pre = &model.pre;
+        let run = self
+            .run_sandboxed(
+                &model.name,
+                grant,
+                |_| {},
+                |mut store| {
+                    Box::pin(async move {
+                        let result = async {
+                            let instance: ModelProvider = pre
+                                .instantiate_async(&mut store)
+                                .await
+                                .map_err(|e| (Stage::Instantiate, e))?;
+                            instance
+                                .warden_plugin_model()
+                                .call_complete(&mut store, request)
+                                .await
+                                .map_err(|e| (Stage::Run, e))
+                        }
+                        .await;
+                        (store, result)
+                    })
+                },
+            )
+            .await?;
+        let stats = run.stats(grant);
+        let (result, mut store) = (run.value, run.store);
         let host_denial = store.data().denials.snapshot().into_iter().next();
         let limit = grant.limits.max_output_bytes;
         let result = match (result, host_denial) {
@@ -143,13 +146,7 @@ impl Runtime {
             (Ok(c), _) => Ok(redact_completion(c, &redactor)),
             (Err(e), None) => Err(bound_model_error(redact_model_error(e, &redactor), limit)),
         };
-        let fuel_used = crate::call::fuel_used(&store, grant.limits.fuel);
         let data = store.data_mut();
-        let stats = CallStats {
-            duration,
-            fuel_used,
-            peak_memory_bytes: data.limiter.peak(),
-        };
         let mut log = data.log.finish();
         for line in &mut log.lines {
             line.message = redactor.redact(&line.message);

@@ -13,7 +13,7 @@ use crate::bindings::planner::warden::plugin::chat::{
 use crate::bindings::planner::warden::plugin::planning::{Budget, Delegation, Outcome, RunError};
 use crate::bindings::planner::{Planner, PlannerPre};
 use crate::bindings::{SkillSpec, ToolError, ToolSpec};
-use crate::call::{Stage, timeout};
+use crate::call::Stage;
 use crate::engine::Runtime;
 use crate::error::{CallError, LoadError};
 use crate::grant::Grant;
@@ -105,28 +105,34 @@ impl Runtime {
         grant: &Grant,
         broker: Arc<Broker>,
     ) -> Result<Result<Outcome, RunError>, CallError> {
-        let mut store = self.new_store(&planner.name, grant)?;
-        store.data_mut().broker = Some(broker);
-        let outcome = tokio::time::timeout(grant.limits.timeout, async {
-            let instance: Planner = planner
-                .pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| (Stage::Instantiate, e))?;
-            instance
-                .warden_plugin_agent()
-                .call_run(&mut store, task)
-                .await
-                .map_err(|e| (Stage::Run, e))
-        })
-        .await;
-        // Drop the broker with the store, whatever happened.
-        store.data_mut().broker = None;
-        match outcome {
-            Err(_elapsed) => Err(timeout(&planner.name, grant)),
-            Ok(Err((stage, e))) => Err(self.classify(&planner.name, grant, &store, stage, e)),
-            Ok(Ok(result)) => Ok(result),
-        }
+        let pre = &planner.pre;
+        let run = self
+            .run_sandboxed(
+                &planner.name,
+                grant,
+                |state| state.broker = Some(broker),
+                |mut store| {
+                    Box::pin(async move {
+                        let result = async {
+                            let instance: Planner = pre
+                                .instantiate_async(&mut store)
+                                .await
+                                .map_err(|e| (Stage::Instantiate, e))?;
+                            instance
+                                .warden_plugin_agent()
+                                .call_run(&mut store, task)
+                                .await
+                                .map_err(|e| (Stage::Run, e))
+                        }
+                        .await;
+                        // Drop the broker with the run, whatever happened.
+                        store.data_mut().broker = None;
+                        (store, result)
+                    })
+                },
+            )
+            .await?;
+        Ok(run.value)
     }
 }
 

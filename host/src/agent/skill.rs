@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::bindings::SkillSpec;
 use crate::bindings::skill::{Skill, SkillPre};
-use crate::call::{Stage, timeout};
+use crate::call::Stage;
 use crate::engine::Runtime;
 use crate::error::{CallError, LoadError};
 use crate::grant::Grant;
@@ -67,27 +67,32 @@ impl Runtime {
         skill: &SkillComponent,
         grant: &Grant,
     ) -> Result<Vec<SkillSpec>, CallError> {
-        let mut store = self.new_store(&skill.name, grant)?;
-        let outcome = tokio::time::timeout(grant.limits.timeout, async {
-            let instance: Skill = skill
-                .pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| (Stage::Instantiate, e))?;
-            instance
-                .warden_plugin_skills()
-                .call_list_skills(&mut store)
-                .await
-                .map_err(|e| (Stage::Run, e))
-        })
-        .await;
-        let specs = match outcome {
-            Err(_elapsed) => return Err(timeout(&skill.name, grant)),
-            Ok(Err((stage, e))) => {
-                return Err(self.classify(&skill.name, grant, &store, stage, e));
-            }
-            Ok(Ok(specs)) => specs,
-        };
+        let pre = &skill.pre;
+        let run = self
+            .run_sandboxed(
+                &skill.name,
+                grant,
+                |_| {},
+                |mut store| {
+                    Box::pin(async move {
+                        let result = async {
+                            let instance: Skill = pre
+                                .instantiate_async(&mut store)
+                                .await
+                                .map_err(|e| (Stage::Instantiate, e))?;
+                            instance
+                                .warden_plugin_skills()
+                                .call_list_skills(&mut store)
+                                .await
+                                .map_err(|e| (Stage::Run, e))
+                        }
+                        .await;
+                        (store, result)
+                    })
+                },
+            )
+            .await?;
+        let specs = run.value;
         let limit = grant.limits.max_output_bytes;
         let size: usize = specs
             .iter()

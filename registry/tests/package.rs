@@ -34,11 +34,15 @@ fn guest(name: &str) -> Option<Vec<u8>> {
         .join(name);
     match std::fs::read(&path) {
         Ok(bytes) => Some(bytes),
-        Err(_) => {
-            eprintln!(
-                "skipping: {} is not built (cargo build --release --target wasm32-wasip2 \
-                 --manifest-path tools/Cargo.toml --target-dir target/guests)",
-                path.display()
+        Err(e) => {
+            warden_test_skip::skip(
+                warden_test_skip::Prerequisite::GuestBuild,
+                name,
+                &format!(
+                    "cannot read {} ({e}): build the guests first (cargo build --release \
+                     --workspace builds them into target/guests)",
+                    path.display()
+                ),
             );
             None
         }

@@ -326,6 +326,7 @@ world = "warden:plugin/KIND@0.1.0"
         Manifest::parse(&text).expect("manifest")
     }
 
+    #[track_caller]
     fn guest(name: &str) -> Option<Vec<u8>> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../target/guests/wasm32-wasip2/release")

@@ -28,6 +28,7 @@ world = "warden:plugin/tool@0.1.0"
 dirs = [{ path = "/src", mode = "ro", purpose = "the tree to search" }]
 "#;
 
+#[track_caller]
 fn guest(name: &str) -> Option<Vec<u8>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../target/guests/wasm32-wasip2/release")

@@ -85,6 +85,7 @@ impl Prerequisite {
 /// (`reason`: why, and how to fix it), records it in the skip log, and
 /// returns so the test can pass; panics instead (failing the test) when
 /// [`REQUIRE_ALL`] or the prerequisite's own switch is `1`.
+#[track_caller]
 pub fn skip(prerequisite: Prerequisite, test: &str, reason: &str) {
     // libtest names each test's thread after the test.
     let test = match std::thread::current().name() {

@@ -44,6 +44,7 @@ fn repo_root() -> PathBuf {
 }
 
 /// Skips `test` for want of Python (see `warden_test_skip`).
+#[track_caller]
 fn skip(test: &str, reason: &str) {
     warden_test_skip::skip(warden_test_skip::Prerequisite::Python, test, reason);
 }

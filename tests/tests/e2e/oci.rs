@@ -16,6 +16,7 @@ use warden_tests::oci_registry::{DockerRegistry, Tamper, TamperProxy, base64, ht
 use super::cli::{expect_failed, expect_ok, warden};
 
 /// A registry, or `None` after skipping the test (see `warden_test_skip`).
+#[track_caller]
 fn registry_or_skip(test: &str) -> Option<DockerRegistry> {
     match DockerRegistry::start() {
         Ok(registry) => Some(registry),

@@ -1,7 +1,6 @@
 //! Calling a tool: a fresh store per call, built from the grant, with every
 //! limit armed, and every way it can end mapped to a typed result.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +13,7 @@ use crate::bindings::{ToolError, ToolSpec};
 use crate::bounds::{bound_denial, bound_tool_error};
 use crate::component::ToolComponent;
 use crate::engine::Runtime;
-use crate::error::{CallError, human_bytes};
+use crate::error::CallError;
 use crate::grant::Grant;
 use crate::guest_log::CapturedLog;
 use crate::limiter::MemoryLimitExceeded;
@@ -506,57 +505,30 @@ fn check_output_size(
             reason: format!(
                 "the output is {} bytes, over the limit of {} (raise it with --max-output)",
                 output.len(),
-                human_bytes(limit)
+                crate::error::human_bytes(limit)
             ),
         });
     }
     Ok(())
 }
 
+/// The guest's result as JSON (`warden_guest_output` holds the rules; the
+/// fuzzer drives them there). Its size was checked before redaction.
 fn parse_output(component: &ToolComponent, output: &str) -> Result<serde_json::Value, CallError> {
-    serde_json::from_str(output).map_err(|e| CallError::InvalidOutput {
+    warden_guest_output::parse_output(output, u64::MAX).map_err(|e| CallError::InvalidOutput {
         component: component.name.to_string(),
-        reason: format!("the output is not JSON ({e})"),
+        reason: e.to_string(),
     })
 }
 
+/// Checks the guest's tool specs (see [`warden_guest_output::validate_specs`]).
 fn validate_specs(component: &ToolComponent, tools: &[ToolSpec]) -> Result<(), CallError> {
-    let invalid = |reason: String| CallError::InvalidOutput {
+    let specs = tools.iter().map(|t| warden_guest_output::SpecRef {
+        name: &t.name,
+        input_schema: &t.input_schema,
+    });
+    warden_guest_output::validate_specs(specs).map_err(|e| CallError::InvalidOutput {
         component: component.name.to_string(),
-        reason,
-    };
-    let mut seen = HashSet::new();
-    for spec in tools {
-        let valid_name = !spec.name.is_empty()
-            && spec.name.len() <= 64
-            && spec
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        if !valid_name {
-            return Err(invalid(format!(
-                "tool name `{}` is not 1-64 characters of a-z, 0-9, `_` or `-`",
-                crate::bounds::truncate(spec.name.clone(), 200)
-            )));
-        }
-        if !seen.insert(spec.name.as_str()) {
-            return Err(invalid(format!("tool `{}` is listed twice", spec.name)));
-        }
-        match serde_json::from_str::<serde_json::Value>(&spec.input_schema) {
-            Ok(serde_json::Value::Object(_)) => {}
-            Ok(_) => {
-                return Err(invalid(format!(
-                    "the input schema of `{}` is not a JSON object",
-                    spec.name
-                )));
-            }
-            Err(e) => {
-                return Err(invalid(format!(
-                    "the input schema of `{}` is not JSON: {e}",
-                    spec.name
-                )));
-            }
-        }
-    }
-    Ok(())
+        reason: e.to_string(),
+    })
 }

@@ -364,14 +364,6 @@ fn backtrace_summary(frames: &[String]) -> String {
     s
 }
 
-/// Formats a byte count with a binary unit (`64 MiB`).
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = n;
-    let mut unit = 0;
-    while value >= 1024 && value.is_multiple_of(1024) && unit < UNITS.len() - 1 {
-        value /= 1024;
-        unit += 1;
-    }
-    format!("{value} {}", UNITS[unit])
-}
+/// Formats a byte count with a binary unit (`64 MiB`); shared with the
+/// checks of guest output.
+pub use warden_guest_output::human_bytes;

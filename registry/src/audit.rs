@@ -1223,37 +1223,34 @@ impl VerifyReport {
 /// (a missing file included: [`AuditLog::open`] creates it, so a missing
 /// log was removed).
 pub fn verify(path: &Path, key: Option<&PublicKey>) -> Result<VerifyReport, AuditError> {
-    let io = |e| AuditError::io(path, e);
     let (file, len) = open_snapshot(path)?;
-    let mut reader = BufReader::with_capacity(CHUNK as usize, file.take(len));
+    let reader = BufReader::with_capacity(CHUNK as usize, file.take(len));
+    verify_reader(reader, key).map_err(|e| AuditError::io(path, e))
+}
+
+/// [`verify`] for a log held in memory (a copy, an export, or a fuzzer's
+/// input): the same checks and the same report, with no file to fail.
+pub fn verify_bytes(log: &[u8], key: Option<&PublicKey>) -> VerifyReport {
+    let mut reader = log;
     let mut checker = Checker::new(key);
     let mut buf = Vec::new();
     let mut line_no = 0u64;
-    while let Some(line) = read_line(&mut reader, &mut buf).map_err(io)? {
+    // Reading a slice cannot fail.
+    while let Ok(Some(line)) = read_line(&mut reader, &mut buf) {
         line_no += 1;
-        if !line.terminated {
-            checker.report.torn_tail = true;
-            checker.problem(
-                line_no,
-                None,
-                AuditProblemKind::TornTail,
-                format!(
-                    "the last line is incomplete ({} bytes without a newline): a write was \
-                     interrupted (a crash or a full disk); it does not affect the lines before \
-                     it. Appends are refused until it is moved aside to a side file with \
-                     `warden audit repair`",
-                    line.len
-                ),
-            );
-        } else if line.too_long() {
-            checker.malformed(
-                line_no,
-                None,
-                format!("the line is longer than {MAX_LINE_BYTES} bytes"),
-            );
-        } else {
-            checker.check_line(line_no, &buf);
-        }
+        checker.line(line_no, &line, &buf);
+    }
+    checker.finish()
+}
+
+/// The lines of `reader`, checked (see [`verify`]).
+fn verify_reader(mut reader: impl BufRead, key: Option<&PublicKey>) -> io::Result<VerifyReport> {
+    let mut checker = Checker::new(key);
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    while let Some(line) = read_line(&mut reader, &mut buf)? {
+        line_no += 1;
+        checker.line(line_no, &line, &buf);
     }
     Ok(checker.finish())
 }
@@ -1327,6 +1324,33 @@ impl<'k> Checker<'k> {
             AuditProblemKind::Malformed,
             format!("the line is not a valid audit record: {reason}"),
         );
+    }
+
+    /// Checks one line read by [`read_line`] (`buf` holds its bytes).
+    fn line(&mut self, line_no: u64, line: &LineRead, buf: &[u8]) {
+        if !line.terminated {
+            self.report.torn_tail = true;
+            self.problem(
+                line_no,
+                None,
+                AuditProblemKind::TornTail,
+                format!(
+                    "the last line is incomplete ({} bytes without a newline): a write was \
+                     interrupted (a crash or a full disk); it does not affect the lines before \
+                     it. Appends are refused until it is moved aside to a side file with \
+                     `warden audit repair`",
+                    line.len
+                ),
+            );
+        } else if line.too_long() {
+            self.malformed(
+                line_no,
+                None,
+                format!("the line is longer than {MAX_LINE_BYTES} bytes"),
+            );
+        } else {
+            self.check_line(line_no, buf);
+        }
     }
 
     fn check_line(&mut self, line_no: u64, line: &[u8]) {

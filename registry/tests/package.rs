@@ -28,17 +28,22 @@ world = "warden:plugin/tool@0.1.0"
 dirs = [{ path = "/src", mode = "ro", purpose = "the tree to search" }]
 "#;
 
+#[track_caller]
 fn guest(name: &str) -> Option<Vec<u8>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../target/guests/wasm32-wasip2/release")
         .join(name);
     match std::fs::read(&path) {
         Ok(bytes) => Some(bytes),
-        Err(_) => {
-            eprintln!(
-                "skipping: {} is not built (cargo build --release --target wasm32-wasip2 \
-                 --manifest-path tools/Cargo.toml --target-dir target/guests)",
-                path.display()
+        Err(e) => {
+            warden_test_skip::skip(
+                warden_test_skip::Prerequisite::GuestBuild,
+                name,
+                &format!(
+                    "cannot read {} ({e}): build the guests first (cargo build --release \
+                     --workspace builds them into target/guests)",
+                    path.display()
+                ),
             );
             None
         }

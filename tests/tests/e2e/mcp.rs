@@ -3,10 +3,12 @@
 //! (`tools/py-example`, built with componentize-py) that installs as a
 //! signed package, passes the capability checks and runs.
 //!
-//! Both need Python 3 with `venv` and `pip`, and PyPI. Where they are
-//! missing the tests print `skipped: <why and how to fix it>` and pass,
-//! unless `WARDEN_TEST_REQUIRE_PYTHON=1` (set by `.ci/run`, which installs
-//! them), where a skip is a failure. `WARDEN_TEST_PYTHON` names a Python
+//! Both need Python 3 with `venv` and `pip`, and PyPI (the packages are in
+//! `tests/mcp/requirements.txt`). Where they are missing the tests skip
+//! through `warden_test_skip` (`skipped: <why and how to fix it>`, counted
+//! by `tests/skips`) and pass, unless `WARDEN_TEST_REQUIRE_ALL=1` or
+//! `WARDEN_TEST_REQUIRE_PYTHON=1` (`.ci/run` installs them and sets the
+//! first), where a skip is a failure. `WARDEN_TEST_PYTHON` names a Python
 //! that already has the packages (no venv is made, nothing is installed).
 
 use std::path::{Path, PathBuf};
@@ -15,11 +17,24 @@ use std::sync::{Mutex, OnceLock};
 
 use super::cli::{expect_ok, warden};
 
-/// The MCP SDK the client script is written against.
-const MCP_REQUIREMENT: &str = "mcp>=2.3,<3";
-/// The componentize-py the example is built with (its generated bindings'
-/// names are what `app.py` imports).
-const COMPONENTIZE_PY_REQUIREMENT: &str = "componentize-py>=0.25,<0.26";
+/// What the tests install from PyPI, one requirement a line; `.ci/run`
+/// installs the same file.
+const REQUIREMENTS: &str = include_str!("../../mcp/requirements.txt");
+
+/// The line of [`REQUIREMENTS`] for `package`: the MCP SDK the client
+/// script is written against (`mcp`), or the componentize-py the example is
+/// built with (`componentize-py`: its generated bindings' names are what
+/// `app.py` imports).
+fn requirement(package: &str) -> &'static str {
+    REQUIREMENTS
+        .lines()
+        .map(str::trim)
+        .find(|line| {
+            line.strip_prefix(package)
+                .is_some_and(|rest| rest.starts_with(['<', '>', '=', '~', '!']))
+        })
+        .unwrap_or_else(|| panic!("tests/mcp/requirements.txt has no line for `{package}`"))
+}
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,15 +43,10 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Prints why a test did not run and passes, or fails when CI requires it.
-fn skip(reason: &str) {
-    let required = std::env::var("WARDEN_TEST_REQUIRE_PYTHON").is_ok_and(|v| v == "1");
-    assert!(
-        !required,
-        "WARDEN_TEST_REQUIRE_PYTHON=1 but the test cannot run: {reason}"
-    );
-    println!("skipped: {reason}");
-    eprintln!("skipped: {reason}");
+/// Skips `test` for want of Python (see `warden_test_skip`).
+#[track_caller]
+fn skip(test: &str, reason: &str) {
+    warden_test_skip::skip(warden_test_skip::Prerequisite::Python, test, reason);
 }
 
 fn text(out: &Output) -> String {
@@ -197,9 +207,10 @@ fn s(p: &Path) -> &str {
 
 #[test]
 fn the_official_mcp_python_client_lists_calls_and_sees_denials_over_stdio_and_http() {
-    let py = match python().and_then(|py| pip_install(&py, MCP_REQUIREMENT, "mcp").map(|()| py)) {
+    let py = match python().and_then(|py| pip_install(&py, requirement("mcp"), "mcp").map(|()| py))
+    {
         Ok(py) => py,
-        Err(reason) => return skip(&reason),
+        Err(reason) => return skip("the official MCP Python client", &reason),
     };
     let scratch = Scratch::new("hello from the MCP test");
     let data = scratch.path("data").canonicalize().expect("canonical");
@@ -299,10 +310,10 @@ dirs = [{ path = "/data", mode = "ro", purpose = "the text files to read" }]
 #[test]
 fn a_python_tool_built_with_componentize_py_runs_under_its_grant() {
     let py = match python().and_then(|py| {
-        pip_install(&py, COMPONENTIZE_PY_REQUIREMENT, "componentize_py").map(|()| py)
+        pip_install(&py, requirement("componentize-py"), "componentize_py").map(|()| py)
     }) {
         Ok(py) => py,
-        Err(reason) => return skip(&reason),
+        Err(reason) => return skip("a Python tool built with componentize-py", &reason),
     };
     let scratch = Scratch::new("one two three\nfour");
 

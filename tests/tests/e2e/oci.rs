@@ -1,6 +1,7 @@
 //! OCI registries as package sources and targets, against a real
-//! `docker-registry` on 127.0.0.1 (skipped, saying so, where it cannot be
-//! started): publish, resolve ranges from tags, lock by manifest digest,
+//! `docker-registry` on 127.0.0.1 (skipped through `warden_test_skip`
+//! where it cannot be started: a visible, counted skip, and a failure under
+//! `WARDEN_TEST_REQUIRE_ALL=1`): publish, resolve ranges from tags, lock by manifest digest,
 //! refuse tampered, truncated and oversized blobs and moved tags with the
 //! store untouched, credentials from the environment or the Docker config
 //! and never in output, and plain components with a signed attestation.
@@ -9,16 +10,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use warden_test_skip::{Prerequisite, skip};
 use warden_tests::oci_registry::{DockerRegistry, Tamper, TamperProxy, base64, http_request};
 
 use super::cli::{expect_failed, expect_ok, warden};
 
-/// A registry, or `None` after printing why the test is skipped.
+/// A registry, or `None` after skipping the test (see `warden_test_skip`).
+#[track_caller]
 fn registry_or_skip(test: &str) -> Option<DockerRegistry> {
     match DockerRegistry::start() {
         Ok(registry) => Some(registry),
         Err(why) => {
-            println!("skipped: {test}: cannot start docker-registry: {why}");
+            skip(
+                Prerequisite::DockerRegistry,
+                test,
+                &format!("cannot start docker-registry: {why}"),
+            );
             None
         }
     }

@@ -18,6 +18,7 @@ use crate::grant::Grant;
 use crate::guest_log::CapturedLog;
 use crate::limiter::MemoryLimitExceeded;
 use crate::sandbox::SandboxState;
+use crate::sandboxed::instantiate_and_call;
 use crate::secret::Redactor;
 
 /// What a call used.
@@ -80,22 +81,9 @@ impl Runtime {
                 &component.name,
                 grant,
                 |_| {},
-                |mut store| {
-                    Box::pin(async move {
-                        let result = async {
-                            let tool = pre
-                                .instantiate_async(&mut store)
-                                .await
-                                .map_err(|e| (Stage::Instantiate, e))?;
-                            tool.warden_plugin_tools()
-                                .call_list_tools(&mut store)
-                                .await
-                                .map_err(|e| (Stage::Run, e))
-                        }
-                        .await;
-                        (store, result)
-                    })
-                },
+                instantiate_and_call!(pre, |tool, store| tool
+                    .warden_plugin_tools()
+                    .call_list_tools(&mut store)),
             )
             .await?;
         let tools = run.value;
@@ -141,23 +129,9 @@ impl Runtime {
                 &component.name,
                 grant,
                 |_| {},
-                |mut store| {
-                    Box::pin(async move {
-                        let result = async {
-                            let instance = pre
-                                .instantiate_async(&mut store)
-                                .await
-                                .map_err(|e| (Stage::Instantiate, e))?;
-                            instance
-                                .warden_plugin_tools()
-                                .call_call(&mut store, name, args)
-                                .await
-                                .map_err(|e| (Stage::Run, e))
-                        }
-                        .await;
-                        (store, result)
-                    })
-                },
+                instantiate_and_call!(pre, |instance, store| instance
+                    .warden_plugin_tools()
+                    .call_call(&mut store, name, args)),
             )
             .await?;
         let (result, store, duration) = (run.value, run.store, run.duration);

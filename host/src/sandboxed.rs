@@ -28,6 +28,29 @@ pub(crate) type WorkResult<T> = Result<T, (Stage, wasmtime::Error)>;
 pub(crate) type Work<'c, T> =
     Pin<Box<dyn Future<Output = (Store<SandboxState>, WorkResult<T>)> + Send + 'c>>;
 
+/// The work of a run that instantiates `$pre` and makes one call: the
+/// closure for [`Runtime::run_sandboxed`]. `$instance` and `$store` name
+/// the instance and the store inside `$call`, an expression that calls an
+/// export (`$instance.warden_plugin_tools().call_list_tools(&mut $store)`).
+macro_rules! instantiate_and_call {
+    ($pre:expr, |$instance:ident, $store:ident| $call:expr) => {
+        |mut $store| {
+            Box::pin(async move {
+                let result = async {
+                    let $instance = $pre
+                        .instantiate_async(&mut $store)
+                        .await
+                        .map_err(|e| (crate::call::Stage::Instantiate, e))?;
+                    $call.await.map_err(|e| (crate::call::Stage::Run, e))
+                }
+                .await;
+                ($store, result)
+            })
+        }
+    };
+}
+pub(crate) use instantiate_and_call;
+
 /// A run that finished: the value, and the store to read what it used.
 pub(crate) struct Finished<T> {
     /// What the work returned.

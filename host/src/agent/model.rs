@@ -4,17 +4,18 @@
 
 use std::sync::Arc;
 
-use crate::bindings::model_provider::{ModelProvider, ModelProviderPre};
+use crate::bindings::model_provider::ModelProviderPre;
 use crate::bindings::planner::warden::plugin::chat::{
     Completion, CompletionRequest, Message, ModelError, ToolCall,
 };
 use crate::bounds::{bound_denial, bound_model_error};
-use crate::call::{CallStats, Stage};
+use crate::call::CallStats;
 use crate::engine::Runtime;
 use crate::error::{CallError, LoadError};
 use crate::grant::Grant;
 use crate::guest_log::CapturedLog;
 use crate::sandbox::SandboxState;
+use crate::sandboxed::instantiate_and_call;
 use crate::secret::Redactor;
 
 /// The interface a model provider must export.
@@ -118,23 +119,9 @@ impl Runtime {
                 &model.name,
                 grant,
                 |_| {},
-                |mut store| {
-                    Box::pin(async move {
-                        let result = async {
-                            let instance: ModelProvider = pre
-                                .instantiate_async(&mut store)
-                                .await
-                                .map_err(|e| (Stage::Instantiate, e))?;
-                            instance
-                                .warden_plugin_model()
-                                .call_complete(&mut store, request)
-                                .await
-                                .map_err(|e| (Stage::Run, e))
-                        }
-                        .await;
-                        (store, result)
-                    })
-                },
+                instantiate_and_call!(pre, |instance, store| instance
+                    .warden_plugin_model()
+                    .call_complete(&mut store, request)),
             )
             .await?;
         let stats = run.stats(grant);

@@ -6,18 +6,18 @@
 
 use std::sync::Arc;
 
+use crate::bindings::planner::PlannerPre;
 use crate::bindings::planner::warden::plugin::broker;
 use crate::bindings::planner::warden::plugin::chat::{
     Completion, CompletionRequest, Message, ModelError, ToolCall,
 };
 use crate::bindings::planner::warden::plugin::planning::{Budget, Delegation, Outcome, RunError};
-use crate::bindings::planner::{Planner, PlannerPre};
 use crate::bindings::{SkillSpec, ToolError, ToolSpec};
-use crate::call::Stage;
 use crate::engine::Runtime;
 use crate::error::{CallError, LoadError};
 use crate::grant::Grant;
 use crate::sandbox::SandboxState;
+use crate::sandboxed::instantiate_and_call;
 
 use super::broker::Broker;
 
@@ -111,25 +111,10 @@ impl Runtime {
                 &planner.name,
                 grant,
                 |state| state.broker = Some(broker),
-                |mut store| {
-                    Box::pin(async move {
-                        let result = async {
-                            let instance: Planner = pre
-                                .instantiate_async(&mut store)
-                                .await
-                                .map_err(|e| (Stage::Instantiate, e))?;
-                            instance
-                                .warden_plugin_agent()
-                                .call_run(&mut store, task)
-                                .await
-                                .map_err(|e| (Stage::Run, e))
-                        }
-                        .await;
-                        // Drop the broker with the run, whatever happened.
-                        store.data_mut().broker = None;
-                        (store, result)
-                    })
-                },
+                // The broker goes with the store, whatever happens.
+                instantiate_and_call!(pre, |instance, store| instance
+                    .warden_plugin_agent()
+                    .call_run(&mut store, task)),
             )
             .await?;
         Ok(run.value)

@@ -6,12 +6,12 @@
 use std::sync::Arc;
 
 use crate::bindings::SkillSpec;
-use crate::bindings::skill::{Skill, SkillPre};
-use crate::call::Stage;
+use crate::bindings::skill::SkillPre;
 use crate::engine::Runtime;
 use crate::error::{CallError, LoadError};
 use crate::grant::Grant;
 use crate::sandbox::SandboxState;
+use crate::sandboxed::instantiate_and_call;
 
 /// The interface a skill component must export.
 pub const SKILLS_INTERFACE: &str = "warden:plugin/skills@0.1.0";
@@ -73,23 +73,9 @@ impl Runtime {
                 &skill.name,
                 grant,
                 |_| {},
-                |mut store| {
-                    Box::pin(async move {
-                        let result = async {
-                            let instance: Skill = pre
-                                .instantiate_async(&mut store)
-                                .await
-                                .map_err(|e| (Stage::Instantiate, e))?;
-                            instance
-                                .warden_plugin_skills()
-                                .call_list_skills(&mut store)
-                                .await
-                                .map_err(|e| (Stage::Run, e))
-                        }
-                        .await;
-                        (store, result)
-                    })
-                },
+                instantiate_and_call!(pre, |instance, store| instance
+                    .warden_plugin_skills()
+                    .call_list_skills(&mut store)),
             )
             .await?;
         let specs = run.value;

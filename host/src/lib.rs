@@ -44,7 +44,7 @@ pub mod net;
 pub mod outbound;
 pub mod sandbox;
 pub mod secret;
-mod signature;
+mod wit_check;
 
 pub use cache::{ArtifactCache, CacheOutcome};
 pub use call::{CallReport, CallStats, ToolList};

@@ -29,9 +29,9 @@ mod oci;
 mod policy;
 #[path = "e2e/registry.rs"]
 mod registry;
-#[path = "e2e/wasi_attacks.rs"]
-mod wasi_attacks;
-#[path = "e2e/trust_core.rs"]
-mod trust_core;
 #[path = "e2e/secrets.rs"]
 mod secrets;
+#[path = "e2e/trust_core.rs"]
+mod trust_core;
+#[path = "e2e/wasi_attacks.rs"]
+mod wasi_attacks;

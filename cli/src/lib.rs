@@ -1,4 +1,10 @@
-//! Command-line parsing and output.
+//! The `warden` command-line interface: command-line parsing and output.
+//!
+//! Each command parses its flags, calls the `warden` library (and
+//! `warden-registry`, `warden-agent`), and prints the result; `main` maps the
+//! error to an exit code ([`exit`]). Nothing here enforces a grant: the
+//! library does. The library crate depends on none of clap, rmcp, axum,
+//! indicatif or tracing-subscriber; they are here.
 
 mod audit;
 pub mod exit;

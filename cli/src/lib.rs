@@ -35,7 +35,7 @@ pub use output::report_error;
 /// warden: run AI-agent tools as sandboxed WebAssembly components, each call
 /// with exactly the capabilities you grant.
 #[derive(Debug, Parser)]
-#[command(name = "warden", version, about, long_about = None, after_help = exit::HELP)]
+#[command(name = "warden", version, about, long_about = None, after_help = exit::help())]
 pub struct Cli {
     /// Show more detail (host logs, call statistics). Repeat for more.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

@@ -30,85 +30,51 @@ pub const REFUSED: u8 = 12;
 /// The call was refused by a rate limit (concurrent instances, calls per minute).
 pub const THROTTLED: u8 = 13;
 
-/// One exit code as the docs describe it.
-#[derive(Debug, Clone, Copy)]
-pub struct Documented {
-    /// The code.
-    pub code: u8,
-    /// Its meaning in a few words, as the README lists it.
-    pub short: &'static str,
-    /// Its meaning as the exit-code table of `--help` gives it.
-    pub help: &'static str,
-}
-
-/// Every exit code, written once: `--help` ([`help`]) and the README's list
-/// are made from (or, for the README, checked against) this table.
-pub const EXIT_CODES: &[Documented] = &[
-    Documented {
-        code: OK,
-        short: "ok",
-        help: "success",
-    },
-    Documented {
-        code: FAILURE,
-        short: "usage/other",
-        help: "usage or other error",
-    },
-    Documented {
-        code: TOOL_ERROR,
-        short: "the tool returned an error",
-        help: "the tool returned an error (invalid input, not found, failed)",
-    },
-    Documented {
-        code: DENIED,
-        short: "denied",
-        help: "a capability was denied",
-    },
-    Documented {
-        code: TIMEOUT,
-        short: "timeout",
-        help: "timed out (--timeout)",
-    },
-    Documented {
-        code: OUT_OF_MEMORY,
-        short: "out of memory or a host resource limit",
-        help: "out of memory (--memory) or a host resource limit",
-    },
-    Documented {
-        code: OUT_OF_FUEL,
-        short: "out of fuel",
-        help: "out of fuel (--fuel)",
-    },
-    Documented {
-        code: TRAP,
-        short: "trap (e.g. a panic, with the guest's message and backtrace)",
-        help: "the component trapped (e.g. panicked)",
-    },
-    Documented {
-        code: INVALID_OUTPUT,
-        short: "invalid output",
-        help: "the component returned invalid output",
-    },
-    Documented {
-        code: LOAD,
-        short: "not loadable as a tool",
-        help: "the component could not be loaded",
-    },
-    Documented {
-        code: STACK_OVERFLOW,
-        short: "stack overflow",
-        help: "stack overflow",
-    },
-    Documented {
-        code: REFUSED,
-        short: "the registry refused a package",
-        help: "the registry refused a package (tampered, unsigned, untrusted, downgrade, ...)",
-    },
-    Documented {
-        code: THROTTLED,
-        short: "throttled (instances or calls-per-minute limit)",
-        help: "throttled: the component is at its instances or calls-per-minute limit",
-    },
+/// Every exit code, written once: the code, its meaning in a few words as the
+/// README lists it (`cli/tests/exit_codes.rs` checks the README), and its line
+/// in the `--help` table ([`help`]).
+pub const EXIT_CODES: &[(u8, &str, &str)] = &[
+    (OK, "ok", "success"),
+    (FAILURE, "usage/other", "usage or other error"),
+    (
+        TOOL_ERROR,
+        "the tool returned an error",
+        "the tool returned an error (invalid input, not found, failed)",
+    ),
+    (DENIED, "denied", "a capability was denied"),
+    (TIMEOUT, "timeout", "timed out (--timeout)"),
+    (
+        OUT_OF_MEMORY,
+        "out of memory or a host resource limit",
+        "out of memory (--memory) or a host resource limit",
+    ),
+    (OUT_OF_FUEL, "out of fuel", "out of fuel (--fuel)"),
+    (
+        TRAP,
+        "trap (e.g. a panic, with the guest's message and backtrace)",
+        "the component trapped (e.g. panicked)",
+    ),
+    (
+        INVALID_OUTPUT,
+        "invalid output",
+        "the component returned invalid output",
+    ),
+    (
+        LOAD,
+        "not loadable as a tool",
+        "the component could not be loaded",
+    ),
+    (STACK_OVERFLOW, "stack overflow", "stack overflow"),
+    (
+        REFUSED,
+        "the registry refused a package",
+        "the registry refused a package (tampered, unsigned, untrusted, downgrade, ...)",
+    ),
+    (
+        THROTTLED,
+        "throttled (instances or calls-per-minute limit)",
+        "throttled: the component is at its instances or calls-per-minute limit",
+    ),
 ];
 
 /// The environment variables shown at the end of `--help`.
@@ -121,20 +87,18 @@ Environment:
 /// [`EXIT_CODES`], then the environment variables.
 pub fn help() -> String {
     let mut text = String::from("Exit codes:\n");
-    for c in EXIT_CODES {
-        text.push_str(&format!("{:>4}  {}\n", c.code, c.help));
+    for (code, _, help) in EXIT_CODES {
+        text.push_str(&format!("{code:>4}  {help}\n"));
     }
-    text.push('\n');
-    text.push_str(ENVIRONMENT);
-    text
+    text + "\n" + ENVIRONMENT
 }
 
-/// The README's exit-code sentence made from [`EXIT_CODES`]: "Exit codes:
-/// `0` ok, `1` usage/other, ….".
+/// The README's exit-code sentence made from [`EXIT_CODES`]:
+/// "Exit codes: `0` ok, `1` usage/other, …".
 pub fn readme_sentence() -> String {
     let items: Vec<String> = EXIT_CODES
         .iter()
-        .map(|c| format!("`{}` {}", c.code, c.short))
+        .map(|(code, short, _)| format!("`{code}` {short}"))
         .collect();
     format!("Exit codes: {}.", items.join(", "))
 }
@@ -192,39 +156,5 @@ pub fn code_for_call(e: &CallError) -> u8 {
         CallError::Instantiate { .. } | CallError::Stopped { .. } | CallError::Grant { .. } => {
             FAILURE
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_code_is_listed_once_in_order() {
-        let codes: Vec<u8> = EXIT_CODES.iter().map(|c| c.code).collect();
-        assert_eq!(codes, [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
-    }
-
-    #[test]
-    fn help_lists_every_code() {
-        let help = help();
-        assert!(help.starts_with("Exit codes:\n   0  success\n"), "{help}");
-        assert!(help.contains("\n   6  out of memory (--memory) or a host resource limit\n"));
-        assert!(help.contains("\n  13  throttled: "), "{help}");
-        assert!(help.contains("\nEnvironment:\n  WARDEN_HOME "), "{help}");
-    }
-
-    /// The README's prose list says what [`EXIT_CODES`] says (line breaks
-    /// aside); if not, the message gives the sentence to paste.
-    #[test]
-    fn readme_lists_the_same_exit_codes() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
-        let readme = std::fs::read_to_string(path).expect("README.md is readable");
-        let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
-        let expected = readme_sentence();
-        assert!(
-            flat.contains(&expected),
-            "README.md's exit-code list differs from cli/src/exit.rs's EXIT_CODES; it should read:\n{expected}"
-        );
     }
 }

@@ -1,5 +1,5 @@
 //! Builds the first-party tool components (`tools/`) from source for
-//! `wasm32-wasip2` and embeds them in the `warden` binary (see
+//! `wasm32-wasip2` and embeds them in the `warden` library, so in the `warden` binary (see
 //! [`warden::builtin`](src/builtin.rs)).
 
 use std::path::PathBuf;

@@ -12,7 +12,7 @@ use crate::bindings::tool::ToolPre;
 use crate::engine::Runtime;
 use crate::error::LoadError;
 use crate::sandbox::SandboxState;
-use crate::signature::check_tools_instance;
+use crate::wit_check::check_tools_instance;
 
 /// The interface a tool component must export.
 pub const TOOLS_INTERFACE: &str = "warden:plugin/tools@0.1.0";

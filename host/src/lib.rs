@@ -45,7 +45,7 @@ pub mod outbound;
 pub mod sandbox;
 mod sandboxed;
 pub mod secret;
-mod signature;
+mod wit_check;
 
 pub use cache::{ArtifactCache, CacheOutcome};
 pub use call::{CallReport, CallStats, ToolList};

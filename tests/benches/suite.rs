@@ -15,7 +15,7 @@
 //! - fuel's cost on a CPU-bound guest (fuel off vs on, vs native), and how
 //!   far past a wall-clock deadline a runaway guest gets.
 //!
-//! Run with `cargo build --release -p warden && cargo bench -p warden-tests
+//! Run with `cargo build --release -p warden-cli && cargo bench -p warden-tests
 //! --bench suite`; results are in docs/benchmarks.md. The MCP rows need
 //! Python 3 with venv and pip, and PyPI (a venv is made under
 //! `target/tmp/mcp-venv`, shared with the MCP tests), or
@@ -437,7 +437,7 @@ fn cli_process(_: &Cx) {
     println!("|---|---:|---:|---:|---:|");
     let Some(warden) = warden_bin() else {
         println!(
-            "| skipped: target/release/warden is not built (`cargo build --release -p warden`) | | | | |"
+            "| skipped: target/release/warden is not built (`cargo build --release -p warden-cli`) | | | | |"
         );
         return;
     };
@@ -664,7 +664,7 @@ fn mcp_stdio(_: &Cx) {
     println!("|---|---:|---:|---:|---:|");
     let skip = |why: &str| println!("| skipped: {why} | | | | |");
     let Some(warden) = warden_bin() else {
-        return skip("target/release/warden is not built (`cargo build --release -p warden`)");
+        return skip("target/release/warden is not built (`cargo build --release -p warden-cli`)");
     };
     let python = match python_with_mcp() {
         Ok(p) => p,

@@ -16,7 +16,7 @@ pub fn warden() -> Command {
     let bin: PathBuf = profile_dir.join("warden");
     assert!(
         bin.is_file(),
-        "{} is missing: run the tests with `cargo test --workspace` (which builds it)",
+        "{} is missing: run the tests with `cargo test --workspace` (which builds it), or build it first with `cargo build [--release] -p warden-cli`",
         bin.display()
     );
     let mut cmd = Command::new(bin);

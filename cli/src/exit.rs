@@ -30,26 +30,78 @@ pub const REFUSED: u8 = 12;
 /// The call was refused by a rate limit (concurrent instances, calls per minute).
 pub const THROTTLED: u8 = 13;
 
-/// The exit-code table shown at the end of `--help`.
-pub const HELP: &str = "\
-Exit codes:
-   0  success
-   1  usage or other error
-   3  the tool returned an error (invalid input, not found, failed)
-   4  a capability was denied
-   5  timed out (--timeout)
-   6  out of memory (--memory)
-   7  out of fuel (--fuel)
-   8  the component trapped (e.g. panicked)
-   9  the component returned invalid output
-  10  the component could not be loaded
-  11  stack overflow
-  12  the registry refused a package (tampered, unsigned, untrusted, downgrade, ...)
-  13  throttled: the component is at its instances or calls-per-minute limit
+/// Every exit code, written once: the code, its meaning in a few words as the
+/// README lists it (`cli/tests/exit_codes.rs` checks the README), and its line
+/// in the `--help` table ([`help`]).
+pub const EXIT_CODES: &[(u8, &str, &str)] = &[
+    (OK, "ok", "success"),
+    (FAILURE, "usage/other", "usage or other error"),
+    (
+        TOOL_ERROR,
+        "the tool returned an error",
+        "the tool returned an error (invalid input, not found, failed)",
+    ),
+    (DENIED, "denied", "a capability was denied"),
+    (TIMEOUT, "timeout", "timed out (--timeout)"),
+    (
+        OUT_OF_MEMORY,
+        "out of memory or a host resource limit",
+        "out of memory (--memory) or a host resource limit",
+    ),
+    (OUT_OF_FUEL, "out of fuel", "out of fuel (--fuel)"),
+    (
+        TRAP,
+        "trap (e.g. a panic, with the guest's message and backtrace)",
+        "the component trapped (e.g. panicked)",
+    ),
+    (
+        INVALID_OUTPUT,
+        "invalid output",
+        "the component returned invalid output",
+    ),
+    (
+        LOAD,
+        "not loadable as a tool",
+        "the component could not be loaded",
+    ),
+    (STACK_OVERFLOW, "stack overflow", "stack overflow"),
+    (
+        REFUSED,
+        "the registry refused a package",
+        "the registry refused a package (tampered, unsigned, untrusted, downgrade, ...)",
+    ),
+    (
+        THROTTLED,
+        "throttled (instances or calls-per-minute limit)",
+        "throttled: the component is at its instances or calls-per-minute limit",
+    ),
+];
 
+/// The environment variables shown at the end of `--help`.
+const ENVIRONMENT: &str = "\
 Environment:
   WARDEN_HOME      the warden root (registry, grants, audit log, compiled cache)
   WARDEN_CA_FILE   extra trusted roots (PEM) for components' outbound HTTPS, e.g. a corporate CA";
+
+/// The text at the end of `--help`: the exit-code table made from
+/// [`EXIT_CODES`], then the environment variables.
+pub fn help() -> String {
+    let mut text = String::from("Exit codes:\n");
+    for (code, _, help) in EXIT_CODES {
+        text.push_str(&format!("{code:>4}  {help}\n"));
+    }
+    text + "\n" + ENVIRONMENT
+}
+
+/// The README's exit-code sentence made from [`EXIT_CODES`]:
+/// "Exit codes: `0` ok, `1` usage/other, …".
+pub fn readme_sentence() -> String {
+    let items: Vec<String> = EXIT_CODES
+        .iter()
+        .map(|(code, short, _)| format!("`{code}` {short}"))
+        .collect();
+    format!("Exit codes: {}.", items.join(", "))
+}
 
 /// The exit code for an error, by its kind.
 pub fn code_for(err: &anyhow::Error) -> u8 {

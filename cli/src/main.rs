@@ -1,7 +1,7 @@
 //! The `warden` command-line interface. A thin layer over the library: each
 //! command parses its flags, calls the library, and prints the result.
 
-mod cli;
+use warden_cli as cli;
 
 use std::process::ExitCode;
 

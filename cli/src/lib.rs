@@ -1,4 +1,10 @@
-//! Command-line parsing and output.
+//! The `warden` command-line interface: command-line parsing and output.
+//!
+//! Each command parses its flags, calls the `warden` library (and
+//! `warden-registry`, `warden-agent`), and prints the result; `main` maps the
+//! error to an exit code ([`exit`]). Nothing here enforces a grant: the
+//! library does. The library crate depends on none of clap, rmcp, axum,
+//! indicatif or tracing-subscriber; they are here.
 
 mod audit;
 pub mod exit;
@@ -29,7 +35,7 @@ pub use output::report_error;
 /// warden: run AI-agent tools as sandboxed WebAssembly components, each call
 /// with exactly the capabilities you grant.
 #[derive(Debug, Parser)]
-#[command(name = "warden", version, about, long_about = None, after_help = exit::HELP)]
+#[command(name = "warden", version, about, long_about = None, after_help = exit::help())]
 pub struct Cli {
     /// Show more detail (host logs, call statistics). Repeat for more.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

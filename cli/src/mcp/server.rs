@@ -19,10 +19,10 @@ use warden::{CallError, CallReport, EngineConfig, Grant, Runtime, ToolComponent}
 use warden_registry::audit::{self, AuditEvent};
 use warden_registry::store::Registry;
 
-use crate::cli::grant_args::GrantArgs;
-use crate::cli::output::print_guest_log;
-use crate::cli::policy_grant::{DeniedFlags, PolicyRefusal, Subject, resolve};
-use crate::cli::tool::{Located, compile, locate, locate_part};
+use crate::grant_args::GrantArgs;
+use crate::output::print_guest_log;
+use crate::policy_grant::{DeniedFlags, PolicyRefusal, Subject, resolve};
+use crate::tool::{Located, compile, locate, locate_part};
 
 /// Which components to serve.
 #[derive(Debug, Clone)]

@@ -5,10 +5,10 @@
 //!
 //! | guarded | why |
 //! | --- | --- |
-//! | `wasi:sockets/ip-name-lookup` ([`dns`]) | only names the grant matches are resolved, a bounded number per call, a bounded number at once in the whole process |
-//! | `wasi:sockets` socket creation ([`sockets`]) | sockets count against the call's descriptor cap |
-//! | `wasi:filesystem` `open-at`, `symlink-at` ([`fs`]) | special files (FIFOs, devices, sockets) are never opened, so no host thread blocks in `open`; descriptors are capped; no symbolic link is ever created |
-//! | `wasi:http` fields and bodies ([`http_budget`]) | every byte the guest makes the host hold in header fields and outgoing body buffers counts against the call's host-memory budget |
+//! | `wasi:sockets/ip-name-lookup` (`dns.rs`) | only names the grant matches are resolved, a bounded number per call, a bounded number at once in the whole process |
+//! | `wasi:sockets` socket creation (`sockets.rs`) | sockets count against the call's descriptor cap |
+//! | `wasi:filesystem` `open-at`, `symlink-at` (`fs.rs`) | special files (FIFOs, devices, sockets) are never opened, so no host thread blocks in `open`; descriptors are capped; no symbolic link is ever created |
+//! | `wasi:http` fields and bodies (`http_budget.rs`) | every byte the guest makes the host hold in header fields and outgoing body buffers counts against the call's host-memory budget |
 //!
 //! The per-call state ([`CallGuard`]) lives in the store; a refusal that is
 //! a limit traps the call with [`HostLimitExceeded`], which the caller

@@ -175,8 +175,10 @@ pub enum CallError {
     /// allow (host memory for HTTP fields and bodies, open files and
     /// sockets, name lookups). See [`crate::guard`].
     #[error(
-        "`{component}` exceeded a host resource limit: {what} (the limit is {limit}; it asked for \
-         {requested}); the host refused and stopped the call"
+        "`{component}` exceeded a host resource limit: {what} (the limit is {}; it asked for {}); \
+         the host refused and stopped the call",
+        amount(what, *limit),
+        amount(what, *requested)
     )]
     HostLimit {
         /// The component's name.
@@ -320,6 +322,18 @@ impl CallError {
             CallError::Throttled { .. } => "throttled",
             CallError::Grant { .. } => "grant",
         }
+    }
+}
+
+/// A host-limit amount as the user reads it: bytes for memory, else a count.
+fn amount(what: &str, n: u64) -> String {
+    if what.contains("memory") {
+        match n {
+            n if n % 1024 == 0 || n < 1 << 20 => human_bytes(n),
+            n => format!("{:.1} MiB", n as f64 / f64::from(1u32 << 20)),
+        }
+    } else {
+        n.to_string()
     }
 }
 

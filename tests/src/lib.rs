@@ -92,6 +92,30 @@ pub fn with_timeout(mut grant: Grant, timeout: Duration) -> Grant {
     grant
 }
 
+/// Calls `tool` of `component` with the JSON `input` under `grant`, on the
+/// shared runtime.
+pub fn call(
+    component: &ToolComponent,
+    tool: &str,
+    input: serde_json::Value,
+    grant: &Grant,
+) -> Result<warden::CallReport, warden::CallError> {
+    block_on(runtime().call_tool(component, tool, &input.to_string(), grant))
+}
+
+/// After any failure the same loaded component serves a normal call (its
+/// `echo` tool, as every hostile test guest has).
+pub fn assert_next_call_works(component: &ToolComponent) {
+    let out = call(
+        component,
+        "echo",
+        serde_json::json!({"text": "still here"}),
+        &Grant::default(),
+    )
+    .expect("the host serves the next call");
+    assert_eq!(out.output["text"], "still here");
+}
+
 /// Runs a future on a fresh multi-threaded tokio runtime.
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_multi_thread()

@@ -3,29 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use warden::{CallError, DirMode, Grant, ToolComponent};
-use warden_tests::{block_on, grant_dirs, hostile, runtime, with_timeout};
-
-fn call(
-    component: &ToolComponent,
-    tool: &str,
-    input: serde_json::Value,
-    grant: &Grant,
-) -> Result<warden::CallReport, CallError> {
-    block_on(runtime().call_tool(component, tool, &input.to_string(), grant))
-}
-
-/// After any failure the same loaded component serves a normal call.
-fn assert_next_call_works(component: &ToolComponent) {
-    let out = call(
-        component,
-        "echo",
-        serde_json::json!({"text": "still here"}),
-        &Grant::default(),
-    )
-    .expect("the host serves the next call");
-    assert_eq!(out.output["text"], "still here");
-}
+use warden::{CallError, DirMode, Grant};
+use warden_tests::{
+    assert_next_call_works, block_on, call, grant_dirs, hostile, runtime, with_timeout,
+};
 
 #[test]
 fn a_guest_that_loops_forever_is_stopped_near_its_deadline() {

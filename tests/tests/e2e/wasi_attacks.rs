@@ -13,32 +13,15 @@ use std::time::Duration;
 use serde_json::json;
 use warden::bindings::Capability;
 use warden::{CallError, DirMode, Grant, ToolComponent};
-use warden_tests::{block_on, components, grant_dirs, grant_hosts, runtime, with_timeout};
+use warden_tests::{
+    assert_next_call_works, block_on, call, components, grant_dirs, grant_hosts, runtime,
+    with_timeout,
+};
 
 fn hostile_wasi() -> ToolComponent {
     runtime()
         .load_tool_file(Path::new(components::HOSTILE_WASI))
         .expect("hostile-wasi loads")
-}
-
-fn call(
-    component: &ToolComponent,
-    tool: &str,
-    input: serde_json::Value,
-    grant: &Grant,
-) -> Result<warden::CallReport, CallError> {
-    block_on(runtime().call_tool(component, tool, &input.to_string(), grant))
-}
-
-fn assert_next_call_works(component: &ToolComponent) {
-    let out = call(
-        component,
-        "echo",
-        json!({"text": "still here"}),
-        &Grant::default(),
-    )
-    .expect("the host serves the next call");
-    assert_eq!(out.output["text"], "still here");
 }
 
 /// A denial of `capability` whose reason contains `needle`.

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use clap::Subcommand;
 use serde_json::json;
+use warden_audit::{self as audit, Timestamp};
 use warden_registry::PublicKey;
-use warden_registry::audit::{self, Timestamp};
 
 use super::exit;
 use super::output::print_json;

@@ -7,8 +7,8 @@ use clap::Args;
 use warden::grant::{parse_duration, parse_env, parse_size};
 use warden::secret::{SecretGrant, SecretValue, load_secrets_file, parse_secret};
 use warden::{DirGrant, DirMode, HostPattern};
+use warden_policy::{Capability, DirRule, LimitKind, PathPattern};
 use warden_registry::manifest::Access;
-use warden_registry::policy::{Capability, DirRule, LimitKind, PathPattern};
 
 /// What the component may do, for this call, on top of what `warden grant`
 /// recorded. Nothing is granted unless a flag or a grant says so, and the

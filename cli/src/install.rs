@@ -12,12 +12,12 @@ use clap::Args;
 use semver::VersionReq;
 use serde_json::{Value, json};
 use warden::{ArtifactCache, EngineConfig, Runtime};
+use warden_audit::AuditEvent;
+use warden_policy::{Capability, LimitKind, NetRule, Target};
 use warden_registry::PackageName;
-use warden_registry::audit::AuditEvent;
 use warden_registry::lockfile::Lockfile;
 use warden_registry::manifest::{Access, Capabilities};
 use warden_registry::package::{self, ArchiveLimits};
-use warden_registry::policy::{Capability, LimitKind, NetRule, Target};
 use warden_registry::resolve::{IndexCatalog, Request, resolve};
 use warden_registry::store::{InstallOptions, InstallOutcome, Registry};
 

@@ -149,10 +149,10 @@ impl RemoveArgs {
         let name = self.package.parse()?;
         let removed = registry.remove(&name)?;
         // The package's own grants go with it; deny rules stay.
-        let target = warden_registry::policy::Target::from(name.clone());
+        let target = warden_policy::Target::from(name.clone());
         registry.update_grants_file(|g| {
             let n = g.forget(&target);
-            let event = (n > 0).then(|| warden_registry::audit::AuditEvent::Revoke {
+            let event = (n > 0).then(|| warden_audit::AuditEvent::Revoke {
                 package: name.to_string(),
                 capabilities: vec!["everything granted to it (package removed)".into()],
             });

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::json;
-use warden_registry::audit::AuditEvent;
+use warden_audit::AuditEvent;
+use warden_policy::{Capability, OrgPolicy, Outcome, Target, effective};
 use warden_registry::keys::{PublicKey, SecretKey};
-use warden_registry::policy::{Capability, OrgPolicy, Outcome, Target, effective};
 
 use super::exit;
 use super::output::print_json;
@@ -243,7 +243,7 @@ impl PolicyCommand {
                     .with_context(|| format!("cannot read {}", policy.display()))?;
                 let key = SecretKey::load(&key)
                     .with_context(|| format!("cannot load the admin key {}", key.display()))?;
-                let signed = warden_registry::policy::sign_policy(&text, &key)
+                let signed = warden_policy::sign_policy(&text, &key)
                     .with_context(|| format!("cannot sign {}", policy.display()))?;
                 match out {
                     Some(path) => {

@@ -13,13 +13,13 @@ use anyhow::Context;
 use semver::Version;
 use warden::secret::{SecretGrant, SecretValue, secret_destination};
 use warden::{DirGrant, DirMode, EngineConfig, Grant, HostPattern, Limits};
+use warden_policy::rules::secret_name;
+use warden_policy::{
+    Capability, ComponentId, EffectiveGrant, GrantsFile, LimitKind, Outcome, Target, effective,
+};
 use warden_registry::Digest;
 use warden_registry::manifest::{Access, Capabilities};
 use warden_registry::name::PackageName;
-use warden_registry::policy::rules::secret_name;
-use warden_registry::policy::{
-    Capability, ComponentId, EffectiveGrant, GrantsFile, LimitKind, Outcome, Target, effective,
-};
 use warden_registry::store::Registry;
 
 use super::grant_args::{FlagGrants, GrantArgs};
@@ -112,7 +112,7 @@ pub struct Resolved {
 /// granted directories resolved) and the verified org policy.
 pub fn layers(
     registry: &Registry,
-) -> anyhow::Result<(GrantsFile, Option<warden_registry::policy::OrgPolicy>)> {
+) -> anyhow::Result<(GrantsFile, Option<warden_policy::OrgPolicy>)> {
     let user = registry
         .grants_file()
         .context("cannot read your grants (grants.toml)")?

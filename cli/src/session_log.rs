@@ -17,8 +17,8 @@ use warden_agent::compaction::Budget;
 use warden_agent::{
     ExecutorRun, Message, Role, Session, SessionStore, Status, Step, StepKind, ToolCall,
 };
+use warden_audit::{self as audit, AuditEvent, AuditLog};
 use warden_registry::Digest;
-use warden_registry::audit::{self, AuditEvent, AuditLog};
 
 /// Active history beyond this many (estimated) tokens is compacted before
 /// a resumed run.

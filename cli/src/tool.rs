@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use warden::{ArtifactCache, Grant, Runtime, ToolComponent};
+use warden_audit::{self as audit, AuditEvent};
+use warden_policy::ComponentId;
 use warden_registry::Digest;
-use warden_registry::audit::{self, AuditEvent};
-use warden_registry::policy::ComponentId;
 use warden_registry::store::Registry;
 
 use super::exit;

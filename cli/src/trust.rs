@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 use serde_json::json;
-use warden_registry::audit::AuditEvent;
+use warden_audit::AuditEvent;
 use warden_registry::keys::PublicKey;
 
 use super::exit;

@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use warden_registry::SecretKey;
-use warden_registry::audit::{self, Record};
+use warden_audit::{self as audit, Record};
 
 fuzz_target!(|data: &[u8]| {
     let key = SecretKey::from_seed(&[7; 32]).public();

@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use warden_registry::policy::{ComponentId, GrantsFile, OrgPolicy, effective};
+use warden_policy::{ComponentId, GrantsFile, OrgPolicy, effective};
 use warden_registry::{Digest, Manifest, SecretKey};
 
 fuzz_target!(|data: &[u8]| {

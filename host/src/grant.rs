@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use warden_registry::policy::{HostMatch, NetRule, Scheme};
+use warden_policy::{HostMatch, NetRule, Scheme};
 
 use crate::error::GrantError;
 

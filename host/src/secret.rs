@@ -72,7 +72,7 @@ impl SecretGrant {
 /// one scheme). `spec` names the grant in the error.
 pub fn secret_destination(name: &str, host: &str) -> Result<HostPattern, GrantError> {
     let entry = format!("{name}@{host}");
-    match warden_registry::policy::rules::secret_host(&entry) {
+    match warden_policy::rules::secret_host(&entry) {
         Some(Ok(rule)) => Ok(HostPattern::from_rule(rule)),
         Some(Err(reason)) => Err(GrantError::InvalidSecret {
             spec: entry,

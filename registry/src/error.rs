@@ -1,22 +1,9 @@
 //! Error types of the registry. Each message says what failed and why.
 
-/// A package name that is not `namespace:name`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid package name `{name}`: {reason}")]
-pub struct NameError {
-    /// The name as given.
-    pub name: String,
-    /// Why it is invalid.
-    pub reason: String,
-}
-
-/// A digest that is not `sha256:<64 lowercase hex digits>`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid digest `{text}`: expected `sha256:` and 64 lowercase hex digits")]
-pub struct DigestError {
-    /// The text as given.
-    pub text: String,
-}
+pub use warden_audit::AuditError;
+use warden_core::error::location;
+pub use warden_core::error::{DigestError, KeyError, NameError};
+pub use warden_policy::PolicyError;
 
 /// The trust store could not be read or refused a key.
 #[derive(Debug, thiserror::Error)]
@@ -374,15 +361,6 @@ pub enum LockfileError {
     },
 }
 
-/// Formats ` at line L, column C` when the location is known.
-fn location(line: &Option<usize>, column: &Option<usize>) -> String {
-    match (line, column) {
-        (Some(l), Some(c)) => format!(" at line {l}, column {c}"),
-        (Some(l), None) => format!(" at line {l}"),
-        _ => String::new(),
-    }
-}
-
 /// A `warden.toml` that is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ManifestError {
@@ -395,63 +373,6 @@ pub enum ManifestError {
         /// The 1-based column of the problem, when known.
         column: Option<usize>,
         /// What is wrong, naming the field.
-        reason: String,
-    },
-}
-
-/// A publisher key could not be made, read or written.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    /// The system's random number generator failed.
-    #[error("cannot generate a key: the system random number generator failed: {reason}")]
-    Random {
-        /// The generator's error.
-        reason: String,
-    },
-    /// Saving would overwrite an existing file.
-    #[error(
-        "refusing to overwrite {}: it already exists; move it away or choose another path",
-        path.display()
-    )]
-    Exists {
-        /// The file.
-        path: std::path::PathBuf,
-    },
-    /// A secret key file others can read.
-    #[error(
-        "the secret key {} is readable by group or others (mode {mode:o}); \
-         run `chmod 600 {}` and make sure nobody else has copied it",
-        path.display(),
-        path.display()
-    )]
-    Permissions {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Its permission bits.
-        mode: u32,
-    },
-    /// The key file could not be read or written.
-    #[error("cannot access the key file {}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: std::path::PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The key file is not a warden secret key file.
-    #[error("the key file {} is malformed: {reason}", path.display())]
-    Malformed {
-        /// The file.
-        path: std::path::PathBuf,
-        /// What is wrong (never the secret itself).
-        reason: String,
-    },
-    /// Text that is not a public key.
-    #[error("invalid public key `{text}`: {reason}")]
-    InvalidPublicKey {
-        /// The text as given.
-        text: String,
-        /// Why.
         reason: String,
     },
 }
@@ -930,197 +851,6 @@ impl StoreError {
     /// An I/O error on `path`.
     pub fn io(path: &std::path::Path, source: std::io::Error) -> StoreError {
         StoreError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-}
-
-/// A policy file (`grants.toml`, an org policy) that is invalid, cannot be
-/// read or written, or whose signature is refused; or a policy change that
-/// cannot be made.
-#[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
-    /// Bad syntax, an unknown field, a bad value, or a rule that is not
-    /// allowed in this kind of file.
-    #[error("invalid {origin}{}: {reason}", location(line, column))]
-    Invalid {
-        /// The file (`grants.toml`, `org policy …`).
-        origin: String,
-        /// The 1-based line of the problem, when known.
-        line: Option<usize>,
-        /// The 1-based column of the problem, when known.
-        column: Option<usize>,
-        /// What is wrong, naming the rule and field.
-        reason: String,
-    },
-    /// A capability as given on a command line that cannot be parsed.
-    #[error("invalid capability `{spec}`: {reason}")]
-    InvalidCapability {
-        /// The capability as given (`KIND SPEC`).
-        spec: String,
-        /// Why.
-        reason: String,
-    },
-    /// A capability the user cannot grant in this form.
-    #[error("cannot grant {capability} to `{target}`: {reason}")]
-    NotGrantable {
-        /// The target, as written.
-        target: String,
-        /// The capability, in words.
-        capability: String,
-        /// Why.
-        reason: String,
-    },
-    /// `revoke` found nothing to remove.
-    #[error("`{target}` has no grant of {capability} to revoke{hint}")]
-    NotGranted {
-        /// The target, as written.
-        target: String,
-        /// The capability, in words.
-        capability: String,
-        /// What else grants it, if anything (starts with `; `).
-        hint: String,
-    },
-    /// A policy file could not be read or written.
-    #[error("cannot access {}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: std::path::PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A policy file larger than any policy should be.
-    #[error("{} is larger than {max_bytes} bytes; this is not a policy file", path.display())]
-    TooLarge {
-        /// The file.
-        path: std::path::PathBuf,
-        /// The limit.
-        max_bytes: u64,
-    },
-    /// An org policy without a signature.
-    #[error(
-        "{origin} is unsigned (it has no `[signature]` table at its end); an org policy is \
-         accepted only when signed by a trusted admin key: sign it with `sign_policy`"
-    )]
-    Unsigned {
-        /// The policy file.
-        origin: String,
-    },
-    /// An org policy whose `[signature]` table is malformed.
-    #[error("the signature of {origin} is malformed: {reason}")]
-    MalformedSignature {
-        /// The policy file.
-        origin: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The policy text is not the text that was signed.
-    #[error(
-        "{origin} was changed after it was signed (signed {signed}, found {found}); refusing \
-         the tampered policy: ask the admin for the signed original"
-    )]
-    Tampered {
-        /// The policy file.
-        origin: String,
-        /// The digest in the signature.
-        signed: crate::digest::Digest,
-        /// The digest of the policy text found.
-        found: crate::digest::Digest,
-    },
-    /// The signature bytes do not verify under the key they name.
-    #[error(
-        "the signature of {origin} is not a valid signature by {key}: the `[signature]` table \
-         was changed, or made with another key than the one it names"
-    )]
-    BadSignature {
-        /// The policy file.
-        origin: String,
-        /// The key the signature names.
-        key: String,
-    },
-    /// A valid signature by a key that is not a trusted admin key.
-    #[error(
-        "{origin} is signed by {key}, which is not a trusted admin key (trusted: {}); refusing \
-         the policy",
-        if trusted.is_empty() { "none".to_string() } else { trusted.join(", ") }
-    )]
-    UntrustedKey {
-        /// The policy file.
-        origin: String,
-        /// The signing key.
-        key: String,
-        /// The trusted admin keys.
-        trusted: Vec<String>,
-    },
-}
-
-/// The audit log could not be appended to or read. (Damage found by
-/// `audit::verify` is not an error: it is listed in its report.)
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    /// A file of the audit log could not be read or written.
-    #[error("cannot access the audit log {}: {source}", path.display())]
-    Io {
-        /// The file (the log, its lock file, or a side file).
-        path: std::path::PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The log ends with an incomplete line; appending after it would bury
-    /// the fragment inside the chain.
-    #[error(
-        "the audit log {} ends with an incomplete line {line_no} ({bytes} bytes without a \
-         newline), left by an interrupted write; refusing to append after it. Run \
-         `warden audit verify` to check the log: it reports the fragment and how to move it aside",
-        path.display()
-    )]
-    TornTail {
-        /// The log.
-        path: std::path::PathBuf,
-        /// The 1-based line number of the incomplete line.
-        line_no: u64,
-        /// Its length in bytes.
-        bytes: u64,
-    },
-    /// A complete line that is not a valid record, found where a record is
-    /// needed (the last line, when appending; any line, when reading).
-    #[error(
-        "line {line_no} of the audit log {} is not a valid record: {reason}; run \
-         `warden audit verify` to check the whole log",
-        path.display()
-    )]
-    Corrupt {
-        /// The log.
-        path: std::path::PathBuf,
-        /// The 1-based line number.
-        line_no: u64,
-        /// What is wrong (never the line's text).
-        reason: String,
-    },
-    /// An event that cannot be recorded as given.
-    #[error("cannot record the `{event}` event: {reason}")]
-    InvalidEvent {
-        /// The event's type (`call`, `install`, ...).
-        event: String,
-        /// Why.
-        reason: String,
-    },
-    /// The system clock is outside the range a record can hold.
-    #[error(
-        "cannot timestamp an audit record: the system clock reads {reason}, but records hold \
-         times from 1970 to 9999; fix the system clock"
-    )]
-    Clock {
-        /// What the clock reads.
-        reason: String,
-    },
-}
-
-impl AuditError {
-    /// An I/O error on `path`.
-    pub fn io(path: &std::path::Path, source: std::io::Error) -> AuditError {
-        AuditError::Io {
             path: path.to_path_buf(),
             source,
         }

@@ -3,27 +3,25 @@
 //! What may run: signed, semver-versioned packages of WebAssembly components,
 //! installed into a local, content-addressed, crash-safe store.
 
-pub mod audit;
 pub mod capabilities;
-pub mod digest;
+pub use warden_core::digest;
 pub mod error;
-pub mod fsutil;
-pub mod keys;
+pub use warden_core::fsutil;
+pub use warden_core::keys;
 pub mod load;
 pub mod lockfile;
 pub mod manifest;
-pub mod name;
+pub use warden_core::name;
 pub mod oci;
 pub mod package;
-pub mod policy;
 pub mod policy_store;
 pub mod resolve;
-mod serde_text;
+pub use warden_core::serde_as_text;
 pub mod signature;
 pub mod source;
 pub mod store;
 pub mod trust;
-pub mod units;
+pub use warden_core::units;
 
 pub use digest::Digest;
 pub use keys::{PublicKey, SecretKey};

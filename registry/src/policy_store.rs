@@ -11,13 +11,13 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::AuditEvent;
 use crate::digest::Digest;
 use crate::error::StoreError;
 use crate::fsutil::write_atomic;
 use crate::keys::PublicKey;
-use crate::policy::{GrantsFile, OrgPolicy};
 use crate::store::Registry;
+use warden_audit::AuditEvent;
+use warden_policy::{GrantsFile, OrgPolicy};
 
 /// The admin keys trusted to sign org policies, `admin-keys.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,7 +156,7 @@ impl Registry {
             return Ok(None);
         }
         let keys = self.admin_keys()?.public_keys();
-        Ok(Some(crate::policy::load_signed(&path, &keys)?))
+        Ok(Some(warden_policy::load_signed(&path, &keys)?))
     }
 
     /// Verifies `signed` (a signed org policy) against the trusted admin

@@ -23,7 +23,6 @@ use std::path::{Path, PathBuf};
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{AuditEvent, AuditLog};
 use crate::digest::Digest;
 use crate::error::StoreError;
 use crate::fsutil::{sync_dir, write_atomic};
@@ -32,6 +31,7 @@ use crate::manifest::Capabilities;
 use crate::name::PackageName;
 use crate::package::{self, ArchiveLimits, Package};
 use crate::trust::TrustStore;
+use warden_audit::{AuditEvent, AuditLog};
 
 /// An installed package, as recorded in `index.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

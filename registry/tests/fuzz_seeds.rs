@@ -10,10 +10,10 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use warden_registry::audit::{self, AuditEvent, AuditLog};
+use warden_audit::{self as audit, AuditEvent, AuditLog};
+use warden_policy::{OrgPolicy, sign_policy};
 use warden_registry::capabilities;
 use warden_registry::package::{self, ArchiveLimits};
-use warden_registry::policy::{OrgPolicy, sign_policy};
 use warden_registry::{Manifest, SecretKey};
 
 /// The audit target checks signatures against this key's public half.

@@ -16,7 +16,7 @@ use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Value, json};
 use warden::error::capability_name;
 use warden::{CallError, CallReport, EngineConfig, Grant, Runtime, ToolComponent};
-use warden_registry::audit::{self, AuditEvent};
+use warden_audit::{self as audit, AuditEvent};
 use warden_registry::store::Registry;
 
 use crate::grant_args::GrantArgs;

@@ -13,8 +13,8 @@
 //! never builds a sandbox itself.
 //!
 //! ```
-//! use warden_registry::policy::{effective, ComponentId, GrantsFile, OrgPolicy, Outcome};
-//! use warden_registry::Digest;
+//! use warden_policy::{effective, ComponentId, GrantsFile, OrgPolicy, Outcome};
+//! use warden_core::Digest;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let user = GrantsFile::parse(r#"
@@ -35,7 +35,7 @@
 //!     digest: Digest::of(b"component bytes"),
 //! };
 //! let grant = effective(&id, None, &user, Some(&org));
-//! assert_eq!(grant.dirs()[0].mode, warden_registry::manifest::Access::ReadOnly);
+//! assert_eq!(grant.dirs()[0].mode, warden_policy::Access::ReadOnly);
 //! assert!(matches!(grant.decisions()[0].outcome, Outcome::Capped { .. }));
 //! for line in grant.explain() {
 //!     println!("{line}");
@@ -48,21 +48,25 @@ pub mod cidr;
 mod decide;
 mod document;
 mod effective;
+mod error;
 mod grants;
 pub mod limits;
 pub mod network;
 mod org;
 pub mod path;
+pub mod request;
 pub mod rules;
 pub mod target;
 
 pub use cidr::IpNet;
 pub use decide::effective;
 pub use effective::{Decision, EffectiveDir, EffectiveGrant, NetworkGrant, Outcome};
+pub use error::PolicyError;
 pub use grants::{GRANTS_FILE, GrantsFile};
 pub use limits::{LimitKind, Limits};
 pub use network::{HostMatch, NetRule, Scheme};
 pub use org::{OrgPolicy, load_signed, sign_policy};
 pub use path::PathPattern;
+pub use request::{Access, Capabilities};
 pub use rules::{Capability, DirRule, Effect, Rule};
 pub use target::{ComponentId, NamePattern, Target};

@@ -14,8 +14,8 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::units::{BareNumber, format_duration, format_size, parse_duration_ms, parse_size};
 use serde::de::{self, Deserializer, Visitor};
+use warden_core::units::{BareNumber, format_duration, format_size, parse_duration_ms, parse_size};
 
 /// One kind of limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -3,9 +3,9 @@
 //! carve exceptions out of what they partly cover.
 
 use super::{DENY_BY_DEFAULT, Layers, ORG_DEFAULT, decision};
-use crate::policy::effective::{EffectiveGrant, Outcome};
-use crate::policy::network::NetRule;
-use crate::policy::rules::Capability;
+use crate::effective::{EffectiveGrant, Outcome};
+use crate::network::NetRule;
+use crate::rules::Capability;
 
 /// Narrows `pieces` to their intersections with `by`, recording why;
 /// keeps only pieces no other piece covers.

@@ -35,7 +35,7 @@ use super::limits::Limits;
 use super::org::OrgPolicy;
 use super::rules::{Capability, Effect, Rule};
 use super::target::{ComponentId, NamePattern};
-use crate::manifest::Capabilities;
+use crate::request::Capabilities;
 
 /// A rule that applies to the component, and how to name it in reasons.
 struct Source<'a> {

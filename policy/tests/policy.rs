@@ -1,11 +1,11 @@
 //! Capability policy from inline TOML: user grants ∩ manifest requests ∩
 //! org ceilings, deny by default, deny wins, and the reasons for each.
 
-use warden_registry::manifest::Access;
-use warden_registry::policy::{
+use warden_policy::{
     Capability, ComponentId, DirRule, EffectiveGrant, GrantsFile, IpNet, LimitKind, NetRule,
     OrgPolicy, Outcome, effective, load_signed, sign_policy,
 };
+use warden_registry::manifest::Access;
 use warden_registry::{Capabilities, Digest, Manifest, SecretKey};
 
 fn id(name: &str, version: &str) -> ComponentId {

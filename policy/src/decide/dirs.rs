@@ -3,10 +3,10 @@
 //! deny rule overlaps it.
 
 use super::{Layers, ORG_DEFAULT, decision};
-use crate::manifest::Access;
-use crate::policy::effective::{EffectiveDir, EffectiveGrant, Outcome};
-use crate::policy::path::guest_within;
-use crate::policy::rules::{Capability, DirRule};
+use crate::effective::{EffectiveDir, EffectiveGrant, Outcome};
+use crate::path::guest_within;
+use crate::request::Access;
+use crate::rules::{Capability, DirRule};
 
 /// Decides every granted and every requested directory.
 pub(super) fn decide(layers: &Layers, grant: &mut EffectiveGrant) {

@@ -10,7 +10,7 @@ use super::limits::Limits;
 use super::network::NetRule;
 use super::rules::Capability;
 use super::target::ComponentId;
-use crate::manifest::Access;
+use crate::request::Access;
 
 /// A host directory the component sees at a guest path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -32,9 +32,9 @@ use super::limits::{LimitKind, Limits};
 use super::network::{NetRule, RawNetRule};
 use super::path::{PathPattern, normalize_guest};
 use super::target::{NamePattern, Target};
-use crate::digest::Digest;
 use crate::error::PolicyError;
-use crate::manifest::Access;
+use crate::request::Access;
+use warden_core::digest::Digest;
 
 /// Whether a rule allows or denies what it names. Deny always wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -513,7 +513,7 @@ impl<'de> Deserialize<'de> for Rule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::document::{parse_document, write_document};
+    use crate::document::{parse_document, write_document};
 
     fn doc(text: &str) -> Result<Vec<Rule>, String> {
         parse_document(text, "test.toml")

@@ -10,8 +10,8 @@ use std::str::FromStr;
 
 use semver::{Version, VersionReq};
 
-use crate::digest::Digest;
-use crate::name::PackageName;
+use warden_core::digest::Digest;
+use warden_core::name::PackageName;
 
 /// One component, as resolved: name, version and the digest of its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -2,9 +2,9 @@
 //! by an org rule (by name or `*`), and not denied.
 
 use super::{DENY_BY_DEFAULT, Layers, ORG_DEFAULT, decision};
-use crate::manifest::Capabilities;
-use crate::policy::effective::{EffectiveGrant, Outcome};
-use crate::policy::rules::{Capability, Rule, secret_name};
+use crate::effective::{EffectiveGrant, Outcome};
+use crate::request::Capabilities;
+use crate::rules::{Capability, Rule, secret_name};
 
 /// Environment variables or secrets: the same rules, by name.
 #[derive(Clone, Copy)]

@@ -24,7 +24,7 @@
 //! Deny rules may use patterns. [`GrantsFile::save`] writes the file
 //! atomically (temp file, fsync, rename) in the canonical form above, so
 //! comments in a hand-edited file are not kept; callers changing the file
-//! hold the registry lock ([`crate::store::Registry::lock`]) from load to save.
+//! hold the registry lock (`Registry::lock` (warden-registry)) from load to save.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -33,8 +33,8 @@ use super::document::{parse_document, rule_error, write_document};
 use super::rules::{Capability, DirRule, Effect, Rule, check_name, check_secret};
 use super::target::Target;
 use crate::error::PolicyError;
-use crate::fsutil::write_atomic;
-use crate::manifest::Access;
+use crate::request::Access;
+use warden_core::fsutil::write_atomic;
 
 /// The file name under the warden root.
 pub const GRANTS_FILE: &str = "grants.toml";

@@ -54,9 +54,9 @@ use serde::Deserialize;
 use super::document::{parse_document, rule_error};
 use super::grants::read_limited;
 use super::rules::Rule;
-use crate::digest::Digest;
 use crate::error::PolicyError;
-use crate::keys::{PublicKey, SecretKey};
+use warden_core::digest::Digest;
+use warden_core::keys::{PublicKey, SecretKey};
 
 /// The largest policy file read.
 const MAX_BYTES: u64 = 4 << 20;

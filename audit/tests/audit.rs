@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use sha2::{Digest as _, Sha256};
-use warden_registry::SecretKey;
-use warden_registry::audit::{
-    self, AuditEvent, AuditLog, AuditProblemKind, GENESIS, Record, VerifyReport,
+use warden_audit::AuditError;
+use warden_audit::{
+    self as audit, AuditEvent, AuditLog, AuditProblemKind, GENESIS, Record, VerifyReport,
 };
-use warden_registry::error::AuditError;
+use warden_core::SecretKey;
 
 /// One event of each type, in turn.
 fn event(i: usize) -> AuditEvent {

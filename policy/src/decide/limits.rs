@@ -2,9 +2,9 @@
 //! manifest's request (or the default) and the org ceiling.
 
 use super::{Layers, Source, decision};
-use crate::policy::effective::{EffectiveGrant, Outcome};
-use crate::policy::limits::{LimitKind, Limits};
-use crate::policy::rules::Capability;
+use crate::effective::{EffectiveGrant, Outcome};
+use crate::limits::{LimitKind, Limits};
+use crate::rules::Capability;
 
 /// The largest value of `kind` any of `sources` sets, and which one.
 fn largest<'a>(sources: &'a [Source<'a>], kind: LimitKind) -> Option<(u64, &'a str)> {

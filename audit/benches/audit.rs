@@ -15,8 +15,8 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest as _, Sha256};
-use warden_registry::SecretKey;
-use warden_registry::audit::{self, AuditEvent, AuditLog};
+use warden_audit::{self as audit, AuditEvent, AuditLog};
+use warden_core::SecretKey;
 
 /// Appends timed one by one.
 const APPENDS: usize = 2_000;

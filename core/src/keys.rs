@@ -54,7 +54,7 @@ impl SecretKey {
     }
 
     /// Signs `message`.
-    pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.0.sign(message).to_bytes()
     }
 
@@ -178,7 +178,7 @@ impl PublicKey {
 
     /// Checks that `signature` is a valid signature of `message` by this
     /// key (strict: no malleable or weak-key signatures).
-    pub(crate) fn verify_strict(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+    pub fn verify_strict(&self, message: &[u8], signature: &[u8; 64]) -> bool {
         let signature = ed25519_dalek::Signature::from_bytes(signature);
         self.0.verify_strict(message, &signature).is_ok()
     }

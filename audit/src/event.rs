@@ -1,0 +1,240 @@
+//! What a record says happened: [`AuditEvent`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::AuditError;
+use crate::redact::*;
+
+/// What happened. Serialized as an object whose `type` names the event
+/// (`install`, `trust-add`, `policy-change`, ...) followed by its fields in
+/// the order declared here. Strings are free text chosen by the caller
+/// (package names, `sha256:` digests, `ed25519:` keys, capabilities in
+/// words); `append` redacts secrets from all of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum AuditEvent {
+    /// A package was installed.
+    Install {
+        /// The package name (`acme:grep`).
+        package: String,
+        /// Its version.
+        version: String,
+        /// Its component's digest.
+        digest: String,
+        /// The key that signed it.
+        publisher: String,
+        /// The capabilities granted to it, in words.
+        granted: Vec<String>,
+    },
+    /// An installed package was replaced by another version.
+    Upgrade {
+        /// The package name.
+        package: String,
+        /// The version that was installed.
+        from: String,
+        /// The version now installed.
+        to: String,
+        /// The new version's component digest.
+        digest: String,
+    },
+    /// A package was removed.
+    Remove {
+        /// The package name.
+        package: String,
+        /// The version removed.
+        version: String,
+    },
+    /// A publisher key was trusted for a namespace.
+    TrustAdd {
+        /// The namespace.
+        namespace: String,
+        /// The key.
+        key: String,
+    },
+    /// Trust was withdrawn: one key, or (`key: null`) every key of the
+    /// namespace.
+    TrustRemove {
+        /// The namespace.
+        namespace: String,
+        /// The key, or `None` for all of them.
+        key: Option<String>,
+    },
+    /// Capabilities were granted to a package.
+    Grant {
+        /// The package name.
+        package: String,
+        /// The capabilities, in words.
+        capabilities: Vec<String>,
+    },
+    /// Capabilities were revoked from a package.
+    Revoke {
+        /// The package name.
+        package: String,
+        /// The capabilities, in words.
+        capabilities: Vec<String>,
+    },
+    /// An org policy was installed or changed.
+    PolicyChange {
+        /// The digest of the policy text.
+        policy_digest: String,
+        /// The key that signed it.
+        signer: String,
+    },
+    /// A component's function was called.
+    Call {
+        /// The component (package name or path).
+        component: String,
+        /// Its digest.
+        digest: String,
+        /// The function called.
+        function: String,
+        /// The digest of the arguments ([`argument_digest`]); never the
+        /// arguments themselves.
+        argument_digest: String,
+        /// `ok`, or the kind of error.
+        outcome: String,
+        /// Wall-clock time of the call, in milliseconds (finite).
+        duration_ms: f64,
+        /// Fuel consumed, when metered.
+        fuel_used: Option<u64>,
+        /// Peak linear memory, when measured.
+        peak_memory_bytes: Option<u64>,
+    },
+    /// A component asked for something its grant does not allow.
+    Denial {
+        /// The component.
+        component: String,
+        /// Its digest, when known.
+        digest: Option<String>,
+        /// The capability refused (`network`, `read`, ...).
+        capability: String,
+        /// What it asked for (a host, a path, ...).
+        target: String,
+        /// Why it was refused.
+        reason: String,
+    },
+}
+
+impl AuditEvent {
+    /// The event's `type`: `install`, `upgrade`, `remove`, `trust-add`,
+    /// `trust-remove`, `grant`, `revoke`, `policy-change`, `call` or
+    /// `denial`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AuditEvent::Install { .. } => "install",
+            AuditEvent::Upgrade { .. } => "upgrade",
+            AuditEvent::Remove { .. } => "remove",
+            AuditEvent::TrustAdd { .. } => "trust-add",
+            AuditEvent::TrustRemove { .. } => "trust-remove",
+            AuditEvent::Grant { .. } => "grant",
+            AuditEvent::Revoke { .. } => "revoke",
+            AuditEvent::PolicyChange { .. } => "policy-change",
+            AuditEvent::Call { .. } => "call",
+            AuditEvent::Denial { .. } => "denial",
+        }
+    }
+
+    /// The event with [`redact`] applied to every string in it.
+    pub fn redacted(mut self, secrets: &[&str]) -> AuditEvent {
+        if secrets.iter().any(|s| !s.is_empty()) {
+            for field in self.strings_mut() {
+                if secrets.iter().any(|s| !s.is_empty() && field.contains(s)) {
+                    *field = redact(field, secrets);
+                }
+            }
+        }
+        self
+    }
+
+    /// The event with every string over [`MAX_FIELD_BYTES`] cut and marked
+    /// ([`bound_field`]).
+    pub fn bounded(mut self) -> AuditEvent {
+        for field in self.strings_mut() {
+            if let Some(cut) = bound_field(field) {
+                *field = cut;
+            }
+        }
+        self
+    }
+
+    /// Every string field, for redaction. A new field must be listed here
+    /// (the exhaustive patterns make forgetting one a compile error).
+    fn strings_mut(&mut self) -> Vec<&mut String> {
+        match self {
+            AuditEvent::Install {
+                package,
+                version,
+                digest,
+                publisher,
+                granted,
+            } => {
+                let mut v = vec![package, version, digest, publisher];
+                v.extend(granted.iter_mut());
+                v
+            }
+            AuditEvent::Upgrade {
+                package,
+                from,
+                to,
+                digest,
+            } => vec![package, from, to, digest],
+            AuditEvent::Remove { package, version } => vec![package, version],
+            AuditEvent::TrustAdd { namespace, key } => vec![namespace, key],
+            AuditEvent::TrustRemove { namespace, key } => {
+                let mut v = vec![namespace];
+                v.extend(key.as_mut());
+                v
+            }
+            AuditEvent::Grant {
+                package,
+                capabilities,
+            }
+            | AuditEvent::Revoke {
+                package,
+                capabilities,
+            } => {
+                let mut v = vec![package];
+                v.extend(capabilities.iter_mut());
+                v
+            }
+            AuditEvent::PolicyChange {
+                policy_digest,
+                signer,
+            } => vec![policy_digest, signer],
+            AuditEvent::Call {
+                component,
+                digest,
+                function,
+                argument_digest,
+                outcome,
+                duration_ms: _,
+                fuel_used: _,
+                peak_memory_bytes: _,
+            } => vec![component, digest, function, argument_digest, outcome],
+            AuditEvent::Denial {
+                component,
+                digest,
+                capability,
+                target,
+                reason,
+            } => {
+                let mut v = vec![component, capability, target, reason];
+                v.extend(digest.as_mut());
+                v
+            }
+        }
+    }
+
+    /// Refuses what JSON cannot hold faithfully.
+    pub(crate) fn check(&self) -> Result<(), AuditError> {
+        if let AuditEvent::Call { duration_ms, .. } = self
+            && !duration_ms.is_finite()
+        {
+            return Err(AuditError::InvalidEvent {
+                event: self.kind().to_string(),
+                reason: format!("`duration_ms` must be a finite number, not {duration_ms}"),
+            });
+        }
+        Ok(())
+    }
+}

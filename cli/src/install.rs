@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use semver::VersionReq;
 use serde_json::{Value, json};
-use warden::{ArtifactCache, EngineConfig, Runtime};
+use warden::{ArtifactCache, AuditSink, EngineConfig, Runtime};
 use warden_audit::AuditEvent;
 use warden_policy::{Capability, LimitKind, NetRule, Target};
 use warden_registry::PackageName;
@@ -357,7 +357,8 @@ impl Plan<'_> {
     /// call does not wait for the compiler.
     fn precompile(&self, outcome: &InstallOutcome) -> anyhow::Result<(Duration, bool)> {
         let installed = outcome.installed();
-        let runtime = Runtime::new(EngineConfig::default())?;
+        // Only compiles: nothing is called, so there is nothing to record.
+        let runtime = Runtime::new(EngineConfig::default(), AuditSink::disabled())?;
         let cache = ArtifactCache::new(&self.registry.root().join("cache"), &runtime);
         let spinner = (!self.json && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
@@ -373,7 +374,7 @@ impl Plan<'_> {
         let (_, outcome) = runtime.load_tool_cached(
             &installed.name.to_string(),
             verified.component(),
-            &verified.component_digest().hex(),
+            &verified.component_digest(),
             &cache,
         )?;
         if let Some(bar) = spinner {

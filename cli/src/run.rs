@@ -25,7 +25,7 @@ use super::output::print_json;
 use super::policy_grant::{DeniedFlags, resolve};
 use super::registry_args::RegistryArgs;
 use super::session_log::{SessionRecorder, compact_if_needed, to_wit};
-use super::tool::{compile, locate_part};
+use super::tool::{audit_sink, compile, locate_part};
 
 /// Where the agent's tools see the workspace.
 pub const WORKSPACE_GUEST: &str = "/workspace";
@@ -151,13 +151,6 @@ impl RunArgs {
             store,
             session,
             &history,
-            registry.audit().ok(),
-            assembled
-                .components
-                .iter()
-                .map(|(_, loaded, digest)| (loaded.clone(), *digest))
-                .collect(),
-            assembled.model.name(),
             !(self.quiet || self.json),
         ));
         let delegation =
@@ -183,7 +176,6 @@ impl RunArgs {
             )
             .map_err(anyhow::Error::msg)?,
         );
-        let started = std::time::Instant::now();
         let result = assembled
             .runtime
             .run_planner(
@@ -211,16 +203,6 @@ impl RunArgs {
                 exit::code_for_call(e),
             ),
         };
-        recorder.record_run(
-            assembled.planner.name(),
-            &self.task,
-            match &result {
-                Ok(Ok(_)) => "ok",
-                Ok(Err(_)) => "run-error",
-                Err(e) => e.kind(),
-            },
-            started.elapsed(),
-        );
         let session = recorder.finish(status.clone(), answer.as_deref());
         if self.json {
             print_json(&json!({
@@ -280,7 +262,7 @@ impl RunArgs {
         manifest: AgentManifest,
         workspace: &Path,
     ) -> anyhow::Result<Assembled> {
-        let runtime = Runtime::new(EngineConfig::default())?;
+        let runtime = Runtime::new(EngineConfig::default(), audit_sink(registry))?;
         let wall_clock = Duration::from_millis(manifest.limits.wall_clock_ms);
         let wall = format!("{}ms", manifest.limits.wall_clock_ms);
         let mut components = Vec::new();
@@ -293,7 +275,7 @@ impl RunArgs {
         let planner = runtime.load_planner_cached(
             &located.name,
             &located.bytes,
-            &located.subject.id.digest.hex(),
+            &located.subject.id.digest,
             &cache,
         )?;
         components.push((
@@ -370,7 +352,7 @@ impl RunArgs {
         let model = runtime.load_model_cached(
             &located.name,
             &located.bytes,
-            &located.subject.id.digest.hex(),
+            &located.subject.id.digest,
             &cache,
         )?;
         components.push((

@@ -1,9 +1,9 @@
 //! Recording a run: the session file (saved atomically after every step, so
-//! a crash leaves a readable session to resume), the audit log (one record
-//! per model turn, tool call and denial), and progress lines on stderr.
+//! a crash leaves a readable session to resume) and progress lines on
+//! stderr. (The audit record of every model turn, tool call and denial is
+//! written by the runtime, on the library's call path.)
 //! Also history compaction, which summarises old turns through the model.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -17,8 +17,6 @@ use warden_agent::compaction::Budget;
 use warden_agent::{
     ExecutorRun, Message, Role, Session, SessionStore, Status, Step, StepKind, ToolCall,
 };
-use warden_audit::{self as audit, AuditEvent, AuditLog};
-use warden_registry::Digest;
 
 /// Active history beyond this many (estimated) tokens is compacted before
 /// a resumed run.
@@ -77,28 +75,22 @@ struct Inner {
     /// Non-system messages of the history the planner was given (its
     /// requests repeat them before the new ones).
     history_len: usize,
-    audit: Option<AuditLog>,
 }
 
 /// The run observer of `warden run`.
 pub struct SessionRecorder {
     inner: Mutex<Inner>,
-    digests: BTreeMap<String, Digest>,
-    /// The model provider's name, for the audit log.
-    model: String,
     progress: bool,
 }
 
 impl SessionRecorder {
     /// Records into `session` (saved in `store`); `history` is what the
-    /// planner was given; `components` maps loaded names to digests.
+    /// planner was given. The runtime, not the recorder, writes the audit
+    /// record of every call.
     pub fn new(
         store: SessionStore,
         session: Session,
         history: &[Message],
-        audit: Option<AuditLog>,
-        components: Vec<(String, Digest)>,
-        model: &str,
         progress: bool,
     ) -> SessionRecorder {
         SessionRecorder {
@@ -107,33 +99,13 @@ impl SessionRecorder {
                 history_len: history.iter().filter(|m| m.role != Role::System).count(),
                 store,
                 session,
-                audit,
             }),
-            digests: components.into_iter().collect(),
-            model: model.to_string(),
             progress,
         }
     }
 
     fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Records the planner's run itself in the audit log: the task's
-    /// digest, how it ended, how long it took.
-    pub fn record_run(&self, planner: &str, task: &str, outcome: &str, duration: Duration) {
-        let inner = self.inner();
-        let event = AuditEvent::Call {
-            component: planner.to_string(),
-            digest: self.digest_of(planner),
-            function: "run".into(),
-            argument_digest: audit::argument_digest(task),
-            outcome: outcome.to_string(),
-            duration_ms: duration.as_secs_f64() * 1000.0,
-            fuel_used: None,
-            peak_memory_bytes: None,
-        };
-        self.audit(&inner, event);
     }
 
     /// Marks the session done (or failed), saves it and returns it.
@@ -152,21 +124,6 @@ impl SessionRecorder {
         inner.session.set_status(status);
         save(&inner);
         Some(inner.session.clone())
-    }
-
-    fn audit(&self, inner: &Inner, event: AuditEvent) {
-        if let Some(log) = &inner.audit
-            && let Err(e) = log.append(event, &[])
-        {
-            eprintln!("warning: not recorded in the audit log: {e}");
-        }
-    }
-
-    fn digest_of(&self, component: &str) -> String {
-        self.digests
-            .get(component)
-            .map(ToString::to_string)
-            .unwrap_or_default()
     }
 }
 
@@ -189,7 +146,7 @@ impl RunObserver for SessionRecorder {
                 depth,
                 request,
                 result,
-                stats,
+                stats: _,
                 duration,
             } => {
                 if depth == 0 {
@@ -239,22 +196,10 @@ impl RunObserver for SessionRecorder {
                         (Some(e), _) => eprintln!("  {}model failed: {e}", prefix(depth)),
                     }
                 }
-                let component = self.model.clone();
-                let event = AuditEvent::Call {
-                    digest: self.digest_of(&component),
-                    component,
-                    function: "complete".into(),
-                    argument_digest: audit::argument_digest(&format!("{:?}", request.messages)),
-                    outcome: if result.is_ok() { "ok" } else { "model-error" }.into(),
-                    duration_ms: duration.as_secs_f64() * 1000.0,
-                    fuel_used: stats.map(|s| s.fuel_used),
-                    peak_memory_bytes: stats.map(|s| s.peak_memory_bytes),
-                };
-                self.audit(&inner, event);
             }
             RunEvent::Tool {
                 depth,
-                component,
+                component: _,
                 call,
                 result,
                 duration,
@@ -290,31 +235,6 @@ impl RunObserver for SessionRecorder {
                         Some(e) => eprintln!("  {}{} failed: {e}", prefix(depth), call.name),
                     }
                 }
-                let digest = self.digest_of(component);
-                let event = AuditEvent::Call {
-                    component: component.to_string(),
-                    digest: digest.clone(),
-                    function: call.name.clone(),
-                    argument_digest: audit::argument_digest(&call.arguments),
-                    outcome: match result {
-                        Ok(_) => "ok".to_string(),
-                        Err(e) => e.kind().to_string(),
-                    },
-                    duration_ms: duration.as_secs_f64() * 1000.0,
-                    fuel_used: result.as_ref().ok().map(|r| r.stats.fuel_used),
-                    peak_memory_bytes: result.as_ref().ok().map(|r| r.stats.peak_memory_bytes),
-                };
-                self.audit(&inner, event);
-                if let Some(d) = result.as_ref().err().and_then(warden::CallError::denial) {
-                    let event = AuditEvent::Denial {
-                        component: component.to_string(),
-                        digest: Some(digest),
-                        capability: warden::error::capability_name(d.capability).to_string(),
-                        target: d.target.clone(),
-                        reason: d.reason.clone(),
-                    };
-                    self.audit(&inner, event);
-                }
             }
             RunEvent::Denied { depth, denial } => {
                 if self.progress {
@@ -325,14 +245,6 @@ impl RunObserver for SessionRecorder {
                         denial.reason
                     );
                 }
-                let event = AuditEvent::Denial {
-                    component: "planner".into(),
-                    digest: None,
-                    capability: warden::error::capability_name(denial.capability).to_string(),
-                    target: denial.target.clone(),
-                    reason: denial.reason.clone(),
-                };
-                self.audit(&inner, event);
             }
             RunEvent::Delegation {
                 depth,

@@ -6,10 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use warden::{ArtifactCache, Grant, Runtime, ToolComponent};
-use warden_audit::{self as audit, AuditEvent};
+use warden::{ArtifactCache, AuditSink, Grant, Runtime, ToolComponent};
 use warden_policy::ComponentId;
-use warden_registry::Digest;
 use warden_registry::store::Registry;
 
 use super::exit;
@@ -209,6 +207,20 @@ fn located_installed(
     })
 }
 
+/// Where the runtime records calls: the registry's audit log. A log that
+/// cannot be opened, or a record that cannot be written, is reported on
+/// stderr; the call itself still runs, as it always has.
+pub(super) fn audit_sink(registry: &Registry) -> AuditSink {
+    match registry.audit() {
+        Ok(log) => AuditSink::log(log)
+            .on_failure(|e| eprintln!("warning: the call was not recorded in the audit log: {e}")),
+        Err(e) => {
+            eprintln!("warning: calls are not recorded in the audit log: {e}");
+            AuditSink::disabled()
+        }
+    }
+}
+
 /// Compiles a located component through the registry's artifact cache,
 /// keyed by its digest: a second call of the same bytes skips the compiler.
 pub(super) fn compile(
@@ -220,58 +232,10 @@ pub(super) fn compile(
     let (component, _) = runtime.load_tool_cached(
         &located.name,
         &located.bytes,
-        &located.subject.id.digest.hex(),
+        &located.subject.id.digest,
         &cache,
     )?;
     Ok(component)
-}
-
-/// Records the call, and any denial, in the audit log. A call that cannot be
-/// recorded is reported on stderr (the call itself has already happened).
-#[allow(clippy::too_many_arguments)]
-fn record_call(
-    registry: &RegistryArgs,
-    component: &ToolComponent,
-    digest: &Digest,
-    tool: &str,
-    input: &str,
-    result: &Result<warden::CallReport, warden::CallError>,
-    elapsed: std::time::Duration,
-    grant: &Grant,
-) {
-    let secrets: Vec<&str> = grant.secrets.iter().map(|s| s.value.expose()).collect();
-    let mut events = vec![AuditEvent::Call {
-        component: component.name().to_string(),
-        digest: digest.to_string(),
-        function: tool.to_string(),
-        argument_digest: audit::argument_digest(input),
-        outcome: match result {
-            Ok(_) => "ok".to_string(),
-            Err(e) => e.kind().to_string(),
-        },
-        duration_ms: elapsed.as_secs_f64() * 1000.0,
-        fuel_used: result.as_ref().ok().map(|r| r.stats.fuel_used),
-        peak_memory_bytes: result.as_ref().ok().map(|r| r.stats.peak_memory_bytes),
-    }];
-    if let Some(d) = result.as_ref().err().and_then(warden::CallError::denial) {
-        events.push(AuditEvent::Denial {
-            component: component.name().to_string(),
-            digest: Some(digest.to_string()),
-            capability: warden::error::capability_name(d.capability).to_string(),
-            target: d.target.clone(),
-            reason: d.reason.clone(),
-        });
-    }
-    let written = registry.open().and_then(|r| {
-        let log = r.audit()?;
-        for event in events {
-            log.append(event, &secrets)?;
-        }
-        Ok(())
-    });
-    if let Err(e) = written {
-        eprintln!("warning: the call was not recorded in the audit log: {e:#}");
-    }
 }
 
 /// Finds `spec`, works out its grant for this call, and compiles it for
@@ -281,7 +245,7 @@ fn prepare(
     flags: &GrantArgs,
     registry: &RegistryArgs,
     verbose: u8,
-) -> anyhow::Result<(Runtime, ToolComponent, Subject, Grant)> {
+) -> anyhow::Result<(Runtime, ToolComponent, Grant)> {
     let registry = registry.open()?;
     let located = locate(spec, &registry)?;
     let resolved = resolve(&registry, &located.subject, flags, DeniedFlags::Refuse)?;
@@ -290,13 +254,13 @@ fn prepare(
             eprintln!("{line}");
         }
     }
-    let runtime = Runtime::new(resolved.engine)?;
+    let runtime = Runtime::new(resolved.engine, audit_sink(&registry))?;
     let component = compile(&runtime, &located, &registry)?;
-    Ok((runtime, component, located.subject, resolved.grant))
+    Ok((runtime, component, resolved.grant))
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let (runtime, component, _, grant) = prepare(&args.component, &args.grant, &args.registry, 0)?;
+    let (runtime, component, grant) = prepare(&args.component, &args.grant, &args.registry, 0)?;
     let list = runtime
         .list_tools(&component, &grant)
         .await
@@ -326,23 +290,12 @@ async fn call(args: CallArgs, verbose: u8) -> anyhow::Result<ExitCode> {
         anyhow::bail!("the tool input must be a JSON object, e.g. '{{\"path\": \"README.md\"}}'");
     }
 
-    let (runtime, component, subject, grant) =
+    let (runtime, component, grant) =
         prepare(&args.component, &args.grant, &args.registry, verbose)?;
-    let digest = subject.id.digest;
-    let started = std::time::Instant::now();
+    // The runtime records the call (and any denial) in the audit log.
     let result = runtime
         .call_tool(&component, &args.tool, &input, &grant)
         .await;
-    record_call(
-        &args.registry,
-        &component,
-        &digest,
-        &args.tool,
-        &input,
-        &result,
-        started.elapsed(),
-        &grant,
-    );
     let report = result
         .with_context(|| format!("call to `{}` tool `{}` failed", component.name(), args.tool))?;
     if args.json {

@@ -152,7 +152,8 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio");
-    let runtime = Runtime::new(EngineConfig::default()).expect("engine");
+    let runtime =
+        Runtime::new(EngineConfig::default(), warden::AuditSink::disabled()).expect("engine");
     let cache_root = tmp.path().join("cache");
     let installed = registry.installed().expect("installed");
     let first = &installed[0];
@@ -161,7 +162,7 @@ fn main() {
     let call_installed = |cache: &ArtifactCache| {
         let bytes = registry.load(first).expect("load").into_component();
         let (tool, _) = runtime
-            .load_tool_cached("t0", &bytes, &first.component_digest.hex(), cache)
+            .load_tool_cached("t0", &bytes, &first.component_digest, cache)
             .expect("load");
         rt.block_on(runtime.call_tool(&tool, "list_dir", input, &grant))
             .expect("call");
@@ -219,7 +220,7 @@ fn main() {
             .expect("installed");
         let bytes = registry.load(&found).expect("load").into_component();
         let (tool, _) = runtime
-            .load_tool_cached("t57", &bytes, &found.component_digest.hex(), &cache)
+            .load_tool_cached("t57", &bytes, &found.component_digest, &cache)
             .expect("load");
         rt.block_on(runtime.call_tool(&tool, "list_dir", input, &grant))
             .expect("call");
@@ -235,7 +236,7 @@ fn main() {
                     .load_tool_cached(
                         &entry.name.to_string(),
                         &bytes,
-                        &entry.component_digest.hex(),
+                        &entry.component_digest,
                         &cache,
                     )
                     .expect("load")

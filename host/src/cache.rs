@@ -12,6 +12,7 @@
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
+use warden_core::Digest;
 use wasmtime::component::Component;
 
 use crate::component::ToolComponent;
@@ -104,11 +105,11 @@ impl Runtime {
         &self,
         name: &str,
         bytes: &[u8],
-        digest_hex: &str,
+        digest: &Digest,
         cache: &ArtifactCache,
     ) -> Result<(ToolComponent, CacheOutcome), LoadError> {
-        let (component, outcome) = self.compile_cached(name, bytes, digest_hex, cache)?;
-        Ok((self.check_tool(name, component)?, outcome))
+        let (component, outcome) = self.compile_cached(name, bytes, digest, cache)?;
+        Ok((self.check_tool(name, *digest, component)?, outcome))
     }
 
     /// Compiles `bytes` (the component `name`, whose digest the caller has
@@ -119,10 +120,10 @@ impl Runtime {
         &self,
         name: &str,
         bytes: &[u8],
-        digest_hex: &str,
+        digest: &Digest,
         cache: &ArtifactCache,
     ) -> Result<(Component, CacheOutcome), LoadError> {
-        let path = cache.path(digest_hex);
+        let path = cache.path(&digest.hex());
         if let Some(component) = path
             .is_file()
             .then(|| self.deserialize_own_artifact(&path))

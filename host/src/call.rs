@@ -17,6 +17,7 @@ use crate::error::CallError;
 use crate::grant::Grant;
 use crate::guest_log::CapturedLog;
 use crate::limiter::MemoryLimitExceeded;
+use crate::record::{CallRecord, CancelGuard};
 use crate::sandbox::SandboxState;
 use crate::sandboxed::instantiate_and_call;
 use crate::secret::Redactor;
@@ -108,9 +109,66 @@ impl Runtime {
         grant: &Grant,
     ) -> Result<CallReport, CallError> {
         let redactor = Redactor::new(&grant.secrets);
-        self.call_tool_unredacted(component, tool, input, grant)
+        let guard = self.cancel_guard(component, tool, input, grant);
+        let result = self
+            .call_tool_unredacted(component, tool, input, grant)
             .await
-            .map_err(|e| redact_error(e, &redactor))
+            .map_err(|e| redact_error(e, &redactor));
+        let duration = guard.started().elapsed();
+        guard.finish();
+        self.record_tool_call(component, tool, input, grant, &result, duration);
+        result
+    }
+
+    /// Records the tool call as `cancelled` if it is dropped unfinished.
+    pub(crate) fn cancel_guard<'a>(
+        &'a self,
+        component: &'a ToolComponent,
+        tool: &'a str,
+        input: &'a str,
+        grant: &'a Grant,
+    ) -> CancelGuard<'a> {
+        CancelGuard::new(
+            &self.audit,
+            CallRecord {
+                component: &component.name,
+                digest: &component.digest,
+                function: tool,
+                arguments: input,
+                outcome: "cancelled",
+                duration: std::time::Duration::ZERO,
+                stats: None,
+                denial: None,
+                secrets: grant.secret_values(),
+            },
+        )
+    }
+
+    /// Writes the audit record of one tool call (fresh or on a
+    /// [`ToolInstance`](crate::ToolInstance)).
+    pub(crate) fn record_tool_call(
+        &self,
+        component: &ToolComponent,
+        tool: &str,
+        input: &str,
+        grant: &Grant,
+        result: &Result<CallReport, CallError>,
+        duration: std::time::Duration,
+    ) {
+        self.audit.record(&CallRecord {
+            component: &component.name,
+            digest: &component.digest,
+            function: tool,
+            arguments: input,
+            outcome: match result {
+                Ok(_) => "ok",
+                Err(e) => e.kind(),
+            },
+            duration,
+            stats: result.as_ref().ok().map(|r| &r.stats),
+            denial: result.as_ref().err().and_then(CallError::denial),
+            secrets: grant.secret_values(),
+        });
     }
 
     async fn call_tool_unredacted(

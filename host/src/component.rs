@@ -9,6 +9,8 @@ use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
 use crate::bindings::tool::ToolPre;
+use warden_core::Digest;
+
 use crate::engine::Runtime;
 use crate::error::LoadError;
 use crate::sandbox::SandboxState;
@@ -21,6 +23,8 @@ pub const TOOLS_INTERFACE: &str = "warden:plugin/tools@0.1.0";
 #[derive(Clone)]
 pub struct ToolComponent {
     pub(crate) name: Arc<str>,
+    /// The digest of the component's bytes, for its audit records.
+    pub(crate) digest: Digest,
     pub(crate) pre: ToolPre<SandboxState>,
     /// Calls in flight and recent starts, shared by every call (and clone).
     pub(crate) admission: Arc<crate::admission::Admission>,
@@ -38,6 +42,11 @@ impl ToolComponent {
     /// The component's name (its file stem, or the name it was loaded as).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The digest of the component's bytes.
+    pub fn digest(&self) -> &Digest {
+        &self.digest
     }
 }
 
@@ -58,7 +67,7 @@ impl Runtime {
     /// Compiles `bytes` (binary or WAT text) as the tool component `name`.
     pub fn load_tool(&self, name: &str, bytes: &[u8]) -> Result<ToolComponent, LoadError> {
         let component = self.compile(name, bytes)?;
-        self.check_tool(name, component)
+        self.check_tool(name, Digest::of(bytes), component)
     }
 
     /// Compiles `bytes` (binary or WAT text) into a component.
@@ -109,6 +118,7 @@ impl Runtime {
     pub(crate) fn check_tool(
         &self,
         name: &str,
+        digest: Digest,
         component: Component,
     ) -> Result<ToolComponent, LoadError> {
         let component_name = name.to_string();
@@ -181,6 +191,7 @@ impl Runtime {
         })?;
         Ok(ToolComponent {
             name: component_name.into(),
+            digest,
             pre,
             admission: Arc::default(),
         })

@@ -9,6 +9,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::bindings::tool::warden::plugin::log as wit_log;
 use crate::error::EngineError;
+use crate::record::AuditSink;
 use crate::sandbox::SandboxState;
 
 /// How often the epoch advances; deadlines are checked at this granularity.
@@ -63,6 +64,8 @@ pub struct Runtime {
     /// Tool instances that may be live at once (the pool's size): a call
     /// beyond it waits for a slot instead of failing to instantiate.
     pub(crate) tool_slots: Arc<tokio::sync::Semaphore>,
+    /// Where every call's audit record goes (the record step).
+    pub(crate) audit: AuditSink,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -75,7 +78,9 @@ impl std::fmt::Debug for Runtime {
 
 impl Runtime {
     /// Creates the engine (once per process) and starts its epoch ticker.
-    pub fn new(config: EngineConfig) -> Result<Runtime, EngineError> {
+    /// Every call the runtime makes is recorded in `audit`
+    /// ([`AuditSink::disabled`] records nothing, said explicitly).
+    pub fn new(config: EngineConfig, audit: AuditSink) -> Result<Runtime, EngineError> {
         let engine = match build_engine(&config, config.pooling) {
             Ok(engine) => engine,
             Err(e) if config.pooling => {
@@ -97,12 +102,18 @@ impl Runtime {
                 (config.max_instances as usize * 3 / 4).max(1),
             )),
             config,
+            audit,
         })
     }
 
     /// The engine-wide settings.
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// Where this runtime records its calls.
+    pub fn audit(&self) -> &AuditSink {
+        &self.audit
     }
 }
 

@@ -31,6 +31,11 @@ pub struct Grant {
 }
 
 impl Grant {
+    /// The values of the secrets granted, to redact them from records.
+    pub fn secret_values(&self) -> Vec<&str> {
+        self.secrets.iter().map(|s| s.value.expose()).collect()
+    }
+
     /// Refuses a grant with a directory that reaches `home`, warden's own
     /// home: the home itself, a directory inside it, or one containing it.
     /// A component that could see the home could read the audit signing key

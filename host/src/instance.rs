@@ -91,9 +91,27 @@ impl ToolInstance {
     /// everything reported, as for [`Runtime::call_tool`].
     pub async fn call(&mut self, tool: &str, input: &str) -> Result<CallReport, CallError> {
         let redactor = Redactor::new(&self.grant.secrets);
-        self.call_unredacted(tool, input)
+        let (runtime, component, grant) = (
+            self.runtime.clone(),
+            self.component.clone(),
+            self.grant.clone(),
+        );
+        let guard = runtime.cancel_guard(&component, tool, input, &grant);
+        let result = self
+            .call_unredacted(tool, input)
             .await
-            .map_err(|e| redact_error(e, &redactor))
+            .map_err(|e| redact_error(e, &redactor));
+        let started = guard.started();
+        guard.finish();
+        self.runtime.record_tool_call(
+            &self.component,
+            tool,
+            input,
+            &self.grant,
+            &result,
+            started.elapsed(),
+        );
+        result
     }
 
     async fn call_unredacted(&mut self, tool: &str, input: &str) -> Result<CallReport, CallError> {

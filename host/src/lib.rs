@@ -8,9 +8,12 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use warden::{DirGrant, DirMode, EngineConfig, Grant, Runtime};
+//! use warden::{AuditSink, DirGrant, DirMode, EngineConfig, Grant, Runtime};
+//! use warden_audit::AuditLog;
 //!
-//! let runtime = Runtime::new(EngineConfig::default())?;
+//! // Every call is recorded in the audit log the runtime is given.
+//! let audit = AuditSink::log(AuditLog::open("audit.jsonl", None)?);
+//! let runtime = Runtime::new(EngineConfig::default(), audit)?;
 //! let fs = runtime.load_tool("fs", warden::builtin::FS)?;
 //! let grant = Grant {
 //!     dirs: vec![DirGrant::new(".".as_ref(), Some("/repo"), DirMode::ReadOnly)?],
@@ -23,7 +26,8 @@
 //!
 //! The data path: [`Grant`] (what is allowed) → [`sandbox`] (a store built from
 //! the grant and nothing else) → [`Runtime::call_tool`] (instantiate, arm the
-//! limits, call, classify the outcome).
+//! limits, call, classify the outcome) → [`record`] (the call's audit record,
+//! written to the runtime's [`AuditSink`]).
 
 mod admission;
 pub mod agent;
@@ -42,6 +46,7 @@ mod instance;
 mod limiter;
 pub mod net;
 pub mod outbound;
+pub mod record;
 pub mod sandbox;
 mod sandboxed;
 pub mod secret;
@@ -54,3 +59,4 @@ pub use engine::{EPOCH_TICK, EngineConfig, Runtime};
 pub use error::{CallError, EngineError, GrantError, LoadError};
 pub use grant::{DirGrant, DirMode, Grant, HostPattern, Limits};
 pub use instance::ToolInstance;
+pub use record::AuditSink;

@@ -383,11 +383,14 @@ fn fuel_cost(cx: &Cx) {
     let mut grant = grant.clone();
     grant.limits.fuel = u64::MAX / 2;
     grant.limits.timeout = Duration::from_secs(60);
-    let unmetered = Runtime::new(EngineConfig {
-        fuel: false,
-        max_instances: 8,
-        ..EngineConfig::default()
-    })
+    let unmetered = Runtime::new(
+        EngineConfig {
+            fuel: false,
+            max_instances: 8,
+            ..EngineConfig::default()
+        },
+        warden::AuditSink::disabled(),
+    )
     .expect("engine without fuel");
     let work_unmetered = unmetered
         .load_tool_file(Path::new(HOSTILE))

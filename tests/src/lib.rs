@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use warden::{DirGrant, DirMode, EngineConfig, Grant, HostPattern, Runtime, ToolComponent};
+use warden::{
+    AuditSink, DirGrant, DirMode, EngineConfig, Grant, HostPattern, Runtime, ToolComponent,
+};
 
 pub mod chat;
 pub mod oci_registry;
@@ -28,7 +30,11 @@ pub fn fixture(name: &str) -> PathBuf {
 pub fn runtime() -> Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME
-        .get_or_init(|| Runtime::new(EngineConfig::default()).expect("engine starts"))
+        // The library tests call the sandbox directly and check what it
+        // records where it matters (e2e::record); the rest keep no trail.
+        .get_or_init(|| {
+            Runtime::new(EngineConfig::default(), AuditSink::disabled()).expect("engine starts")
+        })
         .clone()
 }
 

@@ -27,6 +27,8 @@ mod mcp;
 mod oci;
 #[path = "e2e/policy.rs"]
 mod policy;
+#[path = "e2e/record.rs"]
+mod record;
 #[path = "e2e/registry.rs"]
 mod registry;
 #[path = "e2e/secrets.rs"]

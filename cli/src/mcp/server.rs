@@ -4,7 +4,6 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use rmcp::ErrorData;
@@ -15,14 +14,13 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Value, json};
 use warden::error::capability_name;
-use warden::{CallError, CallReport, EngineConfig, Grant, Runtime, ToolComponent};
-use warden_audit::{self as audit, AuditEvent};
+use warden::{CallError, CallReport, EngineConfig, Runtime, ToolComponent};
 use warden_registry::store::Registry;
 
 use crate::grant_args::GrantArgs;
 use crate::output::print_guest_log;
 use crate::policy_grant::{DeniedFlags, PolicyRefusal, Subject, resolve};
-use crate::tool::{Located, compile, locate, locate_part};
+use crate::tool::{Located, audit_sink, compile, locate, locate_part};
 
 /// Which components to serve.
 #[derive(Debug, Clone)]
@@ -104,7 +102,7 @@ impl ToolServer {
             let runtime = match runtimes.iter().find(|(c, _)| *c == resolved.engine) {
                 Some((_, r)) => r.clone(),
                 None => {
-                    let r = Runtime::new(resolved.engine)?;
+                    let r = Runtime::new(resolved.engine, audit_sink(&registry))?;
                     runtimes.push((resolved.engine, r.clone()));
                     r
                 }
@@ -272,7 +270,7 @@ fn expose(
 impl Inner {
     /// Runs one call: the grant is resolved now (so `warden grant`,
     /// `warden revoke` and policy changes apply without a restart), the call
-    /// runs in its own sandbox, and it is recorded in the audit log.
+    /// runs in its own sandbox, and the runtime records it in the audit log.
     async fn call(&self, exposed: &Exposed, input: String) -> CallToolResult {
         let served = &self.served[exposed.served];
         let (registry, flags, subject) = (
@@ -298,13 +296,10 @@ impl Inner {
             }
             Err(err) => return refused(&served.name, &exposed.tool, &err),
         };
-        let started = Instant::now();
+        // The runtime records the call (and any denial) in the audit log.
         let result = served
             .runtime
             .call_tool(&served.component, &exposed.tool, &input, &grant)
-            .await;
-        let elapsed = started.elapsed();
-        self.record(served, exposed, &input, &result, elapsed, &grant)
             .await;
         match result {
             Ok(report) => {
@@ -312,65 +307,6 @@ impl Inner {
                 success(report)
             }
             Err(err) => failure(&err),
-        }
-    }
-
-    /// Appends the call, and any denial, to the audit log, as `warden tool
-    /// call` does. A call that cannot be recorded is reported on stderr.
-    async fn record(
-        &self,
-        served: &Served,
-        exposed: &Exposed,
-        input: &str,
-        result: &Result<CallReport, CallError>,
-        elapsed: Duration,
-        grant: &Grant,
-    ) {
-        let secrets: Vec<String> = grant
-            .secrets
-            .iter()
-            .map(|s| s.value.expose().to_string())
-            .collect();
-        let component = served.component.name().to_string();
-        let digest = served.subject.id.digest.to_string();
-        let mut events = vec![AuditEvent::Call {
-            component: component.clone(),
-            digest: digest.clone(),
-            function: exposed.tool.clone(),
-            argument_digest: audit::argument_digest(input),
-            outcome: match result {
-                Ok(_) => "ok".to_string(),
-                Err(e) => e.kind().to_string(),
-            },
-            duration_ms: elapsed.as_secs_f64() * 1000.0,
-            fuel_used: result.as_ref().ok().map(|r| r.stats.fuel_used),
-            peak_memory_bytes: result.as_ref().ok().map(|r| r.stats.peak_memory_bytes),
-        }];
-        if let Err(err) = result
-            && let Some(d) = err.denial()
-        {
-            events.push(AuditEvent::Denial {
-                component,
-                digest: Some(digest),
-                capability: capability_name(d.capability).to_string(),
-                target: d.target.clone(),
-                reason: d.reason.clone(),
-            });
-        }
-        let registry = self.registry.clone();
-        let written = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-            let log = registry.audit()?;
-            for event in events {
-                log.append(event, &secrets)?;
-            }
-            Ok(())
-        })
-        .await
-        .map_err(anyhow::Error::from)
-        .and_then(|r| r);
-        if let Err(e) = written {
-            eprintln!("warning: the call was not recorded in the audit log: {e:#}");
         }
     }
 }

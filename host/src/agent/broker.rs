@@ -366,6 +366,7 @@ impl Broker {
                         self.tools.keys().cloned().collect::<Vec<_>>().join(", ")
                     ),
                 };
+                self.runtime.audit.record_denial("planner", None, &denial);
                 self.observer.event(RunEvent::Denied {
                     depth: self.depth,
                     denial: &denial,

@@ -3,6 +3,9 @@
 //! an API key the host injects).
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use warden_core::Digest;
 
 use crate::bindings::model_provider::ModelProviderPre;
 use crate::bindings::planner::warden::plugin::chat::{
@@ -14,6 +17,7 @@ use crate::engine::Runtime;
 use crate::error::{CallError, LoadError};
 use crate::grant::Grant;
 use crate::guest_log::CapturedLog;
+use crate::record::{CallRecord, CancelGuard};
 use crate::sandbox::SandboxState;
 use crate::sandboxed::instantiate_and_call;
 use crate::secret::Redactor;
@@ -25,6 +29,8 @@ pub const MODEL_INTERFACE: &str = "warden:plugin/model@0.1.0";
 #[derive(Clone)]
 pub struct ModelComponent {
     pub(crate) name: Arc<str>,
+    /// The digest of the component's bytes, for its audit records.
+    pub(crate) digest: Digest,
     pub(crate) pre: ModelProviderPre<SandboxState>,
 }
 
@@ -40,6 +46,11 @@ impl ModelComponent {
     /// The component's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The digest of the component's bytes.
+    pub fn digest(&self) -> &Digest {
+        &self.digest
     }
 }
 
@@ -61,25 +72,26 @@ impl Runtime {
     /// it exports `warden:plugin/model` and imports nothing the host lacks.
     pub fn load_model(&self, name: &str, bytes: &[u8]) -> Result<ModelComponent, LoadError> {
         let component = self.compile(name, bytes)?;
-        self.model_from(name, component)
+        self.model_from(name, Digest::of(bytes), component)
     }
 
     /// [`load_model`](Self::load_model) through the compiled-artifact cache,
-    /// for bytes whose digest (`digest_hex`) the caller verified.
+    /// for bytes whose digest (`digest`) the caller verified.
     pub fn load_model_cached(
         &self,
         name: &str,
         bytes: &[u8],
-        digest_hex: &str,
+        digest: &Digest,
         cache: &crate::ArtifactCache,
     ) -> Result<ModelComponent, LoadError> {
-        let (component, _) = self.compile_cached(name, bytes, digest_hex, cache)?;
-        self.model_from(name, component)
+        let (component, _) = self.compile_cached(name, bytes, digest, cache)?;
+        self.model_from(name, *digest, component)
     }
 
     fn model_from(
         &self,
         name: &str,
+        digest: Digest,
         component: wasmtime::component::Component,
     ) -> Result<ModelComponent, LoadError> {
         let instance_pre =
@@ -98,6 +110,7 @@ impl Runtime {
         })?;
         Ok(ModelComponent {
             name: name.into(),
+            digest,
             pre,
         })
     }
@@ -107,6 +120,41 @@ impl Runtime {
     /// errors are in [`ModelReply::result`]. Secrets are redacted from the
     /// reply and the log.
     pub async fn complete(
+        &self,
+        model: &ModelComponent,
+        request: &CompletionRequest,
+        grant: &Grant,
+    ) -> Result<ModelReply, CallError> {
+        let arguments = format!("{:?}", request.messages);
+        let record = |outcome, duration, stats, denial| CallRecord {
+            component: &model.name,
+            digest: &model.digest,
+            function: "complete",
+            arguments: &arguments,
+            outcome,
+            duration,
+            stats,
+            denial,
+            secrets: grant.secret_values(),
+        };
+        let guard = CancelGuard::new(&self.audit, record("cancelled", Duration::ZERO, None, None));
+        let reply = self.complete_unrecorded(model, request, grant).await;
+        let duration = guard.started().elapsed();
+        guard.finish();
+        self.audit.record(&record(
+            match &reply {
+                Ok(ModelReply { result: Ok(_), .. }) => "ok",
+                Ok(ModelReply { result: Err(_), .. }) => "model-error",
+                Err(e) => e.kind(),
+            },
+            duration,
+            reply.as_ref().ok().map(|r| &r.stats),
+            reply.as_ref().err().and_then(CallError::denial),
+        ));
+        reply
+    }
+
+    async fn complete_unrecorded(
         &self,
         model: &ModelComponent,
         request: &CompletionRequest,

@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use warden_core::Digest;
+
 use crate::bindings::planner::PlannerPre;
 use crate::bindings::planner::warden::plugin::broker;
 use crate::bindings::planner::warden::plugin::chat::{
@@ -16,6 +18,7 @@ use crate::bindings::{SkillSpec, ToolError, ToolSpec};
 use crate::engine::Runtime;
 use crate::error::{CallError, LoadError};
 use crate::grant::Grant;
+use crate::record::{CallRecord, CancelGuard};
 use crate::sandbox::SandboxState;
 use crate::sandboxed::instantiate_and_call;
 
@@ -29,6 +32,8 @@ pub const AGENT_INTERFACE: &str = "warden:plugin/agent@0.1.0";
 #[derive(Clone)]
 pub struct PlannerComponent {
     pub(crate) name: Arc<str>,
+    /// The digest of the component's bytes, for its audit records.
+    pub(crate) digest: Digest,
     pub(crate) pre: PlannerPre<SandboxState>,
 }
 
@@ -45,6 +50,11 @@ impl PlannerComponent {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// The digest of the component's bytes.
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
 }
 
 impl Runtime {
@@ -54,25 +64,26 @@ impl Runtime {
     /// model provider).
     pub fn load_planner(&self, name: &str, bytes: &[u8]) -> Result<PlannerComponent, LoadError> {
         let component = self.compile(name, bytes)?;
-        self.planner_from(name, component)
+        self.planner_from(name, Digest::of(bytes), component)
     }
 
     /// [`load_planner`](Self::load_planner) through the compiled-artifact
-    /// cache, for bytes whose digest (`digest_hex`) the caller verified.
+    /// cache, for bytes whose digest (`digest`) the caller verified.
     pub fn load_planner_cached(
         &self,
         name: &str,
         bytes: &[u8],
-        digest_hex: &str,
+        digest: &Digest,
         cache: &crate::ArtifactCache,
     ) -> Result<PlannerComponent, LoadError> {
-        let (component, _) = self.compile_cached(name, bytes, digest_hex, cache)?;
-        self.planner_from(name, component)
+        let (component, _) = self.compile_cached(name, bytes, digest, cache)?;
+        self.planner_from(name, *digest, component)
     }
 
     fn planner_from(
         &self,
         name: &str,
+        digest: Digest,
         component: wasmtime::component::Component,
     ) -> Result<PlannerComponent, LoadError> {
         let instance_pre = self
@@ -91,6 +102,7 @@ impl Runtime {
         })?;
         Ok(PlannerComponent {
             name: name.into(),
+            digest,
             pre,
         })
     }
@@ -106,6 +118,21 @@ impl Runtime {
         broker: Arc<Broker>,
     ) -> Result<Result<Outcome, RunError>, CallError> {
         let pre = &planner.pre;
+        let record = |outcome, duration, stats, denial| CallRecord {
+            component: &planner.name,
+            digest: &planner.digest,
+            function: "run",
+            arguments: task,
+            outcome,
+            duration,
+            stats,
+            denial,
+            secrets: grant.secret_values(),
+        };
+        let guard = CancelGuard::new(
+            &self.audit,
+            record("cancelled", std::time::Duration::ZERO, None, None),
+        );
         let run = self
             .run_sandboxed(
                 &planner.name,
@@ -116,8 +143,21 @@ impl Runtime {
                     .warden_plugin_agent()
                     .call_run(&mut store, task)),
             )
-            .await?;
-        Ok(run.value)
+            .await;
+        let duration = guard.started().elapsed();
+        guard.finish();
+        let stats = run.as_ref().ok().map(|r| r.stats(grant));
+        self.audit.record(&record(
+            match &run {
+                Ok(r) if r.value.is_ok() => "ok",
+                Ok(_) => "run-error",
+                Err(e) => e.kind(),
+            },
+            duration,
+            stats.as_ref(),
+            run.as_ref().err().and_then(CallError::denial),
+        ));
+        Ok(run?.value)
     }
 }
 

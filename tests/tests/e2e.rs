@@ -23,6 +23,8 @@ mod http_fetch;
 mod loading;
 #[path = "e2e/mcp.rs"]
 mod mcp;
+#[path = "e2e/mcp_cancel.rs"]
+mod mcp_cancel;
 #[path = "e2e/mcp_conformance.rs"]
 mod mcp_conformance;
 #[path = "e2e/oci.rs"]

@@ -220,11 +220,12 @@ impl Skills {
                 .filter(|n| n.starts_with(&request.argument.value))
                 .cloned()
                 .collect(),
-            Reference::Resource(r) => {
+            _ => {
                 return Err(ErrorData::invalid_params(
                     format!(
-                        "no completions for `{}` of `{}`: the only template is {TEMPLATE}",
-                        request.argument.name, r.uri
+                        "no completions for the argument `{}`: this server completes prompt \
+                         arguments and the `name` of {TEMPLATE}",
+                        request.argument.name
                     ),
                     None,
                 ));
@@ -233,11 +234,9 @@ impl Skills {
         let total = values.len();
         let shown: Vec<String> = values.into_iter().take(CompletionInfo::MAX_VALUES).collect();
         let has_more = total > shown.len();
-        Ok(CompleteResult::new(CompletionInfo {
-            values: shown,
-            total: u32::try_from(total).ok(),
-            has_more: Some(has_more),
-        }))
+        let info = CompletionInfo::with_pagination(shown, u32::try_from(total).ok(), has_more)
+            .map_err(|e| ErrorData::internal_error(e, None))?;
+        Ok(CompleteResult::new(info))
     }
 }
 

@@ -13,8 +13,10 @@ use rmcp::model::{
     CompleteResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation,
     ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
     PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
-    ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool, ToolAnnotations,
+    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
+#[allow(deprecated)]
+use rmcp::model::SetLevelRequestParams;
 use rmcp::service::{RequestContext, RoleServer};
 use warden::guest_log::CapturedLog;
 
@@ -573,6 +575,8 @@ impl rmcp::ServerHandler for ToolServer {
         Ok(result.into())
     }
 
+    // Logging is deprecated by SEP-2577 (2026-07-28); 2025-11-25 clients use it.
+    #[allow(deprecated)]
     async fn set_level(
         &self,
         request: SetLevelRequestParams,

@@ -127,6 +127,24 @@ impl Drop for Server {
     }
 }
 
+/// The scenario of a result directory `server-<scenario>-<timestamp>`
+/// (`server-ping-2026-11-29T23-04-54-684Z` → `ping`).
+fn scenario_of(run: &str) -> String {
+    let run = run.strip_prefix("server-").unwrap_or(run);
+    let stamp = run.match_indices('-').map(|(i, _)| i).find(|&i| {
+        let rest = run.as_bytes().get(i + 1..i + 12).unwrap_or_default();
+        rest.len() == 11
+            && rest[..4].iter().all(u8::is_ascii_digit)
+            && rest[4] == b'-'
+            && rest[7] == b'-'
+            && rest[10] == b'T'
+    });
+    match stamp {
+        Some(i) => run[..i].to_string(),
+        None => run.to_string(),
+    }
+}
+
 /// Scenario name → whether every check in it succeeded, from the suite's
 /// `-o` directory (`<scenario>/checks.json` per scenario).
 fn results(dir: &Path) -> Vec<(String, bool, String)> {
@@ -138,11 +156,12 @@ fn results(dir: &Path) -> Vec<(String, bool, String)> {
             if path.is_dir() {
                 stack.push(path);
             } else if path.file_name().is_some_and(|n| n == "checks.json") {
-                let scenario = path
+                let run = path
                     .parent()
-                    .and_then(|p| p.strip_prefix(dir).ok())
+                    .and_then(|p| p.file_name())
                     .map(|p| p.to_string_lossy().into_owned())
                     .expect("scenario dir");
+                let scenario = scenario_of(&run);
                 let text = std::fs::read_to_string(&path).expect("checks.json");
                 let checks: serde_json::Value = serde_json::from_str(&text).expect("JSON");
                 let failed: Vec<String> = checks
@@ -158,6 +177,15 @@ fn results(dir: &Path) -> Vec<(String, bool, String)> {
     }
     found.sort();
     found
+}
+
+#[test]
+fn result_directories_name_their_scenario() {
+    assert_eq!(scenario_of("server-ping-2026-11-29T23-04-54-684Z"), "ping");
+    assert_eq!(
+        scenario_of("server-elicitation-sep1034-defaults-2026-11-29T23-04-55-397Z"),
+        "elicitation-sep1034-defaults"
+    );
 }
 
 #[test]

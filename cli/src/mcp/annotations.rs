@@ -36,7 +36,10 @@ mod tests {
     #[test]
     fn read_only_only_without_writable_dirs_and_network() {
         let none = from_grant(&Grant::default());
-        assert_eq!((none.read_only_hint, none.open_world_hint), (Some(true), Some(false)));
+        assert_eq!(
+            (none.read_only_hint, none.open_world_hint),
+            (Some(true), Some(false))
+        );
         let reads = Grant {
             dirs: vec![dir(DirMode::ReadOnly)],
             ..Grant::default()
@@ -52,6 +55,9 @@ mod tests {
             ..Grant::default()
         };
         let net = from_grant(&net);
-        assert_eq!((net.read_only_hint, net.open_world_hint), (Some(false), Some(true)));
+        assert_eq!(
+            (net.read_only_hint, net.open_world_hint),
+            (Some(false), Some(true))
+        );
     }
 }

@@ -18,9 +18,9 @@ use std::collections::HashMap;
 
 use rmcp::ErrorData;
 use rmcp::model::{
-    CompleteRequestParams, CompleteResult, CompletionInfo, GetPromptResult, Prompt,
-    PromptArgument, PromptMessage, ReadResourceResult, Reference, Resource, ResourceContents,
-    ResourceTemplate, Role,
+    CompleteRequestParams, CompleteResult, CompletionInfo, GetPromptResult, Prompt, PromptArgument,
+    PromptMessage, ReadResourceResult, Reference, Resource, ResourceContents, ResourceTemplate,
+    Role,
 };
 use serde_json::Value;
 use warden::bindings::SkillSpec;
@@ -124,7 +124,9 @@ impl Skills {
     ) -> Result<GetPromptResult, ErrorData> {
         let skill = self.get(name).ok_or_else(|| {
             ErrorData::invalid_params(
-                format!("unknown prompt `{name}`: prompts/list names the prompts this server provides"),
+                format!(
+                    "unknown prompt `{name}`: prompts/list names the prompts this server provides"
+                ),
                 None,
             )
         })?;
@@ -232,7 +234,10 @@ impl Skills {
             }
         };
         let total = values.len();
-        let shown: Vec<String> = values.into_iter().take(CompletionInfo::MAX_VALUES).collect();
+        let shown: Vec<String> = values
+            .into_iter()
+            .take(CompletionInfo::MAX_VALUES)
+            .collect();
         let has_more = total > shown.len();
         let info = CompletionInfo::with_pagination(shown, u32::try_from(total).ok(), has_more)
             .map_err(|e| ErrorData::internal_error(e, None))?;
@@ -320,7 +325,10 @@ mod tests {
                 "c",
                 vec![
                     skill("plain", "Just do it."),
-                    skill("args", "Fix {{file}} in {{lang}}; {{file}} again; {{not a name}}"),
+                    skill(
+                        "args",
+                        "Fix {{file}} in {{lang}}; {{file}} again; {{not a name}}",
+                    ),
                 ],
             )
             .expect("distinct names");

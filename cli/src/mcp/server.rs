@@ -8,15 +8,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use rmcp::ErrorData;
-use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams,
-    CompleteResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
-    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
-};
 #[allow(deprecated)]
 use rmcp::model::SetLevelRequestParams;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
+};
 use rmcp::service::{RequestContext, RoleServer};
 use warden::guest_log::CapturedLog;
 
@@ -392,14 +392,13 @@ impl Inner {
             peak_memory_bytes: None,
         };
         let registry = self.registry.clone();
-        let written =
-            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-                registry.audit()?.append(event, &[])?;
-                Ok(())
-            })
-            .await
-            .map_err(anyhow::Error::from)
-            .and_then(|r| r);
+        let written = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            registry.audit()?.append(event, &[])?;
+            Ok(())
+        })
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r);
         if let Err(e) = written {
             eprintln!("warning: the cancelled call was not recorded in the audit log: {e:#}");
         }
@@ -498,8 +497,10 @@ fn failure(err: &CallError) -> CallToolResult {
 /// The answer to a cancelled call (the client no longer waits for it).
 fn cancelled_result(component: &str, tool: &str) -> CallToolResult {
     let message = format!("the client cancelled the call of `{component}` tool `{tool}`");
-    let mut result = CallToolResult::error(vec![ContentBlock::text(format!("cancelled: {message}"))]);
-    result.structured_content = Some(json!({ "error": { "kind": "cancelled", "message": message } }));
+    let mut result =
+        CallToolResult::error(vec![ContentBlock::text(format!("cancelled: {message}"))]);
+    result.structured_content =
+        Some(json!({ "error": { "kind": "cancelled", "message": message } }));
     result
 }
 

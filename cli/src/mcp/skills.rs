@@ -20,7 +20,8 @@ pub async fn load(
 ) -> anyhow::Result<Skills> {
     let mut skills = Skills::default();
     for spec in specs {
-        let located = find(registry, spec).with_context(|| format!("cannot find skill `{spec}`"))?;
+        let located =
+            find(registry, spec).with_context(|| format!("cannot find skill `{spec}`"))?;
         let resolved = resolve(registry, &located.subject, flags, DeniedFlags::Refuse)
             .with_context(|| format!("cannot serve the skills of `{}`", located.name))?;
         let runtime = Runtime::new(resolved.engine)?;

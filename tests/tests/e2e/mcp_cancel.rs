@@ -18,7 +18,10 @@ fn send(stdin: &mut impl Write, message: Value) {
 
 /// Reads messages until the response with `id`; returns it and the
 /// responses to other ids seen on the way.
-fn response(lines: &mut impl Iterator<Item = std::io::Result<String>>, id: u64) -> (Value, Vec<Value>) {
+fn response(
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+    id: u64,
+) -> (Value, Vec<Value>) {
     let mut others = Vec::new();
     for line in lines {
         let line = line.expect("read from warden mcp");
@@ -50,19 +53,37 @@ fn a_cancelled_spinning_call_is_dropped_recorded_and_the_server_goes_on() {
     let mut stdin = child.stdin.take().expect("stdin");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
 
-    send(&mut stdin, json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "cancel-test", "version": "0"}}}));
+        "clientInfo": {"name": "cancel-test", "version": "0"}}}),
+    );
     let (init, _) = response(&mut lines, 1);
-    assert!(init["result"]["capabilities"]["tools"].is_object(), "{init}");
-    send(&mut stdin, json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    assert!(
+        init["result"]["capabilities"]["tools"].is_object(),
+        "{init}"
+    );
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
 
-    send(&mut stdin, json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-        "params": {"name": "spin", "arguments": {}}}));
-    send(&mut stdin, json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
-        "params": {"requestId": 2, "reason": "test"}}));
-    send(&mut stdin, json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
-        "params": {"name": "echo", "arguments": {"text": "still here"}}}));
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "spin", "arguments": {}}}),
+    );
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 2, "reason": "test"}}),
+    );
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"text": "still here"}}}),
+    );
     let (echo, others) = response(&mut lines, 3);
     assert_eq!(echo["result"]["isError"], json!(false), "{echo}");
     assert!(echo.to_string().contains("still here"), "{echo}");

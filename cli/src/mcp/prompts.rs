@@ -306,7 +306,7 @@ fn substitute(text: &str, values: &HashMap<&str, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rmcp::model::{ArgumentInfo, ContentBlock, PromptReference, ResourceTemplateReference};
+    use rmcp::model::{ArgumentInfo, ContentBlock, ResourceTemplateReference};
 
     fn skill(name: &str, instructions: &str) -> SkillSpec {
         SkillSpec {
@@ -403,10 +403,7 @@ mod tests {
         let got = skills.complete(&by_template).expect("template");
         assert_eq!(got.completion.values, ["plain"]);
         let prompt_arg = CompleteRequestParams::new(
-            Reference::Prompt(PromptReference {
-                name: "args".into(),
-                title: None,
-            }),
+            Reference::for_prompt("args"),
             ArgumentInfo::new("file", "x"),
         );
         assert!(
@@ -418,10 +415,7 @@ mod tests {
                 .is_empty()
         );
         let unknown = CompleteRequestParams::new(
-            Reference::Prompt(PromptReference {
-                name: "args".into(),
-                title: None,
-            }),
+            Reference::for_prompt("args"),
             ArgumentInfo::new("nope", "x"),
         );
         assert!(skills.complete(&unknown).is_err());

@@ -29,6 +29,8 @@ fn main() {
             "hostile_planner".into(),
             "skill_example".into(),
             "hostile_sizes".into(),
+            "conformance".into(),
+            "conformance_skills".into(),
         ],
     };
     let artifacts = match build_workspace(&workspace, &guest_target_dir(&repo)) {

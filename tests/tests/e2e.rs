@@ -23,6 +23,10 @@ mod http_fetch;
 mod loading;
 #[path = "e2e/mcp.rs"]
 mod mcp;
+#[path = "e2e/mcp_cancel.rs"]
+mod mcp_cancel;
+#[path = "e2e/mcp_conformance.rs"]
+mod mcp_conformance;
 #[path = "e2e/oci.rs"]
 mod oci;
 #[path = "e2e/policy.rs"]

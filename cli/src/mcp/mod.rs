@@ -9,7 +9,11 @@
 //! or any other failure of the call is a tool result with `isError: true`
 //! naming what was refused and why, never a protocol error or a crash.
 
+mod annotations;
+mod client_log;
+mod prompts;
 mod server;
+mod skills;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -38,6 +42,7 @@ Examples:
   warden mcp builtin:fs acme:grep@^1 ./x.wasm    named components
   warden mcp --agent agent.toml                  the tools an agent manifest names
   warden mcp builtin:fs --dir .:/repo --http 127.0.0.1:8765
+  warden mcp builtin:fs --skill ./skills.wasm    skills too, as prompts and resources
 
 Each call runs under its component's grant: grants.toml (`warden grant`), the package \
 manifest and the org policy, plus the grant flags given here, which apply to every served \
@@ -51,6 +56,13 @@ pub struct McpArgs {
     /// Serve the tools an agent manifest (agent.toml) names.
     #[arg(long, value_name = "AGENT.TOML")]
     agent: Option<PathBuf>,
+
+    /// Also serve the skills of a skill component (a `.wasm` file or an
+    /// installed skill package NAME[@RANGE]) as MCP prompts and `skill://`
+    /// resources; `{{name}}` in a skill's instructions is a prompt
+    /// argument. Repeatable.
+    #[arg(long, value_name = "COMPONENT")]
+    skill: Vec<String>,
 
     /// Serve streamable HTTP at ADDR (e.g. 127.0.0.1:8765; port 0 picks a
     /// free one) instead of stdio. The URL is printed on stderr.
@@ -84,7 +96,7 @@ impl McpArgs {
             (None, false) => Which::Named(self.components.clone()),
         };
         let registry = self.registry.open()?;
-        let server = ToolServer::load(registry, self.grant.clone(), &which)
+        let server = ToolServer::load(registry, self.grant.clone(), &which, &self.skill)
             .await
             .context("cannot start the MCP server")?;
         let summary = server.summary();
@@ -158,7 +170,7 @@ async fn serve_http(
         ]);
     }
     let service = StreamableHttpService::new(
-        move || Ok(server.clone()),
+        move || Ok(server.session()),
         Arc::new(LocalSessionManager::default()),
         config,
     );

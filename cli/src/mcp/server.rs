@@ -7,11 +7,20 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use rmcp::ErrorData;
+#[allow(deprecated)]
+use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
 };
 use rmcp::service::{RequestContext, RoleServer};
+use warden::guest_log::CapturedLog;
+
+use super::client_log::ClientLog;
+use super::prompts::Skills;
 use serde_json::{Value, json};
 use warden::error::capability_name;
 use warden::{CallError, CallReport, EngineConfig, Runtime, ToolComponent};
@@ -45,6 +54,8 @@ struct Served {
     engine: EngineConfig,
     /// The compiled component; its call counters span the server's life.
     component: ToolComponent,
+    /// Its tools' annotations, from its grant at start.
+    annotations: ToolAnnotations,
 }
 
 /// One tool as MCP clients see it.
@@ -64,6 +75,8 @@ struct Inner {
     tools: Vec<Exposed>,
     /// Index into `tools` by MCP name.
     by_name: HashMap<String, usize>,
+    /// The skills served as prompts and resources (`--skill`).
+    skills: Skills,
 }
 
 /// The most tools one `warden mcp` serves in all (each component may list
@@ -75,6 +88,8 @@ pub const MAX_SERVED_TOOLS: usize = 8 * warden::bounds::MAX_TOOLS;
 #[derive(Clone)]
 pub struct ToolServer {
     inner: Arc<Inner>,
+    /// This session's `logging/setLevel`.
+    log: ClientLog,
 }
 
 impl ToolServer {
@@ -86,7 +101,9 @@ impl ToolServer {
         registry: Registry,
         flags: GrantArgs,
         which: &Which,
+        skill_specs: &[String],
     ) -> anyhow::Result<ToolServer> {
+        let skills = super::skills::load(&registry, &flags, skill_specs).await?;
         let located = find(&registry, which)?;
         let mut runtimes: Vec<(EngineConfig, Runtime)> = Vec::new();
         let mut served: Vec<Served> = Vec::new();
@@ -131,6 +148,7 @@ impl ToolServer {
                 runtime,
                 engine: resolved.engine,
                 component,
+                annotations: super::annotations::from_grant(&resolved.grant),
             });
         }
         let tools = expose(&served, specs)?;
@@ -146,20 +164,39 @@ impl ToolServer {
                 served,
                 tools,
                 by_name,
+                skills,
             }),
+            log: ClientLog::default(),
         })
+    }
+
+    /// The same host for a new session (an HTTP client), with its own
+    /// logging level.
+    pub fn session(&self) -> ToolServer {
+        ToolServer {
+            inner: self.inner.clone(),
+            log: ClientLog::default(),
+        }
     }
 
     /// "N tools from M components (a, b)", for the start-up line.
     pub fn summary(&self) -> String {
         let names: Vec<&str> = self.inner.served.iter().map(|s| s.name.as_str()).collect();
         let (t, c) = (self.inner.tools.len(), names.len());
-        format!(
+        let mut summary = format!(
             "{t} tool{} from {c} component{} ({})",
             if t == 1 { "" } else { "s" },
             if c == 1 { "" } else { "s" },
             names.join(", ")
-        )
+        );
+        let k = self.inner.skills.len();
+        if k > 0 {
+            summary.push_str(&format!(
+                " and {k} skill{} as prompts",
+                if k == 1 { "" } else { "s" }
+            ));
+        }
+        summary
     }
 }
 
@@ -261,7 +298,8 @@ fn expose(
         tools.push(Exposed {
             served: index,
             tool: spec.name,
-            spec: Tool::new(name, spec.description, Arc::new(schema)),
+            spec: Tool::new(name, spec.description, Arc::new(schema))
+                .with_annotations(served[index].annotations.clone()),
         });
     }
     Ok(tools)
@@ -271,7 +309,18 @@ impl Inner {
     /// Runs one call: the grant is resolved now (so `warden grant`,
     /// `warden revoke` and policy changes apply without a restart), the call
     /// runs in its own sandbox, and the runtime records it in the audit log.
-    async fn call(&self, exposed: &Exposed, input: String) -> CallToolResult {
+    ///
+    /// When `cancelled` completes first (the client sent
+    /// `notifications/cancelled`), the call's future is dropped, which drops
+    /// its store and frees its admission slot; the runtime records the
+    /// outcome `cancelled`. A successful call's guest log comes back for the
+    /// client's `notifications/message`.
+    async fn call(
+        &self,
+        exposed: &Exposed,
+        input: String,
+        cancelled: impl std::future::Future<Output = ()>,
+    ) -> (CallToolResult, Option<CapturedLog>) {
         let served = &self.served[exposed.served];
         let (registry, flags, subject) = (
             self.registry.clone(),
@@ -294,19 +343,24 @@ impl Inner {
                 }
                 resolved.grant
             }
-            Err(err) => return refused(&served.name, &exposed.tool, &err),
+            Err(err) => return (refused(&served.name, &exposed.tool, &err), None),
         };
-        // The runtime records the call (and any denial) in the audit log.
-        let result = served
+        // The runtime records the call (and any denial, or its
+        // cancellation) in the audit log.
+        let running = served
             .runtime
-            .call_tool(&served.component, &exposed.tool, &input, &grant)
-            .await;
+            .call_tool(&served.component, &exposed.tool, &input, &grant);
+        let result = tokio::select! {
+            result = running => result,
+            () = cancelled => return (cancelled_result(&served.name, &exposed.tool), None),
+        };
         match result {
             Ok(report) => {
                 print_guest_log(served.component.name(), &report.log);
-                success(report)
+                let log = report.log.clone();
+                (success(report), Some(log))
             }
-            Err(err) => failure(&err),
+            Err(err) => (failure(&err), None),
         }
     }
 }
@@ -341,6 +395,16 @@ fn failure(err: &CallError) -> CallToolResult {
     result
 }
 
+/// The answer to a cancelled call (the client no longer waits for it).
+fn cancelled_result(component: &str, tool: &str) -> CallToolResult {
+    let message = format!("the client cancelled the call of `{component}` tool `{tool}`");
+    let mut result =
+        CallToolResult::error(vec![ContentBlock::text(format!("cancelled: {message}"))]);
+    result.structured_content =
+        Some(json!({ "error": { "kind": "cancelled", "message": message } }));
+    result
+}
+
 /// A call the grant resolution refused (a flag the org policy denies, an
 /// org policy that does not verify, unreadable grants).
 fn refused(component: &str, tool: &str, err: &anyhow::Error) -> CallToolResult {
@@ -357,7 +421,14 @@ fn refused(component: &str, tool: &str, err: &anyhow::Error) -> CallToolResult {
 
 impl rmcp::ServerHandler for ToolServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let mut capabilities = ServerCapabilities::builder().enable_tools().build();
+        capabilities.logging = Some(Default::default());
+        capabilities.completions = Some(Default::default());
+        if !self.inner.skills.is_empty() {
+            capabilities.prompts = Some(Default::default());
+            capabilities.resources = Some(Default::default());
+        }
+        ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("warden", env!("CARGO_PKG_VERSION")))
             .with_instructions(
                 "Tools served by warden: each runs as a sandboxed WebAssembly component with \
@@ -380,7 +451,7 @@ impl rmcp::ServerHandler for ToolServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let Some(exposed) = self
             .inner
@@ -397,7 +468,82 @@ impl rmcp::ServerHandler for ToolServer {
             ));
         };
         let input = Value::Object(request.arguments.unwrap_or_default()).to_string();
-        Ok(self.inner.call(exposed, input).await.into())
+        let cancelled = context.ct.cancelled();
+        let (result, log) = self.inner.call(exposed, input, cancelled).await;
+        if let Some(log) = log {
+            let component = self.inner.served[exposed.served].component.name();
+            self.log.forward(&context.peer, component, &log).await;
+        }
+        Ok(result.into())
+    }
+
+    // Logging is deprecated by SEP-2577 (2026-07-28); 2025-11-25 clients use it.
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.log.set(request.level);
+        Ok(())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        self.inner.skills.complete(&request)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(ListPromptsResult::with_all_items(
+            self.inner.skills.prompts(),
+        ))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        Ok(self
+            .inner
+            .skills
+            .prompt(&request.name, request.arguments.as_ref())?
+            .into())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(ListResourcesResult::with_all_items(
+            self.inner.skills.resources(),
+        ))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            self.inner.skills.templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        Ok(self.inner.skills.read(&request.uri)?.into())
     }
 }
 

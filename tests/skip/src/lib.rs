@@ -50,6 +50,9 @@ pub enum Prerequisite {
     /// The guest components under `target/guests`, built by the workspace
     /// build (`cargo build --release --workspace`).
     GuestBuild,
+    /// npm and its registry, for the MCP conformance suite
+    /// (`tests/mcp/conformance`).
+    Node,
 }
 
 impl Prerequisite {
@@ -59,6 +62,7 @@ impl Prerequisite {
             Prerequisite::DockerRegistry => "docker-registry",
             Prerequisite::Python => "python",
             Prerequisite::GuestBuild => "guest-build",
+            Prerequisite::Node => "node",
         }
     }
 
@@ -67,7 +71,7 @@ impl Prerequisite {
     pub fn require_var(self) -> Option<&'static str> {
         match self {
             Prerequisite::Python => Some("WARDEN_TEST_REQUIRE_PYTHON"),
-            Prerequisite::DockerRegistry | Prerequisite::GuestBuild => None,
+            Prerequisite::DockerRegistry | Prerequisite::GuestBuild | Prerequisite::Node => None,
         }
     }
 

@@ -1,0 +1,108 @@
+//! `notifications/cancelled` stops a running call: a guest spinning
+//! forever is dropped, the audit log records `cancelled`, and the same
+//! server answers the next call. Driven by a minimal JSON-RPC client over
+//! stdio (no prerequisites).
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+use warden_tests::components::HOSTILE;
+
+use super::cli::warden;
+
+fn send(stdin: &mut impl Write, message: Value) {
+    writeln!(stdin, "{message}").expect("write to warden mcp");
+    stdin.flush().expect("flush");
+}
+
+/// Reads messages until the response with `id`; returns it and the
+/// responses to other ids seen on the way.
+fn response(
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+    id: u64,
+) -> (Value, Vec<Value>) {
+    let mut others = Vec::new();
+    for line in lines {
+        let line = line.expect("read from warden mcp");
+        let message: Value = serde_json::from_str(&line).expect("a JSON-RPC line");
+        if message["id"] == json!(id) {
+            return (message, others);
+        }
+        if message.get("id").is_some() {
+            others.push(message);
+        }
+    }
+    panic!("warden mcp closed stdout before answering {id}");
+}
+
+#[test]
+fn a_cancelled_spinning_call_is_dropped_recorded_and_the_server_goes_on() {
+    let home = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-cancel-home");
+    let _ = std::fs::remove_dir_all(&home);
+    let mut child = warden()
+        .env("WARDEN_HOME", &home)
+        // A spin that is not cancelled ends at this deadline as `timeout`,
+        // which the assertions below would catch.
+        .args(["mcp", HOSTILE, "--timeout", "60s"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("warden mcp starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "cancel-test", "version": "0"}}}),
+    );
+    let (init, _) = response(&mut lines, 1);
+    assert!(
+        init["result"]["capabilities"]["tools"].is_object(),
+        "{init}"
+    );
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "spin", "arguments": {}}}),
+    );
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 2, "reason": "test"}}),
+    );
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"text": "still here"}}}),
+    );
+    let (echo, others) = response(&mut lines, 3);
+    assert_eq!(echo["result"]["isError"], json!(false), "{echo}");
+    assert!(echo.to_string().contains("still here"), "{echo}");
+    // A cancelled request gets no result the client must wait for; if one
+    // came, it says cancelled, never a timeout.
+    for other in &others {
+        assert!(other.to_string().contains("cancelled"), "{other}");
+    }
+    drop(stdin);
+    let _ = child.wait();
+
+    let log = std::fs::read_to_string(home.join("audit.jsonl")).expect("audit log");
+    let spin: Vec<&str> = log.lines().filter(|l| l.contains("\"spin\"")).collect();
+    assert_eq!(spin.len(), 1, "{log}");
+    assert!(spin[0].contains("\"cancelled\""), "{}", spin[0]);
+    let verify = warden()
+        .env("WARDEN_HOME", &home)
+        .args(["audit", "verify"])
+        .output()
+        .expect("warden audit verify");
+    assert!(verify.status.success(), "{verify:?}");
+}

@@ -29,6 +29,8 @@ mod oci;
 mod policy;
 #[path = "e2e/registry.rs"]
 mod registry;
+#[path = "e2e/replay.rs"]
+mod replay;
 #[path = "e2e/secrets.rs"]
 mod secrets;
 #[path = "e2e/trust_core.rs"]

@@ -354,7 +354,7 @@ impl Recorder {
     /// or why the recording is incomplete.
     pub fn finish(&self, answer: Option<String>, error: Option<String>) -> Result<Head, String> {
         self.record(&Exchange::End { answer, error });
-        let mut state = self.state();
+        let state = self.state();
         if let Some(e) = &state.error {
             return Err(e.clone());
         }

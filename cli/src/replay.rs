@@ -95,7 +95,10 @@ impl ReplayArgs {
 
         if let Some(n) = self.from_step {
             if n == 0 || n > steps + 1 {
-                bail!("--from-step must be between 1 and {} (the recording has {steps} steps)", steps + 1);
+                bail!(
+                    "--from-step must be between 1 and {} (the recording has {steps} steps)",
+                    steps + 1
+                );
             }
             if self.endpoint.is_none() && self.model.is_none() {
                 bail!("a fork runs live from step {n}: give it --endpoint URL and/or --model NAME");
@@ -110,10 +113,10 @@ impl ReplayArgs {
         };
         let header = recording.header.clone();
         let replayer = Arc::new(Replayer::new(recording, mode));
-        let runtime = Runtime::new(EngineConfig::default())?;
-        let planner = self.planner(&registry, &runtime, &header)?;
+        let mut runtime = Runtime::new(EngineConfig::default())?;
         let mut planner_grant = Grant::default();
-        planner_grant.limits.timeout = std::time::Duration::from_millis(header.limits.wall_clock_ms);
+        planner_grant.limits.timeout =
+            std::time::Duration::from_millis(header.limits.wall_clock_ms);
         let broker = if self.live_tools {
             // The tools as `warden run` grants them; the model is loaded
             // (the recorded endpoint in its grant) but never asked.
@@ -139,11 +142,13 @@ impl ReplayArgs {
             let mut manifest = manifest;
             manifest.model.endpoint = header.setup.get("endpoint").cloned();
             let assembled = args.assemble(&registry, manifest, &workspace).await?;
+            // One engine for the planner and the tools.
+            runtime = assembled.runtime.clone();
             for (name, _, digest) in &assembled.components {
                 match header.components.get(name) {
-                    Some(recorded) if *recorded != digest.to_string() && !self.quiet => eprintln!(
-                        "note: {name} is {digest} now; the recording ran {recorded}"
-                    ),
+                    Some(recorded) if *recorded != digest.to_string() && !self.quiet => {
+                        eprintln!("note: {name} is {digest} now; the recording ran {recorded}")
+                    }
                     _ => {}
                 }
             }
@@ -164,12 +169,17 @@ impl ReplayArgs {
         } else {
             Broker::offline(runtime.clone(), replayer.clone())
         };
+        let planner = self.planner(&registry, &runtime, &header)?;
         if !self.quiet && !self.json {
             eprintln!(
                 "replaying session {} ({} steps{})",
                 session.id.as_str(),
                 steps,
-                if self.live_tools { ", tools live" } else { ", offline" }
+                if self.live_tools {
+                    ", tools live"
+                } else {
+                    ", offline"
+                }
             );
         }
         let result = runtime
@@ -271,7 +281,8 @@ impl ReplayArgs {
             header.setup.get("agent").map(PathBuf::from),
             workspace.to_path_buf(),
             header.setup.get("write").is_some_and(|w| w == "true"),
-            self.endpoint.or_else(|| header.setup.get("endpoint").cloned()),
+            self.endpoint
+                .or_else(|| header.setup.get("endpoint").cloned()),
             self.model.or_else(|| header.setup.get("model").cloned()),
             self.json,
             self.quiet,

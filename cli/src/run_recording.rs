@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use warden::Grant;
 use warden::agent::recording::{RECORDING_FORMAT, RecordedLimits, RecordedParent, WIT_PACKAGE};
 use warden::agent::{AgentLimits, AgentTool, Recorder, RecordingHeader, Replayer};
 use warden::bindings::SkillSpec;
 use warden::bindings::planner::warden::plugin::chat::Message;
 use warden::secret::{Redactor, SecretGrant};
-use warden::Grant;
 
 /// A run that starts as a replay of another session's recording and goes
 /// live at a step (`warden replay --from-step N --endpoint …`).
@@ -62,7 +62,12 @@ pub fn start(
         task: parts.task.to_string(),
         planner: parts.planner.to_string(),
         components: parts.components.into_iter().collect(),
-        tools: parts.tools.iter().map(|t| t.spec.clone()).collect(),
+        // In the broker's order (by name), which is what it hands out.
+        tools: {
+            let mut specs: Vec<_> = parts.tools.iter().map(|t| t.spec.clone()).collect();
+            specs.sort_by(|a, b| a.name.cmp(&b.name));
+            specs
+        },
         history: parts.history.to_vec(),
         skills: parts.skills.to_vec(),
         limits: RecordedLimits {
@@ -81,7 +86,12 @@ pub fn start(
     let secrets: Vec<SecretGrant> = grants
         .iter()
         .flat_map(|g| g.secrets.iter().cloned())
-        .chain(parts.tools.iter().flat_map(|t| t.grant.secrets.iter().cloned()))
+        .chain(
+            parts
+                .tools
+                .iter()
+                .flat_map(|t| t.grant.secrets.iter().cloned()),
+        )
         .collect();
     Ok(Arc::new(Recorder::create(
         path,

@@ -125,21 +125,21 @@ fn main() {
     let recording_path = dir.path().join("run.recording.jsonl");
     let run_agent = |record: bool| {
         let broker = Broker::new(
-                BrokerParts {
-                    runtime: runtime.clone(),
-                    model: (provider.clone(), model_grant.clone()),
-                    tools: tools.clone(),
-                    skills: Vec::new(),
-                    history: Vec::new(),
-                    limits: AgentLimits {
-                        max_turns: TURNS as u32 + 1,
-                        ..AgentLimits::default()
-                    },
-                    delegation: None,
+            BrokerParts {
+                runtime: runtime.clone(),
+                model: (provider.clone(), model_grant.clone()),
+                tools: tools.clone(),
+                skills: Vec::new(),
+                history: Vec::new(),
+                limits: AgentLimits {
+                    max_turns: TURNS as u32 + 1,
+                    ..AgentLimits::default()
                 },
-                Arc::new(NoObserver),
-            )
-            .expect("broker");
+                delegation: None,
+            },
+            Arc::new(NoObserver),
+        )
+        .expect("broker");
         let started = Instant::now();
         let (broker, recorder) = if record {
             let header = RecordingHeader {
@@ -169,14 +169,10 @@ fn main() {
         } else {
             (broker, None)
         };
-        let outcome = block_on(runtime.run_planner(
-            &planner,
-            "bench",
-            &planner_grant,
-            Arc::new(broker),
-        ))
-        .expect("run")
-        .expect("answer");
+        let outcome =
+            block_on(runtime.run_planner(&planner, "bench", &planner_grant, Arc::new(broker)))
+                .expect("run")
+                .expect("answer");
         assert_eq!(outcome.answer, "done");
         if let Some(r) = recorder {
             r.finish(Some(outcome.answer), None).expect("recorded");

@@ -453,8 +453,8 @@ impl Recording {
             head = hash;
             if expected_step == 0 {
                 // The version first: a header of another format may not parse.
-                let v: serde_json::Value = serde_json::from_str(payload)
-                    .map_err(|e| malformed(0, e.to_string()))?;
+                let v: serde_json::Value =
+                    serde_json::from_str(payload).map_err(|e| malformed(0, e.to_string()))?;
                 let wit = v["wit"].as_str().unwrap_or("an unknown WIT version");
                 let format = v["format"].as_u64().unwrap_or(0);
                 if wit != WIT_PACKAGE || format != u64::from(RECORDING_FORMAT) {
@@ -616,10 +616,7 @@ mod tests {
         let r = Recorder::create(&path, &h, Redactor::default()).expect("create");
         r.finish(None, None).expect("finish");
         let err = Recording::load(&path).expect_err("refused");
-        assert!(
-            err.to_string().contains("warden:plugin@9.0.0"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("warden:plugin@9.0.0"), "{err}");
     }
 
     #[test]

@@ -293,7 +293,9 @@ impl Replayer {
                 step,
                 what: "the end of the run (the planner returned, the recording goes on)".into(),
                 expected: pretty(&serde_json::json!({ "kind": next.kind() })),
-                actual: pretty(&serde_json::json!({ "kind": "end", "answer": answer, "error": error })),
+                actual: pretty(
+                    &serde_json::json!({ "kind": "end", "answer": answer, "error": error }),
+                ),
             };
             cursor.divergence = Some(d.clone());
             return Err(d);

@@ -96,17 +96,29 @@ fn stdout(out: &Output) -> String {
 fn a_recorded_run_replays_offline_with_its_server_gone() {
     let w = World::new();
     let id = w.record();
-    let recording = std::fs::read_to_string(w.recording(&id)).expect("recording beside the session");
-    assert_eq!(recording.lines().count(), 5, "header, 3 steps, end:\n{recording}");
+    let recording =
+        std::fs::read_to_string(w.recording(&id)).expect("recording beside the session");
+    assert_eq!(
+        recording.lines().count(),
+        5,
+        "header, 3 steps, end:\n{recording}"
+    );
     // Every component's digest is in the header.
     for part in ["warden:planner", "warden:openai-provider", "warden:fs"] {
-        assert!(recording.lines().next().is_some_and(|h| h.contains(part)), "{part}");
+        assert!(
+            recording.lines().next().is_some_and(|h| h.contains(part)),
+            "{part}"
+        );
     }
 
     let out = w.run(&["replay", &id]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "It says hello.");
-    assert!(stderr(&out).contains("reproduced 3 steps"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("reproduced 3 steps"),
+        "{}",
+        stderr(&out)
+    );
 
     // The session says where its recording ends.
     let session: Value =
@@ -128,7 +140,12 @@ fn one_edited_byte_of_the_recording_is_refused_naming_the_step() {
     std::fs::write(&path, edited).expect("write");
 
     let out = w.run(&["replay", &id]);
-    assert_eq!(out.status.code(), Some(RECORDING_REFUSED), "{}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(RECORDING_REFUSED),
+        "{}",
+        stderr(&out)
+    );
     let err = stderr(&out);
     assert!(err.contains("hash chain at step 2"), "{err}");
     assert!(err.contains("edited"), "{err}");
@@ -143,8 +160,17 @@ fn a_recording_cut_short_is_refused() {
     let cut: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
     std::fs::write(&path, cut).expect("write");
     let out = w.run(&["replay", &id]);
-    assert_eq!(out.status.code(), Some(RECORDING_REFUSED), "{}", stderr(&out));
-    assert!(stderr(&out).contains("steps were removed"), "{}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(RECORDING_REFUSED),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("steps were removed"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -194,9 +220,17 @@ fn live_tools_find_a_changed_file_as_a_divergence_naming_the_tool_call() {
     // Unchanged, the tools give what they gave: reproduced.
     let out = w.run(&["replay", &id, "--live-tools"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("reproduced 3 steps"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("reproduced 3 steps"),
+        "{}",
+        stderr(&out)
+    );
 
-    std::fs::write(w.workspace().join("hello.txt"), "goodbye from the workspace").expect("write");
+    std::fs::write(
+        w.workspace().join("hello.txt"),
+        "goodbye from the workspace",
+    )
+    .expect("write");
     let out = w.run(&["replay", &id, "--live-tools"]);
     assert_eq!(out.status.code(), Some(DIVERGED), "{}", stderr(&out));
     let err = stderr(&out);
@@ -259,5 +293,9 @@ fn a_fork_at_step_2_runs_on_a_second_server_as_a_new_session_with_its_lineage() 
     let out = w.run(&["replay", &fork]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "Forked answer.");
-    assert!(stderr(&out).contains("reproduced 3 steps"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("reproduced 3 steps"),
+        "{}",
+        stderr(&out)
+    );
 }

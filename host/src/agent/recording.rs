@@ -176,6 +176,9 @@ pub struct RecordingHeader {
 /// One step: a broker request and what the planner was answered.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
+// One exchange is built per step and written at once; boxing the larger
+// variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Exchange {
     /// `broker.complete`.
     Complete {

@@ -84,6 +84,9 @@ pub struct Replayer {
     cursor: Mutex<Cursor>,
 }
 
+/// The results of one `call-tools` request, in the order of its calls.
+pub(crate) type ToolResults = Vec<Result<String, ToolError>>;
+
 /// What the broker should do with a request.
 pub(crate) enum Answer<T> {
     /// Answer this (from the recording).
@@ -224,7 +227,7 @@ impl Replayer {
     pub(crate) fn call_tools(
         &self,
         calls: &[ToolCall],
-    ) -> wasmtime::Result<Answer<(u64, Vec<Result<String, ToolError>>)>> {
+    ) -> wasmtime::Result<Answer<(u64, ToolResults)>> {
         let taken = self.take("call-tools", "the tool calls", &calls, |x| match x {
             Exchange::CallTools { calls, .. } => serde_json::to_value(calls).ok(),
             _ => None,

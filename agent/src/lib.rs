@@ -46,8 +46,8 @@ pub use error::{
 pub use id::SessionId;
 pub use manifest::{AgentManifest, Delegation, Limits, ModelConfig, SkillSource, default_agent};
 pub use session::{
-    AgentInfo, Compaction, ExecutorRun, Message, Role, Session, Status, Step, StepKind, TokenUsage,
-    ToolCall,
+    AgentInfo, Compaction, ExecutorRun, Lineage, Message, RecordingRef, Role, Session, Status,
+    Step, StepKind, TokenUsage, ToolCall,
 };
 pub use session_migration::Migration;
 pub use session_store::{ListEntry, SessionStore, SessionSummary};

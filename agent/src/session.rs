@@ -82,6 +82,32 @@ pub struct Session {
     /// each with its whole conversation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub executors: Vec<ExecutorRun>,
+    /// The recording of the latest run (`warden replay` replays it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<RecordingRef>,
+    /// The session this one was forked from, and where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Lineage>,
+}
+
+/// The recording kept beside a session ([`crate::SessionStore::recording_path`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingRef {
+    /// The hash of its last line: a recording whose chain does not end
+    /// here was cut or replaced.
+    pub head: String,
+    /// Its steps (model turns, tool-call batches, delegations).
+    pub steps: u64,
+}
+
+/// Where a forked session came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lineage {
+    /// The parent session.
+    pub session: String,
+    /// The step of the parent's recording the fork ran live from (the
+    /// steps before it were replayed from the parent).
+    pub from_step: u64,
 }
 
 /// One delegated sub-task and what its executor said and did.
@@ -331,6 +357,8 @@ impl Session {
             usage: TokenUsage::default(),
             compactions: Vec::new(),
             executors: Vec::new(),
+            recording: None,
+            parent: None,
         }
     }
 

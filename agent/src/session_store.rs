@@ -130,6 +130,11 @@ impl SessionStore {
         self.dir.join(id.file_name())
     }
 
+    /// The recording of session `id`'s latest run, beside its file.
+    pub fn recording_path(&self, id: &SessionId) -> PathBuf {
+        self.dir.join(format!("{}.recording.jsonl", id.as_str()))
+    }
+
     /// Creates and saves a new running session of `agent` on `task`. Never
     /// overwrites an existing session: on an id collision it draws another.
     pub fn create(&self, agent: AgentInfo, task: &str) -> Result<Session, SessionError> {
@@ -218,6 +223,8 @@ impl SessionStore {
     pub fn remove(&self, id: &str) -> Result<(), SessionError> {
         let id: SessionId = id.parse()?;
         let path = self.path_of(&id);
+        // Its recording goes with it (there may be none).
+        let _ = std::fs::remove_file(self.recording_path(&id));
         match std::fs::remove_file(&path) {
             Ok(()) => sync_dir(&self.dir).map_err(|e| SessionError::io(&self.dir, e)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(SessionError::NotFound {

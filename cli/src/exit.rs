@@ -29,6 +29,10 @@ pub const STACK_OVERFLOW: u8 = 11;
 pub const REFUSED: u8 = 12;
 /// The call was refused by a rate limit (concurrent instances, calls per minute).
 pub const THROTTLED: u8 = 13;
+/// `warden replay`: the planner (or a live tool) did not do what the recording says.
+pub const DIVERGED: u8 = 14;
+/// `warden replay`: the recording was refused (edited, incompatible, or a component it names is missing).
+pub const RECORDING_REFUSED: u8 = 15;
 
 /// Every exit code, written once: the code, its meaning in a few words as the
 /// README lists it (`cli/tests/exit_codes.rs` checks the README), and its line
@@ -75,6 +79,16 @@ pub const EXIT_CODES: &[(u8, &str, &str)] = &[
         "throttled (instances or calls-per-minute limit)",
         "throttled: the component is at its instances or calls-per-minute limit",
     ),
+    (
+        DIVERGED,
+        "a replay diverged from its recording",
+        "warden replay: the run diverged from its recording (a diff is printed)",
+    ),
+    (
+        RECORDING_REFUSED,
+        "a recording was refused",
+        "warden replay: the recording was refused (edited, incompatible, or a component is missing)",
+    ),
 ];
 
 /// The environment variables shown at the end of `--help`.
@@ -114,6 +128,12 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
             .is_some()
         {
             return DENIED;
+        }
+        if cause
+            .downcast_ref::<warden::agent::RecordingError>()
+            .is_some_and(|e| !matches!(e, warden::agent::RecordingError::Serialise(_)))
+        {
+            return RECORDING_REFUSED;
         }
         if cause.downcast_ref::<LoadError>().is_some() {
             return LOAD;

@@ -20,7 +20,9 @@ mod package;
 mod policy;
 mod policy_grant;
 mod registry_args;
+mod replay;
 mod run;
+mod run_recording;
 mod session_log;
 mod sessions;
 mod tool;
@@ -83,6 +85,9 @@ enum Command {
     /// Run an agent on a task: a planner, a model provider and tools, each a
     /// sandboxed component under its own grant.
     Run(Box<run::RunArgs>),
+    /// Replay a session's recorded run: offline (no model, no tools, no
+    /// network), with live tools, or forked at a step onto another model.
+    Replay(Box<replay::ReplayArgs>),
     /// List, show and remove the sessions `warden run` keeps for a workspace
     /// (under warden's home).
     Sessions {
@@ -137,6 +142,7 @@ impl Cli {
             Command::Trust { command, .. } => command.json(),
             Command::Grant(a) | Command::Revoke(a) => a.json,
             Command::Run(a) => a.json,
+            Command::Replay(a) => a.json,
             Command::Sessions { command, .. } => command.json(),
             Command::Skills(SkillsCommand::List(a)) => a.json,
             Command::Policy { command, .. } => command.json(),
@@ -162,6 +168,7 @@ impl Cli {
             Command::Key(k) => k.execute(),
             Command::Trust { command, registry } => command.execute(&registry),
             Command::Run(a) => a.execute().await,
+            Command::Replay(a) => a.execute().await,
             Command::Sessions { command, registry } => command.execute(&registry),
             Command::Skills(SkillsCommand::List(a)) => a.execute(),
             Command::Grant(a) => a.grant(),

@@ -24,6 +24,7 @@ use super::grant_args::GrantArgs;
 use super::output::print_json;
 use super::policy_grant::{DeniedFlags, resolve};
 use super::registry_args::RegistryArgs;
+use super::run_recording::{self, Fork, HeaderParts};
 use super::session_log::{SessionRecorder, compact_if_needed, to_wit};
 use super::tool::{audit_sink, compile, locate_part};
 
@@ -82,22 +83,57 @@ pub struct RunArgs {
 }
 
 /// The parts of an agent, loaded and granted.
-struct Assembled {
-    runtime: Runtime,
-    manifest: AgentManifest,
-    planner: warden::agent::PlannerComponent,
-    planner_grant: Grant,
-    model: warden::agent::ModelComponent,
-    model_grant: Grant,
-    tools: Vec<AgentTool>,
-    skills: Vec<SkillSpec>,
-    limits: AgentLimits,
+pub(super) struct Assembled {
+    pub(super) runtime: Runtime,
+    pub(super) manifest: AgentManifest,
+    pub(super) planner: warden::agent::PlannerComponent,
+    pub(super) planner_grant: Grant,
+    pub(super) model: warden::agent::ModelComponent,
+    pub(super) model_grant: Grant,
+    pub(super) tools: Vec<AgentTool>,
+    pub(super) skills: Vec<SkillSpec>,
+    pub(super) limits: AgentLimits,
     /// (name in the manifest, name as loaded, digest) of every part.
-    components: Vec<(String, String, warden_registry::Digest)>,
+    pub(super) components: Vec<(String, String, warden_registry::Digest)>,
 }
 
 impl RunArgs {
+    /// The arguments of a run that replays or forks a recorded one
+    /// (`warden replay`): its task and setup, with a new endpoint or model.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn for_replay(
+        task: String,
+        agent: Option<PathBuf>,
+        workspace: PathBuf,
+        write: bool,
+        endpoint: Option<String>,
+        model: Option<String>,
+        json: bool,
+        quiet: bool,
+        registry: RegistryArgs,
+    ) -> RunArgs {
+        RunArgs {
+            task,
+            agent,
+            session: None,
+            workspace,
+            write,
+            endpoint,
+            model,
+            max_turns: None,
+            json,
+            quiet,
+            registry,
+        }
+    }
+
     pub async fn execute(self) -> anyhow::Result<ExitCode> {
+        self.execute_run(None).await
+    }
+
+    /// Runs the agent; a `fork` answers the steps before its fork point
+    /// from the parent's recording and records the lineage.
+    pub(super) async fn execute_run(self, fork: Option<Fork>) -> anyhow::Result<ExitCode> {
         let workspace = self.workspace.canonicalize().with_context(|| {
             format!("the workspace {} does not exist", self.workspace.display())
         })?;
@@ -122,6 +158,12 @@ impl RunArgs {
         for (name, _, digest) in &assembled.components {
             session.record_component(name.clone(), *digest);
         }
+        if let Some(f) = &fork {
+            session.parent = Some(warden_agent::Lineage {
+                session: f.parent.clone(),
+                from_step: f.from_step,
+            });
+        }
         compact_if_needed(
             &assembled.runtime,
             &assembled.model,
@@ -133,6 +175,7 @@ impl RunArgs {
         store.save(&session).context("cannot save the session")?;
         let history = session.active_history();
         let session_id = session.id.clone();
+        let recording_path = store.recording_path(&session_id);
         if !self.quiet && !self.json {
             eprintln!(
                 "session {session_id} · planner {} · model {} · tools {}",
@@ -161,21 +204,56 @@ impl RunArgs {
                 default_max_turns: assembled.manifest.delegation.executor_max_turns,
                 workspace: Some(workspace.clone()),
             });
-        let broker = Arc::new(
-            Broker::new(
-                BrokerParts {
-                    runtime: assembled.runtime.clone(),
-                    model: (assembled.model.clone(), assembled.model_grant.clone()),
-                    tools: assembled.tools.clone(),
-                    skills: assembled.skills.clone(),
-                    history: history.iter().map(to_wit).collect(),
-                    limits: assembled.limits,
-                    delegation,
-                },
-                recorder.clone(),
-            )
-            .map_err(anyhow::Error::msg)?,
-        );
+        // A fork gives the planner what the parent's run was given.
+        let (wit_history, skills) = match &fork {
+            Some(f) => {
+                let header = &f.replayer.recording().header;
+                (header.history.clone(), header.skills.clone())
+            }
+            None => (
+                history.iter().map(to_wit).collect::<Vec<_>>(),
+                assembled.skills.clone(),
+            ),
+        };
+        let run_recorder = run_recording::start(
+            &recording_path,
+            HeaderParts {
+                session: session_id.as_str(),
+                task: &self.task,
+                planner: &assembled.manifest.planner.name.to_string(),
+                components: assembled
+                    .components
+                    .iter()
+                    .map(|(name, _, digest)| (name.clone(), digest.to_string()))
+                    .collect(),
+                tools: &assembled.tools,
+                history: &wit_history,
+                skills: &skills,
+                limits: assembled.limits,
+                setup: self.setup(&workspace),
+                fork: fork.as_ref(),
+            },
+            &[&assembled.model_grant, &assembled.planner_grant],
+        )
+        .context("cannot start the run's recording")?;
+        let mut broker = Broker::new(
+            BrokerParts {
+                runtime: assembled.runtime.clone(),
+                model: (assembled.model.clone(), assembled.model_grant.clone()),
+                tools: assembled.tools.clone(),
+                skills,
+                history: wit_history,
+                limits: assembled.limits,
+                delegation,
+            },
+            recorder.clone(),
+        )
+        .map_err(anyhow::Error::msg)?
+        .with_recorder(run_recorder.clone());
+        if let Some(f) = &fork {
+            broker = broker.with_replay(f.replayer.clone());
+        }
+        let broker = Arc::new(broker);
         let result = assembled
             .runtime
             .run_planner(
@@ -203,6 +281,27 @@ impl RunArgs {
                 exit::code_for_call(e),
             ),
         };
+        let error = match &status {
+            Status::Failed { reason } => Some(reason.clone()),
+            _ => None,
+        };
+        match run_recorder.finish(answer.clone(), error) {
+            Ok(head) => recorder.update(|s| {
+                s.recording = Some(warden_agent::RecordingRef {
+                    head: head.hash,
+                    steps: head.lines.saturating_sub(1),
+                })
+            }),
+            Err(e) => eprintln!("warning: the run's recording is incomplete: {e}"),
+        }
+        if let Some(d) = fork.as_ref().and_then(|f| f.replayer.divergence()) {
+            eprintln!(
+                "error: {d} before the fork point\n--- recorded\n+++ this run\n{}",
+                d.diff()
+            );
+            recorder.finish(status.clone(), answer.as_deref());
+            return Ok(ExitCode::from(exit::DIVERGED));
+        }
         let session = recorder.finish(status.clone(), answer.as_deref());
         if self.json {
             print_json(&json!({
@@ -227,6 +326,27 @@ impl RunArgs {
             }
         }
         Ok(ExitCode::from(code))
+    }
+
+    /// How the run was set up, for the recording (never a secret).
+    fn setup(&self, workspace: &Path) -> std::collections::BTreeMap<String, String> {
+        let mut setup = std::collections::BTreeMap::new();
+        setup.insert("workspace".into(), workspace.display().to_string());
+        setup.insert("write".into(), self.write.to_string());
+        if let Some(agent) = &self.agent {
+            setup.insert("agent".into(), agent.display().to_string());
+        }
+        if let Some(e) = self.endpoint.clone().or_else(|| {
+            std::env::var("WARDEN_MODEL_ENDPOINT")
+                .ok()
+                .filter(|e| !e.is_empty())
+        }) {
+            setup.insert("endpoint".into(), e);
+        }
+        if let Some(m) = &self.model {
+            setup.insert("model".into(), m.clone());
+        }
+        setup
     }
 
     /// The manifest: `--agent`, else `agent.toml` in the workspace, else the
@@ -256,7 +376,7 @@ impl RunArgs {
         Ok(manifest)
     }
 
-    async fn assemble(
+    pub(super) async fn assemble(
         &self,
         registry: &Registry,
         manifest: AgentManifest,

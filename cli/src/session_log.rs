@@ -108,6 +108,13 @@ impl SessionRecorder {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Changes the session (e.g. to point at its recording) and saves it.
+    pub fn update(&self, change: impl FnOnce(&mut Session)) {
+        let mut inner = self.inner();
+        change(&mut inner.session);
+        save(&inner);
+    }
+
     /// Marks the session done (or failed), saves it and returns it.
     pub fn finish(&self, status: Status, answer: Option<&str>) -> Option<Session> {
         let mut inner = self.inner();

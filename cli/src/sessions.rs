@@ -122,6 +122,19 @@ impl SessionsCommand {
                     if let Status::Failed { reason } = &session.status {
                         println!("  failed: {reason}");
                     }
+                    if let Some(parent) = &session.parent {
+                        println!(
+                            "  forked from session {} at step {}",
+                            parent.session, parent.from_step
+                        );
+                    }
+                    if let Some(recording) = &session.recording {
+                        println!(
+                            "  recorded: {} steps (warden replay {})",
+                            recording.steps,
+                            session.id.as_str()
+                        );
+                    }
                     for task in &session.tasks {
                         println!("task: {task}");
                     }

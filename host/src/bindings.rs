@@ -12,6 +12,8 @@ pub mod tool {
         world: "tool",
         imports: { default: trappable },
         exports: { default: async },
+        // Recordings of agent runs (agent/recording.rs) store these values.
+        additional_derives: [serde::Serialize, serde::Deserialize],
     });
 }
 
@@ -54,6 +56,8 @@ pub mod planner {
         world: "planner",
         imports: { default: async | trappable },
         exports: { default: async },
+        // Recordings of agent runs (agent/recording.rs) store these values.
+        additional_derives: [serde::Serialize, serde::Deserialize],
         with: {
             "warden:plugin/types": crate::bindings::tool::warden::plugin::types,
             "warden:plugin/log": crate::bindings::tool::warden::plugin::log,

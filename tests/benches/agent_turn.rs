@@ -16,6 +16,11 @@
 //!   the turn cannot avoid.
 //!
 //! Overhead per turn = turn − (direct tool call + native HTTP exchange).
+//!
+//! Recording (for `warden replay`): the same runs with a
+//! [`warden::agent::Recorder`] attached, interleaved with unrecorded ones;
+//! the recording's cost per turn is the difference of the two p50s, shown
+//! against the host's per-turn time (the issue's budget: ≤ 5%).
 //! Run with `cargo bench -p warden-tests --bench agent_turn`; results are in
 //! docs/benchmarks-agent.md.
 
@@ -25,7 +30,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use warden::agent::{AgentLimits, AgentTool, Broker, BrokerParts, NoObserver};
+use warden::agent::recording::{RECORDING_FORMAT, RecordedLimits, WIT_PACKAGE};
+use warden::agent::{
+    AgentLimits, AgentTool, Broker, BrokerParts, NoObserver, Recorder, RecordingHeader,
+};
 use warden::{DirMode, Grant, HostPattern};
 use warden_tests::chat::{ChatServer, Reply};
 use warden_tests::{block_on, builtin, grant_dirs, runtime};
@@ -114,37 +122,74 @@ fn main() {
     let mut planner_grant = Grant::default();
     planner_grant.limits.timeout = Duration::from_secs(60);
 
-    let run_agent = || {
-        let broker = Arc::new(
-            Broker::new(
-                BrokerParts {
-                    runtime: runtime.clone(),
-                    model: (provider.clone(), model_grant.clone()),
-                    tools: tools.clone(),
-                    skills: Vec::new(),
-                    history: Vec::new(),
-                    limits: AgentLimits {
-                        max_turns: TURNS as u32 + 1,
-                        ..AgentLimits::default()
-                    },
-                    delegation: None,
+    let recording_path = dir.path().join("run.recording.jsonl");
+    let run_agent = |record: bool| {
+        let broker = Broker::new(
+            BrokerParts {
+                runtime: runtime.clone(),
+                model: (provider.clone(), model_grant.clone()),
+                tools: tools.clone(),
+                skills: Vec::new(),
+                history: Vec::new(),
+                limits: AgentLimits {
+                    max_turns: TURNS as u32 + 1,
+                    ..AgentLimits::default()
                 },
-                Arc::new(NoObserver),
-            )
-            .expect("broker"),
-        );
+                delegation: None,
+            },
+            Arc::new(NoObserver),
+        )
+        .expect("broker");
         let started = Instant::now();
-        let outcome = block_on(runtime.run_planner(&planner, "bench", &planner_grant, broker))
-            .expect("run")
-            .expect("answer");
+        let (broker, recorder) = if record {
+            let header = RecordingHeader {
+                format: RECORDING_FORMAT,
+                wit: WIT_PACKAGE.into(),
+                session: "bench".into(),
+                task: "bench".into(),
+                planner: "warden:planner".into(),
+                components: Default::default(),
+                tools: broker.tool_specs(),
+                history: Vec::new(),
+                skills: Vec::new(),
+                limits: RecordedLimits {
+                    max_turns: TURNS as u32 + 1,
+                    max_tool_calls: 100,
+                    max_tokens: 200_000,
+                    wall_clock_ms: 600_000,
+                    max_parallel_tools: 8,
+                },
+                setup: Default::default(),
+                parent: None,
+            };
+            let recorder = Arc::new(
+                Recorder::create(&recording_path, &header, Default::default()).expect("recorder"),
+            );
+            (broker.with_recorder(recorder.clone()), Some(recorder))
+        } else {
+            (broker, None)
+        };
+        let outcome =
+            block_on(runtime.run_planner(&planner, "bench", &planner_grant, Arc::new(broker)))
+                .expect("run")
+                .expect("answer");
         assert_eq!(outcome.answer, "done");
+        if let Some(r) = recorder {
+            r.finish(Some(outcome.answer), None).expect("recorded");
+        }
         started.elapsed()
     };
     // Warm up (compile caches, connection setup).
     for _ in 0..3 {
-        run_agent();
+        run_agent(false);
+        run_agent(true);
     }
-    let per_turn: Vec<Duration> = (0..RUNS).map(|_| run_agent() / TURNS as u32).collect();
+    let mut per_turn = Vec::new();
+    let mut per_turn_recorded = Vec::new();
+    for _ in 0..RUNS {
+        per_turn.push(run_agent(false) / TURNS as u32);
+        per_turn_recorded.push(run_agent(true) / TURNS as u32);
+    }
 
     // Baseline: the same tool call, directly.
     let input = r#"{"path":"/data/hello.txt"}"#;
@@ -200,8 +245,23 @@ fn main() {
         per_turn,
         Some(floor),
     );
+    let recorded_p50 = show(
+        "agent turn, recorded for replay",
+        per_turn_recorded,
+        Some(floor),
+    );
+    let host = turn_p50.saturating_sub(floor);
     println!(
         "\nhost overhead per turn (turn p50 − baseline sum): {:.1} µs",
-        turn_p50.saturating_sub(floor).as_secs_f64() * 1e6
+        host.as_secs_f64() * 1e6
+    );
+    let recording = recorded_p50.as_secs_f64() - turn_p50.as_secs_f64();
+    println!(
+        "recording per turn (recorded p50 − turn p50): {:.1} µs = {:.1}% of the host's per-turn \
+         time ({:.1} µs), {:.1}% of the whole turn",
+        recording * 1e6,
+        100.0 * recording / host.as_secs_f64().max(1e-9),
+        host.as_secs_f64() * 1e6,
+        100.0 * recording / turn_p50.as_secs_f64()
     );
 }

@@ -35,6 +35,8 @@ mod policy;
 mod record;
 #[path = "e2e/registry.rs"]
 mod registry;
+#[path = "e2e/replay.rs"]
+mod replay;
 #[path = "e2e/secrets.rs"]
 mod secrets;
 #[path = "e2e/trust_core.rs"]

@@ -14,6 +14,8 @@ use futures::future::join_all;
 use super::model::ModelComponent;
 use super::observer::{RunEvent, RunObserver};
 use super::planner::PlannerComponent;
+use super::recording::{Exchange, Recorder};
+use super::replay::{Answer, ReplayMode, Replayer};
 use crate::bindings::planner::warden::plugin::chat::{
     Completion, CompletionRequest, Message, ModelError, ToolCall, Usage,
 };
@@ -104,7 +106,8 @@ struct Used {
 /// Everything the host does for one planner instance.
 pub struct Broker {
     runtime: Runtime,
-    model: ModelComponent,
+    /// `None` only in an offline replay, which never asks a model.
+    model: Option<ModelComponent>,
     model_grant: Grant,
     tools: BTreeMap<String, AgentTool>,
     skills: Vec<SkillSpec>,
@@ -119,12 +122,17 @@ pub struct Broker {
     /// The conversation so far: the last request's messages and the
     /// model's reply to it (kept for an executor's record).
     transcript: Mutex<Vec<Message>>,
+    /// Where the run is recorded (the agent itself, not its executors:
+    /// a delegation is recorded as one step with its outcomes).
+    recorder: Option<Arc<Recorder>>,
+    /// The recording that answers this run, when it is a replay.
+    replay: Option<Arc<Replayer>>,
 }
 
 impl std::fmt::Debug for Broker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Broker")
-            .field("model", &self.model.name())
+            .field("model", &self.model.as_ref().map(ModelComponent::name))
             .field("tools", &self.tools.keys().collect::<Vec<_>>())
             .field("limits", &self.limits)
             .field("depth", &self.depth)
@@ -177,7 +185,7 @@ impl Broker {
         }
         Ok(Broker {
             runtime: parts.runtime,
-            model: parts.model.0,
+            model: Some(parts.model.0),
             model_grant: parts.model.1,
             tools,
             skills: parts.skills,
@@ -189,7 +197,73 @@ impl Broker {
             observer,
             depth: 0,
             transcript: Mutex::new(Vec::new()),
+            recorder: None,
+            replay: None,
         })
+    }
+
+    /// A broker for an offline replay: no model, no tools; every request
+    /// is answered from `replayer`'s recording (which also gives the tool
+    /// specs, history, skills and limits the planner is handed).
+    pub fn offline(runtime: Runtime, replayer: Arc<Replayer>) -> Broker {
+        let header = &replayer.recording().header;
+        let limits = AgentLimits {
+            max_turns: header.limits.max_turns,
+            max_tool_calls: header.limits.max_tool_calls,
+            max_tokens: header.limits.max_tokens,
+            wall_clock: Duration::from_millis(header.limits.wall_clock_ms),
+            max_parallel_tools: header.limits.max_parallel_tools,
+        };
+        Broker {
+            runtime,
+            model: None,
+            model_grant: Grant::default(),
+            tools: BTreeMap::new(),
+            skills: header.skills.clone(),
+            history: header.history.clone(),
+            limits,
+            started: Instant::now(),
+            used: Mutex::new(Used::default()),
+            delegation: None,
+            observer: Arc::new(super::observer::NoObserver),
+            depth: 0,
+            transcript: Mutex::new(Vec::new()),
+            recorder: None,
+            replay: Some(replayer),
+        }
+    }
+
+    /// Records every step of the run (see [`super::recording`]).
+    pub fn with_recorder(mut self, recorder: Arc<Recorder>) -> Broker {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Answers the run from a recording (see [`super::replay`]): in
+    /// `LiveTools` mode tools still run, in `ForkAt` mode steps from the
+    /// fork point on run live.
+    pub fn with_replay(mut self, replayer: Arc<Replayer>) -> Broker {
+        self.replay = Some(replayer);
+        self
+    }
+
+    /// Whether the model may be offered the tool `name`.
+    fn offers(&self, name: &str) -> bool {
+        if name == "delegate" || self.tools.contains_key(name) {
+            return true;
+        }
+        match &self.replay {
+            Some(r) if r.mode() == ReplayMode::Offline => {
+                r.recording().header.tools.iter().any(|t| t.name == name)
+            }
+            _ => false,
+        }
+    }
+
+    fn record(&self, exchange: impl FnOnce() -> Exchange) {
+        if let Some(r) = &self.recorder {
+            r.record(&exchange());
+        }
     }
 
     fn used(&self) -> std::sync::MutexGuard<'_, Used> {
@@ -282,20 +356,36 @@ impl Broker {
         self.used().turns += 1;
         // Only the tools the agent has may be offered.
         let mut request = request;
-        request
-            .tools
-            .retain(|t| self.tools.contains_key(&t.name) || t.name == "delegate");
+        request.tools.retain(|t| self.offers(&t.name));
         let started = Instant::now();
-        let mut grant = self.model_grant.clone();
-        grant.limits.timeout = grant
-            .limits
-            .timeout
-            .min(Duration::from_millis(budget.time_left_ms.max(1)));
-        let reply = self.runtime.complete(&self.model, &request, &grant).await;
-        let (result, stats) = match reply {
-            Ok(reply) => (reply.result, Some(reply.stats)),
-            Err(e) => (Err(model_error_of(e)), None),
+        let recorded = match &self.replay {
+            Some(r) => r.complete(&request)?,
+            None => Answer::Live,
         };
+        let (result, stats) = match (recorded, &self.model) {
+            (Answer::Recorded(answer), _) => (answer, None),
+            (Answer::Live, None) => (
+                Err(ModelError::Unavailable(
+                    "an offline replay has no model to ask".into(),
+                )),
+                None,
+            ),
+            (Answer::Live, Some(model)) => {
+                let mut grant = self.model_grant.clone();
+                grant.limits.timeout = grant
+                    .limits
+                    .timeout
+                    .min(Duration::from_millis(budget.time_left_ms.max(1)));
+                match self.runtime.complete(model, &request, &grant).await {
+                    Ok(reply) => (reply.result, Some(reply.stats)),
+                    Err(e) => (Err(model_error_of(e)), None),
+                }
+            }
+        };
+        self.record(|| Exchange::Complete {
+            request: request.clone(),
+            answer: result.clone(),
+        });
         if let Ok(c) = &result {
             let mut used = self.used();
             let tokens = u64::from(c.usage.prompt_tokens) + u64::from(c.usage.completion_tokens);
@@ -305,7 +395,8 @@ impl Broker {
                 .completion_tokens
                 .saturating_add(c.usage.completion_tokens);
         }
-        self.step(StepKind::Model, self.model.name(), result.is_ok(), started);
+        let model_name = self.model.as_ref().map_or("model", ModelComponent::name);
+        self.step(StepKind::Model, model_name, result.is_ok(), started);
         if self.depth > 0 {
             let mut conversation = request.messages.clone();
             if let Ok(c) = &result {
@@ -326,7 +417,10 @@ impl Broker {
     /// `broker.tools`: the specs of the agent's tools (plus `delegate`'s
     /// availability is the planner's business).
     pub fn tool_specs(&self) -> Vec<ToolSpec> {
-        self.tools.values().map(|t| t.spec.clone()).collect()
+        match &self.replay {
+            Some(r) if r.mode() == ReplayMode::Offline => r.recording().header.tools.clone(),
+            _ => self.tools.values().map(|t| t.spec.clone()).collect(),
+        }
     }
 
     /// `broker.history`.
@@ -346,6 +440,38 @@ impl Broker {
     pub async fn call_tools(
         &self,
         calls: Vec<ToolCall>,
+    ) -> wasmtime::Result<Vec<Result<String, ToolError>>> {
+        let recorded = match &self.replay {
+            Some(r) => r.call_tools(&calls)?,
+            None => Answer::Live,
+        };
+        let results = match (recorded, &self.replay) {
+            (Answer::Recorded((step, recorded)), Some(r)) if r.mode() == ReplayMode::LiveTools => {
+                let live = self.run_tools(&calls).await?;
+                r.check_tool_results(step, &calls, &recorded, &live)?;
+                live
+            }
+            (Answer::Recorded((_, recorded)), _) => {
+                let mut used = self.used();
+                let ran = calls.len().min(MAX_CALLS_PER_REQUEST);
+                used.tool_calls = used
+                    .tool_calls
+                    .saturating_add(u32::try_from(ran).unwrap_or(u32::MAX))
+                    .min(self.limits.max_tool_calls);
+                recorded
+            }
+            (Answer::Live, _) => self.run_tools(&calls).await?,
+        };
+        self.record(|| Exchange::CallTools {
+            calls: calls.clone(),
+            answer: results.clone(),
+        });
+        Ok(results)
+    }
+
+    async fn run_tools(
+        &self,
+        calls: &[ToolCall],
     ) -> wasmtime::Result<Vec<Result<String, ToolError>>> {
         let mut results: Vec<Option<Result<String, ToolError>>> = vec![None; calls.len()];
         let mut runnable = Vec::new();
@@ -427,6 +553,25 @@ impl Broker {
     /// Independent executors run concurrently; one that fails, traps or
     /// times out is an error in its slot and the others carry on.
     pub async fn delegate(
+        self: &Arc<Self>,
+        requests: Vec<Delegation>,
+    ) -> wasmtime::Result<Vec<Result<Outcome, RunError>>> {
+        let recorded = match &self.replay {
+            Some(r) => r.delegate(&requests)?,
+            None => Answer::Live,
+        };
+        let outcomes = match recorded {
+            Answer::Recorded(outcomes) => outcomes,
+            Answer::Live => self.delegate_live(requests.clone()).await?,
+        };
+        self.record(|| Exchange::Delegate {
+            requests,
+            answer: outcomes.clone(),
+        });
+        Ok(outcomes)
+    }
+
+    async fn delegate_live(
         self: &Arc<Self>,
         requests: Vec<Delegation>,
     ) -> wasmtime::Result<Vec<Result<Outcome, RunError>>> {
@@ -563,6 +708,8 @@ impl Broker {
             observer: Arc::clone(&self.observer),
             depth: self.depth + 1,
             transcript: Mutex::new(Vec::new()),
+            recorder: None,
+            replay: None,
         });
         let mut grant = config.planner_grant.clone();
         grant.limits.timeout = limits.wall_clock;

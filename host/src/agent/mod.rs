@@ -8,11 +8,15 @@
 //! - [`broker`]: what the host does for a planner, and every check.
 //! - [`skill`]: load a skill component, list its skills.
 //! - [`observer`]: the events a run reports (for sessions and the audit log).
+//! - [`recording`]: every input the planner consumed, hash-chained.
+//! - [`replay`]: answer a planner from a recording, and find where it diverges.
 
 pub mod broker;
 pub mod model;
 pub mod observer;
 pub mod planner;
+pub mod recording;
+pub mod replay;
 pub mod skill;
 mod worktree;
 
@@ -20,4 +24,6 @@ pub use broker::{AgentLimits, AgentTool, Broker, BrokerParts, DelegationConfig, 
 pub use model::{ModelComponent, ModelReply};
 pub use observer::{NoObserver, RunEvent, RunObserver};
 pub use planner::PlannerComponent;
+pub use recording::{Exchange, Recorder, Recording, RecordingError, RecordingHeader};
+pub use replay::{Divergence, ReplayMode, Replayer};
 pub use skill::SkillComponent;

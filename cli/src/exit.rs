@@ -124,8 +124,8 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
             return code_for_call(e);
         }
         if cause
-            .downcast_ref::<super::policy_grant::PolicyRefusal>()
-            .is_some()
+            .downcast_ref::<warden::authorize::AuthorizeError>()
+            .is_some_and(|e| matches!(e, warden::authorize::AuthorizeError::Refused { .. }))
         {
             return DENIED;
         }

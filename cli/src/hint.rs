@@ -2,6 +2,7 @@
 //! carry the data (which package, which key); the CLI turns it into advice.
 
 use warden::GrantError;
+use warden::authorize::AuthorizeError;
 use warden_registry::error::{LoadError, StoreError};
 
 /// The hints for `err`, one line each (without the `hint: ` prefix).
@@ -17,6 +18,21 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
         if let Some(load) = load {
             out.extend(for_load(load));
             break;
+        }
+        match cause.downcast_ref::<AuthorizeError>() {
+            Some(AuthorizeError::Refused { component, .. }) => {
+                out.push(format!("see `warden policy explain {component}`"));
+                break;
+            }
+            Some(AuthorizeError::OrgPolicy { .. }) => {
+                out.push(
+                    "an admin can replace it (`warden policy install`) or remove it \
+                     (`warden policy remove`)"
+                        .into(),
+                );
+                break;
+            }
+            _ => {}
         }
         if let Some(GrantError::ReservedDir { home, .. }) = cause.downcast_ref::<GrantError>() {
             out.push(format!(

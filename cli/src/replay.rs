@@ -113,7 +113,8 @@ impl ReplayArgs {
         };
         let header = recording.header.clone();
         let replayer = Arc::new(Replayer::new(recording, mode));
-        let mut runtime = Runtime::new(EngineConfig::default(), super::tool::audit_sink(&registry))?;
+        let mut runtime =
+            Runtime::new(EngineConfig::default(), super::tool::audit_sink(&registry))?;
         let mut planner_grant = Grant::default();
         planner_grant.limits.timeout =
             std::time::Duration::from_millis(header.limits.wall_clock_ms);

@@ -167,7 +167,7 @@ pub(super) fn locate(spec: &str, registry: &Registry) -> anyhow::Result<Located>
             .unwrap_or_else(|| spec.to_string());
         return Ok(Located {
             name,
-            subject: Subject::file(&path, &bytes)?,
+            subject: Subject::file(&path, &bytes),
             bytes,
         });
     }

@@ -144,30 +144,14 @@ impl DirGrant {
                 .ok_or_else(|| invalid("the host path is not UTF-8; give a guest path".into()))?
                 .to_string(),
         };
-        if !guest.starts_with('/') {
-            return Err(invalid(format!(
-                "guest path `{guest}` must be absolute, e.g. /data"
-            )));
-        }
-        if guest.split('/').any(|c| c == "..") {
-            return Err(invalid(format!(
-                "guest path `{guest}` must not contain `..`"
-            )));
-        }
+        let guest =
+            warden_policy::path::normalize_guest(&guest).map_err(|e| invalid(e.to_string()))?;
         Ok(DirGrant {
             host: canonical,
-            guest: normalize_guest(&guest),
+            guest,
             mode,
         })
     }
-}
-
-fn normalize_guest(guest: &str) -> String {
-    let parts: Vec<&str> = guest
-        .split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .collect();
-    format!("/{}", parts.join("/"))
 }
 
 /// An outbound destination a component may (or, in [`Grant::deny_hosts`],
@@ -331,11 +315,12 @@ pub fn parse_env(
             (spec.to_string(), value)
         }
     };
-    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid {
+    if !warden_policy::request::is_var_name(&name) {
         return Err(GrantError::InvalidEnv {
             spec: spec.to_string(),
-            reason: "a variable name is letters, digits and `_`".into(),
+            reason:
+                "a variable name is 1 to 128 letters, digits and `_`, not starting with a digit"
+                    .into(),
         });
     }
     Ok((name, value))

@@ -167,24 +167,37 @@ pub(crate) fn guest_within(path: &str, base: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// Checks a guest path (absolute, no `..`, no control characters) and
-/// normalises it (`/a//b/./` → `/a/b`).
-pub(crate) fn normalize_guest(text: &str) -> Result<String, String> {
+/// A guest path that is not absolute, climbs with `..`, or holds a
+/// character no guest path may.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuestPathError {
+    /// Not absolute.
+    #[error("guest path `{0}` must be absolute, e.g. `/data`")]
+    NotAbsolute(String),
+    /// A `..` component.
+    #[error("guest path `{0}` must not contain `..`")]
+    ParentDir(String),
+    /// A control character, `\\` or `*`.
+    #[error("guest path {0:?} must not contain control characters, `\\` or `*`")]
+    BadCharacter(String),
+}
+
+/// The one rule for guest paths, wherever one is read (a manifest's
+/// `dirs`, a grant, a `--dir` flag, the sandbox's `DirGrant`): absolute, no
+/// `..`, no control characters, `\\` or `*`; normalised (`/a//b/./` →
+/// `/a/b`).
+pub fn normalize_guest(text: &str) -> Result<String, GuestPathError> {
     if !text.starts_with('/') {
-        return Err(format!(
-            "guest path `{text}` must be absolute, e.g. `/data`"
-        ));
+        return Err(GuestPathError::NotAbsolute(text.to_string()));
     }
     if text.split('/').any(|c| c == "..") {
-        return Err(format!("guest path `{text}` must not contain `..`"));
+        return Err(GuestPathError::ParentDir(text.to_string()));
     }
     if text
         .chars()
         .any(|c| c.is_control() || c == '\\' || c == '*')
     {
-        return Err(format!(
-            "guest path {text:?} must not contain control characters, `\\` or `*`"
-        ));
+        return Err(GuestPathError::BadCharacter(text.to_string()));
     }
     let parts: Vec<&str> = text
         .split('/')

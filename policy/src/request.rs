@@ -296,30 +296,10 @@ pub struct DirRequest {
 
 fn de_guest_path<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let text = String::deserialize(d)?;
-    normalize_guest_path(&text).map_err(de::Error::custom)
+    crate::path::normalize_guest(&text).map_err(de::Error::custom)
 }
 
 /// Checks a guest path (absolute, no `..`) and normalizes it (`/a//b/./` → `/a/b`).
-fn normalize_guest_path(text: &str) -> Result<String, String> {
-    if !text.starts_with('/') {
-        return Err(format!(
-            "`path` `{text}` must be an absolute guest path, e.g. `/data`"
-        ));
-    }
-    if text.split('/').any(|c| c == "..") {
-        return Err(format!("`path` `{text}` must not contain `..`"));
-    }
-    if text.chars().any(|c| c.is_control() || c == '\\') {
-        return Err(format!(
-            "`path` {text:?} must not contain control characters or `\\`"
-        ));
-    }
-    let parts: Vec<&str> = text
-        .split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .collect();
-    Ok(format!("/{}", parts.join("/")))
-}
 
 /// A validated host pattern as written (the text is kept, the parse compared).
 struct HostEntry(String, HostSpec);
@@ -437,19 +417,25 @@ impl fmt::Display for HostSpec {
     }
 }
 
-/// An environment variable (`SECRET = false`) or secret (`true`) name:
-/// letters, digits and `_`.
+/// The one rule for environment variable and secret names, wherever one
+/// is read (manifests, grants, org policy, agent manifests, `--env`):
+/// 1 to 128 ASCII letters, digits and `_`, not starting with a digit.
+pub fn is_var_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// An environment variable (`SECRET = false`) or secret (`true`) name
+/// ([`is_var_name`]).
 struct VarName<const SECRET: bool>(String);
 
 impl<'de, const SECRET: bool> Deserialize<'de> for VarName<SECRET> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         let field = if SECRET { "secrets" } else { "env" };
-        let valid = !text.is_empty()
-            && text.len() <= 128
-            && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !text.starts_with(|c: char| c.is_ascii_digit());
-        if valid {
+        if is_var_name(&text) {
             Ok(VarName(text))
         } else {
             Err(de::Error::custom(format!(

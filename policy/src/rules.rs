@@ -98,7 +98,10 @@ impl DirRule {
         };
         let (host, guest) = match parts.as_slice() {
             [host] => (*host, None),
-            [host, guest] => (*host, Some(normalize_guest(guest)?)),
+            [host, guest] => (
+                *host,
+                Some(normalize_guest(guest).map_err(|e| e.to_string())?),
+            ),
             _ => return Err(format!("`{spec}`: expected HOST[:GUEST][:ro|rw]")),
         };
         Ok(DirRule {
@@ -356,11 +359,7 @@ pub(crate) fn check_name(name: &str, field: &str, pattern: bool) -> Result<(), S
             ))
         };
     }
-    let valid = !name.is_empty()
-        && name.len() <= 128
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit());
-    if valid {
+    if crate::request::is_var_name(name) {
         Ok(())
     } else {
         Err(format!(

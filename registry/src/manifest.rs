@@ -592,7 +592,7 @@ fuel = 100000000000
     fn other_bad_values_are_refused() {
         assert_refused(
             &GOOD.replace("path = \"/src\"", "path = \"src\""),
-            &["must be an absolute guest path"],
+            &["must be absolute"],
         );
         assert_refused(
             &GOOD.replace("path = \"/src\"", "path = \"/src/../etc\""),

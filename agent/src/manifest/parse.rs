@@ -267,11 +267,7 @@ fn check_model(raw: RawModel, at: &At<'_>) -> Result<ModelConfig, ManifestError>
 
 /// A secret name, as the host's `--secret NAME` takes it.
 fn check_secret_name(name: &str) -> Result<(), String> {
-    let valid = !name.is_empty()
-        && name.len() <= 128
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit());
-    if valid {
+    if warden_policy::request::is_var_name(name) {
         Ok(())
     } else {
         Err(

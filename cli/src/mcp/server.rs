@@ -28,7 +28,7 @@ use warden_registry::store::Registry;
 
 use crate::grant_args::GrantArgs;
 use crate::output::print_guest_log;
-use crate::policy_grant::{DeniedFlags, PolicyRefusal, Subject, resolve};
+use crate::policy_grant::{DeniedFlags, Subject, resolve};
 use crate::tool::{Located, audit_sink, compile, locate, locate_part};
 
 /// Which components to serve.
@@ -408,7 +408,12 @@ fn cancelled_result(component: &str, tool: &str) -> CallToolResult {
 /// A call the grant resolution refused (a flag the org policy denies, an
 /// org policy that does not verify, unreadable grants).
 fn refused(component: &str, tool: &str, err: &anyhow::Error) -> CallToolResult {
-    let kind = if err.chain().any(|c| c.is::<PolicyRefusal>()) {
+    let kind = if err.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<warden::authorize::AuthorizeError>(),
+            Some(warden::authorize::AuthorizeError::Refused { .. })
+        )
+    }) {
         "denied"
     } else {
         "grant"

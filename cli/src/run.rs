@@ -593,11 +593,8 @@ impl RunArgs {
         }
 
         let limits = AgentLimits {
-            max_turns: manifest.limits.max_turns,
-            max_tool_calls: manifest.limits.max_tool_calls,
-            max_tokens: manifest.limits.token_budget,
             wall_clock,
-            ..AgentLimits::default()
+            ..AgentLimits::from(&manifest.limits)
         };
         Ok(Assembled {
             runtime,

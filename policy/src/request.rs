@@ -299,8 +299,6 @@ fn de_guest_path<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     crate::path::normalize_guest(&text).map_err(de::Error::custom)
 }
 
-/// Checks a guest path (absolute, no `..`) and normalizes it (`/a//b/./` → `/a/b`).
-
 /// A validated host pattern as written (the text is kept, the parse compared).
 struct HostEntry(String, HostSpec);
 

@@ -53,12 +53,22 @@ pub struct AgentLimits {
 }
 
 impl Default for AgentLimits {
+    /// The agent manifest's defaults (`warden_agent::Limits`): one set of
+    /// defaults, whether an agent comes from `agent.toml` or from code.
     fn default() -> Self {
+        AgentLimits::from(&warden_agent::manifest::Limits::default())
+    }
+}
+
+impl From<&warden_agent::manifest::Limits> for AgentLimits {
+    /// The run limits an agent manifest's `[limits]` table sets (its
+    /// `token_budget` is [`AgentLimits::max_tokens`]).
+    fn from(l: &warden_agent::manifest::Limits) -> Self {
         AgentLimits {
-            max_turns: 20,
-            max_tool_calls: 100,
-            max_tokens: 200_000,
-            wall_clock: Duration::from_secs(600),
+            max_turns: l.max_turns,
+            max_tool_calls: l.max_tool_calls,
+            max_tokens: l.token_budget,
+            wall_clock: Duration::from_millis(l.wall_clock_ms),
             max_parallel_tools: 8,
         }
     }

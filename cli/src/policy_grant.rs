@@ -40,12 +40,24 @@ pub fn resolve(
     flags: &GrantArgs,
     denied: DeniedFlags,
 ) -> anyhow::Result<Resolved> {
+    let layers = PolicyLayers::load(registry).map_err(with_hint)?;
+    resolve_under(&layers, registry, subject, flags, denied)
+}
+
+/// [`resolve`] under policy layers the caller already has (a long-running
+/// server keeps them in a [`warden::policy_cache::PolicyCache`]).
+pub fn resolve_under(
+    layers: &PolicyLayers,
+    registry: &Registry,
+    subject: &Subject,
+    flags: &GrantArgs,
+    denied: DeniedFlags,
+) -> anyhow::Result<Resolved> {
     let FlagGrants {
         capabilities,
         env_values,
         secrets,
     } = flags.flag_grants()?;
-    let layers = PolicyLayers::load(registry).map_err(with_hint)?;
     let call = CallGrants {
         capabilities,
         env_values,
@@ -55,7 +67,7 @@ pub fn resolve(
         DeniedFlags::Refuse => DeniedGrants::Refuse,
         DeniedFlags::Warn => DeniedGrants::Note,
     };
-    let authorized = authorize(&layers, subject, &call, denied, registry.root(), || {
+    let authorized = authorize(layers, subject, &call, denied, registry.root(), || {
         flags.stored_secrets()
     })
     .map_err(with_hint)?;

@@ -47,6 +47,7 @@ mod instance;
 mod limiter;
 pub mod net;
 pub mod outbound;
+pub mod policy_cache;
 pub mod record;
 pub mod sandbox;
 mod sandboxed;

@@ -28,8 +28,9 @@ use warden_registry::store::Registry;
 
 use crate::grant_args::GrantArgs;
 use crate::output::print_guest_log;
-use crate::policy_grant::{DeniedFlags, Subject, resolve};
+use crate::policy_grant::{DeniedFlags, Subject, resolve, resolve_under};
 use crate::tool::{Located, audit_sink, compile, locate, locate_part};
+use warden::policy_cache::PolicyCache;
 
 /// Which components to serve.
 #[derive(Debug, Clone)]
@@ -70,6 +71,8 @@ struct Exposed {
 
 struct Inner {
     registry: Registry,
+    /// The policy layers, reloaded when their files change.
+    policy: PolicyCache,
     flags: GrantArgs,
     served: Vec<Served>,
     tools: Vec<Exposed>,
@@ -159,6 +162,7 @@ impl ToolServer {
             .collect();
         Ok(ToolServer {
             inner: Arc::new(Inner {
+                policy: PolicyCache::new(registry.clone()),
                 registry,
                 flags,
                 served,
@@ -322,17 +326,21 @@ impl Inner {
         cancelled: impl std::future::Future<Output = ()>,
     ) -> (CallToolResult, Option<CapturedLog>) {
         let served = &self.served[exposed.served];
-        let (registry, flags, subject) = (
-            self.registry.clone(),
-            self.flags.clone(),
-            served.subject.clone(),
-        );
-        let resolved = tokio::task::spawn_blocking(move || {
-            resolve(&registry, &subject, &flags, DeniedFlags::Refuse)
-        })
-        .await
-        .map_err(anyhow::Error::from)
-        .and_then(|r| r);
+        // The policy layers come from the cache: three `stat`s when no
+        // policy file changed, no thread hop.
+        let resolved = self
+            .policy
+            .layers()
+            .map_err(anyhow::Error::from)
+            .and_then(|layers| {
+                resolve_under(
+                    &layers,
+                    &self.registry,
+                    &served.subject,
+                    &self.flags,
+                    DeniedFlags::Refuse,
+                )
+            });
         let grant = match resolved {
             Ok(resolved) => {
                 if resolved.engine != served.engine {

@@ -8,8 +8,10 @@
 //! - [`broker`]: what the host does for a planner, and every check.
 //! - [`skill`]: load a skill component, list its skills.
 //! - [`observer`]: the events a run reports (for sessions and the audit log).
+//! - [`local_server`]: find a local model server; grant a loopback endpoint.
 
 pub mod broker;
+pub mod local_server;
 pub mod model;
 pub mod observer;
 pub mod planner;

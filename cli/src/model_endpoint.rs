@@ -55,8 +55,8 @@ fn resolve_blocking(
                 server.name, server.base_url
             );
         }
-        let local = LoopbackEndpoint::of(&server.base_url)
-            .context("a probed server is not on loopback")?;
+        let local =
+            LoopbackEndpoint::of(&server.base_url).context("a probed server is not on loopback")?;
         let model = pick_model(model, &server.models, &server.base_url, quiet)?;
         return Ok(ModelEndpoint {
             host_port: local.addr.to_string(),

@@ -21,7 +21,12 @@ pub fn engine_for_parts(
         (&manifest.provider, "model-provider"),
     ];
     parts.extend(manifest.tools.iter().map(|p| (p, "tool")));
-    parts.extend(manifest.skill_components().into_iter().map(|p| (p, "skill")));
+    parts.extend(
+        manifest
+            .skill_components()
+            .into_iter()
+            .map(|p| (p, "skill")),
+    );
     let mut stack = None::<usize>;
     for (part, kind) in parts {
         let located = locate_part(&part.name, &part.req, kind, registry)?;

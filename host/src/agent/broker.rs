@@ -474,9 +474,8 @@ impl Broker {
         let semaphore = &semaphore;
         let config = &config;
         // Executors of this batch that have not reserved their share yet.
-        let unreserved = &std::sync::atomic::AtomicU32::new(
-            u32::try_from(requests.len()).unwrap_or(u32::MAX),
-        );
+        let unreserved =
+            &std::sync::atomic::AtomicU32::new(u32::try_from(requests.len()).unwrap_or(u32::MAX));
         let runs = requests.into_iter().map(|request| async move {
             let _permit = semaphore.acquire().await;
             let started = Instant::now();

@@ -139,8 +139,8 @@ pub fn probe_local_servers(servers: &[(String, u16)]) -> Result<LocalServer, Loc
 pub fn list_models(addr: SocketAddr, base_path: &str) -> Result<Vec<String>, String> {
     let path = format!("{}/models", base_path.trim_end_matches('/'));
     let body = get(addr, &path)?;
-    let json: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|_| format!("GET {path} did not return JSON"))?;
+    let json: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| format!("GET {path} did not return JSON"))?;
     // OpenAI: {"data": [{"id": …}]}; Ollama's native API: {"models": [{"name": …}]}.
     let list = json
         .get("data")
@@ -160,13 +160,12 @@ pub fn list_models(addr: SocketAddr, base_path: &str) -> Result<Vec<String>, Str
 
 /// `GET path` on `addr` over HTTP/1.1; the body of a 200 reply.
 fn get(addr: SocketAddr, path: &str) -> Result<Vec<u8>, String> {
-    let mut stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).map_err(|e| match e
-        .kind()
-    {
-        std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
-        std::io::ErrorKind::TimedOut => "no answer to connect".to_string(),
-        _ => format!("cannot connect: {e}"),
-    })?;
+    let mut stream =
+        TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).map_err(|e| match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+            std::io::ErrorKind::TimedOut => "no answer to connect".to_string(),
+            _ => format!("cannot connect: {e}"),
+        })?;
     let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
     let _ = stream.set_write_timeout(Some(READ_TIMEOUT));
     let request = format!(
@@ -202,7 +201,8 @@ fn get(addr: SocketAddr, path: &str) -> Result<Vec<u8>, String> {
             Err(e) => return Err(format!("the reply to GET {path} broke off: {e}")),
         }
     }
-    let head_end = find(&reply, b"\r\n\r\n").ok_or_else(|| format!("no HTTP reply to GET {path}"))?;
+    let head_end =
+        find(&reply, b"\r\n\r\n").ok_or_else(|| format!("no HTTP reply to GET {path}"))?;
     let head = String::from_utf8_lossy(&reply[..head_end]).to_string();
     let raw = reply[head_end + 4..].to_vec();
     let body = if header(&head, "transfer-encoding").is_some_and(|v| v.contains("chunked")) {

@@ -624,7 +624,11 @@ fn racing_executors_share_the_managers_budget_and_never_overshoot_it() {
     let usage = agent.broker.usage();
     assert!(usage.turns <= 8, "{usage:?} ({outcome:?})");
     assert!(usage.tool_calls <= 4, "{usage:?} ({outcome:?})");
-    assert!(server.requests().len() <= 8, "{} model requests", server.requests().len());
+    assert!(
+        server.requests().len() <= 8,
+        "{} model requests",
+        server.requests().len()
+    );
     // Every executor got a share and used it: the budget was split, not
     // given whole to the first.
     let executor_requests = server
@@ -633,7 +637,9 @@ fn racing_executors_share_the_managers_budget_and_never_overshoot_it() {
         .filter(|r| !r.to_string().contains("MANAGER"))
         .map(|r| {
             let t = r.to_string();
-            (0..3).find(|i| t.contains(&format!("RACE-{i}"))).unwrap_or(9)
+            (0..3)
+                .find(|i| t.contains(&format!("RACE-{i}")))
+                .unwrap_or(9)
         })
         .collect::<std::collections::BTreeSet<_>>();
     assert_eq!(executor_requests.len(), 3, "{executor_requests:?}");
@@ -650,7 +656,11 @@ fn the_first_party_planner_can_ask_for_a_worktree_and_the_executor_writes_only_t
             .args(args)
             .output()
             .expect("git runs");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     git(&["init", "-q"]);
     std::fs::write(repo.path().join("hello.txt"), "committed").expect("write");
@@ -707,6 +717,10 @@ fn the_first_party_planner_can_ask_for_a_worktree_and_the_executor_writes_only_t
         "changed by the executor"
     );
     // The model heard where the work is.
-    let last = server.requests().last().map(Value::to_string).unwrap_or_default();
+    let last = server
+        .requests()
+        .last()
+        .map(Value::to_string)
+        .unwrap_or_default();
     assert!(last.contains("git worktree"), "{last}");
 }

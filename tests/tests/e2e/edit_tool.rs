@@ -41,7 +41,11 @@ fn denied(result: Result<Value, CallError>, target: &str) {
         Err(CallError::Denied { denial, component }) => {
             assert_eq!(component, "edit");
             assert_eq!(denial.capability, Capability::Filesystem);
-            assert!(denial.target.contains(target), "{} vs {target}", denial.target);
+            assert!(
+                denial.target.contains(target),
+                "{} vs {target}",
+                denial.target
+            );
         }
         other => panic!("expected a filesystem denial for {target}, got {other:?}"),
     }
@@ -70,7 +74,10 @@ fn edit_replaces_a_unique_match_and_refuses_missing_or_repeated_ones() {
         "edit",
         json!({"path": "/data/src/lib.rs", "old_string": "fn twice() {}", "new_string": "x"}),
     ));
-    assert!(msg.contains("occurs 2 times (starting on lines 5, 6)"), "{msg}");
+    assert!(
+        msg.contains("occurs 2 times (starting on lines 5, 6)"),
+        "{msg}"
+    );
     let msg = invalid(call(
         &grant,
         "edit",
@@ -154,14 +161,34 @@ fn glob_finds_files_with_sizes_and_mtimes_inside_the_grant_only() {
         .iter()
         .filter_map(|f| f["path"].as_str())
         .collect();
-    assert_eq!(paths, ["/data/src/deep/mod.rs", "/data/src/lib.rs"], "{out}");
+    assert_eq!(
+        paths,
+        ["/data/src/deep/mod.rs", "/data/src/lib.rs"],
+        "{out}"
+    );
     assert_eq!(out["files"][0]["size"], 8);
-    assert!(out["files"][0]["modified"].as_u64().is_some_and(|t| t > 1_600_000_000), "{out}");
+    assert!(
+        out["files"][0]["modified"]
+            .as_u64()
+            .is_some_and(|t| t > 1_600_000_000),
+        "{out}"
+    );
     assert_eq!(out["truncated"], false);
-    let out = call(&grant, "glob", json!({"pattern": "*.rs", "path": "/data/src"})).expect("glob");
+    let out = call(
+        &grant,
+        "glob",
+        json!({"pattern": "*.rs", "path": "/data/src"}),
+    )
+    .expect("glob");
     assert_eq!(out["files"].as_array().map(Vec::len), Some(1), "{out}");
-    denied(call(&grant, "glob", json!({"pattern": "*", "path": "/data/.."})), "..");
-    denied(call(&grant, "glob", json!({"pattern": "*", "path": "/etc"})), "/etc");
+    denied(
+        call(&grant, "glob", json!({"pattern": "*", "path": "/data/.."})),
+        "..",
+    );
+    denied(
+        call(&grant, "glob", json!({"pattern": "*", "path": "/etc"})),
+        "/etc",
+    );
     let msg = invalid(call(&grant, "glob", json!({"pattern": "[unclosed"})));
     assert!(msg.contains("invalid"), "{msg}");
 }

@@ -106,8 +106,12 @@ fn start(context: u32) -> Result<LlamaServer, String> {
             &port.to_string(),
             "--n_ctx",
             &context.to_string(),
+            // llama-cpp-python's grammar-constrained tool calling: with
+            // tools offered, the model first chooses (by grammar) between
+            // `functions.NAME:` and `message:`, then writes the arguments
+            // under a grammar made from the tool's JSON schema.
             "--chat_format",
-            "chatml",
+            "chatml-function-calling",
             "--seed",
             "1",
             "--n_threads",
@@ -130,7 +134,10 @@ fn start(context: u32) -> Result<LlamaServer, String> {
             use std::io::Write;
             let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
             let _ = s.write_all(
-                format!("GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").as_bytes(),
+                format!(
+                    "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+                )
+                .as_bytes(),
             );
             let mut reply = String::new();
             let _ = s.read_to_string(&mut reply);
@@ -173,12 +180,16 @@ fn a_real_llama_cpp_server_answers_through_warden_run_and_its_errors_are_typed()
     let url = server.base_url();
 
     // A plain completion, found with no endpoint named: the probe finds the
-    // server (as `llama.cpp` on its port) and picks its only model.
+    // server (as `llama.cpp` on its port) and picks its only model. One
+    // turn: the planner asks for an answer without tools.
     let out = warden()
-        .args(["run", "Say hello", "--json"])
+        .args(["run", "Say hello", "--json", "--max-turns", "1"])
         .env("WARDEN_HOME", &home)
         .env_remove("WARDEN_MODEL_ENDPOINT")
-        .env("WARDEN_TEST_LOCAL_SERVERS", format!("llama.cpp={}", server.port))
+        .env(
+            "WARDEN_TEST_LOCAL_SERVERS",
+            format!("llama.cpp={}", server.port),
+        )
         .current_dir(&ws)
         .output()
         .expect("warden runs");
@@ -186,14 +197,69 @@ fn a_real_llama_cpp_server_answers_through_warden_run_and_its_errors_are_typed()
     assert_eq!(out.status.code(), Some(0), "{said}");
     let json: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["ok"], true, "{json}");
-    assert_eq!(json["answer"].as_str().map(str::trim), Some("hello"), "{json}");
-    assert!(json["usage"]["tokens"].as_u64().is_some_and(|t| t > 0), "{json}");
+    assert_eq!(
+        json["answer"].as_str().map(str::trim),
+        Some("hello"),
+        "{json}"
+    );
+    assert!(
+        json["usage"]["tokens"].as_u64().is_some_and(|t| t > 0),
+        "{json}"
+    );
 
-    // The same by name, on localhost.
+    // Tool calls end to end, named on localhost: with tools offered the
+    // grammar makes the model call one (the first by token order: every
+    // choice but " hello" ties in this model, and the choice is greedy),
+    // with arguments that match the tool's schema. warden runs the call
+    // and feeds the result back; on the last turn the planner asks for an
+    // answer without tools and gets " hello".
     let local = url.replace("127.0.0.1", "localhost");
-    let out = run_warden(&home, &ws, &["Say hello", "--endpoint", &local, "--json"]);
+    let out = run_warden(
+        &home,
+        &ws,
+        &[
+            "Say hello",
+            "--endpoint",
+            &local,
+            "--json",
+            "--max-turns",
+            "2",
+        ],
+    );
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
     let json: Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(json["answer"].as_str().map(str::trim), Some("hello"), "{json}");
+    assert_eq!(
+        json["answer"].as_str().map(str::trim),
+        Some("hello"),
+        "{json} {said}"
+    );
+    assert!(
+        json["usage"]["tool_calls"].as_u64().is_some_and(|n| n >= 1),
+        "{json}"
+    );
+    let session = json["session"].as_str().expect("session").to_string();
+    let shown = warden()
+        .args(["sessions", "show", &session, "--json"])
+        .env("WARDEN_HOME", &home)
+        .current_dir(&ws)
+        .output()
+        .expect("warden runs");
+    let shown: Value = serde_json::from_slice(&shown.stdout).expect("session json");
+    let calls: Vec<&Value> = shown["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["tool_calls"].as_array())
+        .flatten()
+        .collect();
+    assert!(!calls.is_empty(), "{shown}");
+    // The arguments the grammar produced are a JSON object, as the tool's
+    // schema requires.
+    for call in &calls {
+        let arguments = call["arguments"].as_str().unwrap_or_default();
+        let parsed: Value = serde_json::from_str(arguments).unwrap_or(Value::Null);
+        assert!(parsed.is_object(), "{call}");
+    }
 
     // A prompt longer than the context window: llama.cpp's real error reply
     // is read as a context overflow, not a generic failure.

@@ -158,7 +158,9 @@ fn when_no_local_server_answers_the_error_names_what_was_tried() {
     let out = w.run("Say hello", &[], &probe);
     let said = expect_failed(&out, &["run"], "no local model server answered");
     assert!(
-        said.contains(&format!("Ollama at http://127.0.0.1:{refused}/v1 (connection refused)")),
+        said.contains(&format!(
+            "Ollama at http://127.0.0.1:{refused}/v1 (connection refused)"
+        )),
         "{said}"
     );
     assert!(

@@ -732,11 +732,17 @@ fn audit_records_can_be_signed_and_the_signatures_checked() {
 
 #[test]
 fn warden_run_holds_every_part_to_the_org_stack_ceiling() {
-    let server = warden_tests::chat::ChatServer::scripted(vec![
-        warden_tests::chat::Reply::answer("fine"),
-    ]);
+    let server =
+        warden_tests::chat::ChatServer::scripted(vec![warden_tests::chat::Reply::answer("fine")]);
     let url = server.base_url();
-    let run = ["run", "Say fine", "--endpoint", url.as_str(), "--workspace", "data"];
+    let run = [
+        "run",
+        "Say fine",
+        "--endpoint",
+        url.as_str(),
+        "--workspace",
+        "data",
+    ];
 
     // A generous ceiling: the agent runs.
     let h = Home::new();
@@ -751,5 +757,9 @@ fn warden_run_holds_every_part_to_the_org_stack_ceiling() {
     let said = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_ne!(out.status.code(), Some(0), "{said}");
     assert!(said.contains("stack"), "{said}");
-    assert_eq!(server.requests().len(), 1, "only the first run reached the model");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "only the first run reached the model"
+    );
 }

@@ -23,7 +23,11 @@ pub fn page_lines(text: &str, start_line: usize, max_lines: usize, max_bytes: us
     let total_lines = text.lines().count();
     let mut content = String::new();
     let mut end_line = start_line - 1;
-    for line in text.split_inclusive('\n').skip(start_line - 1).take(max_lines) {
+    for line in text
+        .split_inclusive('\n')
+        .skip(start_line - 1)
+        .take(max_lines)
+    {
         if !content.is_empty() && content.len() + line.len() > max_bytes {
             break;
         }

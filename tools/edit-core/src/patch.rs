@@ -96,7 +96,10 @@ pub fn parse_patch(patch: &str) -> Result<Vec<FilePatch>, PatchError> {
             continue;
         };
         let Some(new) = lines.get(i + 1).and_then(|l| l.strip_prefix("+++ ")) else {
-            return Err(malformed(i + 1, "a `--- OLD` line must be followed by `+++ NEW`"));
+            return Err(malformed(
+                i + 1,
+                "a `--- OLD` line must be followed by `+++ NEW`",
+            ));
         };
         let mut file = FilePatch {
             old_path: diff_path(old, "a/"),
@@ -108,8 +111,8 @@ pub fn parse_patch(patch: &str) -> Result<Vec<FilePatch>, PatchError> {
         }
         i += 2;
         while let Some(header) = lines.get(i).filter(|l| l.starts_with("@@")) {
-            let (old_start, old_count, new_count) =
-                hunk_header(header).ok_or_else(|| malformed(i, "a hunk header must read `@@ -L,N +L,N @@`"))?;
+            let (old_start, old_count, new_count) = hunk_header(header)
+                .ok_or_else(|| malformed(i, "a hunk header must read `@@ -L,N +L,N @@`"))?;
             i += 1;
             let mut hunk = Hunk {
                 old_start,
@@ -120,7 +123,10 @@ pub fn parse_patch(patch: &str) -> Result<Vec<FilePatch>, PatchError> {
             let mut last_added = false;
             while hunk.old_lines.len() < old_count || hunk.new_lines.len() < new_count {
                 let Some(line) = lines.get(i) else {
-                    return Err(malformed(i, "the patch ends inside a hunk (its line counts are larger than its lines)"));
+                    return Err(malformed(
+                        i,
+                        "the patch ends inside a hunk (its line counts are larger than its lines)",
+                    ));
                 };
                 match line.chars().next() {
                     Some(' ') | None => {
@@ -145,7 +151,10 @@ pub fn parse_patch(patch: &str) -> Result<Vec<FilePatch>, PatchError> {
                 i += 1;
             }
             if hunk.old_lines.len() != old_count || hunk.new_lines.len() != new_count {
-                return Err(malformed(i, "the hunk's lines do not match its header's counts"));
+                return Err(malformed(
+                    i,
+                    "the hunk's lines do not match its header's counts",
+                ));
             }
             if let Some(marker) = lines.get(i)
                 && marker.starts_with('\\')
@@ -210,7 +219,12 @@ pub fn apply_hunks(path: &str, original: &str, hunks: &[Hunk]) -> Result<String,
         };
         // Nearest first: wanted, wanted+1, wanted-1, …, never before `floor`.
         let at = (0..=lines.len())
-            .flat_map(|d| [wanted.checked_add(d), wanted.checked_sub(d).filter(|_| d > 0)])
+            .flat_map(|d| {
+                [
+                    wanted.checked_add(d),
+                    wanted.checked_sub(d).filter(|_| d > 0),
+                ]
+            })
             .flatten()
             .find(|&at| at >= floor && at <= lines.len() && fits(at))
             .ok_or_else(|| PatchError::HunkDoesNotApply {
@@ -261,10 +275,16 @@ mod tests {
 
     #[test]
     fn a_hunk_that_does_not_match_refuses_the_whole_patch() {
-        let patch = "--- x\n+++ x\n@@ -1,2 +1,2 @@\n one\n-two\n+TWO\n@@ -4,1 +4,1 @@\n-not there\n+x\n";
+        let patch =
+            "--- x\n+++ x\n@@ -1,2 +1,2 @@\n one\n-two\n+TWO\n@@ -4,1 +4,1 @@\n-not there\n+x\n";
         let files = parse_patch(patch).unwrap();
         match apply_hunks("x", FILE, &files[0].hunks) {
-            Err(PatchError::HunkDoesNotApply { hunk, at_line, expected, .. }) => {
+            Err(PatchError::HunkDoesNotApply {
+                hunk,
+                at_line,
+                expected,
+                ..
+            }) => {
                 assert_eq!((hunk, at_line, expected.as_str()), (2, 4, "not there"));
             }
             other => panic!("{other:?}"),
@@ -278,7 +298,10 @@ mod tests {
         assert_eq!(files[0].old_path, None);
         assert_eq!(apply_hunks("new.txt", "", &files[0].hunks).unwrap(), "a\nb");
         assert_eq!(files[1].new_path, None);
-        assert_eq!(apply_hunks("old.txt", "gone\n", &files[1].hunks).unwrap(), "");
+        assert_eq!(
+            apply_hunks("old.txt", "gone\n", &files[1].hunks).unwrap(),
+            ""
+        );
     }
 
     #[test]

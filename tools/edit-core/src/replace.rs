@@ -21,7 +21,9 @@ pub enum EditError {
 impl fmt::Display for EditError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EditError::EmptyOld => write!(f, "`old_string` is empty; give the exact text to replace"),
+            EditError::EmptyOld => {
+                write!(f, "`old_string` is empty; give the exact text to replace")
+            }
             EditError::NotFound => write!(
                 f,
                 "`old_string` does not occur in the file; read the file and copy the text exactly, whitespace included"
@@ -98,7 +100,10 @@ mod tests {
                 lines: vec![1, 3]
             }
         );
-        assert!(err.to_string().contains("occurs 2 times (starting on lines 1, 3)"));
+        assert!(
+            err.to_string()
+                .contains("occurs 2 times (starting on lines 1, 3)")
+        );
         // Whitespace counts: an indented copy does not match.
         assert_eq!(replace_exact("    x", "\tx", "y"), Err(EditError::NotFound));
     }

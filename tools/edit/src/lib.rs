@@ -238,9 +238,15 @@ fn glob(input: Glob) -> Result<GlobOutput, ToolError> {
     let matcher = GlobBuilder::new(&input.pattern)
         .literal_separator(true)
         .build()
-        .map_err(|e| ToolError::InvalidInput(format!("the pattern `{}` is invalid: {e}", input.pattern)))?
+        .map_err(|e| {
+            ToolError::InvalidInput(format!("the pattern `{}` is invalid: {e}", input.pattern))
+        })?
         .compile_matcher();
-    let prefix = if root == "/" { String::new() } else { root.clone() };
+    let prefix = if root == "/" {
+        String::new()
+    } else {
+        root.clone()
+    };
     let mut files = Vec::new();
     let mut pending = vec![String::new()];
     let mut visited = 0usize;
@@ -303,7 +309,12 @@ fn read_lines(input: ReadLines) -> Result<ReadLinesOutput, ToolError> {
     let path = resolve_path(&input.path, &grants, Access::Read)?;
     let text = read_text(&path, &grants)?;
     let max_lines = input.max_lines.unwrap_or(DEFAULT_LINES).clamp(1, MAX_LINES);
-    let page = page_lines(&text, input.start_line.unwrap_or(1), max_lines, MAX_PAGE_BYTES);
+    let page = page_lines(
+        &text,
+        input.start_line.unwrap_or(1),
+        max_lines,
+        MAX_PAGE_BYTES,
+    );
     Ok(ReadLinesOutput {
         path,
         content: page.content,

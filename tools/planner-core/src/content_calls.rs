@@ -70,7 +70,10 @@ fn strip_fence(text: &str) -> &str {
 /// One call: `{"name", "arguments"|"parameters"}`, or the OpenAI shape
 /// `{"function": {"name", "arguments"}}`.
 fn call_of(item: &Value, offered: &[ToolSpec], turn: u32, index: usize) -> Option<ToolCall> {
-    let function = item.get("function").filter(|f| f.is_object()).unwrap_or(item);
+    let function = item
+        .get("function")
+        .filter(|f| f.is_object())
+        .unwrap_or(item);
     let name = function.get("name")?.as_str()?;
     if !offered.iter().any(|t| t.name == name) {
         return None;
@@ -82,7 +85,9 @@ fn call_of(item: &Value, offered: &[ToolSpec], turn: u32, index: usize) -> Optio
         None | Some(Value::Null) => "{}".to_string(),
         Some(Value::String(s)) => {
             // Arguments as JSON text must still be an object.
-            serde_json::from_str::<Value>(s).ok().filter(Value::is_object)?;
+            serde_json::from_str::<Value>(s)
+                .ok()
+                .filter(Value::is_object)?;
             s.clone()
         }
         Some(v @ Value::Object(_)) => v.to_string(),

@@ -58,12 +58,12 @@ pub mod chat {
 }
 
 pub use broker::{Broker, Level};
+pub use compact::compact_for_overflow;
+pub use content_calls::tool_calls_in_content;
 pub use delegate::{
     DEFAULT_MAX_TURNS, DELEGATE_DESCRIPTION, DELEGATE_TOOL, delegate_spec, parse_delegations,
 };
 pub use prompt::{SYSTEM_PROMPT, initial_messages, repair_history, system_text};
-pub use compact::compact_for_overflow;
-pub use content_calls::tool_calls_in_content;
 pub use run::{MAX_MODEL_RETRIES, MAX_RETRY_WAIT, RETRY_WAIT, describe_tool_error, run};
 pub use types::{Budget, Delegation, Outcome, RunError, SkillSpec, Step, StepKind, ToolError};
 

@@ -507,13 +507,12 @@ fn transient_model_errors_are_retried_with_backoff_within_the_time_left() {
 
     // Backoff never waits past the run's wall clock: with 3 s left, the
     // 4 s wait is not taken.
-    let mut fake = Fake::new(
-        (0..3)
-            .map(|_| Err(ModelError::RateLimited(None)))
-            .collect(),
-    );
+    let mut fake = Fake::new((0..3).map(|_| Err(ModelError::RateLimited(None))).collect());
     fake.time_left_ms = 3_000;
-    assert!(matches!(run(&mut fake, "x"), Err(RunError::Model(ModelError::RateLimited(None)))));
+    assert!(matches!(
+        run(&mut fake, "x"),
+        Err(RunError::Model(ModelError::RateLimited(None)))
+    ));
     assert_eq!(fake.sleeps, [1, 2].map(Duration::from_secs));
 }
 
@@ -537,7 +536,11 @@ fn a_context_overflow_compacts_the_conversation_and_asks_again() {
             .sum::<usize>()
     };
     assert!(tool_len(after) < 2_000 && tool_len(before) >= 50_000);
-    assert!(fake.logs.iter().any(|l| l.contains("compacted")), "{:?}", fake.logs);
+    assert!(
+        fake.logs.iter().any(|l| l.contains("compacted")),
+        "{:?}",
+        fake.logs
+    );
 }
 
 #[test]
@@ -557,7 +560,10 @@ fn tool_calls_written_as_json_in_the_text_are_run() {
     assert_eq!(last[last.len() - 1].role, Role::Tool);
     // A JSON answer naming no offered tool stays an answer.
     let mut fake = Fake::new(vec![answer(r#"{"name": "not_a_tool", "arguments": {}}"#)]);
-    assert_eq!(ok(&mut fake, "x").answer, r#"{"name": "not_a_tool", "arguments": {}}"#);
+    assert_eq!(
+        ok(&mut fake, "x").answer,
+        r#"{"name": "not_a_tool", "arguments": {}}"#
+    );
 }
 
 #[test]

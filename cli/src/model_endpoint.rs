@@ -26,6 +26,9 @@ pub struct ModelEndpoint {
     pub host_port: String,
     /// The model to ask for, if one is named or the server lists only one.
     pub model: Option<String>,
+    /// Whether the endpoint is on loopback (a local server, which needs no
+    /// API key).
+    pub local: bool,
 }
 
 /// Resolves the endpoint from what the user named (`None`: probe), saying
@@ -63,6 +66,7 @@ fn resolve_blocking(
             grant: local.grant(),
             base_url: local.base_url,
             model,
+            local: true,
         });
     };
     if let Some(local) = LoopbackEndpoint::of(&endpoint) {
@@ -79,6 +83,7 @@ fn resolve_blocking(
             grant: local.grant(),
             base_url: local.base_url,
             model,
+            local: true,
         });
     }
     let uri: http::Uri = endpoint
@@ -102,6 +107,7 @@ fn resolve_blocking(
         host_port,
         base_url: endpoint,
         model,
+        local: false,
     })
 }
 

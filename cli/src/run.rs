@@ -351,7 +351,7 @@ impl RunArgs {
                 model_flags
                     .secrets
                     .push(format!("{secret}@{scheme}://{host_port}"));
-            } else if !self.quiet && !self.json {
+            } else if !self.quiet && !self.json && !endpoint.local {
                 eprintln!(
                     "note: {secret} is not set (environment or secrets file); requests to \
                      {host_port} carry no API key"

@@ -76,8 +76,10 @@ struct WireFunction<'a> {
 /// model; with neither, `model` is left out and the server uses the model it
 /// serves (llama.cpp, a single-model vLLM). Tools are sent as
 /// `{"type":"function","function":{name,description,parameters}}`;
-/// `tool_choice` `auto` is the API's default and is left out (some servers
-/// refuse the explicit value), and no `tool_choice` is sent without tools.
+/// with tools, `tool_choice` is always sent, `auto` included: it is the
+/// OpenAI API's default, but llama.cpp's Python server
+/// (`llama-cpp-python`, `chatml-function-calling`) ignores the tools of a
+/// request that leaves it out. No `tool_choice` is sent without tools.
 pub fn encode_request(
     request: &CompletionRequest,
     default_model: Option<&str>,
@@ -111,7 +113,8 @@ pub fn encode_request(
         .collect::<Result<Vec<_>, ModelError>>()?;
 
     let tool_choice = match (&request.tool_choice, tools.is_empty()) {
-        (ToolChoice::Auto, _) | (ToolChoice::None, true) => None,
+        (ToolChoice::Auto | ToolChoice::None, true) => None,
+        (ToolChoice::Auto, false) => Some(json!("auto")),
         (ToolChoice::None, false) => Some(json!("none")),
         (ToolChoice::Required, false) => Some(json!("required")),
         (ToolChoice::Named(name), false) => {
@@ -338,7 +341,7 @@ mod tests {
             tools: vec![tool("a"), tool("b")],
             ..CompletionRequest::default()
         };
-        assert!(encode(&request, None).get("tool_choice").is_none());
+        assert_eq!(encode(&request, None)["tool_choice"], "auto");
         request.tool_choice = ToolChoice::None;
         assert_eq!(encode(&request, None)["tool_choice"], "none");
         request.tool_choice = ToolChoice::Named("b".into());

@@ -29,8 +29,8 @@ struct WireRequest<'a> {
     stream: bool,
 }
 
-/// One message. `content` is `null` only for an assistant message that
-/// calls tools and says nothing, as the OpenAI API expects.
+/// One message. `content` is always a string (empty for an assistant
+/// message that only calls tools).
 #[derive(Serialize)]
 struct WireMessage<'a> {
     role: &'static str,
@@ -184,11 +184,10 @@ fn wire_message(index: usize, message: &Message) -> Result<WireMessage<'_>, Mode
             },
         })
         .collect::<Vec<_>>();
-    let content = if message.content.is_empty() && !tool_calls.is_empty() {
-        None
-    } else {
-        Some(message.content.as_str())
-    };
+    // An assistant message that only calls tools has empty content, not
+    // `null`: the OpenAI API takes either, but llama.cpp's Python server
+    // refuses `null` (a validation error, answered as a 500).
+    let content = Some(message.content.as_str());
     Ok(WireMessage {
         role: message.role.as_str(),
         content,
@@ -293,7 +292,7 @@ mod tests {
                 "messages": [
                     {"role": "system", "content": "Be brief."},
                     {"role": "user", "content": "Read a.txt"},
-                    {"role": "assistant", "content": null, "tool_calls": [
+                    {"role": "assistant", "content": "", "tool_calls": [
                         {"id": "call_1", "type": "function",
                          "function": {"name": "read_file", "arguments": "{\"path\":\"a.txt\"}"}}
                     ]},

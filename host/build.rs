@@ -23,6 +23,7 @@ fn main() {
             "fs".into(),
             "grep".into(),
             "http_fetch".into(),
+            "edit".into(),
             "openai_provider".into(),
             "planner".into(),
         ],

@@ -34,6 +34,17 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
             }
             _ => {}
         }
+        if let Some(warden::agent::local_server::LocalServerError::NoneAnswered { .. }) =
+            cause.downcast_ref()
+        {
+            out.push(
+                "start a local server (e.g. `ollama serve`, or llama.cpp's `llama-server -m \
+                 MODEL.gguf`), or name an endpoint: --endpoint URL, WARDEN_MODEL_ENDPOINT, or \
+                 [model] endpoint in agent.toml"
+                    .into(),
+            );
+            break;
+        }
         if let Some(GrantError::ReservedDir { home, .. }) = cause.downcast_ref::<GrantError>() {
             out.push(format!(
                 "grant a directory that neither is inside nor contains {}; to keep warden's \

@@ -15,7 +15,7 @@ use serde_json::json;
 use warden::agent::{AgentLimits, AgentTool, Broker, BrokerParts, DelegationConfig};
 use warden::bindings::SkillSpec;
 use warden::bindings::planner::warden::plugin::planning::RunError;
-use warden::{ArtifactCache, EngineConfig, Grant, Runtime};
+use warden::{ArtifactCache, Grant, Runtime};
 use warden_agent::{AgentInfo, AgentManifest, Skill, Status};
 use warden_registry::store::Registry;
 
@@ -382,7 +382,12 @@ impl RunArgs {
         manifest: AgentManifest,
         workspace: &Path,
     ) -> anyhow::Result<Assembled> {
-        let runtime = Runtime::new(EngineConfig::default(), audit_sink(registry))?;
+        // One engine for every part: its stack limit is the strictest any
+        // part's policy sets.
+        let runtime = Runtime::new(
+            super::run_engine::engine_for_parts(registry, &manifest)?,
+            audit_sink(registry),
+        )?;
         let wall_clock = Duration::from_millis(manifest.limits.wall_clock_ms);
         let wall = format!("{}ms", manifest.limits.wall_clock_ms);
         let mut components = Vec::new();
@@ -419,35 +424,26 @@ impl RunArgs {
         planner_grant.env.clear();
         planner_grant.secrets.clear();
 
-        // The model provider: the endpoint, its settings and the API key.
-        let endpoint = manifest.model.endpoint.clone().with_context(|| {
-            "no model endpoint: pass --endpoint URL, set WARDEN_MODEL_ENDPOINT, or set \
-             [model] endpoint in agent.toml (e.g. http://127.0.0.1:8080/v1 for llama.cpp, \
-             http://127.0.0.1:11434/v1 for Ollama)"
-                .to_string()
-        })?;
-        let uri: http::Uri = endpoint
-            .parse()
-            .with_context(|| format!("the model endpoint `{endpoint}` is not a URL"))?;
-        let scheme = uri.scheme_str().unwrap_or("https").to_string();
-        let host = uri
-            .host()
-            .with_context(|| format!("the model endpoint `{endpoint}` names no host"))?
+        // The model provider: the endpoint (named, or a local server found
+        // by probing), its settings and the API key.
+        let endpoint = super::model_endpoint::resolve_endpoint(
+            manifest.model.endpoint.clone(),
+            manifest.model.name.clone(),
+            self.quiet || self.json,
+        )
+        .await?;
+        let host_port = endpoint.host_port.clone();
+        let scheme = endpoint
+            .grant
+            .split_once("://")
+            .map_or("https", |(s, _)| s)
             .to_string();
-        let port = uri
-            .port_u16()
-            .unwrap_or(if scheme == "http" { 80 } else { 443 });
-        let host_port = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
-        let mut env = vec![format!("WARDEN_MODEL_ENDPOINT={endpoint}")];
-        if let Some(name) = &manifest.model.name {
+        let mut env = vec![format!("WARDEN_MODEL_ENDPOINT={}", endpoint.base_url)];
+        if let Some(name) = &endpoint.model {
             env.push(format!("WARDEN_MODEL={name}"));
         }
         let mut model_flags = GrantArgs {
-            hosts: vec![format!("{scheme}://{host_port}")],
+            hosts: vec![endpoint.grant.clone()],
             env,
             timeout: Some(wall.clone()),
             ..GrantArgs::default()
@@ -460,7 +456,7 @@ impl RunArgs {
                 model_flags
                     .secrets
                     .push(format!("{secret}@{scheme}://{host_port}"));
-            } else if !self.quiet && !self.json {
+            } else if !self.quiet && !self.json && !endpoint.local {
                 eprintln!(
                     "note: {secret} is not set (environment or secrets file); requests to \
                      {host_port} carry no API key"

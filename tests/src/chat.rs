@@ -5,6 +5,8 @@
 //!
 //! It speaks just enough HTTP/1.1 for a client that sends one request per
 //! connection with a `Content-Length` body, which is what the provider does.
+//! `GET …/models` lists the models set with [`ChatServer::set_models`]
+//! (`scripted` by default; none: 404), as warden's local-server probe expects.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -64,6 +66,7 @@ pub struct ChatServer {
     port: u16,
     requests: Arc<Mutex<Vec<Value>>>,
     headers: Arc<Mutex<Vec<String>>>,
+    models: Arc<Mutex<Vec<String>>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -88,24 +91,38 @@ impl ChatServer {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let headers = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let models = Arc::new(Mutex::new(vec!["scripted".to_string()]));
         let script: Arc<Script> = Arc::new(script);
-        let (r, h, s) = (requests.clone(), headers.clone(), stop.clone());
+        let (r, h, s, m) = (
+            requests.clone(),
+            headers.clone(),
+            stop.clone(),
+            models.clone(),
+        );
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if s.load(std::sync::atomic::Ordering::SeqCst) {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let (r, h, script) = (r.clone(), h.clone(), script.clone());
-                std::thread::spawn(move || serve(stream, &r, &h, &*script));
+                let (r, h, m, script) = (r.clone(), h.clone(), m.clone(), script.clone());
+                std::thread::spawn(move || serve(stream, &r, &h, &m, &*script));
             }
         });
         ChatServer {
             port,
             requests,
             headers,
+            models,
             stop,
         }
+    }
+
+    /// What `GET …/models` lists from now on; with none it answers 404,
+    /// like a web server that is not a model server.
+    pub fn set_models(&self, models: &[&str]) {
+        *self.models.lock().unwrap_or_else(|p| p.into_inner()) =
+            models.iter().map(|m| m.to_string()).collect();
     }
 
     /// The port on 127.0.0.1.
@@ -147,6 +164,7 @@ fn serve(
     stream: TcpStream,
     requests: &Mutex<Vec<Value>>,
     headers: &Mutex<Vec<String>>,
+    models: &Mutex<Vec<String>>,
     script: &Script,
 ) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
@@ -157,6 +175,7 @@ fn serve(
     let mut length = 0usize;
     let mut auth = String::new();
     let mut line = String::new();
+    let mut request_line = None;
     // Request line, then headers.
     loop {
         line.clear();
@@ -168,6 +187,10 @@ fn serve(
         if trimmed.is_empty() {
             break;
         }
+        if request_line.is_none() {
+            request_line = Some(trimmed.to_string());
+            continue;
+        }
         if let Some((name, value)) = trimmed.split_once(':') {
             if name.eq_ignore_ascii_case("content-length") {
                 length = value.trim().parse().unwrap_or(0);
@@ -176,6 +199,21 @@ fn serve(
                 auth = value.trim().to_string();
             }
         }
+    }
+    if let Some(line) = &request_line
+        && line.starts_with("GET ")
+    {
+        let listed = models.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let reply = if line.contains("/models") && !listed.is_empty() {
+            let data: Vec<Value> = listed
+                .iter()
+                .map(|id| json!({"id": id, "object": "model", "owned_by": "test"}))
+                .collect();
+            Reply::Json(json!({"object": "list", "data": data}))
+        } else {
+            Reply::Status(404, "not found".into())
+        };
+        return respond(stream, reply);
     }
     let mut body = vec![0u8; length.min(64 << 20)];
     if reader.read_exact(&mut body).is_err() {

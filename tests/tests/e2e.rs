@@ -9,6 +9,8 @@ mod bounds;
 mod cli;
 #[path = "e2e/cli_run.rs"]
 mod cli_run;
+#[path = "e2e/edit_tool.rs"]
+mod edit_tool;
 #[path = "e2e/fs_tool.rs"]
 mod fs_tool;
 #[path = "e2e/grep_tool.rs"]
@@ -19,8 +21,12 @@ mod held_attacks;
 mod hostile;
 #[path = "e2e/http_fetch.rs"]
 mod http_fetch;
+#[path = "e2e/llama_server.rs"]
+mod llama_server;
 #[path = "e2e/loading.rs"]
 mod loading;
+#[path = "e2e/local_model.rs"]
+mod local_model;
 #[path = "e2e/mcp.rs"]
 mod mcp;
 #[path = "e2e/mcp_cancel.rs"]

@@ -200,7 +200,7 @@ fn ser_duration<S: Serializer>(ms: &u64, s: S) -> Result<S::Ok, S::Error> {
 
 /// The agent warden runs when none is configured: the first-party planner,
 /// the OpenAI-compatible provider (key in the secret `OPENAI_API_KEY`), the
-/// `fs`, `grep` and `http-fetch` tools, and the default limits.
+/// `fs`, `grep`, `http-fetch` and `edit` tools, and the default limits.
 pub fn default_agent() -> AgentManifest {
     let first_party = |name: &str| ComponentRef {
         name: name
@@ -210,13 +210,14 @@ pub fn default_agent() -> AgentManifest {
     };
     AgentManifest {
         name: "default".into(),
-        description: Some("warden's first-party agent: files, search and web fetch".into()),
+        description: Some("warden's first-party agent: files, search, edits and web fetch".into()),
         planner: first_party("warden:planner"),
         provider: first_party("warden:openai-provider"),
         tools: vec![
             first_party("warden:fs"),
             first_party("warden:grep"),
             first_party("warden:http-fetch"),
+            first_party("warden:edit"),
         ],
         skills: Vec::new(),
         model: ModelConfig {

@@ -111,6 +111,18 @@ struct Used {
     steps: Vec<Step>,
     prompt_tokens: u32,
     completion_tokens: u32,
+    /// What running executors have reserved and not yet given back: the
+    /// manager cannot spend it, and no other executor can reserve it.
+    reserved: Reservation,
+}
+
+/// Turns, tool calls and tokens set aside for one executor (or, in
+/// [`Used`], for all running ones).
+#[derive(Debug, Default, Clone, Copy)]
+struct Reservation {
+    turns: u32,
+    tool_calls: u32,
+    tokens: u64,
 }
 
 /// Everything the host does for one planner instance.
@@ -289,9 +301,21 @@ impl Broker {
     pub fn remaining(&self) -> Budget {
         let used = self.used();
         Budget {
-            turns_left: self.limits.max_turns.saturating_sub(used.turns),
-            tool_calls_left: self.limits.max_tool_calls.saturating_sub(used.tool_calls),
-            tokens_left: self.limits.max_tokens.saturating_sub(used.tokens),
+            turns_left: self
+                .limits
+                .max_turns
+                .saturating_sub(used.turns)
+                .saturating_sub(used.reserved.turns),
+            tool_calls_left: self
+                .limits
+                .max_tool_calls
+                .saturating_sub(used.tool_calls)
+                .saturating_sub(used.reserved.tool_calls),
+            tokens_left: self
+                .limits
+                .max_tokens
+                .saturating_sub(used.tokens)
+                .saturating_sub(used.reserved.tokens),
             time_left_ms: u64::try_from(
                 self.limits
                     .wall_clock
@@ -605,10 +629,13 @@ impl Broker {
         let semaphore = tokio::sync::Semaphore::new(config.max_concurrent.max(1));
         let semaphore = &semaphore;
         let config = &config;
+        // Executors of this batch that have not reserved their share yet.
+        let unreserved =
+            &std::sync::atomic::AtomicU32::new(u32::try_from(requests.len()).unwrap_or(u32::MAX));
         let runs = requests.into_iter().map(|request| async move {
             let _permit = semaphore.acquire().await;
             let started = Instant::now();
-            let (result, transcript) = self.run_executor(config, &request).await;
+            let (result, transcript) = self.run_executor(config, &request, unreserved).await;
             self.step(
                 StepKind::Delegation,
                 &request.task.chars().take(80).collect::<String>(),
@@ -633,16 +660,77 @@ impl Broker {
         self: &Arc<Self>,
         config: &DelegationConfig,
         request: &Delegation,
+        unreserved: &std::sync::atomic::AtomicU32,
     ) -> (Result<Outcome, RunError>, Vec<Message>) {
         let mut transcript = Vec::new();
-        let result = self.executor(config, request, &mut transcript).await;
+        let asked = if request.max_turns == 0 {
+            config.default_max_turns
+        } else {
+            request.max_turns
+        };
+        let reservation = self.reserve(asked, unreserved);
+        let result = self
+            .executor(config, request, reservation, &mut transcript)
+            .await;
+        // Whatever happened, the reservation goes back; what the executor
+        // spent was added when it finished.
+        {
+            let mut used = self.used();
+            used.reserved.turns = used.reserved.turns.saturating_sub(reservation.turns);
+            used.reserved.tool_calls = used
+                .reserved
+                .tool_calls
+                .saturating_sub(reservation.tool_calls);
+            used.reserved.tokens = used.reserved.tokens.saturating_sub(reservation.tokens);
+        }
         (result, transcript)
+    }
+
+    /// Sets aside an executor's budget before it starts, under the same
+    /// lock that counts spending, so executors running at once can never
+    /// together spend more than the manager has: up to `asked` turns, and
+    /// an even share (among the executors of the batch still to start) of
+    /// what is left of the turns, tool calls and tokens.
+    fn reserve(&self, asked: u32, unreserved: &std::sync::atomic::AtomicU32) -> Reservation {
+        use std::sync::atomic::Ordering;
+        let mut used = self.used();
+        let pending = unreserved.load(Ordering::SeqCst).max(1);
+        unreserved.store(pending - 1, Ordering::SeqCst);
+        let left = |limit: u64, spent: u64, reserved: u64| {
+            limit.saturating_sub(spent).saturating_sub(reserved)
+        };
+        let turns_left = left(
+            self.limits.max_turns.into(),
+            used.turns.into(),
+            used.reserved.turns.into(),
+        );
+        let tools_left = left(
+            self.limits.max_tool_calls.into(),
+            used.tool_calls.into(),
+            used.reserved.tool_calls.into(),
+        );
+        let tokens_left = left(self.limits.max_tokens, used.tokens, used.reserved.tokens);
+        let share = |left: u64| left / u64::from(pending);
+        let turns = share(turns_left).max(turns_left.min(1)).min(asked.into());
+        let reservation = Reservation {
+            turns: u32::try_from(turns).unwrap_or(u32::MAX),
+            tool_calls: u32::try_from(share(tools_left)).unwrap_or(u32::MAX),
+            tokens: share(tokens_left),
+        };
+        used.reserved.turns = used.reserved.turns.saturating_add(reservation.turns);
+        used.reserved.tool_calls = used
+            .reserved
+            .tool_calls
+            .saturating_add(reservation.tool_calls);
+        used.reserved.tokens = used.reserved.tokens.saturating_add(reservation.tokens);
+        reservation
     }
 
     async fn executor(
         self: &Arc<Self>,
         config: &DelegationConfig,
         request: &Delegation,
+        reserved: Reservation,
         transcript: &mut Vec<Message>,
     ) -> Result<Outcome, RunError> {
         if let Some(extra) = request.tools.iter().find(|t| !self.tools.contains_key(*t)) {
@@ -655,16 +743,11 @@ impl Broker {
             }));
         }
         let budget = self.remaining();
-        if budget.turns_left == 0 || budget.time_left_ms == 0 {
+        if reserved.turns == 0 || budget.time_left_ms == 0 {
             return Err(RunError::BudgetExhausted(
                 "the manager has no turns or time left to delegate with".into(),
             ));
         }
-        let asked = if request.max_turns == 0 {
-            config.default_max_turns
-        } else {
-            request.max_turns
-        };
         let worktree = match (request.worktree, &config.workspace) {
             (true, Some(ws)) => Some(
                 super::worktree::Worktree::create(ws)
@@ -688,10 +771,13 @@ impl Broker {
                 tool
             })
             .collect();
+        // The executor's limits are its reservation, taken before it
+        // started: executors running at once share the manager's budget
+        // rather than each getting all of it.
         let limits = AgentLimits {
-            max_turns: asked.min(budget.turns_left),
-            max_tool_calls: budget.tool_calls_left,
-            max_tokens: budget.tokens_left,
+            max_turns: reserved.turns,
+            max_tool_calls: reserved.tool_calls,
+            max_tokens: reserved.tokens,
             wall_clock: Duration::from_millis(budget.time_left_ms),
             max_parallel_tools: self.limits.max_parallel_tools,
         };

@@ -10,8 +10,10 @@
 //! - [`observer`]: the events a run reports (for sessions and the audit log).
 //! - [`recording`]: every input the planner consumed, hash-chained.
 //! - [`replay`]: answer a planner from a recording, and find where it diverges.
+//! - [`local_server`]: find a local model server; grant a loopback endpoint.
 
 pub mod broker;
+pub mod local_server;
 pub mod model;
 pub mod observer;
 pub mod planner;

@@ -586,3 +586,141 @@ fn an_executor_can_work_in_its_own_git_worktree() {
         "committed"
     );
 }
+
+#[test]
+fn racing_executors_share_the_managers_budget_and_never_overshoot_it() {
+    let dir = data_dir();
+    // The manager delegates three tasks at once, each asking for far more
+    // turns than the manager has; the executors never stop calling tools.
+    let server = ChatServer::start(|_, request| {
+        let text = request.to_string();
+        if text.contains("MANAGER") {
+            if text.contains("\"role\":\"tool\"") {
+                Reply::answer("the executors are done")
+            } else {
+                let tasks: Vec<Value> = (0..3)
+                    .map(|i| json!({"task": format!("RACE-{i} read hello.txt"), "tools": ["read_file"], "max_turns": 50}))
+                    .collect();
+                Reply::tool_calls(&[("m1", "delegate", json!({ "tasks": tasks }))])
+            }
+        } else {
+            Reply::tool_calls(&[("e1", "read_file", json!({"path": "/data/hello.txt"}))])
+        }
+    });
+    let delegation = DelegationConfig {
+        planner: planner(),
+        planner_grant: Grant::default(),
+        max_concurrent: 3,
+        default_max_turns: 50,
+        workspace: None,
+    };
+    let limits = AgentLimits {
+        max_turns: 8,
+        max_tool_calls: 4,
+        ..AgentLimits::default()
+    };
+    let agent = agent(&server, fs_tools(&dir), limits, Some(delegation));
+    let outcome = run(&planner(), &agent, "MANAGER: race them").expect("run");
+    let usage = agent.broker.usage();
+    assert!(usage.turns <= 8, "{usage:?} ({outcome:?})");
+    assert!(usage.tool_calls <= 4, "{usage:?} ({outcome:?})");
+    assert!(
+        server.requests().len() <= 8,
+        "{} model requests",
+        server.requests().len()
+    );
+    // Every executor got a share and used it: the budget was split, not
+    // given whole to the first.
+    let executor_requests = server
+        .requests()
+        .iter()
+        .filter(|r| !r.to_string().contains("MANAGER"))
+        .map(|r| {
+            let t = r.to_string();
+            (0..3)
+                .find(|i| t.contains(&format!("RACE-{i}")))
+                .unwrap_or(9)
+        })
+        .collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(executor_requests.len(), 3, "{executor_requests:?}");
+}
+
+#[test]
+fn the_first_party_planner_can_ask_for_a_worktree_and_the_executor_writes_only_there() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(repo.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    std::fs::write(repo.path().join("hello.txt"), "committed").expect("write");
+    git(&["add", "hello.txt"]);
+    git(&["commit", "-qm", "init"]);
+    // The model (as manager) delegates with `worktree: true`; the executor
+    // overwrites hello.txt through the fs tool.
+    let server = ChatServer::start(|_, request| {
+        let text = request.to_string();
+        let answered = text.contains("\"role\":\"tool\"");
+        match (text.contains("MANAGER"), answered) {
+            (true, false) => Reply::tool_calls(&[(
+                "m1",
+                "delegate",
+                json!({"tasks": [{"task": "WT-TASK change hello.txt", "tools": ["write_file"], "max_turns": 3, "worktree": true}]}),
+            )]),
+            (true, true) => Reply::answer("the executor changed it in its worktree"),
+            (false, false) => Reply::tool_calls(&[(
+                "e1",
+                "write_file",
+                json!({"path": "/data/hello.txt", "content": "changed by the executor"}),
+            )]),
+            (false, true) => Reply::answer("wrote it"),
+        }
+    });
+    let fs = warden_tests::builtin("fs");
+    let grant = grant_dirs(&[(repo.path(), "/data", DirMode::ReadWrite)]);
+    let tools = tools_of(&runtime(), &fs, &grant);
+    let delegation = DelegationConfig {
+        planner: planner(),
+        planner_grant: Grant::default(),
+        max_concurrent: 1,
+        default_max_turns: 3,
+        workspace: Some(repo.path().to_path_buf()),
+    };
+    let agent = agent(&server, tools, AgentLimits::default(), Some(delegation));
+    let outcome = run(&planner(), &agent, "MANAGER: change hello.txt")
+        .expect("run")
+        .expect("answer");
+    assert_eq!(outcome.answer, "the executor changed it in its worktree");
+    // The manager's workspace is unchanged…
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("hello.txt")).expect("read"),
+        "committed"
+    );
+    // …and the change is in the one worktree, for review and merge.
+    let worktrees: Vec<_> = std::fs::read_dir(repo.path().join(".warden/worktrees"))
+        .expect("worktrees")
+        .flatten()
+        .collect();
+    assert_eq!(worktrees.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(worktrees[0].path().join("hello.txt")).expect("read"),
+        "changed by the executor"
+    );
+    // The model heard where the work is.
+    let last = server
+        .requests()
+        .last()
+        .map(Value::to_string)
+        .unwrap_or_default();
+    assert!(last.contains("git worktree"), "{last}");
+}

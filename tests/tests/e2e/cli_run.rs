@@ -314,7 +314,17 @@ fn skills_that_apply_reach_the_model_and_missing_tools_are_refused() {
 #[test]
 fn without_a_model_endpoint_the_run_says_how_to_give_one() {
     let w = World::new();
-    let out = w.run(&["run", "hello"]);
+    // Probe a port where nothing listens, not the machine's usual ones
+    // (tests/tests/e2e/local_model.rs covers probing).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let out = w
+        .command(&["run", "hello"])
+        .env("WARDEN_TEST_LOCAL_SERVERS", format!("Ollama={closed}"))
+        .output()
+        .expect("warden runs");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -729,3 +729,37 @@ fn audit_records_can_be_signed_and_the_signatures_checked() {
     assert_ne!(out.status.code(), Some(0));
     h.ok(&["audit", "sign", "--off"]);
 }
+
+#[test]
+fn warden_run_holds_every_part_to_the_org_stack_ceiling() {
+    let server =
+        warden_tests::chat::ChatServer::scripted(vec![warden_tests::chat::Reply::answer("fine")]);
+    let url = server.base_url();
+    let run = [
+        "run",
+        "Say fine",
+        "--endpoint",
+        url.as_str(),
+        "--workspace",
+        "data",
+    ];
+
+    // A generous ceiling: the agent runs.
+    let h = Home::new();
+    cap(&h, r#"stack = "1MiB""#);
+    assert_eq!(h.ok(&run).trim(), "fine");
+
+    // A ceiling no planner fits in: the run stops on the stack limit, where
+    // it used to run with the default engine's 512 KiB.
+    let h = Home::new();
+    cap(&h, r#"stack = "4KiB""#);
+    let out = h.run(&run);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_ne!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("stack"), "{said}");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "only the first run reached the model"
+    );
+}

@@ -29,8 +29,8 @@ struct WireRequest<'a> {
     stream: bool,
 }
 
-/// One message. `content` is `null` only for an assistant message that
-/// calls tools and says nothing, as the OpenAI API expects.
+/// One message. `content` is always a string (empty for an assistant
+/// message that only calls tools).
 #[derive(Serialize)]
 struct WireMessage<'a> {
     role: &'static str,
@@ -76,8 +76,10 @@ struct WireFunction<'a> {
 /// model; with neither, `model` is left out and the server uses the model it
 /// serves (llama.cpp, a single-model vLLM). Tools are sent as
 /// `{"type":"function","function":{name,description,parameters}}`;
-/// `tool_choice` `auto` is the API's default and is left out (some servers
-/// refuse the explicit value), and no `tool_choice` is sent without tools.
+/// with tools, `tool_choice` is always sent, `auto` included: it is the
+/// OpenAI API's default, but llama.cpp's Python server
+/// (`llama-cpp-python`, `chatml-function-calling`) ignores the tools of a
+/// request that leaves it out. No `tool_choice` is sent without tools.
 pub fn encode_request(
     request: &CompletionRequest,
     default_model: Option<&str>,
@@ -111,7 +113,8 @@ pub fn encode_request(
         .collect::<Result<Vec<_>, ModelError>>()?;
 
     let tool_choice = match (&request.tool_choice, tools.is_empty()) {
-        (ToolChoice::Auto, _) | (ToolChoice::None, true) => None,
+        (ToolChoice::Auto | ToolChoice::None, true) => None,
+        (ToolChoice::Auto, false) => Some(json!("auto")),
         (ToolChoice::None, false) => Some(json!("none")),
         (ToolChoice::Required, false) => Some(json!("required")),
         (ToolChoice::Named(name), false) => {
@@ -181,11 +184,10 @@ fn wire_message(index: usize, message: &Message) -> Result<WireMessage<'_>, Mode
             },
         })
         .collect::<Vec<_>>();
-    let content = if message.content.is_empty() && !tool_calls.is_empty() {
-        None
-    } else {
-        Some(message.content.as_str())
-    };
+    // An assistant message that only calls tools has empty content, not
+    // `null`: the OpenAI API takes either, but llama.cpp's Python server
+    // refuses `null` (a validation error, answered as a 500).
+    let content = Some(message.content.as_str());
     Ok(WireMessage {
         role: message.role.as_str(),
         content,
@@ -290,7 +292,7 @@ mod tests {
                 "messages": [
                     {"role": "system", "content": "Be brief."},
                     {"role": "user", "content": "Read a.txt"},
-                    {"role": "assistant", "content": null, "tool_calls": [
+                    {"role": "assistant", "content": "", "tool_calls": [
                         {"id": "call_1", "type": "function",
                          "function": {"name": "read_file", "arguments": "{\"path\":\"a.txt\"}"}}
                     ]},
@@ -338,7 +340,7 @@ mod tests {
             tools: vec![tool("a"), tool("b")],
             ..CompletionRequest::default()
         };
-        assert!(encode(&request, None).get("tool_choice").is_none());
+        assert_eq!(encode(&request, None)["tool_choice"], "auto");
         request.tool_choice = ToolChoice::None;
         assert_eq!(encode(&request, None)["tool_choice"], "none");
         request.tool_choice = ToolChoice::Named("b".into());

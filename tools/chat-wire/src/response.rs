@@ -270,8 +270,18 @@ fn tool_call(url: &str, index: usize, call: WireToolCall) -> Result<ToolCall, Mo
     let arguments = match function.arguments {
         Value::Null => "{}".to_string(),
         Value::String(s) if s.trim().is_empty() => "{}".to_string(),
-        Value::String(s) => match serde_json::from_str::<Value>(&s) {
-            Ok(Value::Object(_)) => s,
+        Value::String(s) => match serde_json::from_str::<Value>(&s)
+            .map(|v| (v, s.clone()))
+            .or_else(|e| {
+                // Local models (and llama.cpp's JSON grammar) put raw
+                // newlines, tabs and other control characters inside
+                // strings; escaped, the arguments mean what was meant.
+                let escaped = escape_controls_in_strings(&s);
+                serde_json::from_str::<Value>(&escaped)
+                    .map(|v| (v, escaped))
+                    .map_err(|_| e)
+            }) {
+            Ok((Value::Object(_), text)) => text,
             Ok(_) => {
                 return Err(bad(format!(
                     "(`{name}`, id `{id}`) has arguments that are JSON but not an object: {}",
@@ -298,6 +308,28 @@ fn tool_call(url: &str, index: usize, call: WireToolCall) -> Result<ToolCall, Mo
         name,
         arguments,
     })
+}
+
+/// `json` with every control character (U+0000–U+001F) inside a string
+/// written as a `\u00XX` escape; everything else as it is.
+fn escape_controls_in_strings(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in json.chars() {
+        if in_string && !escaped && u32::from(c) < 0x20 {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            continue;
+        }
+        out.push(c);
+        if escaped {
+            escaped = false;
+        } else if in_string && c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            in_string = !in_string;
+        }
+    }
+    out
 }
 
 /// Maps `finish_reason`. A reply with tool calls that says `stop`, says
@@ -569,6 +601,25 @@ mod tests {
         let echoed = json!({"choices": [{"message": body["messages"][0].clone()}]});
         assert_eq!(ok(echoed).message, reply.message);
         assert_eq!(body["messages"][1]["tool_call_id"], "c1");
+    }
+
+    #[test]
+    fn raw_control_characters_inside_argument_strings_are_escaped() {
+        let c = ok(json!({
+            "choices": [{"message": {"content": null, "tool_calls": [
+                {"id": "a", "function": {"name": "write_file",
+                 "arguments": "{\"path\": \"/w/x.py\", \"content\": \"def f():\n\treturn 1\u{11}\"}"}}
+            ]}}]
+        }));
+        let args: Value = serde_json::from_str(&c.message.tool_calls[0].arguments).unwrap();
+        assert_eq!(args["content"], "def f():\n\treturn 1\u{11}");
+        assert_eq!(args["path"], "/w/x.py");
+        // Outside strings nothing changes, nor do escapes already there.
+        assert_eq!(escape_controls_in_strings("{\n\"a\": 1}"), "{\n\"a\": 1}");
+        assert_eq!(
+            escape_controls_in_strings(r#"{"a": "x\"\u0001"}"#),
+            r#"{"a": "x\"\u0001"}"#
+        );
     }
 
     #[test]

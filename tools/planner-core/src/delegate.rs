@@ -20,8 +20,11 @@ return a final answer. Use it when the task splits into parts that can be done s
 (for example examining several files, modules or questions at once). Each task must be \
 self-contained: an executor sees only its `task` text, not this conversation, and can use \
 only the `tools` listed for it (a subset of yours; all of yours when left out) for at most \
-`max_turns` model turns (default 10; the host also caps it by your remaining budget). The \
-result lists, for each task in order, whether it succeeded and its answer or error.";
+`max_turns` model turns (default 10; the host splits your remaining budget among the \
+executors running at once). A task that changes files can set `worktree`: it then works in \
+its own git worktree of the workspace, writing only there, and its answer names the \
+worktree so the changes can be reviewed and merged. The result lists, for each task in \
+order, whether it succeeded and its answer or error.";
 
 /// The `delegate` tool's spec. `tools` is what the planner itself may call;
 /// its names are offered as the only valid values for a task's `tools`.
@@ -54,6 +57,10 @@ pub fn delegate_spec(tools: &[ToolSpec]) -> ToolSpec {
                             "type": "integer",
                             "minimum": 1,
                             "description": "The most model turns the executor may take (default 10)."
+                        },
+                        "worktree": {
+                            "type": "boolean",
+                            "description": "Run the executor in its own git worktree of the workspace (for tasks that change files), so it writes there and not in the workspace. Default false."
                         }
                     },
                     "required": ["task"]
@@ -84,6 +91,8 @@ struct TaskArgs {
     tools: Option<Vec<String>>,
     #[serde(default)]
     max_turns: Option<Value>,
+    #[serde(default)]
+    worktree: Option<bool>,
 }
 
 /// The delegations requested by the `delegate` arguments `arguments`, or a
@@ -146,7 +155,7 @@ pub fn parse_delegations(
                 task,
                 tools,
                 max_turns,
-                worktree: false,
+                worktree: t.worktree.unwrap_or(false),
             })
         })
         .collect()
@@ -200,6 +209,7 @@ mod tests {
             json!(["read_file", "grep"])
         );
         assert_eq!(item["properties"]["max_turns"]["type"], "integer");
+        assert_eq!(item["properties"]["worktree"]["type"], "boolean");
         assert_eq!(item["required"], json!(["task"]));
         assert_eq!(schema["required"], json!(["tasks"]));
         let bare: Value = serde_json::from_str(&delegate_spec(&[]).input_schema).unwrap();
@@ -214,7 +224,7 @@ mod tests {
     fn arguments_become_delegations() {
         let d = parse_delegations(
             r#"{"tasks": [{"task": " Count TODOs ", "tools": ["grep"], "max_turns": 3},
-                          {"task": "Summarise README.md"}]}"#,
+                          {"task": "Summarise README.md", "worktree": true}]}"#,
             &tools(),
         )
         .unwrap();
@@ -231,7 +241,7 @@ mod tests {
                     task: "Summarise README.md".into(),
                     tools: vec!["read_file".into(), "grep".into()],
                     max_turns: DEFAULT_MAX_TURNS,
-                    worktree: false
+                    worktree: true
                 },
             ]
         );

@@ -42,6 +42,8 @@
 //! ```
 
 mod broker;
+mod compact;
+mod content_calls;
 mod delegate;
 mod prompt;
 mod run;
@@ -56,11 +58,13 @@ pub mod chat {
 }
 
 pub use broker::{Broker, Level};
+pub use compact::compact_for_overflow;
+pub use content_calls::tool_calls_in_content;
 pub use delegate::{
     DEFAULT_MAX_TURNS, DELEGATE_DESCRIPTION, DELEGATE_TOOL, delegate_spec, parse_delegations,
 };
 pub use prompt::{SYSTEM_PROMPT, initial_messages, repair_history, system_text};
-pub use run::{MAX_RETRY_WAIT, RETRY_WAIT, describe_tool_error, run};
+pub use run::{MAX_MODEL_RETRIES, MAX_RETRY_WAIT, RETRY_WAIT, describe_tool_error, run};
 pub use types::{Budget, Delegation, Outcome, RunError, SkillSpec, Step, StepKind, ToolError};
 
 #[cfg(test)]

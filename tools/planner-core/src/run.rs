@@ -8,6 +8,8 @@ use chat_wire::{
 };
 
 use crate::broker::{Broker, Level};
+use crate::compact::compact_for_overflow;
+use crate::content_calls::tool_calls_in_content;
 use crate::delegate::{DELEGATE_TOOL, delegate_spec, format_results, parse_delegations};
 use crate::prompt::initial_messages;
 use crate::types::{Budget, Delegation, Outcome, RunError, Step, StepKind, ToolError};
@@ -15,8 +17,15 @@ use crate::types::{Budget, Delegation, Outcome, RunError, Step, StepKind, ToolEr
 /// The longest wait the planner accepts before retrying a rate-limited
 /// model call; a backend asking for more fails the run instead.
 pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
-/// The wait before retrying an unavailable backend or a bad response.
+/// The first wait before retrying an unavailable or overloaded backend or
+/// a bad response; each further retry waits twice as long.
 pub const RETRY_WAIT: Duration = Duration::from_secs(1);
+/// How many times a failing model call is retried (each only if its wait
+/// fits in the time left).
+pub const MAX_MODEL_RETRIES: u32 = 4;
+/// How many times a run compacts its conversation after a
+/// `context-overflow` and asks again.
+const MAX_COMPACTIONS: u32 = 3;
 /// The longest delegated task text kept as a step's name.
 const STEP_NAME_CHARS: usize = 120;
 
@@ -29,10 +38,15 @@ const STEP_NAME_CHARS: usize = 120;
 /// `call-tools` (and the delegations in one `delegate`), append the reply
 /// and one `tool` message per call — a typed tool error becomes text the
 /// model can act on — and go again. On the last turn, or when no tool calls
-/// are left, the model is asked to answer without tools. A model error is
-/// retried once when it may pass (`unavailable`, `rate-limited`,
-/// `bad-response`); otherwise, or when the retry fails, the run fails with
-/// `run-error::model`. The outcome's usage includes the tokens of delegated
+/// are left, the model is asked to answer without tools. A reply whose text
+/// is nothing but tool calls written as JSON (models without native tool
+/// calling) is taken as those calls. A model error that may pass
+/// (`unavailable`, `rate-limited`, `bad-response`) is retried with
+/// exponential backoff (or the server's `Retry-After`), up to
+/// [`MAX_MODEL_RETRIES`] times and only while the wait fits the time left;
+/// a `context-overflow` compacts the conversation (long tool results cut,
+/// then the oldest exchanges dropped) and asks again. Otherwise the run
+/// fails with `run-error::model`. The outcome's usage includes the tokens of delegated
 /// executors.
 pub fn run<B: Broker>(broker: &mut B, task: &str) -> Result<Outcome, RunError> {
     if task.trim().is_empty() {
@@ -63,17 +77,47 @@ pub fn run<B: Broker>(broker: &mut B, task: &str) -> Result<Outcome, RunError> {
     let skills = run.broker.skills();
     let history = run.broker.history();
     let mut messages = initial_messages(&skills, history, task, offers_delegate);
+    let mut compactions = 0;
 
     loop {
         let budget = run.broker.remaining_budget();
         run.check_budget(&budget)?;
         let request = request(&messages, &offered, &budget);
-        let completion = run.complete(&request)?;
+        let completion = match run.complete(&request) {
+            Err(RunError::Model(ModelError::ContextOverflow(why)))
+                if compactions < MAX_COMPACTIONS && compact_for_overflow(&mut messages) =>
+            {
+                compactions += 1;
+                run.broker.log(
+                    Level::Warn,
+                    &format!(
+                        "the conversation does not fit the model's context window ({why}); compacted it ({} messages now), asking again",
+                        messages.len()
+                    ),
+                );
+                continue;
+            }
+            other => other?,
+        };
         run.usage += completion.usage;
 
         let mut reply = completion.message;
         reply.role = Role::Assistant;
         reply.tool_call_id = None;
+        if reply.tool_calls.is_empty() && request.tool_choice != ToolChoice::None {
+            let calls = tool_calls_in_content(&reply.content, &request.tools, run.turns);
+            if !calls.is_empty() {
+                run.broker.log(
+                    Level::Info,
+                    &format!(
+                        "the model wrote {} tool call(s) as JSON in its text; running them",
+                        calls.len()
+                    ),
+                );
+                reply.tool_calls = calls;
+                reply.content = String::new();
+            }
+        }
         if reply.tool_calls.is_empty() {
             return run.finish(reply.content, completion.finish_reason);
         }
@@ -123,9 +167,10 @@ impl<B: Broker> Run<'_, B> {
         )))
     }
 
-    /// One model call, retried once when the error may pass.
+    /// One model call, retried with backoff while the error may pass and
+    /// the wait fits the time left.
     fn complete(&mut self, request: &CompletionRequest) -> Result<Completion, RunError> {
-        let mut retried = false;
+        let mut attempt = 0u32;
         loop {
             let started = Instant::now();
             let result = self.broker.complete(request);
@@ -140,9 +185,9 @@ impl<B: Broker> Run<'_, B> {
                 Err(error) => {
                     let name = self.model.clone().unwrap_or_else(|| "model".to_string());
                     self.step(StepKind::Model, &name, false, duration);
-                    let wait = retry_wait(&error);
+                    let wait = retry_wait(&error, attempt);
                     let retry = match wait {
-                        Some(wait) if !retried => {
+                        Some(wait) if attempt < MAX_MODEL_RETRIES => {
                             let budget = self.broker.remaining_budget();
                             budget.turns_left > 0
                                 && budget.tokens_left > 0
@@ -150,21 +195,20 @@ impl<B: Broker> Run<'_, B> {
                         }
                         _ => false,
                     };
-                    if !retry {
+                    let Some(wait) = wait.filter(|_| retry) else {
                         self.broker
                             .log(Level::Warn, &format!("the model call failed: {error}"));
                         return Err(RunError::Model(error));
-                    }
-                    let wait = wait.unwrap_or(RETRY_WAIT);
+                    };
+                    attempt += 1;
                     self.broker.log(
                         Level::Warn,
                         &format!(
-                            "the model call failed ({error}); retrying once in {} ms",
+                            "the model call failed ({error}); retry {attempt} of {MAX_MODEL_RETRIES} in {} ms",
                             wait.as_millis()
                         ),
                     );
                     self.broker.sleep(wait);
-                    retried = true;
                 }
             }
         }
@@ -312,9 +356,14 @@ fn request(messages: &[Message], tools: &[ToolSpec], budget: &Budget) -> Complet
     }
 }
 
-/// How long to wait before retrying after `error`; `None` when it should not
-/// be retried.
-fn retry_wait(error: &ModelError) -> Option<Duration> {
+/// How long to wait before retry number `attempt + 1` after `error`:
+/// the server's `Retry-After`, else [`RETRY_WAIT`] doubled per attempt;
+/// `None` when it should not be retried (or the server asks for more than
+/// [`MAX_RETRY_WAIT`]).
+fn retry_wait(error: &ModelError, attempt: u32) -> Option<Duration> {
+    let backoff = RETRY_WAIT
+        .saturating_mul(2u32.saturating_pow(attempt))
+        .min(MAX_RETRY_WAIT);
     match error {
         ModelError::RateLimited(Some(seconds)) => {
             let wait = Duration::from_secs(u64::from(*seconds));
@@ -323,7 +372,7 @@ fn retry_wait(error: &ModelError) -> Option<Duration> {
         ModelError::RateLimited(None)
         | ModelError::Unavailable(_)
         // A sampled reply that did not parse is often fine the second time.
-        | ModelError::BadResponse(_) => Some(RETRY_WAIT),
+        | ModelError::BadResponse(_) => Some(backoff),
         ModelError::InvalidRequest(_)
         | ModelError::Denied(_)
         | ModelError::ContextOverflow(_) => None,

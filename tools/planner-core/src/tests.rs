@@ -466,7 +466,7 @@ fn an_agent_tool_named_delegate_wins() {
 }
 
 #[test]
-fn transient_model_errors_are_retried_once() {
+fn transient_model_errors_are_retried_with_backoff_within_the_time_left() {
     let mut fake = Fake::new(vec![
         Err(ModelError::Unavailable("connection refused".into())),
         answer("second time lucky"),
@@ -482,19 +482,87 @@ fn transient_model_errors_are_retried_once() {
     );
     assert_eq!(fake.sleeps, [RETRY_WAIT]);
 
+    // The server's Retry-After is honoured.
     let mut fake = Fake::new(vec![Err(ModelError::RateLimited(Some(3))), answer("ok")]);
     ok(&mut fake, "x");
     assert_eq!(fake.sleeps, [Duration::from_secs(3)]);
 
-    let mut fake = Fake::new(vec![
-        Err(ModelError::Unavailable("down".into())),
-        Err(ModelError::Unavailable("still down".into())),
-    ]);
+    // A 503 that lasts: 1, 2, 4, 8 seconds, then the run fails.
+    let mut fake = Fake::new(
+        (0..=MAX_MODEL_RETRIES)
+            .map(|i| Err(ModelError::Unavailable(format!("down {i}"))))
+            .collect(),
+    );
     assert_eq!(
         run(&mut fake, "x"),
-        Err(RunError::Model(ModelError::Unavailable(
-            "still down".into()
-        )))
+        Err(RunError::Model(ModelError::Unavailable(format!(
+            "down {MAX_MODEL_RETRIES}"
+        ))))
+    );
+    assert_eq!(
+        fake.sleeps,
+        [1, 2, 4, 8].map(Duration::from_secs),
+        "exponential backoff"
+    );
+
+    // Backoff never waits past the run's wall clock: with 3 s left, the
+    // 4 s wait is not taken.
+    let mut fake = Fake::new((0..3).map(|_| Err(ModelError::RateLimited(None))).collect());
+    fake.time_left_ms = 3_000;
+    assert!(matches!(
+        run(&mut fake, "x"),
+        Err(RunError::Model(ModelError::RateLimited(None)))
+    ));
+    assert_eq!(fake.sleeps, [1, 2].map(Duration::from_secs));
+}
+
+#[test]
+fn a_context_overflow_compacts_the_conversation_and_asks_again() {
+    let mut fake = Fake::new(vec![
+        calls(&[("c1", "read_file", json!({"path": "/big.txt"}))]),
+        Err(ModelError::ContextOverflow("4096 tokens".into())),
+        answer("fits now"),
+    ]);
+    fake.tool_fn = Box::new(|_| Ok("y".repeat(50_000)));
+    let outcome = ok(&mut fake, "Summarise big.txt");
+    assert_eq!(outcome.answer, "fits now");
+    let before = &fake.requests[1].messages;
+    let after = &fake.requests[2].messages;
+    assert_eq!(before.len(), after.len());
+    let tool_len = |m: &[Message]| {
+        m.iter()
+            .filter(|m| m.role == Role::Tool)
+            .map(|m| m.content.len())
+            .sum::<usize>()
+    };
+    assert!(tool_len(after) < 2_000 && tool_len(before) >= 50_000);
+    assert!(
+        fake.logs.iter().any(|l| l.contains("compacted")),
+        "{:?}",
+        fake.logs
+    );
+}
+
+#[test]
+fn tool_calls_written_as_json_in_the_text_are_run() {
+    let mut fake = Fake::new(vec![
+        answer(r#"<tool_call>{"name": "read_file", "arguments": {"path": "/a.txt"}}</tool_call>"#),
+        answer("read it"),
+    ]);
+    let outcome = ok(&mut fake, "Read a.txt");
+    assert_eq!(outcome.answer, "read it");
+    assert_eq!(fake.tool_batches.len(), 1);
+    assert_eq!(fake.tool_batches[0][0].name, "read_file");
+    assert_eq!(fake.tool_batches[0][0].arguments, r#"{"path":"/a.txt"}"#);
+    // The model sees its call answered like a native one.
+    let last = &fake.requests[1].messages;
+    assert_eq!(last[last.len() - 2].tool_calls.len(), 1);
+    assert_eq!(last[last.len() - 1].role, Role::Tool);
+    // A JSON answer naming no offered tool stays an answer.
+    let mut fake = Fake::new(vec![answer(r#"{"name": "not_a_tool", "arguments": {}}"#)]);
+    assert_eq!(
+        ok(&mut fake, "x").answer,
+        r#"{"name": "not_a_tool", "arguments": {}}"#
     );
 }
 

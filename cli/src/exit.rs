@@ -138,7 +138,13 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<LoadError>().is_some() {
             return LOAD;
         }
-        if let Some(GrantError::ReservedDir { .. }) = cause.downcast_ref::<GrantError>() {
+        if let Some(GrantError::ReservedDir { .. }) =
+            cause.downcast_ref::<GrantError>().or_else(|| {
+                cause
+                    .downcast_ref::<warden::authorize::AuthorizeError>()
+                    .and_then(warden::authorize::AuthorizeError::grant_error)
+            })
+        {
             return DENIED;
         }
         if let Some(e) = cause.downcast_ref::<StoreError>() {

@@ -45,7 +45,13 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
             );
             break;
         }
-        if let Some(GrantError::ReservedDir { home, .. }) = cause.downcast_ref::<GrantError>() {
+        if let Some(GrantError::ReservedDir { home, .. }) =
+            cause.downcast_ref::<GrantError>().or_else(|| {
+                cause
+                    .downcast_ref::<warden::authorize::AuthorizeError>()
+                    .and_then(warden::authorize::AuthorizeError::grant_error)
+            })
+        {
             out.push(format!(
                 "grant a directory that neither is inside nor contains {}; to keep warden's \
                  home somewhere else, set WARDEN_HOME (or pass --home)",

@@ -279,6 +279,16 @@ pub enum AuthorizeError {
     },
 }
 
+impl AuthorizeError {
+    /// The sandbox grant error inside, if that is what this is.
+    pub fn grant_error(&self) -> Option<&GrantError> {
+        match self {
+            AuthorizeError::Grant(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// The effective grant of `subject` for one call with `call` grants, under
 /// `layers`. `home` is warden's home, which no grant may reach;
 /// `stored_secrets` is read only if a secret is granted.

@@ -101,23 +101,31 @@ impl Runtime {
 
     /// Calls tool `tool` of `component` with the JSON `input`, under `grant`.
     /// Secret values granted to it are redacted from everything reported.
-    pub async fn call_tool(
-        &self,
-        component: &ToolComponent,
-        tool: &str,
-        input: &str,
-        grant: &Grant,
-    ) -> Result<CallReport, CallError> {
-        let redactor = Redactor::new(&grant.secrets);
+    ///
+    /// The call is recorded in the runtime's audit sink however it ends —
+    /// also when the returned future is dropped before it finishes, even
+    /// before its first poll (a client that cancels at once): the record
+    /// then says `cancelled`.
+    pub fn call_tool<'a>(
+        &'a self,
+        component: &'a ToolComponent,
+        tool: &'a str,
+        input: &'a str,
+        grant: &'a Grant,
+    ) -> impl std::future::Future<Output = Result<CallReport, CallError>> + Send + 'a {
+        // Armed now, not at the first poll.
         let guard = self.cancel_guard(component, tool, input, grant);
-        let result = self
-            .call_tool_unredacted(component, tool, input, grant)
-            .await
-            .map_err(|e| redact_error(e, &redactor));
-        let duration = guard.started().elapsed();
-        guard.finish();
-        self.record_tool_call(component, tool, input, grant, &result, duration);
-        result
+        async move {
+            let redactor = Redactor::new(&grant.secrets);
+            let result = self
+                .call_tool_unredacted(component, tool, input, grant)
+                .await
+                .map_err(|e| redact_error(e, &redactor));
+            let duration = guard.started().elapsed();
+            guard.finish();
+            self.record_tool_call(component, tool, input, grant, &result, duration);
+            result
+        }
     }
 
     /// Records the tool call as `cancelled` if it is dropped unfinished.

@@ -197,3 +197,20 @@ fn a_runtime_built_without_a_log_records_nothing_and_says_so() {
         Some(home.path().join("audit.jsonl"))
     );
 }
+
+#[test]
+fn a_call_dropped_before_it_starts_is_recorded_as_cancelled() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let (runtime, log) = recording_runtime(home.path());
+    let hostile = runtime
+        .load_tool_file(Path::new(components::HOSTILE))
+        .expect("hostile loads");
+    let grant = Grant::default();
+    // Never polled: the caller gave up before the call began.
+    drop(runtime.call_tool(&hostile, "spin", "{}", &grant));
+    let outcomes: Vec<(String, String)> = calls(&records(&log))
+        .into_iter()
+        .map(|(_, _, function, _, outcome)| (function, outcome))
+        .collect();
+    assert_eq!(outcomes, vec![("spin".into(), "cancelled".into())]);
+}

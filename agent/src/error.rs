@@ -3,14 +3,7 @@
 
 use std::path::PathBuf;
 
-/// ` at line L, column C`, or less when not known.
-fn location(line: &Option<usize>, column: &Option<usize>) -> String {
-    match (line, column) {
-        (Some(l), Some(c)) => format!(" at line {l}, column {c}"),
-        (Some(l), None) => format!(" at line {l}"),
-        _ => String::new(),
-    }
-}
+use warden_core::error::location;
 
 /// `:L` when the line is known.
 fn line_suffix(line: &Option<usize>) -> String {

@@ -83,3 +83,12 @@ pub fn location(line: &Option<usize>, column: &Option<usize>) -> String {
         _ => String::new(),
     }
 }
+
+/// 1-based line and column of byte offset `at` in `text`.
+pub fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let at = at.min(text.len());
+    let before = text.get(..at).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}

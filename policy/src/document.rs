@@ -3,6 +3,7 @@
 //! [`super::rules`]). Errors name the file, the line and the rule number.
 
 use serde::Deserialize;
+use warden_core::error::line_column;
 
 use super::rules::{Rule, quote};
 use crate::error::PolicyError;
@@ -75,15 +76,6 @@ pub(crate) fn rule_error(
         column: Some(column),
         reason: format!("rule {}: {reason}", index + 1),
     }
-}
-
-/// 1-based line and column of byte offset `at` in `text`.
-fn line_column(text: &str, at: usize) -> (usize, usize) {
-    let at = at.min(text.len());
-    let before = text.get(..at).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 /// Writes rules as a document.

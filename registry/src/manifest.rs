@@ -30,6 +30,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use warden_core::error::line_column;
 
 use semver::{Version, VersionReq};
 use serde::de::{self, Deserializer};
@@ -104,15 +105,6 @@ fn de_version<'de, D: Deserializer<'de>>(d: D) -> Result<Version, D::Error> {
             "`version` `{text}` is not a semantic version (e.g. 1.2.0): {e}"
         ))
     })
-}
-
-/// 1-based line and column of byte offset `at` in `text`.
-fn line_column(text: &str, at: usize) -> (usize, usize) {
-    let at = at.min(text.len());
-    let before = text.get(..at).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 impl Manifest {

@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use toml::Spanned;
+use warden_core::error::line_column;
 use warden_registry::units::{BareNumber, parse_duration_ms};
 
 use super::{
@@ -53,15 +54,6 @@ struct RawLimits {
 struct RawDelegation {
     max_concurrent: Option<Spanned<u32>>,
     executor_max_turns: Option<Spanned<u32>>,
-}
-
-/// 1-based line and column of byte offset `at` in `text`.
-fn line_column(text: &str, at: usize) -> (usize, usize) {
-    let at = at.min(text.len());
-    let before = text.get(..at).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 /// Why `api_key` is refused, whatever its value.

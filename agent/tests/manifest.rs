@@ -112,7 +112,15 @@ fn the_default_agent_names_the_first_party_parts() {
     assert_eq!(m.planner.to_string(), "warden:planner@^0.1");
     assert_eq!(m.provider.to_string(), "warden:openai-provider@^0.1");
     let tools: Vec<String> = m.tools.iter().map(|t| t.name.to_string()).collect();
-    assert_eq!(tools, ["warden:fs", "warden:grep", "warden:http-fetch", "warden:edit"]);
+    assert_eq!(
+        tools,
+        [
+            "warden:fs",
+            "warden:grep",
+            "warden:http-fetch",
+            "warden:edit"
+        ]
+    );
     assert_eq!(m.limits, Limits::default());
     assert_eq!(m.model.api_key_secret.as_deref(), Some("OPENAI_API_KEY"));
 }

@@ -101,7 +101,7 @@ mod verify;
 pub use error::AuditError;
 pub use event::AuditEvent;
 pub use file::lock_path;
-pub use log::AuditLog;
+pub use log::{AuditLog, Durability};
 pub use read::{Export, export, tail};
 pub use record::Record;
 pub use redact::{argument_digest, bound_field, redact};

@@ -18,6 +18,9 @@ use warden_core::keys::{PublicKey, SecretKey};
 pub struct AuditLog {
     path: PathBuf,
     signer: Option<SecretKey>,
+    /// Set for [`Durability::Batched`]: the thread that syncs written
+    /// records to disk.
+    syncer: Option<Syncer>,
 }
 
 impl AuditLog {
@@ -37,7 +40,29 @@ impl AuditLog {
         if !existed {
             sync_dir(dir).map_err(|e| AuditError::io(dir, e))?;
         }
-        Ok(AuditLog { path, signer })
+        Ok(AuditLog {
+            path,
+            signer,
+            syncer: None,
+        })
+    }
+
+    /// Sets how appended records reach the disk (see [`Durability`]). The
+    /// default is [`Durability::EveryRecord`].
+    pub fn with_durability(mut self, durability: Durability) -> Result<AuditLog, AuditError> {
+        self.syncer = match durability {
+            Durability::EveryRecord => None,
+            Durability::Batched { window } => Some(Syncer::start(&self.path, window)?),
+        };
+        Ok(self)
+    }
+
+    /// How appended records reach the disk.
+    pub fn durability(&self) -> Durability {
+        match &self.syncer {
+            None => Durability::EveryRecord,
+            Some(s) => Durability::Batched { window: s.window },
+        }
     }
 
     /// The log file.
@@ -67,9 +92,12 @@ impl AuditLog {
     /// after a torn last line ([`AuditError::TornTail`]) or an unreadable
     /// last record ([`AuditError::Corrupt`]).
     pub fn append(&self, event: AuditEvent, redact: &[&str]) -> Result<Record, AuditError> {
+        let path = &self.path;
+        if let Some(e) = self.syncer.as_ref().and_then(Syncer::take_failure) {
+            return Err(AuditError::io(path, e));
+        }
         let event = event.redacted(redact).bounded();
         event.check()?;
-        let path = &self.path;
         let io = |e| AuditError::io(path, e);
 
         let _lock = lock(path)?;
@@ -119,9 +147,10 @@ impl AuditLog {
             });
         }
         line.push('\n');
+        let batched = self.syncer.is_some() && len > 0;
         if let Err(e) = file
             .write_all(line.as_bytes())
-            .and_then(|()| file.sync_data())
+            .and_then(|()| if batched { Ok(()) } else { file.sync_data() })
         {
             // Leave no torn line behind (best effort: if this fails too,
             // verify reports the torn line and repair moves it aside).
@@ -132,7 +161,145 @@ impl AuditLog {
             let dir = parent_dir(path);
             sync_dir(dir).map_err(|e| AuditError::io(dir, e))?;
         }
+        if let (true, Some(syncer)) = (batched, &self.syncer) {
+            syncer.mark_written();
+        }
         Ok(record)
+    }
+
+    /// Syncs every record written so far to disk now (a no-op with
+    /// [`Durability::EveryRecord`]).
+    pub fn sync(&self) -> Result<(), AuditError> {
+        match &self.syncer {
+            Some(s) => s.sync_now(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// How appended records reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Each record is written and synced (`fdatasync`) before `append`
+    /// returns: a power loss loses no record `append` returned.
+    EveryRecord,
+    /// Each record is written to the file before `append` returns (so a
+    /// killed process loses nothing it was told was recorded), and synced
+    /// by a background thread at most `window` later, one sync for every
+    /// record written meanwhile (group commit), and when the log is
+    /// dropped. A power loss can lose at most the last `window` of records.
+    Batched {
+        /// The longest a written record waits for its sync.
+        window: std::time::Duration,
+    },
+}
+
+/// The background sync of a [`Durability::Batched`] log.
+#[derive(Debug)]
+struct Syncer {
+    window: std::time::Duration,
+    state: std::sync::Arc<SyncState>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Debug)]
+struct SyncState {
+    file: File,
+    path: PathBuf,
+    /// (records written and not yet synced, stop requested).
+    flags: std::sync::Mutex<(bool, bool)>,
+    wake: std::sync::Condvar,
+    /// A background sync that failed, reported by the next append.
+    failed: std::sync::Mutex<Option<std::io::Error>>,
+}
+
+impl SyncState {
+    fn flags(&self) -> std::sync::MutexGuard<'_, (bool, bool)> {
+        self.flags.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Syncs if anything was written since the last sync.
+    fn sync_pending(&self) -> Result<(), AuditError> {
+        let pending = std::mem::replace(&mut self.flags().0, false);
+        if pending {
+            self.file
+                .sync_data()
+                .map_err(|e| AuditError::io(&self.path, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Syncer {
+    fn start(path: &Path, window: std::time::Duration) -> Result<Syncer, AuditError> {
+        let file = private_options()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| AuditError::io(path, e))?;
+        let state = std::sync::Arc::new(SyncState {
+            file,
+            path: path.to_path_buf(),
+            flags: std::sync::Mutex::new((false, false)),
+            wake: std::sync::Condvar::new(),
+            failed: std::sync::Mutex::new(None),
+        });
+        let shared = state.clone();
+        let thread = std::thread::Builder::new()
+            .name("audit-sync".into())
+            .spawn(move || {
+                loop {
+                    {
+                        let mut flags = shared.flags();
+                        while !flags.0 && !flags.1 {
+                            flags = shared.wake.wait(flags).unwrap_or_else(|p| p.into_inner());
+                        }
+                        if flags.1 {
+                            break;
+                        }
+                    }
+                    // Let the records of the next few ms share this sync.
+                    std::thread::sleep(window);
+                    if let Err(AuditError::Io { source, .. }) = shared.sync_pending() {
+                        *shared.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(source);
+                    }
+                }
+                let _ = shared.sync_pending();
+            })
+            .map_err(|e| AuditError::io(path, e))?;
+        Ok(Syncer {
+            window,
+            state,
+            thread: Some(thread),
+        })
+    }
+
+    /// The error of a background sync that failed since the last call.
+    fn take_failure(&self) -> Option<std::io::Error> {
+        self.state
+            .failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+
+    fn mark_written(&self) {
+        self.state.flags().0 = true;
+        self.state.wake.notify_one();
+    }
+
+    fn sync_now(&self) -> Result<(), AuditError> {
+        self.state.sync_pending()
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        self.state.flags().1 = true;
+        self.state.wake.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

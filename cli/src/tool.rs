@@ -211,7 +211,19 @@ fn located_installed(
 /// cannot be opened, or a record that cannot be written, is reported on
 /// stderr; the call itself still runs, as it always has.
 pub(super) fn audit_sink(registry: &Registry) -> AuditSink {
-    match registry.audit() {
+    audit_sink_with(registry, warden_audit::Durability::EveryRecord)
+}
+
+/// [`audit_sink`] with the given durability (`warden mcp` batches syncs).
+pub(super) fn audit_sink_with(
+    registry: &Registry,
+    durability: warden_audit::Durability,
+) -> AuditSink {
+    match registry
+        .audit()
+        .map_err(anyhow::Error::from)
+        .and_then(|log| Ok(log.with_durability(durability)?))
+    {
         Ok(log) => AuditSink::log(log)
             .on_failure(|e| eprintln!("warning: the call was not recorded in the audit log: {e}")),
         Err(e) => {

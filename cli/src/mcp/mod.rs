@@ -75,11 +75,28 @@ pub struct McpArgs {
     #[arg(long, requires = "http")]
     allow_remote: bool,
 
+    /// How each call's audit record reaches the disk. `batched` (the
+    /// default): written before the client gets its answer (a killed server
+    /// loses no record of an answered call), synced within 5 ms, one sync
+    /// for all records written meanwhile; a power loss can lose the last
+    /// 5 ms. `every-record`: synced before the answer.
+    #[arg(long, value_enum, default_value_t = AuditSync::Batched)]
+    audit_sync: AuditSync,
+
     #[command(flatten)]
     grant: GrantArgs,
 
     #[command(flatten)]
     registry: RegistryArgs,
+}
+
+/// `--audit-sync`: how the audit log reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditSync {
+    /// Written before the answer, synced in groups within 5 ms.
+    Batched,
+    /// Synced before the answer.
+    EveryRecord,
 }
 
 impl McpArgs {
@@ -96,9 +113,21 @@ impl McpArgs {
             (None, false) => Which::Named(self.components.clone()),
         };
         let registry = self.registry.open()?;
-        let server = ToolServer::load(registry, self.grant.clone(), &which, &self.skill)
-            .await
-            .context("cannot start the MCP server")?;
+        let durability = match self.audit_sync {
+            AuditSync::Batched => warden_audit::Durability::Batched {
+                window: std::time::Duration::from_millis(5),
+            },
+            AuditSync::EveryRecord => warden_audit::Durability::EveryRecord,
+        };
+        let server = ToolServer::load(
+            registry,
+            self.grant.clone(),
+            &which,
+            &self.skill,
+            durability,
+        )
+        .await
+        .context("cannot start the MCP server")?;
         let summary = server.summary();
         match address {
             None => serve_stdio(server, &summary).await?,

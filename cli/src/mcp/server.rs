@@ -29,7 +29,7 @@ use warden_registry::store::Registry;
 use crate::grant_args::GrantArgs;
 use crate::output::print_guest_log;
 use crate::policy_grant::{DeniedFlags, Subject, resolve, resolve_under};
-use crate::tool::{Located, audit_sink, compile, locate, locate_part};
+use crate::tool::{Located, audit_sink_with, compile, locate, locate_part};
 use warden::policy_cache::PolicyCache;
 
 /// Which components to serve.
@@ -105,8 +105,11 @@ impl ToolServer {
         flags: GrantArgs,
         which: &Which,
         skill_specs: &[String],
+        durability: warden_audit::Durability,
     ) -> anyhow::Result<ToolServer> {
         let skills = super::skills::load(&registry, &flags, skill_specs).await?;
+        // One audit log (and, batched, one syncer) for every runtime.
+        let sink = audit_sink_with(&registry, durability);
         let located = find(&registry, which)?;
         let mut runtimes: Vec<(EngineConfig, Runtime)> = Vec::new();
         let mut served: Vec<Served> = Vec::new();
@@ -122,7 +125,7 @@ impl ToolServer {
             let runtime = match runtimes.iter().find(|(c, _)| *c == resolved.engine) {
                 Some((_, r)) => r.clone(),
                 None => {
-                    let r = Runtime::new(resolved.engine, audit_sink(&registry))?;
+                    let r = Runtime::new(resolved.engine, sink.clone())?;
                     runtimes.push((resolved.engine, r.clone()));
                     r
                 }

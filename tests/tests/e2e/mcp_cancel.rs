@@ -117,3 +117,74 @@ fn a_cancelled_spinning_call_is_dropped_recorded_and_the_server_goes_on() {
         .expect("warden audit verify");
     assert!(verify.status.success(), "{verify:?}");
 }
+
+/// `warden mcp` batches its audit syncs (group commit) but writes each
+/// record before the client gets the answer: a `kill -9` in the middle of a
+/// burst loses no record of any answered call, and the log still verifies.
+#[test]
+fn a_server_killed_mid_burst_has_recorded_every_answered_call() {
+    let home = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-kill-home");
+    let _ = std::fs::remove_dir_all(&home);
+    let mut child = warden()
+        .env("WARDEN_HOME", &home)
+        .args(["mcp", HOSTILE])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("warden mcp starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "kill-test", "version": "0"}}}),
+    );
+    let _ = response(&mut lines, 1);
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    // 200 calls in flight; kill the server once 100 have been answered.
+    for id in 2..202u64 {
+        send(
+            &mut stdin,
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"text": format!("call {id}")}}}),
+        );
+    }
+    let mut answered = 0;
+    for line in lines.by_ref() {
+        let message: Value = serde_json::from_str(&line.expect("read")).expect("JSON-RPC");
+        if message["result"]["isError"] == json!(false) {
+            answered += 1;
+        }
+        if answered == 100 {
+            break;
+        }
+    }
+    // SIGKILL: no destructor, no final sync.
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+
+    let log = std::fs::read_to_string(home.join("audit.jsonl")).expect("audit log");
+    let recorded = log
+        .lines()
+        .filter(|l| l.contains("\"function\":\"echo\"") && l.contains("\"outcome\":\"ok\""))
+        .count();
+    assert!(
+        recorded >= answered,
+        "{answered} calls were answered but only {recorded} recorded"
+    );
+    let verify = warden()
+        .env("WARDEN_HOME", &home)
+        .args(["audit", "verify"])
+        .output()
+        .expect("audit verify runs");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}

@@ -678,26 +678,36 @@ fn mcp_stdio(_: &Cx) {
     py_cmd
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/mcp_echo_server.py"))
         .current_dir(env!("CARGO_TARGET_TMPDIR"));
-    let mut warden_cmd = Command::new(&warden);
-    warden_cmd
-        .args(["mcp", HOSTILE, "--max-output", "4MiB", "--memory", "64MiB"])
-        .env("WARDEN_HOME", home.path());
+    let warden_cmd = |sync: &str| {
+        let mut cmd = Command::new(&warden);
+        cmd.args(["mcp", HOSTILE, "--max-output", "4MiB", "--memory", "64MiB"])
+            .args(["--audit-sync", sync])
+            .env("WARDEN_HOME", home.path());
+        cmd
+    };
     let clients = McpClient::start(py_cmd).and_then(|mut py| {
         let py_tool = py.echo_tool()?;
-        let mut w = McpClient::start(warden_cmd)?;
+        let mut w = McpClient::start(warden_cmd("batched"))?;
         let w_tool = w.echo_tool()?;
-        Ok(((py, py_tool), (w, w_tool)))
+        let mut ws = McpClient::start(warden_cmd("every-record"))?;
+        let ws_tool = ws.echo_tool()?;
+        Ok(((py, py_tool), (w, w_tool), (ws, ws_tool)))
     });
-    let ((mut py, py_tool), (mut w, w_tool)) = match clients {
+    let ((mut py, py_tool), (mut w, w_tool), (mut ws, ws_tool)) = match clients {
         Ok(c) => c,
         Err(why) => return skip(&why),
     };
     for (label, size) in PAYLOADS {
         let text = "x".repeat(size);
         let n = samples(size).min(200);
-        let measured = mcp_calls(&mut py, &py_tool, &text, n)
-            .and_then(|p| Ok((p, mcp_calls(&mut w, &w_tool, &text, n)?)));
-        let (py_samples, w_samples) = match measured {
+        let measured = mcp_calls(&mut py, &py_tool, &text, n).and_then(|p| {
+            Ok((
+                p,
+                mcp_calls(&mut w, &w_tool, &text, n)?,
+                mcp_calls(&mut ws, &ws_tool, &text, n)?,
+            ))
+        });
+        let (py_samples, w_samples, ws_samples) = match measured {
             Ok(m) => m,
             Err(why) => return skip(&why),
         };
@@ -707,8 +717,13 @@ fn mcp_stdio(_: &Cx) {
             None,
         );
         row(
-            &format!("{label}: `warden mcp`, fresh instance per call"),
+            &format!("{label}: `warden mcp`, fresh instance per call (audit synced in groups)"),
             w_samples,
+            Some(base),
+        );
+        row(
+            &format!("{label}: `warden mcp --audit-sync every-record`"),
+            ws_samples,
             Some(base),
         );
     }

@@ -21,6 +21,20 @@ pub struct AuditLog {
     /// Set for [`Durability::Batched`]: the thread that syncs written
     /// records to disk.
     syncer: Option<Syncer>,
+    /// Where this log's last append left the file: if the file still ends
+    /// there (same inode, same length) when the next append holds the lock,
+    /// nobody else appended, and the chain continues from here without
+    /// reading the file's tail.
+    head: std::sync::Mutex<Option<Head>>,
+}
+
+/// The end of the file after this log's last append.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    inode: u64,
+    len: u64,
+    seq: u64,
+    hash: warden_core::Digest,
 }
 
 impl AuditLog {
@@ -44,6 +58,7 @@ impl AuditLog {
             path,
             signer,
             syncer: None,
+            head: std::sync::Mutex::new(None),
         })
     }
 
@@ -107,11 +122,20 @@ impl AuditLog {
             .append(true)
             .open(path)
             .map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
-        let (seq, prev) = match last_record(&mut file, path, len)? {
+        let meta = file.metadata().map_err(io)?;
+        let (len, inode) = (meta.len(), std::os::unix::fs::MetadataExt::ino(&meta));
+        let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
+        let known = head.filter(|h| h.inode == inode && h.len == len && len > 0);
+        // Cleared until this append succeeds.
+        *head = None;
+        let last = match known {
+            Some(h) => Some((h.seq, h.hash)),
+            None => last_record(&mut file, path, len)?.map(|r| (r.seq, r.hash)),
+        };
+        let (seq, prev) = match last {
             None => (0, genesis()),
-            Some(last) => match last.seq.checked_add(1) {
-                Some(seq) => (seq, last.hash),
+            Some((last_seq, last_hash)) => match last_seq.checked_add(1) {
+                Some(seq) => (seq, last_hash),
                 None => {
                     return Err(AuditError::Corrupt {
                         path: path.clone(),
@@ -164,6 +188,12 @@ impl AuditLog {
         if let (true, Some(syncer)) = (batched, &self.syncer) {
             syncer.mark_written();
         }
+        *head = Some(Head {
+            inode,
+            len: len + line.len() as u64,
+            seq: record.seq,
+            hash: record.hash,
+        });
         Ok(record)
     }
 

@@ -1011,3 +1011,23 @@ fn a_batched_log_writes_each_record_before_append_returns_and_keeps_one_chain() 
     assert!(report.is_intact(), "{:?}", report.problems);
     assert_eq!(report.records, 200);
 }
+
+/// Each log remembers where its last append left the file and skips reading
+/// the tail when the file still ends there; two logs on the same file (two
+/// processes) that take turns must each notice the other's records.
+#[test]
+fn two_writers_taking_turns_keep_one_chain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let a = AuditLog::open(&path, None).expect("open a");
+    let b = AuditLog::open(&path, None).expect("open b");
+    for i in 0..60 {
+        // Runs of one, two and three records from each writer in turn.
+        let writer = if (i / (1 + i % 3)) % 2 == 0 { &a } else { &b };
+        let record = writer.append(event(i), &[]).expect("append");
+        assert_eq!(record.seq, i as u64);
+    }
+    let report = audit::verify(&path, None).expect("verify");
+    assert!(report.is_intact(), "{:?}", report.problems);
+    assert_eq!(report.records, 60);
+}

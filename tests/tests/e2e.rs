@@ -49,3 +49,5 @@ mod secrets;
 mod trust_core;
 #[path = "e2e/wasi_attacks.rs"]
 mod wasi_attacks;
+#[path = "e2e/world.rs"]
+mod world;

@@ -4,80 +4,21 @@
 //! warden's home (out of the tools' reach), resumed, and recovered after a
 //! crash; skills; the audit log.
 
-use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use super::world::World;
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use warden_tests::chat::{ChatServer, Reply};
 use warden_tests::components::SKILL_EXAMPLE;
 
-use super::cli::{expect_ok, warden};
-
-/// A warden home and a workspace with one file.
-struct World {
-    dir: tempfile::TempDir,
-}
-
 impl World {
-    fn new() -> World {
-        let w = World {
-            dir: tempfile::tempdir().expect("tempdir"),
-        };
-        std::fs::create_dir_all(w.home()).expect("mkdir");
-        std::fs::create_dir_all(w.workspace()).expect("mkdir");
-        std::fs::write(w.workspace().join("hello.txt"), "hello from the workspace").expect("write");
-        w
-    }
-
-    fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-
-    fn workspace(&self) -> PathBuf {
-        self.dir.path().join("ws")
-    }
-
-    fn command(&self, args: &[&str]) -> std::process::Command {
-        let mut cmd = warden();
-        cmd.args(args)
-            .env("WARDEN_HOME", self.home())
-            .env_remove("WARDEN_MODEL_ENDPOINT")
-            .current_dir(self.workspace());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("warden runs")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        expect_ok(&self.run(args), args)
-    }
-
     fn agent_run(&self, server: &ChatServer, task: &str, extra: &[&str]) -> Value {
         let url = server.base_url();
         let mut args = vec!["run", task, "--endpoint", &url, "--json"];
         args.extend_from_slice(extra);
         serde_json::from_str(&self.ok(&args)).expect("json result")
-    }
-
-    /// Where this workspace's sessions are kept: under warden's home, in
-    /// `workspaces/<sha256 of the canonical workspace path>/sessions`.
-    fn sessions_dir(&self) -> PathBuf {
-        let ws = self.workspace().canonicalize().expect("canonical");
-        self.home()
-            .join("workspaces")
-            .join(warden_registry::Digest::of(ws.as_os_str().as_encoded_bytes()).hex())
-            .join("sessions")
-    }
-
-    fn session_file(&self, id: &str) -> PathBuf {
-        self.sessions_dir().join(format!("{id}.json"))
-    }
-
-    fn session(&self, id: &str) -> Value {
-        serde_json::from_str(&self.ok(&["sessions", "show", id, "--json"])).expect("session json")
     }
 }
 
@@ -355,7 +296,7 @@ fn a_model_that_fails_leaves_a_failed_session_with_the_reason() {
 #[test]
 fn a_skill_component_runs_under_its_grant_and_its_skills_are_checked() {
     let w = World::new();
-    let work = w.dir.path();
+    let work = w.root();
     // Publish the skill component as a signed package and install it.
     let key = work.join("acme.key");
     let out: Value = serde_json::from_str(&w.ok(&[

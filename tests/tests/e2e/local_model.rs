@@ -6,50 +6,21 @@
 //! used and named, and its only model picked; when none answers, the error
 //! names everything tried and no cloud endpoint is ever contacted.
 
+use super::world::World;
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 use warden_tests::chat::{ChatServer, Reply};
 
-use super::cli::{expect_failed, expect_ok, warden};
+use super::cli::{expect_failed, expect_ok};
 
 const PROBE_VAR: &str = "WARDEN_TEST_LOCAL_SERVERS";
 
-struct World {
-    dir: tempfile::TempDir,
-}
-
 impl World {
-    fn new() -> World {
-        let w = World {
-            dir: tempfile::tempdir().expect("tempdir"),
-        };
-        std::fs::create_dir_all(w.home()).expect("mkdir");
-        std::fs::create_dir_all(w.workspace()).expect("mkdir");
-        w
-    }
-
-    fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-
-    fn workspace(&self) -> PathBuf {
-        self.dir.path().join("ws")
-    }
-
-    /// `warden run TASK ARGS…` with no endpoint in the environment and the
-    /// probe list `probe` (`name=port,…`).
-    fn run(&self, task: &str, args: &[&str], probe: &str) -> Output {
-        let mut cmd: Command = warden();
-        cmd.arg("run")
-            .arg(task)
-            .args(args)
-            .env("WARDEN_HOME", self.home())
-            .env_remove("WARDEN_MODEL_ENDPOINT")
-            .env(PROBE_VAR, probe)
-            .current_dir(self.workspace());
+    fn run_task(&self, task: &str, args: &[&str], probe: &str) -> Output {
+        let mut cmd = self.command(&["run", task]);
+        cmd.args(args).env(PROBE_VAR, probe);
         cmd.output().expect("warden runs")
     }
 }
@@ -74,7 +45,7 @@ fn an_endpoint_on_localhost_works_with_no_other_flag() {
     let url = format!("http://localhost:{}/v1", server.port());
     // Nothing answers where probing would look: the named endpoint is used.
     let probe = format!("Ollama={}", closed_port());
-    let out = w.run("Say hello", &["--endpoint", &url, "--json"], &probe);
+    let out = w.run_task("Say hello", &["--endpoint", &url, "--json"], &probe);
     let json: Value =
         serde_json::from_str(&expect_ok(&out, &["run", "--endpoint", &url])).expect("json");
     assert_eq!(json["answer"], "hello from localhost", "{json}");
@@ -90,7 +61,7 @@ fn a_loopback_address_without_a_path_and_a_named_model_work() {
     let server = ChatServer::scripted(vec![Reply::answer("hello from 127.0.0.1")]);
     server.set_models(&["a-model", "another"]);
     let url = format!("http://127.0.0.1:{}", server.port());
-    let out = w.run(
+    let out = w.run_task(
         "Say hello",
         &["--endpoint", &url, "--model", "another", "--json"],
         "",
@@ -115,7 +86,7 @@ fn with_no_endpoint_the_first_local_server_that_answers_is_used_and_named() {
         server.port(),
         not_a_model_server.port()
     );
-    let out = w.run("Say hello", &[], &probe);
+    let out = w.run_task("Say hello", &[], &probe);
     let said = stderr(&out);
     let answer = expect_ok(&out, &["run", "Say hello"]);
     assert_eq!(answer.trim(), "found you", "{said}");
@@ -138,7 +109,7 @@ fn several_models_and_none_named_is_an_error_naming_them() {
     let server = ChatServer::scripted(vec![Reply::answer("never")]);
     server.set_models(&["llama3.2", "qwen2.5"]);
     let probe = format!("Ollama={}", server.port());
-    let out = w.run("Say hello", &[], &probe);
+    let out = w.run_task("Say hello", &[], &probe);
     let said = expect_failed(&out, &["run"], "lists 2 models and none was named");
     assert!(said.contains("llama3.2, qwen2.5"), "{said}");
     assert!(said.contains("--model"), "{said}");
@@ -155,7 +126,7 @@ fn when_no_local_server_answers_the_error_names_what_was_tried() {
     let refused = closed_port();
     let probe = format!("Ollama={refused},vLLM={web_port}");
     web.set_models(&[]);
-    let out = w.run("Say hello", &[], &probe);
+    let out = w.run_task("Say hello", &[], &probe);
     let said = expect_failed(&out, &["run"], "no local model server answered");
     assert!(
         said.contains(&format!(

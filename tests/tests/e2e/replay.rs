@@ -3,56 +3,19 @@
 //! refused; a changed planner and a changed file found as divergences
 //! with their diffs; a fork onto a second server as a new session.
 
+use super::world::World;
 use std::path::PathBuf;
 use std::process::Output;
 
 use serde_json::{Value, json};
 use warden_tests::chat::{ChatServer, Reply};
 
-use super::cli::{expect_ok, warden};
-
 /// The exit code of a replay that diverged (cli/src/exit.rs).
 const DIVERGED: i32 = 14;
 /// The exit code of a refused recording.
 const RECORDING_REFUSED: i32 = 15;
 
-struct World {
-    dir: tempfile::TempDir,
-}
-
 impl World {
-    fn new() -> World {
-        let w = World {
-            dir: tempfile::tempdir().expect("tempdir"),
-        };
-        std::fs::create_dir_all(w.home()).expect("mkdir");
-        std::fs::create_dir_all(w.workspace()).expect("mkdir");
-        std::fs::write(w.workspace().join("hello.txt"), "hello from the workspace").expect("write");
-        w
-    }
-
-    fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-
-    fn workspace(&self) -> PathBuf {
-        self.dir.path().join("ws")
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        warden()
-            .args(args)
-            .env("WARDEN_HOME", self.home())
-            .env_remove("WARDEN_MODEL_ENDPOINT")
-            .current_dir(self.workspace())
-            .output()
-            .expect("warden runs")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        expect_ok(&self.run(args), args)
-    }
-
     fn recording(&self, id: &str) -> PathBuf {
         let ws = self.workspace().canonicalize().expect("canonical");
         self.home()
@@ -62,8 +25,6 @@ impl World {
             .join(format!("{id}.recording.jsonl"))
     }
 
-    /// Records the run every test starts from: the model reads hello.txt
-    /// (step 1), the tool runs (step 2), the model answers (step 3).
     fn record(&self) -> String {
         let server = ChatServer::scripted(vec![
             Reply::tool_calls(&[("c1", "read_file", json!({"path": "/workspace/hello.txt"}))]),
@@ -190,7 +151,7 @@ fn a_planner_with_a_changed_prompt_diverges_at_step_1_with_the_diff() {
         .expect("the prompt is in the planner's data");
     let mut changed = original.to_vec();
     changed[at..at + to.len()].copy_from_slice(to);
-    let file = w.dir.path().join("planner-v2.wasm");
+    let file = w.root().join("planner-v2.wasm");
     std::fs::write(&file, changed).expect("write");
 
     let out = w.run(&["replay", &id, "--planner", file.to_str().expect("utf-8")]);
@@ -207,7 +168,7 @@ fn a_planner_with_a_changed_prompt_diverges_at_step_1_with_the_diff() {
     assert!(removed && added, "{err}");
 
     // The unchanged planner, given as a file, reproduces the run.
-    let same = w.dir.path().join("planner-v1.wasm");
+    let same = w.root().join("planner-v1.wasm");
     std::fs::write(&same, original).expect("write");
     let out = w.run(&["replay", &id, "--planner", same.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

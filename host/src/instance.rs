@@ -31,7 +31,8 @@ use crate::secret::Redactor;
 pub struct ToolInstance {
     runtime: Runtime,
     component: ToolComponent,
-    grant: Grant,
+    /// Shared with each call's cancel guard (no copy per call).
+    grant: std::sync::Arc<Grant>,
     store: Store<SandboxState>,
     tool: Tool,
     /// The kind of the failure that stopped the instance, once one did.
@@ -75,7 +76,7 @@ impl Runtime {
         Ok(ToolInstance {
             runtime: self.clone(),
             component: component.clone(),
-            grant: grant.clone(),
+            grant: std::sync::Arc::new(grant.clone()),
             store,
             tool,
             stopped: None,
@@ -91,6 +92,7 @@ impl ToolInstance {
     /// everything reported, as for [`Runtime::call_tool`].
     pub async fn call(&mut self, tool: &str, input: &str) -> Result<CallReport, CallError> {
         let redactor = Redactor::new(&self.grant.secrets);
+        // Arc clones only: the guard outlives the `&mut self` borrow below.
         let (runtime, component, grant) = (
             self.runtime.clone(),
             self.component.clone(),

@@ -36,38 +36,64 @@ fn response(
     panic!("warden mcp closed stdout before answering {id}");
 }
 
+/// A `warden mcp HOSTILE ARGS…` over stdio with its own fresh home under
+/// the target's temp dir, initialized; its stdin and stdout lines.
+struct Server {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    home: std::path::PathBuf,
+}
+
+impl Server {
+    fn start(home_name: &str, args: &[&str]) -> Server {
+        let home = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(home_name);
+        let _ = std::fs::remove_dir_all(&home);
+        let mut child = warden()
+            .env("WARDEN_HOME", &home)
+            .args(["mcp", HOSTILE])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("warden mcp starts");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        send(
+            &mut stdin,
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "cancel-test", "version": "0"}}}),
+        );
+        let (init, _) = response(&mut lines, 1);
+        assert!(
+            init["result"]["capabilities"]["tools"].is_object(),
+            "{init}"
+        );
+        send(
+            &mut stdin,
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        );
+        Server {
+            child,
+            stdin,
+            lines,
+            home,
+        }
+    }
+}
+
 #[test]
 fn a_cancelled_spinning_call_is_dropped_recorded_and_the_server_goes_on() {
-    let home = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-cancel-home");
-    let _ = std::fs::remove_dir_all(&home);
-    let mut child = warden()
-        .env("WARDEN_HOME", &home)
-        // A spin that is not cancelled ends at this deadline as `timeout`,
-        // which the assertions below would catch.
-        .args(["mcp", HOSTILE, "--timeout", "60s"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("warden mcp starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-
-    send(
-        &mut stdin,
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "cancel-test", "version": "0"}}}),
-    );
-    let (init, _) = response(&mut lines, 1);
-    assert!(
-        init["result"]["capabilities"]["tools"].is_object(),
-        "{init}"
-    );
-    send(
-        &mut stdin,
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-    );
+    // A spin that is not cancelled ends at this deadline as `timeout`,
+    // which the assertions below would catch.
+    let Server {
+        mut child,
+        mut stdin,
+        mut lines,
+        home,
+    } = Server::start("mcp-cancel-home", &["--timeout", "60s"]);
 
     send(
         &mut stdin,
@@ -123,29 +149,12 @@ fn a_cancelled_spinning_call_is_dropped_recorded_and_the_server_goes_on() {
 /// burst loses no record of any answered call, and the log still verifies.
 #[test]
 fn a_server_killed_mid_burst_has_recorded_every_answered_call() {
-    let home = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-kill-home");
-    let _ = std::fs::remove_dir_all(&home);
-    let mut child = warden()
-        .env("WARDEN_HOME", &home)
-        .args(["mcp", HOSTILE])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("warden mcp starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    send(
-        &mut stdin,
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "kill-test", "version": "0"}}}),
-    );
-    let _ = response(&mut lines, 1);
-    send(
-        &mut stdin,
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-    );
+    let Server {
+        mut child,
+        mut stdin,
+        mut lines,
+        home,
+    } = Server::start("mcp-kill-home", &[]);
     // 200 calls in flight; kill the server once 100 have been answered.
     for id in 2..202u64 {
         send(

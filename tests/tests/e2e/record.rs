@@ -52,6 +52,14 @@ fn calls(records: &[Record]) -> Vec<(String, String, String, String, String)> {
         .collect()
 }
 
+/// The (function, outcome) of each `call` record, in order.
+fn outcomes(log: &Path) -> Vec<(String, String)> {
+    calls(&records(log))
+        .into_iter()
+        .map(|(_, _, function, _, outcome)| (function, outcome))
+        .collect()
+}
+
 #[test]
 fn a_library_call_is_recorded_with_digest_arguments_and_outcome() {
     let home = tempfile::tempdir().expect("tempdir");
@@ -132,10 +140,7 @@ fn limits_and_calls_on_a_reused_instance_are_recorded_too() {
             .expect("echo");
     });
 
-    let outcomes: Vec<(String, String)> = calls(&records(&log))
-        .into_iter()
-        .map(|(_, _, function, _, outcome)| (function, outcome))
-        .collect();
+    let outcomes = outcomes(&log);
     assert_eq!(
         outcomes,
         vec![
@@ -168,10 +173,7 @@ fn a_call_whose_caller_stops_waiting_is_recorded_as_cancelled_and_the_runtime_go
             .expect("the runtime serves the next call");
         assert_eq!(echo.output["text"], "next");
     });
-    let outcomes: Vec<(String, String)> = calls(&records(&log))
-        .into_iter()
-        .map(|(_, _, function, _, outcome)| (function, outcome))
-        .collect();
+    let outcomes = outcomes(&log);
     assert_eq!(
         outcomes,
         vec![
@@ -208,9 +210,6 @@ fn a_call_dropped_before_it_starts_is_recorded_as_cancelled() {
     let grant = Grant::default();
     // Never polled: the caller gave up before the call began.
     drop(runtime.call_tool(&hostile, "spin", "{}", &grant));
-    let outcomes: Vec<(String, String)> = calls(&records(&log))
-        .into_iter()
-        .map(|(_, _, function, _, outcome)| (function, outcome))
-        .collect();
+    let outcomes = outcomes(&log);
     assert_eq!(outcomes, vec![("spin".into(), "cancelled".into())]);
 }

@@ -1,5 +1,7 @@
 //! Exit codes, one per kind of failure, so scripts can tell them apart.
 
+use warden::agent::RecordingError;
+use warden::authorize::AuthorizeError;
 use warden::{CallError, GrantError, LoadError};
 use warden_registry::error::{PackageError, StoreError, TrustError};
 
@@ -117,70 +119,120 @@ pub fn readme_sentence() -> String {
     format!("Exit codes: {}.", items.join(", "))
 }
 
-/// The exit code for an error, by its kind.
-pub fn code_for(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<CallError>() {
-            return code_for_call(e);
-        }
-        if cause
-            .downcast_ref::<warden::authorize::AuthorizeError>()
-            .is_some_and(|e| matches!(e, warden::authorize::AuthorizeError::Refused { .. }))
-        {
-            return DENIED;
-        }
-        if cause
-            .downcast_ref::<warden::agent::RecordingError>()
-            .is_some_and(|e| !matches!(e, warden::agent::RecordingError::Serialise(_)))
-        {
-            return RECORDING_REFUSED;
-        }
-        if cause.downcast_ref::<LoadError>().is_some() {
-            return LOAD;
-        }
-        if let Some(GrantError::ReservedDir { .. }) =
-            cause.downcast_ref::<GrantError>().or_else(|| {
-                cause
-                    .downcast_ref::<warden::authorize::AuthorizeError>()
-                    .and_then(warden::authorize::AuthorizeError::grant_error)
-            })
-        {
-            return DENIED;
-        }
-        if let Some(e) = cause.downcast_ref::<StoreError>() {
-            return match e {
-                StoreError::Io { .. } | StoreError::NotInstalled { .. } | StoreError::Policy(_) => {
-                    FAILURE
-                }
-                _ => REFUSED,
-            };
-        }
-        if cause.downcast_ref::<PackageError>().is_some()
-            || cause.downcast_ref::<TrustError>().is_some()
-        {
-            return REFUSED;
+/// An error type that knows its exit code. Each error type the CLI can end
+/// with says its own code here, once; `None` means "no code of its own: look
+/// at its cause".
+pub trait ExitStatus {
+    /// The exit code for this error, or `None` to let its cause decide.
+    fn exit_code(&self) -> Option<u8>;
+}
+
+impl ExitStatus for CallError {
+    fn exit_code(&self) -> Option<u8> {
+        Some(match self {
+            CallError::Denied { .. } => DENIED,
+            CallError::Tool { error, .. } => match error {
+                warden::bindings::ToolError::Denied(_) => DENIED,
+                _ => TOOL_ERROR,
+            },
+            CallError::Timeout { .. } => TIMEOUT,
+            CallError::OutOfMemory { .. } | CallError::HostLimit { .. } => OUT_OF_MEMORY,
+            CallError::OutOfFuel { .. } => OUT_OF_FUEL,
+            CallError::StackOverflow { .. } => STACK_OVERFLOW,
+            CallError::Trap { .. } => TRAP,
+            CallError::InvalidOutput { .. } | CallError::ToolListTooLarge { .. } => INVALID_OUTPUT,
+            CallError::Throttled { .. } => THROTTLED,
+            CallError::Instantiate { .. } | CallError::Stopped { .. } | CallError::Grant { .. } => {
+                FAILURE
+            }
+        })
+    }
+}
+
+impl ExitStatus for AuthorizeError {
+    fn exit_code(&self) -> Option<u8> {
+        match self {
+            AuthorizeError::Refused { .. } => Some(DENIED),
+            // Transparent: its `source()` skips the `GrantError` itself.
+            AuthorizeError::Grant(e) => e.exit_code(),
+            _ => None,
         }
     }
-    FAILURE
+}
+
+impl ExitStatus for GrantError {
+    fn exit_code(&self) -> Option<u8> {
+        matches!(self, GrantError::ReservedDir { .. }).then_some(DENIED)
+    }
+}
+
+impl ExitStatus for RecordingError {
+    fn exit_code(&self) -> Option<u8> {
+        (!matches!(self, RecordingError::Serialise(_))).then_some(RECORDING_REFUSED)
+    }
+}
+
+impl ExitStatus for LoadError {
+    fn exit_code(&self) -> Option<u8> {
+        Some(LOAD)
+    }
+}
+
+impl ExitStatus for StoreError {
+    fn exit_code(&self) -> Option<u8> {
+        Some(match self {
+            StoreError::Io { .. } | StoreError::NotInstalled { .. } | StoreError::Policy(_) => {
+                FAILURE
+            }
+            _ => REFUSED,
+        })
+    }
+}
+
+impl ExitStatus for PackageError {
+    fn exit_code(&self) -> Option<u8> {
+        Some(REFUSED)
+    }
+}
+
+impl ExitStatus for TrustError {
+    fn exit_code(&self) -> Option<u8> {
+        Some(REFUSED)
+    }
+}
+
+/// The exit code of one error in a chain, if its type has one.
+fn code_of(cause: &(dyn std::error::Error + 'static)) -> Option<u8> {
+    /// Tries each error type with an [`ExitStatus`], in order.
+    macro_rules! first_of {
+        ($($ty:ty),+ $(,)?) => {
+            $(
+                if let Some(e) = cause.downcast_ref::<$ty>() {
+                    return e.exit_code();
+                }
+            )+
+        };
+    }
+    first_of!(
+        CallError,
+        AuthorizeError,
+        GrantError,
+        RecordingError,
+        LoadError,
+        StoreError,
+        PackageError,
+        TrustError,
+    );
+    None
+}
+
+/// The exit code for an error: that of the first error in its chain whose
+/// type says one ([`ExitStatus`]), else [`FAILURE`].
+pub fn code_for(err: &anyhow::Error) -> u8 {
+    err.chain().find_map(code_of).unwrap_or(FAILURE)
 }
 
 /// The exit code for a call that failed.
 pub fn code_for_call(e: &CallError) -> u8 {
-    match e {
-        CallError::Denied { .. } => DENIED,
-        CallError::Tool { error, .. } => match error {
-            warden::bindings::ToolError::Denied(_) => DENIED,
-            _ => TOOL_ERROR,
-        },
-        CallError::Timeout { .. } => TIMEOUT,
-        CallError::OutOfMemory { .. } | CallError::HostLimit { .. } => OUT_OF_MEMORY,
-        CallError::OutOfFuel { .. } => OUT_OF_FUEL,
-        CallError::StackOverflow { .. } => STACK_OVERFLOW,
-        CallError::Trap { .. } => TRAP,
-        CallError::InvalidOutput { .. } | CallError::ToolListTooLarge { .. } => INVALID_OUTPUT,
-        CallError::Throttled { .. } => THROTTLED,
-        CallError::Instantiate { .. } | CallError::Stopped { .. } | CallError::Grant { .. } => {
-            FAILURE
-        }
-    }
+    e.exit_code().unwrap_or(FAILURE)
 }

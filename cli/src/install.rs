@@ -268,7 +268,7 @@ impl Plan<'_> {
                 eprintln!("note: {note}");
             }
             let requested = &package.manifest.capabilities;
-            let previous = self.registry.grant(name)?;
+            let previous = self.registry.approval(name)?;
             let grant = self.decide_grant(
                 &format!("{name}@{}", resolved.version),
                 requested,

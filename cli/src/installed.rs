@@ -63,7 +63,7 @@ impl InspectArgs {
         let package = registry.package(&installed)?;
         let summary = inspect_component(&package.component)
             .with_context(|| format!("cannot decode the component of {name}"))?;
-        let grant = registry.grant(&name)?;
+        let grant = registry.approval(&name)?;
         let trusted = registry.trust()?.check(&name, package.publisher()).is_ok();
         let m = &package.manifest;
         if self.json {

@@ -73,7 +73,7 @@ pub fn start(
         limits: RecordedLimits {
             max_turns: parts.limits.max_turns,
             max_tool_calls: parts.limits.max_tool_calls,
-            max_tokens: parts.limits.max_tokens,
+            token_budget: parts.limits.token_budget,
             wall_clock_ms: u64::try_from(parts.limits.wall_clock.as_millis()).unwrap_or(u64::MAX),
             max_parallel_tools: parts.limits.max_parallel_tools,
         },

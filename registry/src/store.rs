@@ -5,13 +5,15 @@
 //!   lock                        held (exclusively) by every change
 //!   blobs/sha256/<hex>          component bytes, content-addressed, immutable
 //!   packages/sha256/<hex>       the signed package files, content-addressed, immutable
-//!   grants.json                 what the user granted each installed package
-//!   index.json                  what is installed (a view derived from packages/ + grants.json)
+//!   approvals.json              what the user approved of each installed package's manifest
+//!                               request at install (its ceiling for upgrades; the grants
+//!                               themselves are rules in grants.toml)
+//!   index.json                  what is installed (a view derived from packages/ + approvals.json)
 //!   trust.toml                  namespace → trusted publisher keys
 //! ```
 //!
 //! Every change takes the lock, writes content-addressed blobs first (temp
-//! file, fsync, rename), then `grants.json`, then `index.json` last. A process
+//! file, fsync, rename), then `approvals.json`, then `index.json` last. A process
 //! killed at any point leaves the registry as it was or fully updated: blobs
 //! nobody references are harmless, and `verify` reports (and `--repair`
 //! removes) them.
@@ -57,11 +59,15 @@ struct Index {
     packages: Vec<Installed>,
 }
 
-/// The on-disk grants: package name → granted capabilities.
+/// The on-disk install approvals: package name → the capabilities the user
+/// approved when installing it. An upgrade that asks for more needs a new
+/// approval. (The grants a component runs with are rules in `grants.toml`.)
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Grants {
+struct Approvals {
     version: u32,
-    grants: BTreeMap<PackageName, Capabilities>,
+    /// Written `grants` by registries before the rename.
+    #[serde(alias = "grants")]
+    approvals: BTreeMap<PackageName, Capabilities>,
 }
 
 /// How to install.
@@ -216,7 +222,13 @@ impl Registry {
         self.root.join("index.json")
     }
 
-    fn grants_path(&self) -> PathBuf {
+    fn approvals_path(&self) -> PathBuf {
+        self.root.join("approvals.json")
+    }
+
+    /// Where registries before the rename kept the approvals; read when
+    /// `approvals.json` does not exist yet, removed once it does.
+    fn legacy_approvals_path(&self) -> PathBuf {
         self.root.join("grants.json")
     }
 
@@ -299,28 +311,38 @@ impl Registry {
         write_atomic(&path, &bytes).map_err(|e| StoreError::io(&path, e))
     }
 
-    fn load_grants(&self) -> Result<Grants, StoreError> {
-        let path = self.grants_path();
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
-                path,
-                reason: e.to_string(),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Grants {
-                version: 1,
-                grants: BTreeMap::new(),
-            }),
-            Err(e) => Err(StoreError::io(&path, e)),
+    fn load_approvals(&self) -> Result<Approvals, StoreError> {
+        for path in [self.approvals_path(), self.legacy_approvals_path()] {
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    return serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                        path,
+                        reason: e.to_string(),
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::io(&path, e)),
+            }
         }
+        Ok(Approvals {
+            version: 1,
+            approvals: BTreeMap::new(),
+        })
     }
 
-    fn save_grants(&self, grants: &Grants) -> Result<(), StoreError> {
-        let path = self.grants_path();
-        let bytes = serde_json::to_vec_pretty(grants).map_err(|e| StoreError::Corrupt {
+    fn save_approvals(&self, approvals: &Approvals) -> Result<(), StoreError> {
+        let path = self.approvals_path();
+        let bytes = serde_json::to_vec_pretty(approvals).map_err(|e| StoreError::Corrupt {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        write_atomic(&path, &bytes).map_err(|e| StoreError::io(&path, e))
+        write_atomic(&path, &bytes).map_err(|e| StoreError::io(&path, e))?;
+        let legacy = self.legacy_approvals_path();
+        match std::fs::remove_file(&legacy) {
+            Ok(()) => sync_dir(&self.root).map_err(|e| StoreError::io(&self.root, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(&legacy, e)),
+        }
     }
 
     /// Everything installed, sorted by name.
@@ -343,9 +365,9 @@ impl Registry {
             .find(|p| &p.name == name && req.matches(&p.version)))
     }
 
-    /// What the user granted `name`.
-    pub fn grant(&self, name: &PackageName) -> Result<Option<Capabilities>, StoreError> {
-        Ok(self.load_grants()?.grants.get(name).cloned())
+    /// What the user approved of `name`'s manifest request at install.
+    pub fn approval(&self, name: &PackageName) -> Result<Option<Capabilities>, StoreError> {
+        Ok(self.load_approvals()?.approvals.get(name).cloned())
     }
 
     /// The stored component blob of an installed package, checked against
@@ -403,7 +425,7 @@ impl Registry {
         self.trust()?.check(&name, package.publisher())?;
 
         let mut index = self.load_index()?;
-        let mut grants = self.load_grants()?;
+        let mut approvals = self.load_approvals()?;
         if let Some(other) = index
             .packages
             .iter()
@@ -437,7 +459,7 @@ impl Registry {
         let requested = &package.manifest.capabilities;
         let grant = match &options.grant {
             Some(grant) => grant.clone(),
-            None => match grants.grants.get(&name) {
+            None => match approvals.approvals.get(&name) {
                 Some(previous) => previous.clone(),
                 None => {
                     return Err(StoreError::NoGrant {
@@ -474,9 +496,9 @@ impl Registry {
             &package_digest,
         )?;
         fault_point("after-package-blob");
-        grants.grants.insert(name.clone(), grant);
-        self.save_grants(&grants)?;
-        fault_point("after-grants");
+        approvals.approvals.insert(name.clone(), grant);
+        self.save_approvals(&approvals)?;
+        fault_point("after-approvals");
         index.packages.retain(|p| p.name != name);
         index.packages.push(installed.clone());
         index.version = 1;
@@ -494,8 +516,8 @@ impl Registry {
                 version: version.to_string(),
                 digest: installed.component_digest.to_string(),
                 publisher: installed.publisher.to_string(),
-                granted: grants
-                    .grants
+                granted: approvals
+                    .approvals
                     .get(&name)
                     .map(|g| g.describe())
                     .unwrap_or_default(),
@@ -531,9 +553,9 @@ impl Registry {
         };
         let removed = index.packages.remove(pos);
         self.save_index(&index)?;
-        let mut grants = self.load_grants()?;
-        grants.grants.remove(name);
-        self.save_grants(&grants)?;
+        let mut approvals = self.load_approvals()?;
+        approvals.approvals.remove(name);
+        self.save_approvals(&approvals)?;
         self.audit()?.append(
             AuditEvent::Remove {
                 package: removed.name.to_string(),
@@ -573,7 +595,7 @@ impl Registry {
             Err(e) => return Err(e),
         };
         let trust = self.trust()?;
-        let grants = self.load_grants()?;
+        let approvals = self.load_approvals()?;
         for entry in &index.packages {
             report.packages_checked += 1;
             let subject = format!("{}@{}", entry.name, entry.version);
@@ -592,8 +614,8 @@ impl Registry {
             if let Err(e) = self.load_with(entry, &trust) {
                 problem(e.to_string());
             }
-            if !grants.grants.contains_key(&entry.name) {
-                problem("no grant is recorded".into());
+            if !approvals.approvals.contains_key(&entry.name) {
+                problem("no install approval is recorded".into());
             }
         }
         // Leftovers: temp files and blobs nothing references.

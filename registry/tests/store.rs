@@ -193,6 +193,47 @@ fn an_upgrade_asking_for_more_than_was_granted_needs_a_new_grant() {
 }
 
 #[test]
+fn approvals_kept_in_grants_json_by_an_older_registry_still_bind_upgrades() {
+    let f = fixture();
+    f.install(&f.package("acme:net", "1.0.0")).expect("install");
+    let root = f.registry.root().to_path_buf();
+    // What a registry before the rename left on disk.
+    let approvals = std::fs::read_to_string(root.join("approvals.json")).expect("approvals");
+    let legacy = approvals.replace("\"approvals\"", "\"grants\"");
+    assert_ne!(legacy, approvals, "the file names its map `approvals`");
+    std::fs::write(root.join("grants.json"), legacy).expect("write legacy");
+    std::fs::remove_file(root.join("approvals.json")).expect("rm");
+
+    let more = package::build(
+        &format!(
+            "{}[capabilities]\nenv = [\"API_URL\"]\n",
+            manifest("acme:net", "1.1.0")
+        ),
+        &f.component,
+        &f.key,
+    )
+    .expect("build");
+    let err = f
+        .registry
+        .install(&more, &InstallOptions::default())
+        .expect_err("the old approval is the ceiling");
+    assert!(err.to_string().contains("API_URL"), "{err}");
+    assert!(
+        root.join("grants.json").exists(),
+        "a refusal changes nothing"
+    );
+
+    // An upgrade within the old approval goes through and moves the file.
+    f.registry
+        .install(&f.package("acme:net", "1.2.0"), &InstallOptions::default())
+        .expect("within the approval");
+    assert!(!root.join("grants.json").exists());
+    let moved = std::fs::read_to_string(root.join("approvals.json")).expect("approvals");
+    assert!(moved.contains("acme:net"), "{moved}");
+    assert!(f.registry.verify(false).expect("verify").ok());
+}
+
+#[test]
 fn a_damaged_index_is_detected_and_rebuilt_from_the_packages() {
     let f = fixture();
     f.install(&f.package("acme:a", "1.0.0")).expect("install");

@@ -155,7 +155,7 @@ fn main() {
                 limits: RecordedLimits {
                     max_turns: TURNS as u32 + 1,
                     max_tool_calls: 100,
-                    max_tokens: 200_000,
+                    token_budget: 200_000,
                     wall_clock_ms: 600_000,
                     max_parallel_tools: 8,
                 },

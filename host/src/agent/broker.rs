@@ -45,7 +45,7 @@ pub struct AgentLimits {
     /// Tool calls.
     pub max_tool_calls: u32,
     /// Prompt plus completion tokens.
-    pub max_tokens: u64,
+    pub token_budget: u64,
     /// Wall-clock time for the whole run.
     pub wall_clock: Duration,
     /// Tool calls run at once.
@@ -62,12 +62,12 @@ impl Default for AgentLimits {
 
 impl From<&warden_agent::manifest::Limits> for AgentLimits {
     /// The run limits an agent manifest's `[limits]` table sets (its
-    /// `token_budget` is [`AgentLimits::max_tokens`]).
+    /// `token_budget` is [`AgentLimits::token_budget`]).
     fn from(l: &warden_agent::manifest::Limits) -> Self {
         AgentLimits {
             max_turns: l.max_turns,
             max_tool_calls: l.max_tool_calls,
-            max_tokens: l.token_budget,
+            token_budget: l.token_budget,
             wall_clock: Duration::from_millis(l.wall_clock_ms),
             max_parallel_tools: 8,
         }
@@ -232,7 +232,7 @@ impl Broker {
         let limits = AgentLimits {
             max_turns: header.limits.max_turns,
             max_tool_calls: header.limits.max_tool_calls,
-            max_tokens: header.limits.max_tokens,
+            token_budget: header.limits.token_budget,
             wall_clock: Duration::from_millis(header.limits.wall_clock_ms),
             max_parallel_tools: header.limits.max_parallel_tools,
         };
@@ -313,7 +313,7 @@ impl Broker {
                 .saturating_sub(used.reserved.tool_calls),
             tokens_left: self
                 .limits
-                .max_tokens
+                .token_budget
                 .saturating_sub(used.tokens)
                 .saturating_sub(used.reserved.tokens),
             time_left_ms: u64::try_from(
@@ -709,7 +709,7 @@ impl Broker {
             used.tool_calls.into(),
             used.reserved.tool_calls.into(),
         );
-        let tokens_left = left(self.limits.max_tokens, used.tokens, used.reserved.tokens);
+        let tokens_left = left(self.limits.token_budget, used.tokens, used.reserved.tokens);
         let share = |left: u64| left / u64::from(pending);
         let turns = share(turns_left).max(turns_left.min(1)).min(asked.into());
         let reservation = Reservation {
@@ -777,7 +777,7 @@ impl Broker {
         let limits = AgentLimits {
             max_turns: reserved.turns,
             max_tool_calls: reserved.tool_calls,
-            max_tokens: reserved.tokens,
+            token_budget: reserved.tokens,
             wall_clock: Duration::from_millis(budget.time_left_ms),
             max_parallel_tools: self.limits.max_parallel_tools,
         };

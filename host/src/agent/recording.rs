@@ -121,8 +121,10 @@ pub struct RecordedLimits {
     pub max_turns: u32,
     /// Tool calls.
     pub max_tool_calls: u32,
-    /// Prompt plus completion tokens.
-    pub max_tokens: u64,
+    /// Prompt plus completion tokens (recordings before the rename call it
+    /// `max_tokens`).
+    #[serde(alias = "max_tokens")]
+    pub token_budget: u64,
     /// Wall-clock time for the whole run, in milliseconds.
     pub wall_clock_ms: u64,
     /// Tool calls run at once.
@@ -539,7 +541,7 @@ mod tests {
             limits: RecordedLimits {
                 max_turns: 3,
                 max_tool_calls: 3,
-                max_tokens: 100,
+                token_budget: 100,
                 wall_clock_ms: 1000,
                 max_parallel_tools: 1,
             },

@@ -3,101 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use super::cli::{expect_failed, expect_ok, warden};
-
-/// A scratch world: a warden home, a key, a work directory.
-struct World {
-    dir: tempfile::TempDir,
-}
-
-impl World {
-    fn new() -> World {
-        let w = World {
-            dir: tempfile::tempdir().expect("tempdir"),
-        };
-        std::fs::create_dir_all(w.home()).expect("mkdir");
-        std::fs::create_dir_all(w.path("work")).expect("mkdir");
-        w
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn home(&self) -> PathBuf {
-        self.path("home")
-    }
-
-    /// Runs `warden` with this world's home, in its work directory.
-    fn run(&self, args: &[&str]) -> Output {
-        warden()
-            .args(args)
-            .env("WARDEN_HOME", self.home())
-            .current_dir(self.path("work"))
-            .output()
-            .expect("warden runs")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        expect_ok(&self.run(args), args)
-    }
-
-    fn fails(&self, args: &[&str], needle: &str) -> String {
-        expect_failed(&self.run(args), args, needle)
-    }
-
-    /// Generates a key at `name` and returns its public key.
-    fn key(&self, name: &str) -> String {
-        let out = self.ok(&[
-            "key",
-            "generate",
-            "--out",
-            self.path(name).to_str().expect("utf-8"),
-        ]);
-        out.trim().to_string()
-    }
-
-    /// Writes a component and manifest and packages them with `key`.
-    fn package(&self, component: &[u8], manifest: &str, key: &str, out: &str) -> PathBuf {
-        let stem = out.trim_end_matches(".wpkg");
-        let wasm = self.path(&format!("{stem}.wasm"));
-        let toml = self.path(&format!("{stem}.toml"));
-        std::fs::write(&wasm, component).expect("write");
-        std::fs::write(&toml, manifest).expect("write");
-        let pkg = self.path(out);
-        self.ok(&[
-            "package",
-            "--manifest",
-            toml.to_str().expect("utf-8"),
-            "--component",
-            wasm.to_str().expect("utf-8"),
-            "--key",
-            self.path(key).to_str().expect("utf-8"),
-            "--out",
-            pkg.to_str().expect("utf-8"),
-        ]);
-        pkg
-    }
-
-    /// Every file under the home (except the lock), with its contents.
-    fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
-        fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    walk(&path, out);
-                } else if path.file_name().is_some_and(|n| n != "lock") {
-                    out.insert(path.clone(), std::fs::read(&path).unwrap_or_default());
-                }
-            }
-        }
-        let mut out = BTreeMap::new();
-        walk(&self.home(), &mut out);
-        out
-    }
-}
+use super::cli::warden;
+use super::world::World;
 
 fn fs_manifest(name: &str, version: &str) -> String {
     format!(
@@ -529,7 +437,8 @@ fn a_directory_source_resolves_ranges_and_dependencies_and_locks_them() {
         "highest compatible: {versions:?}"
     );
 
-    let lock = std::fs::read_to_string(w.path("work/warden.lock")).expect("lockfile written");
+    let lock =
+        std::fs::read_to_string(w.workspace().join("warden.lock")).expect("lockfile written");
     assert!(
         lock.contains("acme:files") && lock.contains("1.2.0") && lock.contains("sha256:"),
         "{lock}"
@@ -546,7 +455,7 @@ fn a_directory_source_resolves_ranges_and_dependencies_and_locks_them() {
     std::fs::copy(&pkg, source.join("files-1.3.0.wpkg")).expect("copy");
     w.ok(&["index", source.to_str().expect("utf-8")]);
     std::fs::remove_dir_all(w.home().join("blobs")).expect("rm");
-    for f in ["index.json", "grants.json"] {
+    for f in ["index.json", "approvals.json"] {
         let _ = std::fs::remove_file(w.home().join(f));
     }
     w.ok(&[
@@ -575,14 +484,14 @@ fn a_crash_at_any_step_leaves_the_registry_as_before_or_fully_updated() {
     for step in [
         "after-component-blob",
         "after-package-blob",
-        "after-grants",
+        "after-approvals",
         "after-index",
     ] {
         let out = warden()
             .args(["install", "--from", v2.to_str().expect("utf-8"), "--yes"])
             .env("WARDEN_HOME", w.home())
             .env("WARDEN_FAULT_INJECT", step)
-            .current_dir(w.path("work"))
+            .current_dir(w.workspace())
             .output()
             .expect("runs");
         assert_ne!(
@@ -701,7 +610,7 @@ fn two_processes_installing_at_once_both_succeed() {
         warden()
             .args(["install", "--from", pkg.to_str().expect("utf-8"), "--yes"])
             .env("WARDEN_HOME", w.home())
-            .current_dir(w.path("work"))
+            .current_dir(w.workspace())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()

@@ -9,7 +9,8 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use super::cli::{expect_ok, warden};
+use super::cli::expect_ok;
+use super::world;
 
 /// The exit code of a package the registry refused.
 const REFUSED: i32 = 12;
@@ -18,86 +19,51 @@ const REFUSED: i32 = 12;
 /// fs tool, signed by `acme`) and `beta:search@2.0.0` (the grep tool,
 /// signed by `beta`), both granted `data/` read-only at `/data`.
 struct World {
-    dir: tempfile::TempDir,
+    w: world::World,
     acme_key: String,
     beta_key: String,
 }
 
+impl std::ops::Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.w
+    }
+}
+
 impl World {
     fn new() -> World {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for sub in ["home", "work", "data"] {
-            std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
-        }
-        std::fs::write(dir.path().join("data/hello.txt"), "hello trust core\n").expect("write");
-        let mut w = World {
-            dir,
-            acme_key: String::new(),
-            beta_key: String::new(),
+        let w = world::World::new();
+        std::fs::create_dir_all(w.path("data")).expect("mkdir");
+        std::fs::write(w.path("data/hello.txt"), "hello trust core\n").expect("write");
+        let acme_key = w.key("acme.key");
+        let beta_key = w.key("beta.key");
+        w.ok(&["trust", "add", "acme", &acme_key]);
+        w.ok(&["trust", "add", "beta", &beta_key]);
+        let w = World {
+            w,
+            acme_key,
+            beta_key,
         };
-        w.acme_key = w.key("acme.key");
-        w.beta_key = w.key("beta.key");
-        w.ok(&["trust", "add", "acme", &w.acme_key.clone()]);
-        w.ok(&["trust", "add", "beta", &w.beta_key.clone()]);
-        let acme = w.package(warden::builtin::FS, "acme:files", "1.0.0", "acme.key");
-        let beta = w.package(warden::builtin::GREP, "beta:search", "2.0.0", "beta.key");
+        let acme = w.tool_package(warden::builtin::FS, "acme:files", "1.0.0", "acme.key");
+        let beta = w.tool_package(warden::builtin::GREP, "beta:search", "2.0.0", "beta.key");
         for pkg in [acme, beta] {
             w.ok(&["install", "--from", pkg.to_str().expect("utf-8"), "--yes"]);
         }
         w
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        warden()
-            .args(args)
-            .env("WARDEN_HOME", self.path("home"))
-            .current_dir(self.path("work"))
-            .output()
-            .expect("warden runs")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        expect_ok(&self.run(args), args)
-    }
-
-    fn key(&self, name: &str) -> String {
-        let out = self.path(name);
-        self.ok(&["key", "generate", "--out", out.to_str().expect("utf-8")])
-            .trim()
-            .to_string()
-    }
-
-    fn package(&self, component: &[u8], name: &str, version: &str, key: &str) -> PathBuf {
+    /// Packages `component` as the tool `name@version` asking for `/data`
+    /// read-only, signed with `key`.
+    fn tool_package(&self, component: &[u8], name: &str, version: &str, key: &str) -> PathBuf {
+        let manifest = format!(
+            "name = \"{name}\"\nversion = \"{version}\"\nkind = \"tool\"\n\
+             description = \"test\"\nworld = \"warden:plugin/tool@0.1.0\"\n\n\
+             [capabilities]\ndirs = [{{ path = \"/data\", mode = \"ro\", purpose = \"data\" }}]\n"
+        );
         let stem = name.replace(':', "-");
-        let wasm = self.path(&format!("{stem}.wasm"));
-        let toml = self.path(&format!("{stem}.toml"));
-        let out = self.path(&format!("{stem}-{version}.wpkg"));
-        std::fs::write(&wasm, component).expect("write");
-        std::fs::write(
-            &toml,
-            format!(
-                "name = \"{name}\"\nversion = \"{version}\"\nkind = \"tool\"\n\
-                 description = \"test\"\nworld = \"warden:plugin/tool@0.1.0\"\n\n\
-                 [capabilities]\ndirs = [{{ path = \"/data\", mode = \"ro\", purpose = \"data\" }}]\n"
-            ),
-        )
-        .expect("write");
-        self.ok(&[
-            "package",
-            "--manifest",
-            toml.to_str().expect("utf-8"),
-            "--component",
-            wasm.to_str().expect("utf-8"),
-            "--key",
-            self.path(key).to_str().expect("utf-8"),
-            "--out",
-            out.to_str().expect("utf-8"),
-        ]);
-        out
+        self.package(component, &manifest, key, &format!("{stem}-{version}.wpkg"))
     }
 
     fn data_grant(&self) -> String {
@@ -132,7 +98,7 @@ impl World {
     }
 
     fn index_path(&self) -> PathBuf {
-        self.path("home/index.json")
+        self.home().join("index.json")
     }
 
     fn index(&self) -> Value {
@@ -369,8 +335,8 @@ fn removing_trust_stops_a_package_until_the_key_is_trusted_again() {
 #[test]
 fn wardens_home_is_never_granted_to_a_component() {
     let w = World::new();
-    let trust_before = std::fs::read(w.path("home/trust.toml")).expect("trust.toml");
-    let home = w.path("home");
+    let trust_before = std::fs::read(w.home().join("trust.toml")).expect("trust.toml");
+    let home = w.home();
     for (dir, relation) in [
         (home.clone(), "is warden's home"),
         (home.join("packages"), "is inside warden's home"),
@@ -392,7 +358,7 @@ fn wardens_home_is_never_granted_to_a_component() {
         assert!(stderr.contains("hint:"), "{stderr}");
     }
     assert_eq!(
-        std::fs::read(w.path("home/trust.toml")).expect("trust.toml"),
+        std::fs::read(w.home().join("trust.toml")).expect("trust.toml"),
         trust_before
     );
     // An installed package is refused the home too, whatever it asks for.

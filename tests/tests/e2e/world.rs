@@ -1,12 +1,13 @@
 //! The shared scratch world of the `warden` binary tests: a warden home and
 //! a workspace with one file, and the commands run against them.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use super::cli::{expect_ok, warden};
+use super::cli::{expect_failed, expect_ok, warden};
 
 /// A warden home and a workspace holding `hello.txt`, in one temp dir.
 pub struct World {
@@ -29,6 +30,12 @@ impl World {
     /// outside both).
     pub fn root(&self) -> &std::path::Path {
         self.dir.path()
+    }
+
+    /// `rel` under the world's temp dir (outside the home and the
+    /// workspace): keys, packages, scratch files.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
     }
 
     /// Warden's home.
@@ -60,6 +67,61 @@ impl World {
     /// Runs `warden ARGS`, which must succeed; its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         expect_ok(&self.run(args), args)
+    }
+
+    /// Runs `warden ARGS`, which must fail with `needle` in its stderr; its
+    /// stderr.
+    pub fn fails(&self, args: &[&str], needle: &str) -> String {
+        expect_failed(&self.run(args), args, needle)
+    }
+
+    /// Generates a signing key at `name` (under [`World::path`]); its public
+    /// key.
+    pub fn key(&self, name: &str) -> String {
+        let out = self.path(name);
+        self.ok(&["key", "generate", "--out", out.to_str().expect("utf-8")])
+            .trim()
+            .to_string()
+    }
+
+    /// Packages `component` with `manifest`, signed with the key file
+    /// `key`, as `out` (all under [`World::path`]).
+    pub fn package(&self, component: &[u8], manifest: &str, key: &str, out: &str) -> PathBuf {
+        let stem = out.trim_end_matches(".wpkg");
+        let wasm = self.path(&format!("{stem}.wasm"));
+        let toml = self.path(&format!("{stem}.toml"));
+        std::fs::write(&wasm, component).expect("write");
+        std::fs::write(&toml, manifest).expect("write");
+        let pkg = self.path(out);
+        self.ok(&[
+            "package",
+            "--manifest",
+            toml.to_str().expect("utf-8"),
+            "--component",
+            wasm.to_str().expect("utf-8"),
+            "--key",
+            self.path(key).to_str().expect("utf-8"),
+            "--out",
+            pkg.to_str().expect("utf-8"),
+        ]);
+        pkg
+    }
+
+    /// Every file under the home (except the lock), with its contents.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.file_name().is_some_and(|n| n != "lock") {
+                    out.insert(path.clone(), std::fs::read(&path).unwrap_or_default());
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk(&self.home(), &mut out);
+        out
     }
 
     /// Where this workspace's sessions are kept: under warden's home, in

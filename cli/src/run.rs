@@ -390,11 +390,14 @@ impl RunArgs {
         )?;
         let wall_clock = Duration::from_millis(manifest.limits.wall_clock_ms);
         let wall = format!("{}ms", manifest.limits.wall_clock_ms);
-        let mut components = Vec::new();
+        let mut parts = PartLocator {
+            registry,
+            found: Vec::new(),
+        };
 
         // The planner: no files, no network, no environment.
         let part = &manifest.planner;
-        let located = locate_part(&part.name, &part.req, "planner", registry)?;
+        let located = parts.locate(part, "planner")?;
         // Parts are compiled once into the registry's cache, by digest.
         let cache = ArtifactCache::new(&registry.root().join("cache"), &runtime);
         let planner = runtime.load_planner_cached(
@@ -403,11 +406,6 @@ impl RunArgs {
             &located.subject.id.digest,
             &cache,
         )?;
-        components.push((
-            part.name.to_string(),
-            located.name.clone(),
-            located.subject.id.digest,
-        ));
         let planner_flags = GrantArgs {
             timeout: Some(wall.clone()),
             ..GrantArgs::default()
@@ -464,18 +462,13 @@ impl RunArgs {
             }
         }
         let part = &manifest.provider;
-        let located = locate_part(&part.name, &part.req, "model-provider", registry)?;
+        let located = parts.locate(part, "model-provider")?;
         let model = runtime.load_model_cached(
             &located.name,
             &located.bytes,
             &located.subject.id.digest,
             &cache,
         )?;
-        components.push((
-            part.name.to_string(),
-            located.name.clone(),
-            located.subject.id.digest,
-        ));
         let model_grant = resolve(
             registry,
             &located.subject,
@@ -498,13 +491,8 @@ impl RunArgs {
         };
         let mut tools = Vec::new();
         for part in &manifest.tools {
-            let located = locate_part(&part.name, &part.req, "tool", registry)?;
+            let located = parts.locate(part, "tool")?;
             let component = compile(&runtime, &located, registry)?;
-            components.push((
-                part.name.to_string(),
-                located.name.clone(),
-                located.subject.id.digest,
-            ));
             let grant = resolve(registry, &located.subject, &tool_flags, DeniedFlags::Warn)?.grant;
             let list = runtime
                 .list_tools(&component, &grant)
@@ -549,13 +537,8 @@ impl RunArgs {
             }
         }
         for part in manifest.skill_components() {
-            let located = locate_part(&part.name, &part.req, "skill", registry)?;
+            let located = parts.locate(part, "skill")?;
             let component = runtime.load_skill(&located.name, &located.bytes)?;
-            components.push((
-                part.name.to_string(),
-                located.name.clone(),
-                located.subject.id.digest,
-            ));
             let grant = resolve(
                 registry,
                 &located.subject,
@@ -602,8 +585,33 @@ impl RunArgs {
             tools,
             skills,
             limits,
-            components,
+            components: parts.found,
         })
+    }
+}
+
+/// Finds the parts of an agent and keeps, for each, its name as written in
+/// `agent.toml`, the name it is loaded as and its digest (the run's
+/// components, recorded with the session).
+struct PartLocator<'r> {
+    registry: &'r Registry,
+    found: Vec<(String, String, warden_registry::Digest)>,
+}
+
+impl PartLocator<'_> {
+    /// Locates `part`, which must be of `kind`, and notes it.
+    fn locate(
+        &mut self,
+        part: &warden_agent::ComponentRef,
+        kind: &str,
+    ) -> anyhow::Result<super::tool::Located> {
+        let located = locate_part(&part.name, &part.req, kind, self.registry)?;
+        self.found.push((
+            part.name.to_string(),
+            located.name.clone(),
+            located.subject.id.digest,
+        ));
+        Ok(located)
     }
 }
 

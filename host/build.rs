@@ -1,4 +1,4 @@
-//! Builds the first-party tool components (`tools/`) from source for
+//! Builds the first-party tool components (`components/`) from source for
 //! `wasm32-wasip2` and embeds them in the `warden` library, so in the `warden` binary (see
 //! [`warden::builtin`](src/builtin.rs)).
 
@@ -17,8 +17,8 @@ fn main() {
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     let workspace = GuestWorkspace {
-        manifest: repo.join("tools").join("Cargo.toml"),
-        watch: vec![repo.join("tools"), repo.join("guest-sdk"), repo.join("wit")],
+        manifest: repo.join("components").join("Cargo.toml"),
+        watch: vec![repo.join("components"), repo.join("guest-sdk"), repo.join("wit")],
         artifacts: vec![
             "fs".into(),
             "grep".into(),
@@ -41,7 +41,7 @@ fn main() {
         let copy = out_dir.join(format!("{name}.wasm"));
         std::fs::copy(path, &copy).unwrap_or_else(|e| panic!("copying {}: {e}", path.display()));
         code.push_str(&format!(
-            "/// The `{name}` component, built from `tools/`.\npub const {}: &[u8] = include_bytes!({:?});\n",
+            "/// The `{name}` component, built from `components/`.\npub const {}: &[u8] = include_bytes!({:?});\n",
             name.to_uppercase(),
             copy.display().to_string()
         ));

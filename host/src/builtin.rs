@@ -1,4 +1,4 @@
-//! The first-party components, built from `tools/` by `host/build.rs` and
+//! The first-party components, built from `components/` by `host/build.rs` and
 //! embedded in the binary, so `warden tool call builtin:fs ...` and
 //! `warden run` work anywhere.
 

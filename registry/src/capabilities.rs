@@ -18,7 +18,7 @@
 //! Components built by Rust for `wasm32-wasip2` import only the WASI
 //! interfaces the code actually reaches: the linker drops unused functions
 //! and the component keeps only the imports left. Inspecting the components
-//! built from `tools/` and `tests/guests/` (rustc 1.95, wit-bindgen):
+//! built from `components/` and `tests/guests/` (rustc 1.95, wit-bindgen):
 //!
 //! - **Always**, even in a tool that does nothing with them (`greet`):
 //!   `wasi:cli/{environment, exit, stdin, stdout, stderr, terminal-input,

@@ -1,6 +1,6 @@
 //! Builds warden's guest components from source for `wasm32-wasip2`.
 //!
-//! warden never commits compiled `.wasm`: the first-party tools (`tools/`) and
+//! warden never commits compiled `.wasm`: the first-party tools (`components/`) and
 //! the hostile test components (`tests/guests/`) are built by the build
 //! scripts of the crates that need them (`host/build.rs` embeds the tools,
 //! `tests/build.rs` exposes the test components as path constants). Both call

@@ -1,6 +1,6 @@
 //! `warden mcp` driven by a client no one here wrote (the official MCP
 //! Python SDK, through `tests/mcp/client.py`), and a tool written in Python
-//! (`tools/py-example`, built with componentize-py) that installs as a
+//! (`components/py-example`, built with componentize-py) that installs as a
 //! signed package, passes the capability checks and runs.
 //!
 //! Both need Python 3 with `venv` and `pip`, and PyPI (the packages are in
@@ -317,11 +317,11 @@ fn a_python_tool_built_with_componentize_py_runs_under_its_grant() {
     };
     let scratch = Scratch::new("one two three\nfour");
 
-    // Build tools/py-example from a copy, so the source tree stays clean.
+    // Build components/py-example from a copy, so the source tree stays clean.
     let build = scratch.path("build");
     std::fs::create_dir_all(&build).expect("mkdir");
     std::fs::copy(
-        repo_root().join("tools/py-example/app.py"),
+        repo_root().join("components/py-example/app.py"),
         build.join("app.py"),
     )
     .expect("copy app.py");

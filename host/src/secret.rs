@@ -76,7 +76,7 @@ pub fn secret_destination(name: &str, host: &str) -> Result<HostPattern, GrantEr
         Some(Ok(rule)) => Ok(HostPattern::from_rule(rule)),
         Some(Err(reason)) => Err(GrantError::InvalidSecret {
             spec: entry,
-            reason,
+            reason: reason.to_string(),
         }),
         None => Err(GrantError::InvalidSecret {
             spec: entry,

@@ -177,7 +177,9 @@ pub fn code_for_call(e: &CallError) -> u8 {
         CallError::OutOfFuel { .. } => OUT_OF_FUEL,
         CallError::StackOverflow { .. } => STACK_OVERFLOW,
         CallError::Trap { .. } => TRAP,
-        CallError::InvalidOutput { .. } | CallError::ToolListTooLarge { .. } => INVALID_OUTPUT,
+        CallError::InvalidOutput { .. }
+        | CallError::OutputTooLarge { .. }
+        | CallError::ToolListTooLarge { .. } => INVALID_OUTPUT,
         CallError::Throttled { .. } => THROTTLED,
         CallError::Instantiate { .. } | CallError::Stopped { .. } | CallError::Grant { .. } => {
             FAILURE

@@ -434,8 +434,8 @@ mod tests {
         );
         assert_eq!(
             LimitKind::parse_setting("instances=0")
-                .map_err(|e| e.to_string())
-                .unwrap_err(),
+                .expect_err("zero")
+                .to_string(),
             "`instances` must be greater than zero"
         );
     }

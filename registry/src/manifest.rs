@@ -279,11 +279,11 @@ pub enum WorldMismatch {
     #[error("`world` `{world}` is not a warden world: kind = \"{kind}\" needs `{expected}`")]
     NotWarden {
         /// The world written.
-        world: WorldRef,
+        world: Box<WorldRef>,
         /// The package kind.
         kind: Kind,
         /// The world the kind needs.
-        expected: WorldRef,
+        expected: Box<WorldRef>,
     },
     /// Another warden world than the kind's.
     #[error(
@@ -292,11 +292,11 @@ pub enum WorldMismatch {
     )]
     OtherWorld {
         /// The world written.
-        world: WorldRef,
+        world: Box<WorldRef>,
         /// The package kind.
         kind: Kind,
         /// The world the kind needs.
-        expected: WorldRef,
+        expected: Box<WorldRef>,
     },
     /// The kind's world at a version this build does not implement.
     #[error(
@@ -306,9 +306,9 @@ pub enum WorldMismatch {
     )]
     Version {
         /// The world written.
-        world: WorldRef,
+        world: Box<WorldRef>,
         /// The world the kind needs.
-        expected: WorldRef,
+        expected: Box<WorldRef>,
     },
 }
 
@@ -324,8 +324,8 @@ impl WorldRef {
 
     /// Checks that this is the world of `kind`; the error says what to write.
     fn check_for(&self, kind: Kind) -> Result<(), WorldMismatch> {
-        let expected = WorldRef::for_kind(kind);
-        let world = self.clone();
+        let expected = Box::new(WorldRef::for_kind(kind));
+        let world = Box::new(self.clone());
         if self.package != WIT_PACKAGE {
             return Err(WorldMismatch::NotWarden {
                 world,

@@ -40,6 +40,19 @@ use warden_registry::Digest;
 
 use crate::id::SessionId;
 
+/// A compaction that does not fit the session's messages: not after the
+/// one before, past the end, or splitting a tool call from its result.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("compaction {index} (up_to_index {up_to_index}) does not fit the {messages} messages")]
+pub struct CompactionMisplaced {
+    /// Which compaction (0-based).
+    pub index: usize,
+    /// Where it says it ends.
+    pub up_to_index: usize,
+    /// How many messages the session has.
+    pub messages: usize,
+}
+
 /// The session file format this build writes and reads.
 pub const FORMAT: u32 = 1;
 
@@ -432,7 +445,7 @@ impl Session {
     /// Checks what the types cannot: the format, and that every compaction
     /// points inside `messages`, after the one before, at a place that does
     /// not split a tool call from its result.
-    pub(crate) fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), CompactionMisplaced> {
         let pinned = crate::compaction::pinned_len(&self.messages);
         let cuts = crate::compaction::valid_cuts(&self.messages);
         let mut previous = pinned;
@@ -441,11 +454,11 @@ impl Session {
                 && c.up_to_index <= self.messages.len()
                 && cuts.get(c.up_to_index).copied().unwrap_or(false);
             if !fits {
-                return Err(format!(
-                    "compaction {n} (up_to_index {}) does not fit the {} messages",
-                    c.up_to_index,
-                    self.messages.len()
-                ));
+                return Err(CompactionMisplaced {
+                    index: n,
+                    up_to_index: c.up_to_index,
+                    messages: self.messages.len(),
+                });
             }
             previous = c.up_to_index;
         }

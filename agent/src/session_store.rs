@@ -386,6 +386,6 @@ fn decode(path: &Path, id: &SessionId, bytes: &[u8]) -> Result<Session, SessionE
             session.id
         )));
     }
-    session.check().map_err(corrupt)?;
+    session.check().map_err(|e| corrupt(e.to_string()))?;
     Ok(session)
 }

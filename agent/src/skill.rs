@@ -190,7 +190,7 @@ impl Skill {
                 .map(|i| i + 2)
         };
 
-        check_skill_name(&front.name).map_err(|r| invalid(line_of("name"), r))?;
+        check_skill_name(&front.name).map_err(|r| invalid(line_of("name"), r.to_string()))?;
         let description = front.description.trim().to_string();
         if description.is_empty() {
             return Err(invalid(
@@ -309,14 +309,23 @@ impl Skill {
     }
 }
 
-fn check_skill_name(name: &str) -> Result<(), String> {
+/// A skill `name` that breaks the name rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`name` `{name}` must be 1-64 lowercase letters, digits and single `-`, starting \
+     with a letter, e.g. `name: release-notes`"
+)]
+struct SkillNameError {
+    name: String,
+}
+
+fn check_skill_name(name: &str) -> Result<(), SkillNameError> {
     if warden_registry::name::valid_part(name) {
         Ok(())
     } else {
-        Err(format!(
-            "`name` `{name}` must be 1-64 lowercase letters, digits and single `-`, starting \
-             with a letter, e.g. `name: release-notes`"
-        ))
+        Err(SkillNameError {
+            name: name.to_string(),
+        })
     }
 }
 

@@ -103,7 +103,7 @@ pub use event::AuditEvent;
 pub use file::lock_path;
 pub use log::{AuditLog, Durability};
 pub use read::{Export, export, tail};
-pub use record::Record;
+pub use record::{Record, RecordParseError};
 pub use redact::{argument_digest, bound_field, redact};
 pub use repair::{RepairedTail, repair_torn_tail};
 pub use time::Timestamp;

@@ -367,7 +367,7 @@ pub(crate) fn last_record(
     match lines.prev().map_err(io)? {
         Prev::Line(offset, bytes) => match parse_record(&bytes) {
             Ok(record) => Ok(Some(record)),
-            Err(reason) => Err(corrupt(file, offset, reason)),
+            Err(reason) => Err(corrupt(file, offset, reason.to_string())),
         },
         Prev::TooLong(end) => Err(corrupt(
             file,

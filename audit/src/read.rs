@@ -36,7 +36,7 @@ pub fn tail(path: &Path, n: usize) -> Result<Vec<Record>, AuditError> {
                 Prev::Line(offset, bytes) => match parse_record(&bytes) {
                     Ok(record) => found.push(record),
                     Err(reason) => {
-                        damaged = Some((offset, reason));
+                        damaged = Some((offset, reason.to_string()));
                         break;
                     }
                 },
@@ -128,7 +128,7 @@ impl Iterator for Export {
                 return corrupt(format!("the line is longer than {MAX_LINE_BYTES} bytes"));
             }
             match parse_record(&self.buf) {
-                Err(reason) => return corrupt(reason),
+                Err(reason) => return corrupt(reason.to_string()),
                 Ok(record) if record.time.system_time() >= self.since => return Some(Ok(record)),
                 Ok(_) => {}
             }

@@ -99,13 +99,40 @@ impl Record {
     }
 }
 
+/// Why one line of the log is not a record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordParseError {
+    /// An empty line.
+    #[error("the line is empty")]
+    Empty,
+    /// Not the JSON of a record.
+    #[error("{reason}{}", column.map(|c| format!(" at column {c}")).unwrap_or_default())]
+    Json {
+        /// What the JSON parser found wrong.
+        reason: String,
+        /// The column where it found it, when it names one.
+        column: Option<usize>,
+    },
+}
+
 /// Parses one line; the error says what is wrong, by column.
-pub(crate) fn parse_record(line: &[u8]) -> Result<Record, String> {
+pub(crate) fn parse_record(line: &[u8]) -> Result<Record, RecordParseError> {
     if line.is_empty() {
-        return Err("the line is empty".into());
+        return Err(RecordParseError::Empty);
     }
     serde_json::from_slice(line).map_err(|e| {
-        // Each line is parsed alone, so serde's "line 1" would mislead.
-        e.to_string().replace(" at line 1 column ", " at column ")
+        // Each line is parsed alone, so the line (always 1) is left out.
+        let text = e.to_string();
+        let position = format!(" at line {} column {}", e.line(), e.column());
+        match text.strip_suffix(&position) {
+            Some(reason) if e.line() > 0 => RecordParseError::Json {
+                reason: reason.to_string(),
+                column: Some(e.column()),
+            },
+            _ => RecordParseError::Json {
+                reason: text,
+                column: None,
+            },
+        }
     })
 }

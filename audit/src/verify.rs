@@ -254,7 +254,7 @@ impl<'k> Checker<'k> {
                 let seq = serde_json::from_slice::<serde_json::Value>(line)
                     .ok()
                     .and_then(|v| v.get("seq")?.as_u64());
-                return self.malformed(line_no, seq, reason);
+                return self.malformed(line_no, seq, reason.to_string());
             }
         };
         self.report.records += 1;

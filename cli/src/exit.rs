@@ -140,7 +140,9 @@ impl ExitStatus for CallError {
             CallError::OutOfFuel { .. } => OUT_OF_FUEL,
             CallError::StackOverflow { .. } => STACK_OVERFLOW,
             CallError::Trap { .. } => TRAP,
-            CallError::InvalidOutput { .. } | CallError::ToolListTooLarge { .. } => INVALID_OUTPUT,
+            CallError::InvalidOutput { .. }
+            | CallError::OutputTooLarge { .. }
+            | CallError::ToolListTooLarge { .. } => INVALID_OUTPUT,
             CallError::Throttled { .. } => THROTTLED,
             CallError::Instantiate { .. } | CallError::Stopped { .. } | CallError::Grant { .. } => {
                 FAILURE

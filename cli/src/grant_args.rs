@@ -94,7 +94,7 @@ impl GrantArgs {
                 .to_str()
                 .with_context(|| format!("--dir {spec}: the host path is not UTF-8"))?;
             out.capabilities.push(Capability::Dir(DirRule {
-                host: PathPattern::parse(host).map_err(anyhow::Error::msg)?,
+                host: PathPattern::parse(host)?,
                 guest: Some(dir.guest.clone()),
                 mode: Some(match dir.mode {
                     DirMode::ReadOnly => Access::ReadOnly,
@@ -135,14 +135,14 @@ impl GrantArgs {
         ];
         for (kind, flag, value) in limits {
             if let Some(text) = value {
-                let value = match kind {
+                let value: anyhow::Result<u64> = match kind {
                     LimitKind::WallClock => parse_duration(&text)
-                        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-                    LimitKind::Fuel => text.parse::<u64>().map_err(|e| e.to_string()),
-                    _ => parse_size(&text),
-                }
-                .map_err(anyhow::Error::msg)
-                .with_context(|| format!("invalid {flag}"))?;
+                        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+                        .map_err(anyhow::Error::from),
+                    LimitKind::Fuel => text.parse::<u64>().map_err(anyhow::Error::from),
+                    _ => parse_size(&text).map_err(anyhow::Error::from),
+                };
+                let value = value.with_context(|| format!("invalid {flag}"))?;
                 if value == 0 {
                     bail!("invalid {flag}: it must be greater than zero");
                 }

@@ -1,8 +1,8 @@
 //! `hint:` lines: what the user can do about an error. The library's errors
 //! carry the data (which package, which key); the CLI turns it into advice.
 
-use warden::GrantError;
 use warden::authorize::AuthorizeError;
+use warden::{CallError, GrantError};
 use warden_registry::error::{LoadError, StoreError};
 
 /// The hints for `err`, one line each (without the `hint: ` prefix).
@@ -17,6 +17,14 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
         });
         if let Some(load) = load {
             out.extend(for_load(load));
+            break;
+        }
+        if let Some(hint) = cause.downcast_ref::<CallError>().and_then(for_call) {
+            out.push(hint.into());
+            break;
+        }
+        if let Some(hint) = cause.downcast_ref::<StoreError>().and_then(for_store) {
+            out.push(hint.into());
             break;
         }
         match cause.downcast_ref::<AuthorizeError>() {
@@ -61,6 +69,30 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
         }
     }
     out
+}
+
+/// The flag that raises the limit a call ran into.
+fn for_call(err: &CallError) -> Option<&'static str> {
+    Some(match err {
+        CallError::Timeout { .. } => "raise the limit with --timeout (e.g. --timeout 60s)",
+        CallError::OutOfMemory { .. } => "raise the limit with --memory (e.g. --memory 512MiB)",
+        CallError::OutOfFuel { .. } => "raise the budget with --fuel",
+        CallError::OutputTooLarge { .. } => {
+            "raise the limit with --max-output (e.g. --max-output 4MiB)"
+        }
+        _ => return None,
+    })
+}
+
+/// The flag that overrides an install refusal the user may mean to override.
+fn for_store(err: &StoreError) -> Option<&'static str> {
+    Some(match err {
+        StoreError::Downgrade { .. } => "pass --allow-downgrade if you mean it",
+        StoreError::NoGrant { .. } | StoreError::NeedsGrant { .. } => {
+            "review what it asks for and pass --yes to grant it"
+        }
+        _ => return None,
+    })
 }
 
 fn for_load(err: &LoadError) -> Vec<String> {

@@ -447,7 +447,6 @@ fn record_consent(
     let mut caps = Vec::new();
     for host in &granted.hosts {
         let rule = NetRule::from_manifest_host(host)
-            .map_err(anyhow::Error::msg)
             .with_context(|| format!("cannot record the grant of host `{host}`"))?;
         caps.push(Capability::Network(rule));
     }

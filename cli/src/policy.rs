@@ -54,7 +54,6 @@ impl GrantArgs {
         let target: Target = self
             .target
             .parse()
-            .map_err(anyhow::Error::msg)
             .with_context(|| format!("invalid component `{}`", self.target))?;
         let spec = if self.kind == "dir" {
             absolute_dir_spec(&self.spec)?

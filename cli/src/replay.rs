@@ -164,8 +164,7 @@ impl ReplayArgs {
                     delegation: None,
                 },
                 Arc::new(warden::agent::NoObserver),
-            )
-            .map_err(anyhow::Error::msg)?
+            )?
             .with_replay(replayer.clone())
         } else {
             Broker::offline(runtime.clone(), replayer.clone())

@@ -247,8 +247,7 @@ impl RunArgs {
                 delegation,
             },
             recorder.clone(),
-        )
-        .map_err(anyhow::Error::msg)?
+        )?
         .with_recorder(run_recorder.clone());
         if let Some(f) = &fork {
             broker = broker.with_replay(f.replayer.clone());

@@ -176,7 +176,6 @@ impl SessionsCommand {
                             &age,
                             warden_registry::units::BareNumber::Seconds,
                         )
-                        .map_err(anyhow::Error::msg)
                         .with_context(|| format!("invalid --older-than `{age}`"))?;
                         store
                             .expire(std::time::Duration::from_millis(ms))?

@@ -103,3 +103,38 @@ fn replaying_a_session_that_does_not_exist_is_refused() {
     let case = Case::new();
     insta::assert_snapshot!(case.run(&["replay", "no-such-session"]));
 }
+
+#[test]
+fn output_over_its_limit_is_refused_with_the_flag_in_a_hint() {
+    let case = Case::new();
+    std::fs::write(case.dir.path().join("big.txt"), "x".repeat(8192)).expect("write");
+    let dir = case.dir.path().display().to_string();
+    insta::assert_snapshot!(case.run(&[
+        "tool",
+        "call",
+        "builtin:fs",
+        "read_file",
+        r#"{"path": "/work/big.txt"}"#,
+        "--dir",
+        &format!("{dir}:/work:ro"),
+        "--max-output",
+        "1K",
+    ]));
+}
+
+#[test]
+fn a_call_out_of_fuel_names_the_flag_in_a_hint() {
+    let case = Case::new();
+    let dir = case.dir.path().display().to_string();
+    insta::assert_snapshot!(case.run(&[
+        "tool",
+        "call",
+        "builtin:fs",
+        "list_dir",
+        r#"{"path": "/work"}"#,
+        "--dir",
+        &format!("{dir}:/work:ro"),
+        "--fuel",
+        "1000",
+    ]));
+}

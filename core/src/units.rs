@@ -1,23 +1,96 @@
 //! Sizes and durations as people write them in manifests, policies and
 //! command-line flags: one parser for all of them.
 
+/// A byte size that [`parse_size`] cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    /// The text does not start with a number.
+    #[error("`{text}` is not a size (e.g. 64MiB, 512K, 1048576)")]
+    NotANumber {
+        /// The text as given.
+        text: String,
+    },
+    /// The unit after the number is not one of K, M or G.
+    #[error("unknown size unit `{unit}` in `{text}` (use K, M or G)")]
+    UnknownUnit {
+        /// The text as given.
+        text: String,
+        /// The unit, lowercased.
+        unit: String,
+    },
+    /// The size does not fit in 64 bits of bytes.
+    #[error("`{text}` is too large")]
+    TooLarge {
+        /// The text as given.
+        text: String,
+    },
+    /// Zero where a size must be positive (callers that need one check).
+    #[error("`{text}`: the size must be greater than zero")]
+    Zero {
+        /// The text as given.
+        text: String,
+    },
+}
+
+/// A duration that [`parse_duration_ms`] cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// The text does not start with a number.
+    #[error("`{text}` is not a duration (e.g. 500ms, 10s, 2m)")]
+    NotANumber {
+        /// The text as given.
+        text: String,
+    },
+    /// A bare number where a unit is required ([`BareNumber::Refuse`]).
+    #[error("`{text}` needs a unit (ms, s or m), e.g. \"{text}s\"")]
+    MissingUnit {
+        /// The text as given.
+        text: String,
+    },
+    /// The unit after the number is not one of ms, s or m.
+    #[error("unknown duration unit `{unit}` in `{text}` (use ms, s or m)")]
+    UnknownUnit {
+        /// The text as given.
+        text: String,
+        /// The unit as given.
+        unit: String,
+    },
+    /// The duration does not fit in 64 bits of milliseconds.
+    #[error("`{text}` is too long")]
+    TooLong {
+        /// The text as given.
+        text: String,
+    },
+    /// Zero where a duration must be positive (callers that need one check).
+    #[error("`{text}`: the duration must be greater than zero")]
+    Zero {
+        /// The text as given.
+        text: String,
+    },
+}
+
 /// Parses a byte size: `65536`, `64K`, `64KiB`, `64M`, `64MiB`, `1G`,
 /// `1GiB` (binary units: K = 1024).
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let (n, unit) = split_number(text, "a size (e.g. 64MiB, 512K, 1048576)")?;
-    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
+pub fn parse_size(text: &str) -> Result<u64, SizeError> {
+    let (n, unit) = split_number(text).ok_or_else(|| SizeError::NotANumber {
+        text: text.to_string(),
+    })?;
+    let unit = unit.to_ascii_lowercase();
+    let mult: u64 = match unit.as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        other => {
-            return Err(format!(
-                "unknown size unit `{other}` in `{text}` (use K, M or G)"
-            ));
+        _ => {
+            return Err(SizeError::UnknownUnit {
+                text: text.to_string(),
+                unit,
+            });
         }
     };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{text}` is too large"))
+    n.checked_mul(mult).ok_or_else(|| SizeError::TooLarge {
+        text: text.to_string(),
+    })
 }
 
 /// Whether a duration without a unit is read as seconds or refused.
@@ -30,25 +103,29 @@ pub enum BareNumber {
 }
 
 /// Parses a duration into milliseconds: `500ms`, `10s`, `2m`.
-pub fn parse_duration_ms(text: &str, bare: BareNumber) -> Result<u64, String> {
-    let (n, unit) = split_number(text, "a duration (e.g. 500ms, 10s, 2m)")?;
+pub fn parse_duration_ms(text: &str, bare: BareNumber) -> Result<u64, DurationError> {
+    let (n, unit) = split_number(text).ok_or_else(|| DurationError::NotANumber {
+        text: text.to_string(),
+    })?;
     let mult: u64 = match (unit.as_str(), bare) {
         ("ms", _) => 1,
         ("s", _) | ("", BareNumber::Seconds) => 1000,
         ("m" | "min", _) => 60_000,
         ("", BareNumber::Refuse) => {
-            return Err(format!(
-                "`{text}` needs a unit (ms, s or m), e.g. \"{text}s\""
-            ));
+            return Err(DurationError::MissingUnit {
+                text: text.to_string(),
+            });
         }
-        (other, _) => {
-            return Err(format!(
-                "unknown duration unit `{other}` in `{text}` (use ms, s or m)"
-            ));
+        _ => {
+            return Err(DurationError::UnknownUnit {
+                text: text.to_string(),
+                unit,
+            });
         }
     };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{text}` is too long"))
+    n.checked_mul(mult).ok_or_else(|| DurationError::TooLong {
+        text: text.to_string(),
+    })
 }
 
 /// Formats bytes in the largest binary unit that divides them exactly.
@@ -72,12 +149,14 @@ pub fn format_duration(ms: u64) -> String {
     }
 }
 
-fn split_number(text: &str, what: &str) -> Result<(u64, String), String> {
+/// The leading number of `text` and the unit after it, or `None` when it
+/// does not start with a number.
+fn split_number(text: &str) -> Option<(u64, String)> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("`{text}` is not {what}"))?;
-    Ok((n, unit.trim().to_string()))
+    let n: u64 = num.parse().ok()?;
+    Some((n, unit.trim().to_string()))
 }
 
 #[cfg(test)]
@@ -89,8 +168,21 @@ mod tests {
         assert_eq!(parse_size("64MiB"), Ok(64 << 20));
         assert_eq!(parse_size("512k"), Ok(512 << 10));
         assert_eq!(parse_size("1048576"), Ok(1 << 20));
-        assert!(parse_size("12 parsecs").is_err());
-        assert!(parse_size("99999999999G").is_err());
+        assert_eq!(
+            parse_size("12 parsecs"),
+            Err(SizeError::UnknownUnit {
+                text: "12 parsecs".into(),
+                unit: "parsecs".into()
+            })
+        );
+        assert_eq!(
+            parse_size("99999999999G").map_err(|e| e.to_string()),
+            Err("`99999999999G` is too large".into())
+        );
+        assert_eq!(
+            parse_size("lots").map_err(|e| e.to_string()),
+            Err("`lots` is not a size (e.g. 64MiB, 512K, 1048576)".into())
+        );
         assert_eq!(format_size(64 << 20), "64MiB");
         assert_eq!(format_size(1000), "1000");
     }
@@ -100,8 +192,23 @@ mod tests {
         assert_eq!(parse_duration_ms("500ms", BareNumber::Refuse), Ok(500));
         assert_eq!(parse_duration_ms("2m", BareNumber::Refuse), Ok(120_000));
         assert_eq!(parse_duration_ms("3", BareNumber::Seconds), Ok(3000));
-        assert!(parse_duration_ms("3", BareNumber::Refuse).is_err());
-        assert!(parse_duration_ms("soon", BareNumber::Seconds).is_err());
+        assert_eq!(
+            parse_duration_ms("3", BareNumber::Refuse).map_err(|e| e.to_string()),
+            Err("`3` needs a unit (ms, s or m), e.g. \"3s\"".into())
+        );
+        assert_eq!(
+            parse_duration_ms("soon", BareNumber::Seconds),
+            Err(DurationError::NotANumber {
+                text: "soon".into()
+            })
+        );
+        assert_eq!(
+            parse_duration_ms("3h", BareNumber::Seconds),
+            Err(DurationError::UnknownUnit {
+                text: "3h".into(),
+                unit: "h".into()
+            })
+        );
         assert_eq!(format_duration(90_000), "90s");
         assert_eq!(format_duration(120_000), "2m");
     }

@@ -540,13 +540,10 @@ fn check_output_size(
 ) -> Result<(), CallError> {
     let limit = grant.limits.max_output_bytes;
     if output.len() as u64 > limit {
-        return Err(CallError::InvalidOutput {
+        return Err(CallError::OutputTooLarge {
             component: component.name.to_string(),
-            reason: format!(
-                "the output is {} bytes, over the limit of {} (raise it with --max-output)",
-                output.len(),
-                crate::error::human_bytes(limit)
-            ),
+            bytes: output.len() as u64,
+            limit,
         });
     }
     Ok(())

@@ -156,7 +156,7 @@ pub enum CallError {
         error: ToolError,
     },
     /// The call ran past its wall-clock limit.
-    #[error("`{component}` timed out after {limit:?} (raise it with --timeout)")]
+    #[error("`{component}` timed out after {limit:?}")]
     Timeout {
         /// The component's name.
         component: String,
@@ -164,7 +164,7 @@ pub enum CallError {
         limit: Duration,
     },
     /// The component tried to grow its memory past its limit.
-    #[error("`{component}` ran out of memory: it tried to use more than its limit of {} (raise it with --memory)", human_bytes(*limit))]
+    #[error("`{component}` ran out of memory: it tried to use more than its limit of {}", human_bytes(*limit))]
     OutOfMemory {
         /// The component's name.
         component: String,
@@ -191,9 +191,7 @@ pub enum CallError {
         requested: u64,
     },
     /// The component used up its CPU budget.
-    #[error(
-        "`{component}` ran out of fuel: it used its whole CPU budget of {limit} units (raise it with --fuel)"
-    )]
+    #[error("`{component}` ran out of fuel: it used its whole CPU budget of {limit} units")]
     OutOfFuel {
         /// The component's name.
         component: String,
@@ -217,6 +215,19 @@ pub enum CallError {
         message: String,
         /// Guest function names, innermost first.
         backtrace: Vec<String>,
+    },
+    /// The component's output is over the grant's output limit.
+    #[error(
+        "`{component}` returned invalid output: the output is {bytes} bytes, over the limit of {}",
+        human_bytes(*limit)
+    )]
+    OutputTooLarge {
+        /// The component's name.
+        component: String,
+        /// The output's size in bytes.
+        bytes: u64,
+        /// The limit in bytes.
+        limit: u64,
     },
     /// The component returned something that is not a valid result.
     #[error("`{component}` returned invalid output: {reason}")]
@@ -314,9 +325,9 @@ impl CallError {
             CallError::OutOfFuel { .. } => "out-of-fuel",
             CallError::StackOverflow { .. } => "stack-overflow",
             CallError::Trap { .. } => "trap",
-            CallError::InvalidOutput { .. } | CallError::ToolListTooLarge { .. } => {
-                "invalid-output"
-            }
+            CallError::InvalidOutput { .. }
+            | CallError::OutputTooLarge { .. }
+            | CallError::ToolListTooLarge { .. } => "invalid-output",
             CallError::Instantiate { .. } => "instantiate",
             CallError::Stopped { .. } => "stopped",
             CallError::Throttled { .. } => "throttled",

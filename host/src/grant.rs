@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use warden_policy::network::NetRuleError;
 use warden_policy::{HostMatch, NetRule, Scheme};
 
 use crate::error::GrantError;
@@ -172,7 +173,9 @@ impl HostPattern {
             reason,
         };
         if spec.contains("://") {
-            let rule: NetRule = spec.parse().map_err(invalid)?;
+            let rule: NetRule = spec
+                .parse()
+                .map_err(|e: NetRuleError| invalid(e.to_string()))?;
             return Ok(HostPattern(rule));
         }
         // `10.0.0.0/8` is a network; `example.com/path` is a URL.
@@ -186,7 +189,7 @@ impl HostPattern {
         }
         NetRule::from_manifest_host(spec)
             .map(HostPattern)
-            .map_err(invalid)
+            .map_err(|e| invalid(e.to_string()))
     }
 
     /// The pattern of a policy network rule.
@@ -281,18 +284,20 @@ impl Default for Limits {
 
 /// Parses a byte size: `65536`, `64K`, `64KiB`, `64M`, `64MiB`, `1G`, `1GiB`
 /// (binary units: K = 1024).
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, warden_registry::units::SizeError> {
     warden_registry::units::parse_size(text)
 }
 
 /// Parses a duration: `500ms`, `10s`, `2m`, or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, warden_registry::units::DurationError> {
     let ms = warden_registry::units::parse_duration_ms(
         text,
         warden_registry::units::BareNumber::Seconds,
     )?;
     if ms == 0 {
-        return Err(format!("`{text}`: the duration must be greater than zero"));
+        return Err(warden_registry::units::DurationError::Zero {
+            text: text.to_string(),
+        });
     }
     Ok(Duration::from_millis(ms))
 }

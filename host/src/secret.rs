@@ -76,7 +76,7 @@ pub fn secret_destination(name: &str, host: &str) -> Result<HostPattern, GrantEr
         Some(Ok(rule)) => Ok(HostPattern::from_rule(rule)),
         Some(Err(reason)) => Err(GrantError::InvalidSecret {
             spec: entry,
-            reason,
+            reason: reason.to_string(),
         }),
         None => Err(GrantError::InvalidSecret {
             spec: entry,
@@ -149,7 +149,7 @@ pub fn parse_secret(
         Some(h) => vec![secret_destination(name, h)?],
         None => {
             return Err(invalid(format!(
-                "name the host it is for, e.g. --secret {name}@https://api.example.com: a \
+                "name the host it is for, e.g. `{name}@https://api.example.com`: a \
                  secret is sent only to the host it is granted for"
             )));
         }
@@ -391,7 +391,10 @@ mod tests {
         assert!(g.applies_to("http", "127.0.0.1", 8080));
         assert!(!g.applies_to("https", "127.0.0.1", 8080));
         let err = parse_secret("K", |_| v()).expect_err("no host");
-        assert!(err.to_string().contains("--secret K@https://"), "{err}");
+        assert!(
+            err.to_string().contains("e.g. `K@https://api.example.com`"),
+            "{err}"
+        );
         let err = parse_secret("K@*://h:1", |_| v()).expect_err("any scheme");
         assert!(err.to_string().contains("one scheme"), "{err}");
         // Granted for no host, it goes nowhere.

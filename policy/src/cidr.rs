@@ -10,6 +10,44 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
+/// Text that is not an IP network, or a network written with a mistake.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CidrError {
+    /// The part before `/` is not an IP address.
+    #[error("`{text}` is not an IPv4 or IPv6 address")]
+    NotAnAddress {
+        /// The address as given.
+        text: String,
+    },
+    /// The part after `/` is not a number of bits.
+    #[error("the prefix length `/{prefix}` is not a number of bits")]
+    PrefixNotANumber {
+        /// The prefix as given (without the `/`).
+        prefix: String,
+    },
+    /// The prefix is longer than the address.
+    #[error(
+        "the prefix length /{prefix} is longer than an {} address ({max} bits)",
+        if *max == 32 { "IPv4" } else { "IPv6" }
+    )]
+    PrefixTooLong {
+        /// The prefix length as given.
+        prefix: u8,
+        /// The address's length in bits (32 or 128).
+        max: u8,
+    },
+    /// The address has bits set past the prefix (`10.0.0.1/8`).
+    #[error("{addr}/{prefix} has bits set past the prefix; did you mean {network}/{prefix}?")]
+    HostBitsSet {
+        /// The address as given.
+        addr: IpAddr,
+        /// The prefix length.
+        prefix: u8,
+        /// The network the address is in (what was probably meant).
+        network: IpAddr,
+    },
+}
+
 /// An IP network: an address whose bits past `prefix` are zero, and the
 /// prefix length (0-32 for IPv4, 0-128 for IPv6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,19 +70,18 @@ impl IpNet {
     /// The network `addr/prefix`. Refuses a prefix longer than the address
     /// and an address with bits set past the prefix (`10.0.0.1/8`), which
     /// is almost always a typo for the network (`10.0.0.0/8`).
-    pub fn new(addr: IpAddr, prefix: u8) -> Result<IpNet, String> {
+    pub fn new(addr: IpAddr, prefix: u8) -> Result<IpNet, CidrError> {
         let max = if addr.is_ipv4() { 32 } else { 128 };
         if prefix > max {
-            return Err(format!(
-                "the prefix length /{prefix} is longer than an {} address ({max} bits)",
-                if addr.is_ipv4() { "IPv4" } else { "IPv6" }
-            ));
+            return Err(CidrError::PrefixTooLong { prefix, max });
         }
         let masked = Self::masked(addr, prefix);
         if masked != addr {
-            return Err(format!(
-                "{addr}/{prefix} has bits set past the prefix; did you mean {masked}/{prefix}?"
-            ));
+            return Err(CidrError::HostBitsSet {
+                addr,
+                prefix,
+                network: masked,
+            });
         }
         Ok(IpNet { addr, prefix })
     }
@@ -122,7 +159,7 @@ impl fmt::Display for IpNet {
 }
 
 impl FromStr for IpNet {
-    type Err = String;
+    type Err = CidrError;
 
     /// Parses `ADDR/PREFIX` or a bare address (`10.0.0.1`, `::1`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -130,17 +167,18 @@ impl FromStr for IpNet {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let addr: IpAddr = addr
-            .parse()
-            .map_err(|_| format!("`{addr}` is not an IPv4 or IPv6 address"))?;
+        let addr: IpAddr = addr.parse().map_err(|_| CidrError::NotAnAddress {
+            text: addr.to_string(),
+        })?;
         match prefix {
             None => Ok(IpNet::host(addr)),
             Some(p) => {
                 let valid = !p.is_empty() && p.len() <= 3 && p.chars().all(|c| c.is_ascii_digit());
-                let prefix: u8 =
-                    p.parse().ok().filter(|_| valid).ok_or_else(|| {
-                        format!("the prefix length `/{p}` is not a number of bits")
-                    })?;
+                let prefix: u8 = p.parse().ok().filter(|_| valid).ok_or_else(|| {
+                    CidrError::PrefixNotANumber {
+                        prefix: p.to_string(),
+                    }
+                })?;
                 IpNet::new(addr, prefix)
             }
         }
@@ -247,8 +285,27 @@ mod tests {
             ("10.0.0/8", "not an IPv4 or IPv6 address"),
             ("example.com/8", "not an IPv4 or IPv6 address"),
         ] {
-            let err = bad.parse::<IpNet>().expect_err(bad);
+            let err = bad.parse::<IpNet>().expect_err(bad).to_string();
             assert!(err.contains(why), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn a_network_with_host_bits_names_the_network_meant() {
+        assert_eq!(
+            "10.0.0.1/8".parse::<IpNet>(),
+            Err(CidrError::HostBitsSet {
+                addr: ip("10.0.0.1"),
+                prefix: 8,
+                network: ip("10.0.0.0"),
+            })
+        );
+        assert_eq!(
+            "::/129".parse::<IpNet>(),
+            Err(CidrError::PrefixTooLong {
+                prefix: 129,
+                max: 128
+            })
+        );
     }
 }

@@ -30,7 +30,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::document::{parse_document, rule_error, write_document};
-use super::rules::{Capability, DirRule, Effect, Rule, check_name, check_secret};
+use super::path::PathPattern;
+use super::rules::{Capability, DirRule, Effect, Rule, RuleError, check_name, check_secret};
 use super::target::Target;
 use crate::error::PolicyError;
 use crate::request::Access;
@@ -66,7 +67,8 @@ impl GrantsFile {
         let doc = parse_document(text, GRANTS_FILE)?;
         let mut rules = Vec::with_capacity(doc.rules.len());
         for (i, (mut rule, at)) in doc.rules.into_iter().enumerate() {
-            check_user_rule(&mut rule).map_err(|e| rule_error(text, GRANTS_FILE, i, at, e))?;
+            check_user_rule(&mut rule)
+                .map_err(|e| rule_error(text, GRANTS_FILE, i, at, e.to_string()))?;
             rules.push(rule);
         }
         Ok(GrantsFile {
@@ -100,17 +102,17 @@ impl GrantsFile {
         let first = out.rules.len();
         let mut rule = Rule::new(target.clone(), Effect::Allow);
         for cap in capabilities {
-            let refuse = |reason: String| PolicyError::NotGrantable {
+            let refuse = |reason: GrantRuleError| PolicyError::NotGrantable {
                 target: target.to_string(),
                 capability: cap.to_string(),
-                reason,
+                reason: reason.to_string(),
             };
             push(&mut rule, cap.clone()).map_err(refuse)?;
         }
         check_user_rule(&mut rule).map_err(|reason| PolicyError::NotGrantable {
             target: target.to_string(),
             capability: "the command-line grants".into(),
-            reason,
+            reason: reason.to_string(),
         })?;
         if !rule.is_empty() {
             out.rules.push(rule);
@@ -183,10 +185,10 @@ impl GrantsFile {
         effect: Effect,
         capability: Capability,
     ) -> Result<bool, PolicyError> {
-        let refuse = |reason: String| PolicyError::NotGrantable {
+        let refuse = |reason: GrantRuleError| PolicyError::NotGrantable {
             target: target.to_string(),
             capability: capability.to_string(),
-            reason,
+            reason: reason.to_string(),
         };
         let mut probe = Rule::new(target.clone(), effect);
         push(&mut probe, capability.clone()).map_err(refuse)?;
@@ -316,18 +318,51 @@ pub(crate) fn read_limited(path: &Path, max: u64) -> Result<String, PolicyError>
     Ok(text)
 }
 
+/// Why a rule or capability cannot be in the user's grants.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrantRuleError {
+    /// An allow rule naming a host path pattern instead of one directory.
+    #[error(
+        "`dirs` host `{host}` is a pattern; a grant names one directory (patterns \
+         belong in deny rules and org policies)"
+    )]
+    DirPattern {
+        /// The pattern.
+        host: PathPattern,
+    },
+    /// A deny rule naming a guest path.
+    #[error(
+        "the deny rule for `{host}` names a guest path; a deny rule matches host paths \
+         only, so remove `guest`"
+    )]
+    DenyWithGuest {
+        /// The rule's host path.
+        host: PathPattern,
+    },
+    /// A deny rule setting limits.
+    #[error("a deny rule cannot set limits; grant a smaller limit instead")]
+    DenyWithLimits,
+    /// A guest path given where a host directory is needed.
+    #[error("`{guest}` is a guest path; name the host directory to map there (HOST:{guest})")]
+    GuestPathOnly {
+        /// The guest path.
+        guest: String,
+    },
+    /// A bad env or secret name.
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+}
+
 /// Checks what a user rule may say, and fills in a grant's default guest
 /// path (the host path).
-fn check_user_rule(rule: &mut Rule) -> Result<(), String> {
+fn check_user_rule(rule: &mut Rule) -> Result<(), GrantRuleError> {
     match rule.effect {
         Effect::Allow => {
             for d in &mut rule.dirs {
                 let Some(host) = d.host.as_path() else {
-                    return Err(format!(
-                        "`dirs` host `{}` is a pattern; a grant names one directory (patterns \
-                         belong in deny rules and org policies)",
-                        d.host
-                    ));
+                    return Err(GrantRuleError::DirPattern {
+                        host: d.host.clone(),
+                    });
                 };
                 d.guest.get_or_insert(host);
             }
@@ -340,11 +375,9 @@ fn check_user_rule(rule: &mut Rule) -> Result<(), String> {
         }
         Effect::Deny => {
             if let Some(d) = rule.dirs.iter().find(|d| d.guest.is_some()) {
-                return Err(format!(
-                    "the deny rule for `{}` names a guest path; a deny rule matches host paths \
-                     only, so remove `guest`",
-                    d.host
-                ));
+                return Err(GrantRuleError::DenyWithGuest {
+                    host: d.host.clone(),
+                });
             }
             for d in &mut rule.dirs {
                 if d.mode == Some(Access::ReadOnly) {
@@ -352,7 +385,7 @@ fn check_user_rule(rule: &mut Rule) -> Result<(), String> {
                 }
             }
             if !rule.limits.is_empty() {
-                return Err("a deny rule cannot set limits; grant a smaller limit instead".into());
+                return Err(GrantRuleError::DenyWithLimits);
             }
         }
     }
@@ -360,7 +393,7 @@ fn check_user_rule(rule: &mut Rule) -> Result<(), String> {
 }
 
 /// Adds `capability` to `rule` as it is (no merging).
-fn push(rule: &mut Rule, capability: Capability) -> Result<(), String> {
+fn push(rule: &mut Rule, capability: Capability) -> Result<(), GrantRuleError> {
     match capability {
         Capability::Dir(d) => rule.dirs.push(d),
         Capability::Network(n) => rule.network.push(n),
@@ -368,9 +401,7 @@ fn push(rule: &mut Rule, capability: Capability) -> Result<(), String> {
         Capability::Secret(n) => rule.secrets.push(n),
         Capability::Limit(k, v) => rule.limits.set(k, Some(v)),
         Capability::RequestedDir { guest, .. } => {
-            return Err(format!(
-                "`{guest}` is a guest path; name the host directory to map there (HOST:{guest})"
-            ));
+            return Err(GrantRuleError::GuestPathOnly { guest });
         }
     }
     Ok(())

@@ -62,7 +62,7 @@ pub use cidr::IpNet;
 pub use decide::effective;
 pub use effective::{Decision, EffectiveDir, EffectiveGrant, NetworkGrant, Outcome};
 pub use error::PolicyError;
-pub use grants::{GRANTS_FILE, GrantsFile};
+pub use grants::{GRANTS_FILE, GrantRuleError, GrantsFile};
 pub use limits::{LimitKind, Limits};
 pub use network::{HostMatch, NetRule, Scheme};
 pub use org::{OrgPolicy, load_signed, sign_policy};

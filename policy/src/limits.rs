@@ -15,7 +15,68 @@ use std::fmt;
 use serde::Deserialize;
 
 use serde::de::{self, Deserializer, Visitor};
-use warden_core::units::{BareNumber, format_duration, format_size, parse_duration_ms, parse_size};
+use warden_core::units::{
+    BareNumber, DurationError, SizeError, format_duration, format_size, parse_duration_ms,
+    parse_size,
+};
+
+/// A limit value or `KIND=VALUE` setting that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    /// A count that is not a whole number.
+    #[error("`{kind}`: `{text}` is not a whole number")]
+    NotACount {
+        /// The limit.
+        kind: LimitKind,
+        /// The value as given.
+        text: String,
+    },
+    /// A size that cannot be read.
+    #[error("`{kind}`: {error}")]
+    Size {
+        /// The limit.
+        kind: LimitKind,
+        /// What is wrong with the size.
+        error: SizeError,
+    },
+    /// A duration that cannot be read.
+    #[error("`{kind}`: {error}")]
+    Duration {
+        /// The limit.
+        kind: LimitKind,
+        /// What is wrong with the duration.
+        error: DurationError,
+    },
+    /// Zero, which no limit may be.
+    #[error("`{kind}` must be greater than zero")]
+    Zero {
+        /// The limit.
+        kind: LimitKind,
+    },
+    /// A value larger than a TOML integer can hold.
+    #[error("`{kind}` must be at most {max}")]
+    TooLarge {
+        /// The limit.
+        kind: LimitKind,
+        /// The largest value allowed.
+        max: u64,
+    },
+    /// A setting without `=`.
+    #[error("`{spec}`: expected KIND=VALUE, e.g. memory=256MiB")]
+    NotASetting {
+        /// The setting as given.
+        spec: String,
+    },
+    /// A setting whose kind is not a limit.
+    #[error(
+        "`{key}` is not a limit; use one of {}",
+        LimitKind::ALL.map(LimitKind::key).join(", ")
+    )]
+    UnknownKind {
+        /// The kind as given.
+        key: String,
+    },
+}
 
 /// One kind of limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -87,43 +148,49 @@ impl LimitKind {
     }
 
     /// Parses a value of this kind from text (`256MiB`, `30s`, `4`).
-    pub fn parse_value(self, text: &str) -> Result<u64, String> {
+    pub fn parse_value(self, text: &str) -> Result<u64, LimitError> {
+        let kind = self;
         let value = match self.unit() {
-            Unit::Bytes => parse_size(text),
-            Unit::Millis => parse_duration_ms(text, BareNumber::Refuse),
+            Unit::Bytes => parse_size(text).map_err(|error| LimitError::Size { kind, error })?,
+            Unit::Millis => parse_duration_ms(text, BareNumber::Refuse)
+                .map_err(|error| LimitError::Duration { kind, error })?,
             Unit::Count => text
                 .trim()
                 .parse::<u64>()
-                .map_err(|_| format!("`{text}` is not a whole number")),
-        }
-        .map_err(|e| format!("`{}`: {e}", self.key()))?;
+                .map_err(|_| LimitError::NotACount {
+                    kind,
+                    text: text.to_string(),
+                })?,
+        };
         self.check(value)
     }
 
     /// Checks a value's range (positive; TOML-representable).
-    fn check(self, value: u64) -> Result<u64, String> {
+    fn check(self, value: u64) -> Result<u64, LimitError> {
         if value == 0 {
-            return Err(format!("`{}` must be greater than zero", self.key()));
+            return Err(LimitError::Zero { kind: self });
         }
         if value > i64::MAX as u64 {
-            return Err(format!("`{}` must be at most {}", self.key(), i64::MAX));
+            return Err(LimitError::TooLarge {
+                kind: self,
+                max: i64::MAX as u64,
+            });
         }
         Ok(value)
     }
 
     /// Parses `KIND=VALUE` (`memory=256MiB`), as given on a command line.
-    pub fn parse_setting(spec: &str) -> Result<(LimitKind, u64), String> {
+    pub fn parse_setting(spec: &str) -> Result<(LimitKind, u64), LimitError> {
         let (key, value) = spec
             .split_once('=')
-            .ok_or_else(|| format!("`{spec}`: expected KIND=VALUE, e.g. memory=256MiB"))?;
+            .ok_or_else(|| LimitError::NotASetting {
+                spec: spec.to_string(),
+            })?;
         let kind = LimitKind::ALL
             .into_iter()
             .find(|k| k.key() == key.trim())
-            .ok_or_else(|| {
-                format!(
-                    "`{key}` is not a limit; use one of {}",
-                    LimitKind::ALL.map(LimitKind::key).join(", ")
-                )
+            .ok_or_else(|| LimitError::UnknownKind {
+                key: key.to_string(),
             })?;
         Ok((kind, kind.parse_value(value)?))
     }
@@ -348,7 +415,28 @@ mod tests {
             LimitKind::parse_setting("wall-clock=500ms"),
             Ok((LimitKind::WallClock, 500))
         );
-        assert!(LimitKind::parse_setting("cpu=1").is_err());
-        assert!(LimitKind::parse_setting("memory").is_err());
+        assert_eq!(
+            LimitKind::parse_setting("cpu=1"),
+            Err(LimitError::UnknownKind { key: "cpu".into() })
+        );
+        assert_eq!(
+            LimitKind::parse_setting("memory"),
+            Err(LimitError::NotASetting {
+                spec: "memory".into()
+            })
+        );
+        assert_eq!(
+            LimitKind::parse_setting("wall-clock=30"),
+            Err(LimitError::Duration {
+                kind: LimitKind::WallClock,
+                error: DurationError::MissingUnit { text: "30".into() }
+            })
+        );
+        assert_eq!(
+            LimitKind::parse_setting("instances=0")
+                .expect_err("zero")
+                .to_string(),
+            "`instances` must be greater than zero"
+        );
     }
 }

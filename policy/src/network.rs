@@ -30,8 +30,77 @@ use std::str::FromStr;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-use super::cidr::IpNet;
+use super::cidr::{CidrError, IpNet};
 use super::rules::Effect;
+
+/// A network rule, host, scheme or port that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetRuleError {
+    /// A scheme other than `https`, `http` or `*`.
+    #[error(
+        "scheme `{scheme}` is not supported: use `https`, `http` or `*` (any, including raw sockets)"
+    )]
+    UnknownScheme {
+        /// The scheme as given.
+        scheme: String,
+    },
+    /// A host with a `/` that is not a CIDR network.
+    #[error("`{text}` is not a CIDR network: {error}")]
+    NotANetwork {
+        /// The host as given.
+        text: String,
+        /// What is wrong with the network.
+        error: CidrError,
+    },
+    /// Text that is not a host name, wildcard, address or network.
+    #[error(
+        "`{text}` is not a host: use a name (api.example.com), `*.domain`, an IP address, \
+         a CIDR network (10.0.0.0/8) or `*`"
+    )]
+    NotAHost {
+        /// The host as given.
+        text: String,
+    },
+    /// A `*.` wildcard in front of an IP address.
+    #[error("`{text}`: a `*.` wildcard applies to domain names; for addresses use a CIDR network")]
+    WildcardAddress {
+        /// The host as given.
+        text: String,
+    },
+    /// An allow rule with scheme `*` and no port.
+    #[error(
+        "network rule for `{host}` with scheme `*` needs a `port` (a number, or \
+         `*` for any port)"
+    )]
+    PortRequired {
+        /// The rule's host.
+        host: HostMatch,
+    },
+    /// `[v6` without the closing bracket.
+    #[error("`{spec}`: unclosed `[`")]
+    UnclosedBracket {
+        /// The text as given.
+        spec: String,
+    },
+    /// Something other than `:PORT` after `[v6]`.
+    #[error("`{spec}`: unexpected text after `]`")]
+    TextAfterBracket {
+        /// The text as given.
+        spec: String,
+    },
+    /// A port that is not 1-65535 or `*`.
+    #[error("port `{text}` is not a number from 1 to 65535, or `*` (any port)")]
+    BadPort {
+        /// The port as given.
+        text: String,
+    },
+    /// `SCHEME://` with nothing after it.
+    #[error("`{spec}` names no host")]
+    NoHost {
+        /// The text as given.
+        spec: String,
+    },
+}
 
 /// Which URL scheme a rule matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -81,16 +150,16 @@ impl Scheme {
 }
 
 impl FromStr for Scheme {
-    type Err = String;
+    type Err = NetRuleError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "*" => Ok(Scheme::Any),
             "http" => Ok(Scheme::Http),
             "https" => Ok(Scheme::Https),
-            _ => Err(format!(
-                "scheme `{s}` is not supported: use `https`, `http` or `*` (any, including raw sockets)"
-            )),
+            _ => Err(NetRuleError::UnknownScheme {
+                scheme: s.to_string(),
+            }),
         }
     }
 }
@@ -111,7 +180,7 @@ pub enum HostMatch {
 impl HostMatch {
     /// Parses `*`, a name, `*.domain`, an IP address (optionally in `[ ]`)
     /// or a CIDR network.
-    pub fn parse(text: &str) -> Result<HostMatch, String> {
+    pub fn parse(text: &str) -> Result<HostMatch, NetRuleError> {
         if text == "*" {
             return Ok(HostMatch::Any);
         }
@@ -120,10 +189,12 @@ impl HostMatch {
             .and_then(|t| t.strip_suffix(']'))
             .unwrap_or(text);
         if bare.contains('/') {
-            return bare
-                .parse::<IpNet>()
-                .map(HostMatch::Net)
-                .map_err(|e| format!("`{text}` is not a CIDR network: {e}"));
+            return bare.parse::<IpNet>().map(HostMatch::Net).map_err(|error| {
+                NetRuleError::NotANetwork {
+                    text: text.to_string(),
+                    error,
+                }
+            });
         }
         if let Ok(ip) = bare.parse::<IpAddr>() {
             return Ok(HostMatch::Net(IpNet::host(ip)));
@@ -142,15 +213,14 @@ impl HostMatch {
                     && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
         if !valid {
-            return Err(format!(
-                "`{text}` is not a host: use a name (api.example.com), `*.domain`, an IP address, \
-                 a CIDR network (10.0.0.0/8) or `*`"
-            ));
+            return Err(NetRuleError::NotAHost {
+                text: text.to_string(),
+            });
         }
         if wildcard && name.parse::<IpAddr>().is_ok() {
-            return Err(format!(
-                "`{text}`: a `*.` wildcard applies to domain names; for addresses use a CIDR network"
-            ));
+            return Err(NetRuleError::WildcardAddress {
+                text: text.to_string(),
+            });
         }
         Ok(if wildcard {
             HostMatch::Subdomains(name.to_string())
@@ -260,7 +330,7 @@ impl NetRule {
 
     /// Parses a manifest `hosts` entry (`HOST[:PORT]`, `*.domain`, an IP,
     /// `[v6]:port`): the manifest names no scheme, so any scheme matches.
-    pub fn from_manifest_host(spec: &str) -> Result<NetRule, String> {
+    pub fn from_manifest_host(spec: &str) -> Result<NetRule, NetRuleError> {
         let (host, port) = split_host_port(spec)?;
         Ok(NetRule {
             scheme: Scheme::Any,
@@ -276,7 +346,7 @@ impl NetRule {
         host: HostMatch,
         port: Option<Option<u16>>,
         effect: Effect,
-    ) -> Result<NetRule, String> {
+    ) -> Result<NetRule, NetRuleError> {
         let scheme = scheme.unwrap_or(match effect {
             Effect::Allow => Scheme::Https,
             Effect::Deny => Scheme::Any,
@@ -287,10 +357,7 @@ impl NetRule {
             (None, Effect::Allow) => match scheme.default_port() {
                 Some(p) => Some(p),
                 None => {
-                    return Err(format!(
-                        "network rule for `{host}` with scheme `*` needs a `port` (a number, or \
-                         `*` for any port)"
-                    ));
+                    return Err(NetRuleError::PortRequired { host });
                 }
             },
         };
@@ -300,15 +367,19 @@ impl NetRule {
 
 /// Splits `HOST[:PORT]` (`[v6]:port` for IPv6 with a port; a bare IPv6
 /// address or network has no port).
-fn split_host_port(spec: &str) -> Result<(&str, Option<&str>), String> {
+fn split_host_port(spec: &str) -> Result<(&str, Option<&str>), NetRuleError> {
     if let Some(rest) = spec.strip_prefix('[') {
         let (host, after) = rest
             .split_once(']')
-            .ok_or_else(|| format!("`{spec}`: unclosed `[`"))?;
+            .ok_or_else(|| NetRuleError::UnclosedBracket {
+                spec: spec.to_string(),
+            })?;
         return match after.strip_prefix(':') {
             Some(port) => Ok((host, Some(port))),
             None if after.is_empty() => Ok((host, None)),
-            None => Err(format!("`{spec}`: unexpected text after `]`")),
+            None => Err(NetRuleError::TextAfterBracket {
+                spec: spec.to_string(),
+            }),
         };
     }
     if spec.matches(':').count() > 1 {
@@ -321,20 +392,20 @@ fn split_host_port(spec: &str) -> Result<(&str, Option<&str>), String> {
 }
 
 /// `*` → `None` (any port); a number from 1 to 65535 → that port.
-fn parse_port(text: &str) -> Result<Option<u16>, String> {
+fn parse_port(text: &str) -> Result<Option<u16>, NetRuleError> {
     if text == "*" {
         return Ok(None);
     }
     match text.parse::<u16>() {
         Ok(p) if p > 0 && text.chars().all(|c| c.is_ascii_digit()) => Ok(Some(p)),
-        _ => Err(format!(
-            "port `{text}` is not a number from 1 to 65535, or `*` (any port)"
-        )),
+        _ => Err(NetRuleError::BadPort {
+            text: text.to_string(),
+        }),
     }
 }
 
 impl FromStr for NetRule {
-    type Err = String;
+    type Err = NetRuleError;
 
     /// Parses `[SCHEME://]HOST[:PORT]` with the defaults of an allow rule:
     /// `api.example.com` is `https://api.example.com:443`; write
@@ -345,7 +416,9 @@ impl FromStr for NetRule {
             None => (None, s),
         };
         if rest.is_empty() {
-            return Err(format!("`{s}` names no host"));
+            return Err(NetRuleError::NoHost {
+                spec: s.to_string(),
+            });
         }
         let (host, port) = split_host_port(rest)?;
         let host = HostMatch::parse(host)?;
@@ -446,7 +519,10 @@ mod tests {
             "*://[2001:db8::/32]:53"
         );
         assert_eq!(rule("https://*:*").to_string(), "https://*:*");
-        let err = "*://example.com".parse::<NetRule>().expect_err("no port");
+        let err = "*://example.com"
+            .parse::<NetRule>()
+            .expect_err("no port")
+            .to_string();
         assert!(err.contains("needs a `port`"), "{err}");
         for bad in [
             "ftp://example.com",

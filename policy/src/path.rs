@@ -18,6 +18,46 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// A host path pattern that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathPatternError {
+    /// The pattern does not start with `/`.
+    #[error("`{text}` is not an absolute path; write it from the root, e.g. `/home/me/src`")]
+    NotAbsolute {
+        /// The pattern as given.
+        text: String,
+    },
+    /// The pattern contains control characters.
+    #[error("{text:?} contains control characters")]
+    ControlCharacters {
+        /// The pattern as given.
+        text: String,
+    },
+    /// `**` somewhere other than the last component.
+    #[error("`{text}`: `**` is allowed only as the last component (`/dir/**`)")]
+    DoubleStarNotLast {
+        /// The pattern as given.
+        text: String,
+    },
+    /// `..` right after a `*` component (it would climb out of any name).
+    #[error("`{text}`: `..` cannot follow a `*` component")]
+    ParentAfterStar {
+        /// The pattern as given.
+        text: String,
+    },
+    /// A component that mixes `*` with other characters (`src*`).
+    #[error(
+        "`{text}`: `{component}` mixes `*` with other characters; only a whole-component \
+         `*` and a trailing `/**` are supported"
+    )]
+    PartialStar {
+        /// The pattern as given.
+        text: String,
+        /// The offending component.
+        component: String,
+    },
+}
+
 /// One component of a pattern.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Segment {
@@ -37,14 +77,16 @@ pub struct PathPattern {
 
 impl PathPattern {
     /// Parses and normalises a path or pattern; the error says what is wrong.
-    pub fn parse(text: &str) -> Result<PathPattern, String> {
+    pub fn parse(text: &str) -> Result<PathPattern, PathPatternError> {
         if !text.starts_with('/') {
-            return Err(format!(
-                "`{text}` is not an absolute path; write it from the root, e.g. `/home/me/src`"
-            ));
+            return Err(PathPatternError::NotAbsolute {
+                text: text.to_string(),
+            });
         }
         if text.chars().any(char::is_control) {
-            return Err(format!("{text:?} contains control characters"));
+            return Err(PathPatternError::ControlCharacters {
+                text: text.to_string(),
+            });
         }
         let parts: Vec<&str> = text
             .split('/')
@@ -56,22 +98,24 @@ impl PathPattern {
             match *part {
                 "**" if i + 1 == parts.len() => below_only = true,
                 "**" => {
-                    return Err(format!(
-                        "`{text}`: `**` is allowed only as the last component (`/dir/**`)"
-                    ));
+                    return Err(PathPatternError::DoubleStarNotLast {
+                        text: text.to_string(),
+                    });
                 }
                 "*" => segments.push(Segment::Any),
                 ".." => match segments.pop() {
                     Some(Segment::Any) => {
-                        return Err(format!("`{text}`: `..` cannot follow a `*` component"));
+                        return Err(PathPatternError::ParentAfterStar {
+                            text: text.to_string(),
+                        });
                     }
                     Some(Segment::Literal(_)) | None => {}
                 },
                 p if p.contains('*') => {
-                    return Err(format!(
-                        "`{text}`: `{p}` mixes `*` with other characters; only a whole-component \
-                         `*` and a trailing `/**` are supported"
-                    ));
+                    return Err(PathPatternError::PartialStar {
+                        text: text.to_string(),
+                        component: p.to_string(),
+                    });
                 }
                 p => segments.push(Segment::Literal(p.to_string())),
             }
@@ -151,7 +195,7 @@ impl fmt::Display for PathPattern {
 }
 
 impl FromStr for PathPattern {
-    type Err = String;
+    type Err = PathPatternError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         PathPattern::parse(s)
@@ -269,9 +313,24 @@ mod tests {
             ("/home/*/..", "cannot follow a `*`"),
             ("/home/\u{0}", "control characters"),
         ] {
-            let err = PathPattern::parse(bad).expect_err(bad);
+            let err = PathPattern::parse(bad).expect_err(bad).to_string();
             assert!(err.contains(why), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn pattern_errors_carry_the_offending_component() {
+        assert_eq!(
+            PathPattern::parse("/home/me*/src"),
+            Err(PathPatternError::PartialStar {
+                text: "/home/me*/src".into(),
+                component: "me*".into()
+            })
+        );
+        assert_eq!(
+            PathPattern::parse("src"),
+            Err(PathPatternError::NotAbsolute { text: "src".into() })
+        );
     }
 
     #[test]

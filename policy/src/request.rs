@@ -9,7 +9,10 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
-use warden_core::units::{BareNumber, format_duration, format_size, parse_duration_ms, parse_size};
+use warden_core::units::{
+    BareNumber, DurationError, SizeError, format_duration, format_size, parse_duration_ms,
+    parse_size,
+};
 
 /// What a component needs (in a manifest) or was allowed (in a grant).
 ///
@@ -35,6 +38,16 @@ pub struct Capabilities {
     pub limits: LimitRequest,
 }
 
+/// A capability list that names the same entry twice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}` lists `{entry}` twice")]
+pub struct DuplicateEntry {
+    /// The list (`dirs`, `hosts`, `env`, `secrets`).
+    pub field: &'static str,
+    /// The entry listed twice, as written.
+    pub entry: String,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCapabilities {
@@ -51,19 +64,25 @@ struct RawCapabilities {
 }
 
 impl TryFrom<RawCapabilities> for Capabilities {
-    type Error = String;
+    type Error = DuplicateEntry;
 
-    fn try_from(raw: RawCapabilities) -> Result<Self, String> {
+    fn try_from(raw: RawCapabilities) -> Result<Self, DuplicateEntry> {
         let mut seen = std::collections::BTreeSet::new();
         for dir in &raw.dirs {
             if !seen.insert(dir.path.as_str()) {
-                return Err(format!("`dirs` lists `{}` twice", dir.path));
+                return Err(DuplicateEntry {
+                    field: "dirs",
+                    entry: dir.path.clone(),
+                });
             }
         }
         let mut seen = std::collections::BTreeSet::new();
         for host in &raw.hosts {
             if !seen.insert(host.1.to_string()) {
-                return Err(format!("`hosts` lists `{}` twice", host.0));
+                return Err(DuplicateEntry {
+                    field: "hosts",
+                    entry: host.0.clone(),
+                });
             }
         }
         let env: Vec<String> = raw.env.into_iter().map(|v| v.0).collect();
@@ -72,7 +91,10 @@ impl TryFrom<RawCapabilities> for Capabilities {
             let mut seen = std::collections::BTreeSet::new();
             for name in names {
                 if !seen.insert(name) {
-                    return Err(format!("`{field}` lists `{name}` twice"));
+                    return Err(DuplicateEntry {
+                        field,
+                        entry: name.clone(),
+                    });
                 }
             }
         }
@@ -314,6 +336,25 @@ impl<'de> Deserialize<'de> for HostEntry {
     }
 }
 
+/// Why a manifest `hosts` entry is not a host pattern.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum HostSpecError {
+    #[error("give a host name, not a URL (e.g. example.com or example.com:8080)")]
+    Url,
+    #[error("unclosed `[`")]
+    UnclosedBracket,
+    #[error("unexpected text after `]`")]
+    TextAfterBracket,
+    #[error("only an IPv6 address may be written in `[ ]`")]
+    NotIpv6InBrackets,
+    #[error("the port must be a number from 1 to 65535, or `*`")]
+    BadPort,
+    #[error("not a valid host name, `*.domain` or IP address")]
+    NotAHost,
+    #[error("a wildcard applies to domain names, not IP addresses")]
+    WildcardAddress,
+}
+
 /// `HOST[:PORT]`, the syntax of the host's `HostPattern`: a name, `*.domain`
 /// (any subdomain, not the apex) or an IP literal (`[v6]` with a port); the
 /// port is a number or `*` (any).
@@ -324,21 +365,19 @@ struct HostSpec {
 }
 
 impl HostSpec {
-    fn parse(spec: &str) -> Result<HostSpec, String> {
+    fn parse(spec: &str) -> Result<HostSpec, HostSpecError> {
         if spec.contains("://") || spec.contains('/') {
-            return Err(
-                "give a host name, not a URL (e.g. example.com or example.com:8080)".into(),
-            );
+            return Err(HostSpecError::Url);
         }
         let (host, port) = if let Some(rest) = spec.strip_prefix('[') {
-            let (h, after) = rest.split_once(']').ok_or("unclosed `[`")?;
+            let (h, after) = rest.split_once(']').ok_or(HostSpecError::UnclosedBracket)?;
             let port = match after.strip_prefix(':') {
                 Some(p) => Some(p),
                 None if after.is_empty() => None,
-                None => return Err("unexpected text after `]`".into()),
+                None => return Err(HostSpecError::TextAfterBracket),
             };
             if h.parse::<std::net::Ipv6Addr>().is_err() {
-                return Err("only an IPv6 address may be written in `[ ]`".into());
+                return Err(HostSpecError::NotIpv6InBrackets);
             }
             (h, port)
         } else if spec.matches(':').count() > 1 {
@@ -353,7 +392,7 @@ impl HostSpec {
             None | Some("*") => None,
             Some(p) => match p.parse::<u16>() {
                 Ok(0) | Err(_) => {
-                    return Err("the port must be a number from 1 to 65535, or `*`".into());
+                    return Err(HostSpecError::BadPort);
                 }
                 Ok(n) => Some(n),
             },
@@ -366,10 +405,10 @@ impl HostSpec {
                     !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
                 }));
         if !valid {
-            return Err("not a valid host name, `*.domain` or IP address".into());
+            return Err(HostSpecError::NotAHost);
         }
         if host.starts_with("*.") && name.parse::<IpAddr>().is_ok() {
-            return Err("a wildcard applies to domain names, not IP addresses".into());
+            return Err(HostSpecError::WildcardAddress);
         }
         Ok(HostSpec { host, port })
     }
@@ -523,7 +562,9 @@ impl<'de> Deserialize<'de> for Size {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Size, E> {
                 parse_size(v)
                     .and_then(|b| match b {
-                        0 => Err(format!("`{v}`: the size must be greater than zero")),
+                        0 => Err(SizeError::Zero {
+                            text: v.to_string(),
+                        }),
                         b => Ok(b),
                     })
                     .map(Size)
@@ -544,7 +585,7 @@ impl<'de> Deserialize<'de> for Timeout {
         })?;
         parse_duration_ms(&text, BareNumber::Seconds)
             .and_then(|ms| match ms {
-                0 => Err(format!("`{text}`: the duration must be greater than zero")),
+                0 => Err(DurationError::Zero { text: text.clone() }),
                 ms => Ok(ms),
             })
             .map(Timeout)

@@ -28,13 +28,68 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
-use super::limits::{LimitKind, Limits};
-use super::network::{NetRule, RawNetRule};
-use super::path::{PathPattern, normalize_guest};
-use super::target::{NamePattern, Target};
+use super::limits::{LimitError, LimitKind, Limits};
+use super::network::{NetRule, NetRuleError, RawNetRule};
+use super::path::{GuestPathError, PathPattern, PathPatternError, normalize_guest};
+use super::target::{NamePattern, Target, TargetError};
 use crate::error::PolicyError;
 use crate::request::Access;
 use warden_core::digest::Digest;
+
+/// A rule, capability or name that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// A directory spec not of the form `HOST[:GUEST][:ro|rw]`.
+    #[error("`{spec}`: expected HOST[:GUEST][:ro|rw]")]
+    DirSpec {
+        /// The spec as given.
+        spec: String,
+    },
+    /// A bad guest path.
+    #[error(transparent)]
+    GuestPath(#[from] GuestPathError),
+    /// A bad host path or pattern.
+    #[error(transparent)]
+    PathPattern(#[from] PathPatternError),
+    /// A bad network rule.
+    #[error(transparent)]
+    Network(#[from] NetRuleError),
+    /// A bad limit.
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+    /// A capability kind other than dir, network, env, secret or limit.
+    #[error("`{kind}` is not a capability kind; use dir, network, env, secret or limit")]
+    UnknownKind {
+        /// The kind as given.
+        kind: String,
+    },
+    /// `*` where a grant must name each variable.
+    #[error("`{field}`: `*` is a pattern; a grant names each variable")]
+    PatternNotAllowed {
+        /// The list (`env`, `secrets`).
+        field: String,
+    },
+    /// An env or secret name that breaks the name rule.
+    #[error(
+        "`{field}` entry `{name}` is not a valid name: use letters, digits and `_`, not \
+         starting with a digit (or `*` for any)"
+    )]
+    BadName {
+        /// The list (`env`, `secrets`).
+        field: String,
+        /// The name as given.
+        name: String,
+    },
+    /// A secret destination with scheme `*`.
+    #[error("secret `{entry}`: a secret is sent over one scheme; write https:// or http://")]
+    SecretAnyScheme {
+        /// The `secrets` entry as given.
+        entry: String,
+    },
+    /// A deny rule with `limits`.
+    #[error("a deny rule cannot set `limits`: limits are ceilings, set by allow rules")]
+    DenyWithLimits,
+}
 
 /// Whether a rule allows or denies what it names. Deny always wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,7 +138,7 @@ pub struct DirRule {
 impl DirRule {
     /// Parses `HOST[:GUEST][:ro|rw]`, as on the host's command line: the
     /// guest path defaults to the host path, the mode to read-only.
-    pub fn parse(spec: &str) -> Result<DirRule, String> {
+    pub fn parse(spec: &str) -> Result<DirRule, RuleError> {
         let mut parts: Vec<&str> = spec.split(':').collect();
         let mode = match parts.last() {
             Some(&"ro") if parts.len() > 1 => {
@@ -98,11 +153,12 @@ impl DirRule {
         };
         let (host, guest) = match parts.as_slice() {
             [host] => (*host, None),
-            [host, guest] => (
-                *host,
-                Some(normalize_guest(guest).map_err(|e| e.to_string())?),
-            ),
-            _ => return Err(format!("`{spec}`: expected HOST[:GUEST][:ro|rw]")),
+            [host, guest] => (*host, Some(normalize_guest(guest)?)),
+            _ => {
+                return Err(RuleError::DirSpec {
+                    spec: spec.to_string(),
+                });
+            }
         };
         Ok(DirRule {
             host: PathPattern::parse(host)?,
@@ -142,19 +198,24 @@ impl Capability {
     /// [`secret_host`]; `NAME` alone in deny rules and org policies) or
     /// `limit` (`KIND=VALUE`).
     pub fn parse(kind: &str, spec: &str) -> Result<Capability, PolicyError> {
-        let invalid = |reason: String| PolicyError::InvalidCapability {
+        let invalid = |reason: RuleError| PolicyError::InvalidCapability {
             spec: format!("{kind} {spec}"),
-            reason,
+            reason: reason.to_string(),
         };
         match kind {
             "dir" => DirRule::parse(spec).map(Capability::Dir),
-            "network" => spec.parse().map(Capability::Network),
+            "network" => spec
+                .parse()
+                .map(Capability::Network)
+                .map_err(RuleError::from),
             "env" => check_name(spec, "env", true).map(|()| Capability::Env(spec.to_string())),
             "secret" => check_secret(spec, true).map(|()| Capability::Secret(spec.to_string())),
-            "limit" => LimitKind::parse_setting(spec).map(|(k, v)| Capability::Limit(k, v)),
-            other => Err(format!(
-                "`{other}` is not a capability kind; use dir, network, env, secret or limit"
-            )),
+            "limit" => LimitKind::parse_setting(spec)
+                .map(|(k, v)| Capability::Limit(k, v))
+                .map_err(RuleError::from),
+            other => Err(RuleError::UnknownKind {
+                kind: other.to_string(),
+            }),
         }
         .map_err(invalid)
     }
@@ -324,22 +385,26 @@ pub fn secret_name(entry: &str) -> &str {
 /// the port to the scheme's (`api.example.com` is
 /// `https://api.example.com:443`); `*://` is refused: a secret goes over
 /// one scheme.
-pub fn secret_host(entry: &str) -> Option<Result<NetRule, String>> {
+pub fn secret_host(entry: &str) -> Option<Result<NetRule, RuleError>> {
     let (_, host) = entry.split_once('@')?;
-    Some(host.parse::<NetRule>().and_then(|rule| {
-        if rule.scheme == super::network::Scheme::Any {
-            Err(format!(
-                "secret `{entry}`: a secret is sent over one scheme; write https:// or http://"
-            ))
-        } else {
-            Ok(rule)
-        }
-    }))
+    Some(
+        host.parse::<NetRule>()
+            .map_err(RuleError::from)
+            .and_then(|rule| {
+                if rule.scheme == super::network::Scheme::Any {
+                    Err(RuleError::SecretAnyScheme {
+                        entry: entry.to_string(),
+                    })
+                } else {
+                    Ok(rule)
+                }
+            }),
+    )
 }
 
 /// Checks a `secrets` entry: a name (or, where `pattern`, `*`), optionally
 /// followed by `@HOST` ([`secret_host`]).
-pub(crate) fn check_secret(entry: &str, pattern: bool) -> Result<(), String> {
+pub(crate) fn check_secret(entry: &str, pattern: bool) -> Result<(), RuleError> {
     match secret_host(entry) {
         None => check_name(entry, "secrets", pattern),
         Some(host) => {
@@ -349,23 +414,23 @@ pub(crate) fn check_secret(entry: &str, pattern: bool) -> Result<(), String> {
     }
 }
 
-pub(crate) fn check_name(name: &str, field: &str, pattern: bool) -> Result<(), String> {
+pub(crate) fn check_name(name: &str, field: &str, pattern: bool) -> Result<(), RuleError> {
     if name == "*" {
         return if pattern {
             Ok(())
         } else {
-            Err(format!(
-                "`{field}`: `*` is a pattern; a grant names each variable"
-            ))
+            Err(RuleError::PatternNotAllowed {
+                field: field.to_string(),
+            })
         };
     }
     if crate::request::is_var_name(name) {
         Ok(())
     } else {
-        Err(format!(
-            "`{field}` entry `{name}` is not a valid name: use letters, digits and `_`, not \
-             starting with a digit (or `*` for any)"
-        ))
+        Err(RuleError::BadName {
+            field: field.to_string(),
+            name: name.to_string(),
+        })
     }
 }
 
@@ -406,7 +471,7 @@ impl<'de> Deserialize<'de> for ComponentField {
         let text = String::deserialize(d)?;
         text.parse()
             .map(ComponentField)
-            .map_err(|e: String| de::Error::custom(format!("`component`: {e}")))
+            .map_err(|e: TargetError| de::Error::custom(format!("`component`: {e}")))
     }
 }
 
@@ -458,14 +523,12 @@ struct RawRule {
 }
 
 impl TryFrom<RawRule> for Rule {
-    type Error = String;
+    type Error = RuleError;
 
-    fn try_from(raw: RawRule) -> Result<Rule, String> {
+    fn try_from(raw: RawRule) -> Result<Rule, RuleError> {
         let effect = raw.effect;
         if effect == Effect::Deny && !raw.limits.is_empty() {
-            return Err(
-                "a deny rule cannot set `limits`: limits are ceilings, set by allow rules".into(),
-            );
+            return Err(RuleError::DenyWithLimits);
         }
         let dirs = raw
             .dirs

@@ -52,8 +52,50 @@ impl NamePattern {
     }
 }
 
+/// A component pattern or rule target that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// `NS:*` whose namespace is not a valid one.
+    #[error("`{text}`: {reason}")]
+    Namespace {
+        /// The pattern as given.
+        text: String,
+        /// Why the namespace is invalid.
+        reason: String,
+    },
+    /// Not a package name, `NS:*` or `*`.
+    #[error(
+        "`{text}` is not a component pattern (a package name such as `acme:grep`, \
+         `acme:*` or `*`): {reason}"
+    )]
+    Pattern {
+        /// The pattern as given.
+        text: String,
+        /// Why the name is invalid.
+        reason: String,
+    },
+    /// `NAME@sha256:…` with a bad digest.
+    #[error("`{text}`: {error}")]
+    Digest {
+        /// The target as given.
+        text: String,
+        /// What is wrong with the digest.
+        error: warden_core::error::DigestError,
+    },
+    /// `NAME@REQ` with a bad version requirement.
+    #[error("`{text}`: `{requirement}` is not a semver requirement (e.g. ^1.2, =1.2.0): {reason}")]
+    Version {
+        /// The target as given.
+        text: String,
+        /// The requirement as given.
+        requirement: String,
+        /// The semver parser's reason.
+        reason: String,
+    },
+}
+
 impl FromStr for NamePattern {
-    type Err = String;
+    type Err = TargetError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s == "*" {
@@ -64,16 +106,16 @@ impl FromStr for NamePattern {
             return format!("{ns}:x")
                 .parse::<PackageName>()
                 .map(|_| NamePattern::Namespace(ns.to_string()))
-                .map_err(|e| format!("`{s}`: {}", e.reason));
+                .map_err(|e| TargetError::Namespace {
+                    text: s.to_string(),
+                    reason: e.reason,
+                });
         }
         s.parse::<PackageName>()
             .map(NamePattern::Exact)
-            .map_err(|e| {
-                format!(
-                    "`{s}` is not a component pattern (a package name such as `acme:grep`, \
-                     `acme:*` or `*`): {}",
-                    e.reason
-                )
+            .map_err(|e| TargetError::Pattern {
+                text: s.to_string(),
+                reason: e.reason,
             })
     }
 }
@@ -126,7 +168,7 @@ impl From<PackageName> for Target {
 }
 
 impl FromStr for Target {
-    type Err = String;
+    type Err = TargetError;
 
     /// Parses `NAME`, `NAME@REQUIREMENT` (`acme:grep@^1.2`) or
     /// `NAME@sha256:HEX`, where NAME may be `ns:*` or `*`.
@@ -139,12 +181,18 @@ impl FromStr for Target {
         match rest {
             None => {}
             Some(d) if d.starts_with("sha256:") => {
-                target.digest = Some(d.parse().map_err(|e| format!("`{s}`: {e}"))?);
+                target.digest = Some(d.parse().map_err(|error| TargetError::Digest {
+                    text: s.to_string(),
+                    error,
+                })?);
             }
             Some(r) => {
-                target.version = Some(r.parse().map_err(|e| {
-                    format!("`{s}`: `{r}` is not a semver requirement (e.g. ^1.2, =1.2.0): {e}")
-                })?);
+                target.version =
+                    Some(r.parse().map_err(|e: semver::Error| TargetError::Version {
+                        text: s.to_string(),
+                        requirement: r.to_string(),
+                        reason: e.to_string(),
+                    })?);
             }
         }
         Ok(target)
@@ -209,7 +257,7 @@ mod tests {
             ("acme:grep@one", "not a semver requirement"),
             ("acme:grep@sha256:xyz", "invalid digest"),
         ] {
-            let err = bad.parse::<Target>().expect_err(bad);
+            let err = bad.parse::<Target>().expect_err(bad).to_string();
             assert!(err.contains(why), "{bad}: {err}");
         }
     }

@@ -647,9 +647,7 @@ pub enum StoreError {
     #[error(transparent)]
     Policy(#[from] PolicyError),
     /// A lower version than the installed one.
-    #[error(
-        "refusing to downgrade `{name}` from {installed} to {offered}; pass --allow-downgrade if you mean it"
-    )]
+    #[error("refusing to downgrade `{name}` from {installed} to {offered}")]
     Downgrade {
         /// The package.
         name: String,
@@ -679,16 +677,14 @@ pub enum StoreError {
         installed: String,
     },
     /// No grant was given and none is recorded.
-    #[error(
-        "`{package}` was not granted its capabilities; review them and pass --yes to grant them"
-    )]
+    #[error("`{package}` was not granted its capabilities")]
     NoGrant {
         /// The package.
         package: String,
     },
     /// The package asks for more than was granted.
     #[error(
-        "`{package}` asks for more than was granted: {}; review and pass --yes to grant it",
+        "`{package}` asks for more than was granted: {}",
         extra.join("; ")
     )]
     NeedsGrant {

@@ -142,7 +142,7 @@ impl Manifest {
         let world = raw.world.into_inner();
         world
             .check_for(raw.kind)
-            .map_err(|reason| at(world_span, reason))?;
+            .map_err(|reason| at(world_span, reason.to_string()))?;
         let mut dependencies = BTreeMap::new();
         for (name, req) in raw.dependencies {
             if *name.get_ref() == raw.name {
@@ -272,6 +272,46 @@ pub struct WorldRef {
     pub version: Version,
 }
 
+/// A manifest `world` that is not the world its `kind` needs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorldMismatch {
+    /// A world outside warden's WIT package.
+    #[error("`world` `{world}` is not a warden world: kind = \"{kind}\" needs `{expected}`")]
+    NotWarden {
+        /// The world written.
+        world: Box<WorldRef>,
+        /// The package kind.
+        kind: Kind,
+        /// The world the kind needs.
+        expected: Box<WorldRef>,
+    },
+    /// Another warden world than the kind's.
+    #[error(
+        "`world` is `{world}`, but kind = \"{kind}\" needs the `{}` world: `{expected}`",
+        expected.name
+    )]
+    OtherWorld {
+        /// The world written.
+        world: Box<WorldRef>,
+        /// The package kind.
+        kind: Kind,
+        /// The world the kind needs.
+        expected: Box<WorldRef>,
+    },
+    /// The kind's world at a version this build does not implement.
+    #[error(
+        "`world` `{world}` asks for {WIT_PACKAGE}@{}, but this warden implements \
+         {WIT_PACKAGE}@{WIT_VERSION}: use `{expected}`",
+        world.version
+    )]
+    Version {
+        /// The world written.
+        world: Box<WorldRef>,
+        /// The world the kind needs.
+        expected: Box<WorldRef>,
+    },
+}
+
 impl WorldRef {
     /// The world a component of `kind` implements in this build.
     pub fn for_kind(kind: Kind) -> WorldRef {
@@ -283,25 +323,25 @@ impl WorldRef {
     }
 
     /// Checks that this is the world of `kind`; the error says what to write.
-    fn check_for(&self, kind: Kind) -> Result<(), String> {
-        let expected = WorldRef::for_kind(kind);
+    fn check_for(&self, kind: Kind) -> Result<(), WorldMismatch> {
+        let expected = Box::new(WorldRef::for_kind(kind));
+        let world = Box::new(self.clone());
         if self.package != WIT_PACKAGE {
-            return Err(format!(
-                "`world` `{self}` is not a warden world: kind = \"{kind}\" needs `{expected}`"
-            ));
+            return Err(WorldMismatch::NotWarden {
+                world,
+                kind,
+                expected,
+            });
         }
         if self.name != expected.name {
-            return Err(format!(
-                "`world` is `{self}`, but kind = \"{kind}\" needs the `{}` world: `{expected}`",
-                expected.name
-            ));
+            return Err(WorldMismatch::OtherWorld {
+                world,
+                kind,
+                expected,
+            });
         }
         if self.version != WIT_VERSION {
-            return Err(format!(
-                "`world` `{self}` asks for {WIT_PACKAGE}@{}, but this warden implements \
-                 {WIT_PACKAGE}@{WIT_VERSION}: use `{expected}`",
-                self.version
-            ));
+            return Err(WorldMismatch::Version { world, expected });
         }
         Ok(())
     }

@@ -124,24 +124,41 @@ impl From<Signature> for SignatureFile {
     }
 }
 
-impl TryFrom<SignatureFile> for Signature {
-    type Error = String;
+/// A `signature.json` whose fields are not a signature this build reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureFileError {
+    /// A format version other than 1.
+    #[error("signature format version {found} is not supported (this warden reads version 1)")]
+    Version {
+        /// The version in the file.
+        found: u32,
+    },
+    /// A `signature` that is not 64 bytes of hex.
+    #[error("`signature` must be 128 hex digits")]
+    Signature,
+    /// A digest field that is not 64 lowercase hex digits.
+    #[error("`{field}` must be 64 lowercase hex digits")]
+    Digest {
+        /// The field (`manifest-sha256`, `component-sha256`).
+        field: &'static str,
+    },
+}
 
-    fn try_from(f: SignatureFile) -> Result<Self, String> {
+impl TryFrom<SignatureFile> for Signature {
+    type Error = SignatureFileError;
+
+    fn try_from(f: SignatureFile) -> Result<Self, SignatureFileError> {
         if f.version != 1 {
-            return Err(format!(
-                "signature format version {} is not supported (this warden reads version 1)",
-                f.version
-            ));
+            return Err(SignatureFileError::Version { found: f.version });
         }
         let mut sig = [0u8; 64];
         if f.signature.len() != 128 || hex::decode_to_slice(&f.signature, &mut sig).is_err() {
-            return Err("`signature` must be 128 hex digits".into());
+            return Err(SignatureFileError::Signature);
         }
-        let digest = |field: &str, text: &str| {
+        let digest = |field: &'static str, text: &str| {
             format!("sha256:{text}")
                 .parse::<Digest>()
-                .map_err(|_| format!("`{field}` must be 64 lowercase hex digits"))
+                .map_err(|_| SignatureFileError::Digest { field })
         };
         Ok(Signature {
             key: f.key,

@@ -74,23 +74,42 @@ pub enum SkillSource {
     Component(ComponentRef),
 }
 
+/// A `skills` entry that is neither a directory nor a skill component.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SkillSourceError {
+    /// Neither a path nor `namespace:name@range`.
+    #[error(
+        "`skills` entry `{text}` is neither a directory nor a skill component: write \
+         `./{text}` for a directory next to agent.toml, or `namespace:name@range` for a \
+         skill component"
+    )]
+    Neither {
+        /// The entry as written.
+        text: String,
+    },
+    /// Looks like a component reference but is not a valid one.
+    #[error("{error} (a `skills` entry without `/` is a skill component)")]
+    Component {
+        /// What is wrong with the reference.
+        error: crate::error::ComponentRefError,
+    },
+}
+
 impl SkillSource {
     /// Reads a `skills` entry: anything containing `/` (or `\`), or `.` and
     /// `..`, is a directory; anything else must be `namespace:name@range`.
-    pub fn parse(text: &str) -> Result<SkillSource, String> {
+    pub fn parse(text: &str) -> Result<SkillSource, SkillSourceError> {
         if text.contains('/') || text.contains('\\') || text == "." || text == ".." {
             return Ok(SkillSource::Dir(PathBuf::from(text)));
         }
         if !text.contains(':') {
-            return Err(format!(
-                "`skills` entry `{text}` is neither a directory nor a skill component: write \
-                 `./{text}` for a directory next to agent.toml, or `namespace:name@range` for a \
-                 skill component"
-            ));
+            return Err(SkillSourceError::Neither {
+                text: text.to_string(),
+            });
         }
         text.parse()
             .map(SkillSource::Component)
-            .map_err(|e| format!("{e} (a `skills` entry without `/` is a skill component)"))
+            .map_err(|error| SkillSourceError::Component { error })
     }
 
     /// For a directory, its path relative to `base` (the directory holding

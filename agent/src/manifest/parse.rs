@@ -146,7 +146,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<AgentManifest, ManifestE
 
     let name_span = raw.name.span();
     let name = raw.name.into_inner();
-    check_agent_name(&name).map_err(|reason| at(name_span, reason))?;
+    check_agent_name(&name).map_err(|reason| at(name_span, reason.to_string()))?;
 
     let description = match raw.description {
         Some(d) if d.get_ref().trim().is_empty() => {
@@ -210,15 +210,49 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<AgentManifest, ManifestE
     })
 }
 
+/// A manifest field whose value is refused (the manifest error adds where).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum FieldError {
+    #[error(
+        "`name` `{name}` must be 1-64 lowercase letters, digits and single `-`, starting \
+         with a letter, e.g. name = \"code-reviewer\""
+    )]
+    AgentName { name: String },
+    #[error(
+        "`model.api_key_secret` must be the NAME of a secret (letters, digits and `_`, e.g. \
+         \"OPENAI_API_KEY\"), never the key itself"
+    )]
+    SecretName,
+    #[error("`model.endpoint` `{url}` is not a URL; {ENDPOINT_EXAMPLE}")]
+    NotAUrl { url: String },
+    #[error(
+        "`model.endpoint` `{url}` holds credentials; remove them and name the secret in \
+         `api_key_secret` instead"
+    )]
+    Credentials { url: String },
+    #[error("`model.endpoint` `{url}` has no host; {ENDPOINT_EXAMPLE}")]
+    NoHost { url: String },
+    #[error(
+        "`model.endpoint` `{url}` is plain http to a remote host, which would expose the \
+         prompts and the key; use https://{rest}"
+    )]
+    RemoteHttp { url: String, rest: String },
+    #[error("`model.endpoint` `{url}` has scheme `{scheme}`; use https:// ({ENDPOINT_EXAMPLE})")]
+    Scheme { url: String, scheme: String },
+}
+
+/// How a `model.endpoint` is written, for messages.
+const ENDPOINT_EXAMPLE: &str =
+    "e.g. endpoint = \"https://api.openai.com/v1\" or \"http://localhost:8080/v1\"";
+
 /// Checks an agent name: like a package name's parts.
-fn check_agent_name(name: &str) -> Result<(), String> {
+fn check_agent_name(name: &str) -> Result<(), FieldError> {
     if warden_registry::name::valid_part(name) {
         Ok(())
     } else {
-        Err(format!(
-            "`name` `{name}` must be 1-64 lowercase letters, digits and single `-`, starting \
-             with a letter, e.g. name = \"code-reviewer\""
-        ))
+        Err(FieldError::AgentName {
+            name: name.to_string(),
+        })
     }
 }
 
@@ -227,7 +261,7 @@ type At<'a> = dyn Fn(std::ops::Range<usize>, String) -> ManifestError + 'a;
 fn check_model(raw: RawModel, at: &At<'_>) -> Result<ModelConfig, ManifestError> {
     let endpoint = match raw.endpoint {
         Some(e) => {
-            check_endpoint(e.get_ref()).map_err(|reason| at(e.span(), reason))?;
+            check_endpoint(e.get_ref()).map_err(|reason| at(e.span(), reason.to_string()))?;
             Some(e.into_inner())
         }
         None => None,
@@ -245,7 +279,7 @@ fn check_model(raw: RawModel, at: &At<'_>) -> Result<ModelConfig, ManifestError>
     };
     let api_key_secret = match raw.api_key_secret {
         Some(s) => {
-            check_secret_name(s.get_ref()).map_err(|reason| at(s.span(), reason))?;
+            check_secret_name(s.get_ref()).map_err(|reason| at(s.span(), reason.to_string()))?;
             Some(s.into_inner())
         }
         None => None,
@@ -258,31 +292,25 @@ fn check_model(raw: RawModel, at: &At<'_>) -> Result<ModelConfig, ManifestError>
 }
 
 /// A secret name, as the host's `--secret NAME` takes it.
-fn check_secret_name(name: &str) -> Result<(), String> {
+fn check_secret_name(name: &str) -> Result<(), FieldError> {
     if warden_policy::request::is_var_name(name) {
         Ok(())
     } else {
-        Err(
-            "`model.api_key_secret` must be the NAME of a secret (letters, digits and `_`, e.g. \
-             \"OPENAI_API_KEY\"), never the key itself"
-                .into(),
-        )
+        Err(FieldError::SecretName)
     }
 }
 
 /// An endpoint URL: `https://host[:port][/path]`, or `http://` to a
 /// loopback host; no credentials in it.
-fn check_endpoint(url: &str) -> Result<(), String> {
-    let example = "e.g. endpoint = \"https://api.openai.com/v1\" or \"http://localhost:8080/v1\"";
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| format!("`model.endpoint` `{url}` is not a URL; {example}"))?;
+fn check_endpoint(url: &str) -> Result<(), FieldError> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| FieldError::NotAUrl {
+        url: url.to_string(),
+    })?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.contains('@') {
-        return Err(format!(
-            "`model.endpoint` `{url}` holds credentials; remove them and name the secret in \
-             `api_key_secret` instead"
-        ));
+        return Err(FieldError::Credentials {
+            url: url.to_string(),
+        });
     }
     let host = if let Some(bracketed) = authority.strip_prefix('[') {
         bracketed.split(']').next().unwrap_or_default()
@@ -290,18 +318,21 @@ fn check_endpoint(url: &str) -> Result<(), String> {
         authority.split(':').next().unwrap_or_default()
     };
     if host.is_empty() {
-        return Err(format!("`model.endpoint` `{url}` has no host; {example}"));
+        return Err(FieldError::NoHost {
+            url: url.to_string(),
+        });
     }
     match scheme {
         "https" => Ok(()),
         "http" if matches!(host, "localhost" | "::1") || host.starts_with("127.") => Ok(()),
-        "http" => Err(format!(
-            "`model.endpoint` `{url}` is plain http to a remote host, which would expose the \
-             prompts and the key; use https://{rest}"
-        )),
-        other => Err(format!(
-            "`model.endpoint` `{url}` has scheme `{other}`; use https:// ({example})"
-        )),
+        "http" => Err(FieldError::RemoteHttp {
+            url: url.to_string(),
+            rest: rest.to_string(),
+        }),
+        other => Err(FieldError::Scheme {
+            url: url.to_string(),
+            scheme: other.to_string(),
+        }),
     }
 }
 

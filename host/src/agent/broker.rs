@@ -192,17 +192,32 @@ pub struct BrokerParts {
     pub delegation: Option<DelegationConfig>,
 }
 
+/// Why a broker cannot be made from its parts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BrokerError {
+    /// Two tools with one name.
+    #[error(
+        "two tools are named `{name}` (one from `{component}`); an agent's tool names must be unique"
+    )]
+    DuplicateTool {
+        /// The tool name.
+        name: String,
+        /// One of the components offering it.
+        component: String,
+    },
+}
+
 impl Broker {
     /// A broker for a new run; refuses two tools with the same name.
-    pub fn new(parts: BrokerParts, observer: Arc<dyn RunObserver>) -> Result<Broker, String> {
+    pub fn new(parts: BrokerParts, observer: Arc<dyn RunObserver>) -> Result<Broker, BrokerError> {
         let mut tools = BTreeMap::new();
         for tool in parts.tools {
             let name = tool.spec.name.clone();
             if let Some(other) = tools.insert(name.clone(), tool) {
-                return Err(format!(
-                    "two tools are named `{name}` (one from `{}`); an agent's tool names must be unique",
-                    other.component.name()
-                ));
+                return Err(BrokerError::DuplicateTool {
+                    name,
+                    component: other.component.name().to_string(),
+                });
             }
         }
         Ok(Broker {

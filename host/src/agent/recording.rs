@@ -265,7 +265,7 @@ struct WriterState {
     file: std::fs::File,
     step: u64,
     head: String,
-    error: Option<String>,
+    error: Option<RecordingError>,
 }
 
 /// Writes a recording as the run goes, one line per step, each flushed
@@ -333,7 +333,7 @@ impl Recorder {
         }
         if let Err(e) = self.append(&mut state, exchange) {
             tracing::warn!("the run's recording stopped: {e}");
-            state.error = Some(e.to_string());
+            state.error = Some(e);
         }
     }
 
@@ -356,15 +356,23 @@ impl Recorder {
 
     /// Ends the recording with the run's outcome; returns the chain's head
     /// (for the session to keep) and the number of lines after the header,
-    /// or why the recording is incomplete.
-    pub fn finish(&self, answer: Option<String>, error: Option<String>) -> Result<Head, String> {
+    /// or why the recording is incomplete (the first failure; called once,
+    /// at the end of the run).
+    pub fn finish(
+        &self,
+        answer: Option<String>,
+        error: Option<String>,
+    ) -> Result<Head, RecordingError> {
         self.record(&Exchange::End { answer, error });
-        let state = self.state();
-        if let Some(e) = &state.error {
-            return Err(e.clone());
+        let mut state = self.state();
+        if let Some(e) = state.error.take() {
+            return Err(e);
         }
-        if let Err(e) = state.file.sync_all() {
-            return Err(format!("cannot sync {}: {e}", self.path.display()));
+        if let Err(source) = state.file.sync_all() {
+            return Err(RecordingError::Io {
+                path: self.path.clone(),
+                source,
+            });
         }
         Ok(Head {
             hash: state.head.clone(),

@@ -55,8 +55,8 @@ impl Location {
         }
         let rest = rest.trim_end_matches('/');
         let (registry, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        check_registry(registry).map_err(|r| invalid(&r))?;
-        check_path(prefix, true).map_err(|r| invalid(&r))?;
+        check_registry(registry).map_err(|r| invalid(&r.to_string()))?;
+        check_path(prefix, true).map_err(|r| invalid(&r.to_string()))?;
         Ok(Location {
             registry: registry.to_string(),
             prefix: prefix.to_string(),
@@ -74,10 +74,48 @@ impl Location {
     }
 }
 
+/// Why a registry location (`HOST[:PORT]/PATH`) is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocationError {
+    /// No registry host.
+    #[error("the registry host is empty")]
+    EmptyRegistry,
+    /// A registry that is not `HOST[:PORT]`.
+    #[error("`{registry}` is not HOST[:PORT] (letters, digits, `.` and `-`)")]
+    BadRegistry {
+        /// The registry as given.
+        registry: String,
+    },
+    /// A port that is not a number.
+    #[error("`{port}` is not a port number")]
+    BadPort {
+        /// The port as given.
+        port: String,
+    },
+    /// No repository path where one is needed.
+    #[error("the repository path is empty")]
+    EmptyPath,
+    /// A repository path over the OCI limit.
+    #[error("the repository path is longer than {max} characters")]
+    PathTooLong {
+        /// The limit.
+        max: usize,
+    },
+    /// A path component outside the OCI grammar.
+    #[error(
+        "`{component}` is not a repository path component (lowercase letters and digits, \
+         joined by `.`, `_`, `__` or `-`)"
+    )]
+    BadComponent {
+        /// The component as given.
+        component: String,
+    },
+}
+
 /// `host[:port]`: letters, digits, `.`, `-`, and an optional numeric port.
-fn check_registry(registry: &str) -> Result<(), String> {
+fn check_registry(registry: &str) -> Result<(), LocationError> {
     if registry.is_empty() {
-        return Err("the registry host is empty".into());
+        return Err(LocationError::EmptyRegistry);
     }
     let (host, port) = match registry.rsplit_once(':') {
         Some((h, p)) => (h, Some(p)),
@@ -88,30 +126,32 @@ fn check_registry(registry: &str) -> Result<(), String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
     {
-        return Err(format!(
-            "`{registry}` is not HOST[:PORT] (letters, digits, `.` and `-`)"
-        ));
+        return Err(LocationError::BadRegistry {
+            registry: registry.to_string(),
+        });
     }
     if let Some(port) = port
         && port.parse::<u16>().is_err()
     {
-        return Err(format!("`{port}` is not a port number"));
+        return Err(LocationError::BadPort {
+            port: port.to_string(),
+        });
     }
     Ok(())
 }
 
 /// An OCI repository path: `/`-separated components of lowercase letters
 /// and digits joined by `.`, `_`, `__` or runs of `-`.
-pub(crate) fn check_path(path: &str, allow_empty: bool) -> Result<(), String> {
+pub(crate) fn check_path(path: &str, allow_empty: bool) -> Result<(), LocationError> {
     if path.is_empty() {
         return if allow_empty {
             Ok(())
         } else {
-            Err("the repository path is empty".into())
+            Err(LocationError::EmptyPath)
         };
     }
     if path.len() > 255 {
-        return Err("the repository path is longer than 255 characters".into());
+        return Err(LocationError::PathTooLong { max: 255 });
     }
     for component in path.split('/') {
         let ok = !component.is_empty()
@@ -123,10 +163,9 @@ pub(crate) fn check_path(path: &str, allow_empty: bool) -> Result<(), String> {
             && !component.contains("..")
             && !component.contains("___");
         if !ok {
-            return Err(format!(
-                "`{component}` is not a repository path component (lowercase letters and digits, \
-                 joined by `.`, `_`, `__` or `-`)"
-            ));
+            return Err(LocationError::BadComponent {
+                component: component.to_string(),
+            });
         }
     }
     Ok(())

@@ -77,7 +77,7 @@ impl OciReference {
             }
         };
         let location = Location::parse(path, false)?;
-        check_path(&location.prefix, false).map_err(|r| invalid(&r))?;
+        check_path(&location.prefix, false).map_err(|r| invalid(&r.to_string()))?;
         Ok(OciReference {
             registry: location.registry,
             repository: location.prefix,

@@ -117,8 +117,9 @@ fn output_past_the_limit_and_output_that_is_not_json_are_invalid_output() {
     )
     .expect_err("too large");
     match &err {
-        CallError::InvalidOutput { reason, .. } => {
-            assert!(reason.contains("over the limit"), "{reason}")
+        CallError::OutputTooLarge { bytes, limit, .. } => {
+            assert!(bytes > limit, "{err}");
+            assert!(err.to_string().contains("over the limit"), "{err}");
         }
         other => panic!("expected invalid output, got {other:?}"),
     }

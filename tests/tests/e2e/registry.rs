@@ -314,7 +314,12 @@ fn downgrades_confusable_names_and_lying_manifests_are_refused() {
         "files-1.wpkg",
     );
     w.ok(&["install", "--from", v2.to_str().expect("utf-8"), "--yes"]);
-    assert_refused(&w, &v1, "downgrade");
+    assert_refused(
+        &w,
+        &v1,
+        "refusing to downgrade `acme:files` from 2.0.0 to 1.0.0",
+    );
+    assert_refused(&w, &v1, "hint: pass --allow-downgrade if you mean it");
     w.ok(&[
         "install",
         "--from",

@@ -84,12 +84,16 @@ fn for_call(err: &CallError) -> Option<&'static str> {
     })
 }
 
-/// The flag that overrides an install refusal the user may mean to override.
+/// What to do about a store error: the flag that overrides an install refusal
+/// the user may mean to override, or the command that repairs the store.
 fn for_store(err: &StoreError) -> Option<&'static str> {
     Some(match err {
         StoreError::Downgrade { .. } => "pass --allow-downgrade if you mean it",
         StoreError::NoGrant { .. } | StoreError::NeedsGrant { .. } => {
             "review what it asks for and pass --yes to grant it"
+        }
+        StoreError::Corrupt { path, .. } if path.ends_with("index.json") => {
+            "run `warden verify --repair` to rebuild the index from the signed packages"
         }
         _ => return None,
     })

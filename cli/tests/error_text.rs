@@ -138,3 +138,10 @@ fn a_call_out_of_fuel_names_the_flag_in_a_hint() {
         "1000",
     ]));
 }
+
+#[test]
+fn a_damaged_index_says_how_to_rebuild_it() {
+    let case = Case::new();
+    std::fs::write(case.home.path().join("index.json"), "{ not json").expect("write");
+    insta::assert_snapshot!(case.run(&["list"]));
+}

@@ -292,7 +292,7 @@ impl Registry {
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
                 path,
-                reason: format!("{e}; run `warden verify --repair` to rebuild it"),
+                reason: e.to_string(),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Index {
                 version: 1,

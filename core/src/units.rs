@@ -29,21 +29,29 @@ pub enum BareNumber {
     Refuse,
 }
 
-/// Parses a duration into milliseconds: `500ms`, `10s`, `2m`.
+/// The units [`parse_duration_ms`] reads, as its messages list them.
+pub const DURATION_UNITS: &str = "ms, s, m, h, d or w";
+
+/// Parses a duration into milliseconds: `500ms`, `10s`, `2m`, `12h`, `30d`,
+/// `2w` (a day is 24 hours, a week 7 days). Every duration warden reads
+/// (limits, session retention, `--older-than`, `--since`) goes through here.
 pub fn parse_duration_ms(text: &str, bare: BareNumber) -> Result<u64, String> {
-    let (n, unit) = split_number(text, "a duration (e.g. 500ms, 10s, 2m)")?;
+    let (n, unit) = split_number(text, "a duration (e.g. 500ms, 10s, 2m, 12h, 30d)")?;
     let mult: u64 = match (unit.as_str(), bare) {
         ("ms", _) => 1,
         ("s", _) | ("", BareNumber::Seconds) => 1000,
         ("m" | "min", _) => 60_000,
+        ("h", _) => 3_600_000,
+        ("d", _) => 86_400_000,
+        ("w", _) => 7 * 86_400_000,
         ("", BareNumber::Refuse) => {
             return Err(format!(
-                "`{text}` needs a unit (ms, s or m), e.g. \"{text}s\""
+                "`{text}` needs a unit ({DURATION_UNITS}), e.g. \"{text}s\""
             ));
         }
         (other, _) => {
             return Err(format!(
-                "unknown duration unit `{other}` in `{text}` (use ms, s or m)"
+                "unknown duration unit `{other}` in `{text}` (use {DURATION_UNITS})"
             ));
         }
     };
@@ -70,6 +78,23 @@ pub fn format_duration(ms: u64) -> String {
     } else {
         format!("{ms}ms")
     }
+}
+
+/// Formats milliseconds in the largest of `w`, `d`, `h`, `m`, `s` and `ms`
+/// that is exact (`30d`, `36h`): for ages and retention periods.
+pub fn format_age(ms: u64) -> String {
+    for (unit, size) in [
+        ("w", 7 * 86_400_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+    ] {
+        if ms >= size && ms.is_multiple_of(size) {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
 }
 
 fn split_number(text: &str, what: &str) -> Result<(u64, String), String> {
@@ -104,5 +129,19 @@ mod tests {
         assert!(parse_duration_ms("soon", BareNumber::Seconds).is_err());
         assert_eq!(format_duration(90_000), "90s");
         assert_eq!(format_duration(120_000), "2m");
+    }
+
+    #[test]
+    fn long_durations_take_hours_days_and_weeks() {
+        assert_eq!(parse_duration_ms("12h", BareNumber::Refuse), Ok(12 * 3_600_000));
+        assert_eq!(parse_duration_ms("30d", BareNumber::Seconds), Ok(30 * 86_400_000));
+        assert_eq!(parse_duration_ms("2w", BareNumber::Refuse), Ok(14 * 86_400_000));
+        let unknown = parse_duration_ms("3y", BareNumber::Refuse).unwrap_err();
+        assert!(unknown.contains("ms, s, m, h, d or w"), "{unknown}");
+        assert!(parse_duration_ms("99999999999999999w", BareNumber::Refuse).is_err());
+        assert_eq!(format_age(30 * 86_400_000), "30d");
+        assert_eq!(format_age(14 * 86_400_000), "2w");
+        assert_eq!(format_age(36 * 3_600_000), "36h");
+        assert_eq!(format_age(1500), "1500ms");
     }
 }

@@ -213,11 +213,12 @@ fn parse_since(text: &str) -> anyhow::Result<SystemTime> {
     if let Some(t) = Timestamp::parse(text) {
         return Ok(t.system_time());
     }
-    let ms = warden_registry::units::parse_duration_ms(text, warden_registry::units::BareNumber::Refuse)
-        .map_err(anyhow::Error::msg)
-        .with_context(|| {
-            format!("`{text}` is neither an RFC 3339 time nor an age like 30m, 12h, 7d")
-        })?;
+    let ms =
+        warden_registry::units::parse_duration_ms(text, warden_registry::units::BareNumber::Refuse)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| {
+                format!("`{text}` is neither an RFC 3339 time nor an age like 30m, 12h, 7d")
+            })?;
     SystemTime::now()
         .checked_sub(Duration::from_millis(ms))
         .context("--since is too far in the past")

@@ -133,9 +133,18 @@ mod tests {
 
     #[test]
     fn long_durations_take_hours_days_and_weeks() {
-        assert_eq!(parse_duration_ms("12h", BareNumber::Refuse), Ok(12 * 3_600_000));
-        assert_eq!(parse_duration_ms("30d", BareNumber::Seconds), Ok(30 * 86_400_000));
-        assert_eq!(parse_duration_ms("2w", BareNumber::Refuse), Ok(14 * 86_400_000));
+        assert_eq!(
+            parse_duration_ms("12h", BareNumber::Refuse),
+            Ok(12 * 3_600_000)
+        );
+        assert_eq!(
+            parse_duration_ms("30d", BareNumber::Seconds),
+            Ok(30 * 86_400_000)
+        );
+        assert_eq!(
+            parse_duration_ms("2w", BareNumber::Refuse),
+            Ok(14 * 86_400_000)
+        );
         let unknown = parse_duration_ms("3y", BareNumber::Refuse).unwrap_err();
         assert!(unknown.contains("ms, s, m, h, d or w"), "{unknown}");
         assert!(parse_duration_ms("99999999999999999w", BareNumber::Refuse).is_err());

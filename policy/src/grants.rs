@@ -53,6 +53,8 @@ pub struct GrantsFile {
     /// Rules from this index on were added for one call
     /// ([`GrantsFile::with_call_grants`]) and are never saved.
     call_rules_from: Option<usize>,
+    /// The user's data labels and residency rules (within the org's).
+    residency: crate::Residency,
 }
 
 impl GrantsFile {
@@ -64,6 +66,17 @@ impl GrantsFile {
     /// Parses and validates grants text.
     pub fn parse(text: &str) -> Result<GrantsFile, PolicyError> {
         let doc = parse_document(text, GRANTS_FILE)?;
+        if doc.sessions.is_some() {
+            return Err(PolicyError::Invalid {
+                origin: GRANTS_FILE.into(),
+                line: None,
+                column: None,
+                reason: "`[sessions]` is an org policy table; a workspace sets its own retention \
+                         with `[sessions] keep` in agent.toml"
+                    .into(),
+            });
+        }
+        let residency = doc.residency;
         let mut rules = Vec::with_capacity(doc.rules.len());
         for (i, (mut rule, at)) in doc.rules.into_iter().enumerate() {
             check_user_rule(&mut rule).map_err(|e| rule_error(text, GRANTS_FILE, i, at, e))?;
@@ -72,6 +85,7 @@ impl GrantsFile {
         Ok(GrantsFile {
             rules,
             call_rules_from: None,
+            residency,
         })
     }
 
@@ -155,7 +169,12 @@ impl GrantsFile {
     /// The grants as `grants.toml` text; [`GrantsFile::parse`] reads it back
     /// to equal grants.
     pub fn to_toml(&self) -> String {
-        write_document(HEADER, None, &self.rules)
+        write_document(HEADER, None, &self.rules, &self.residency)
+    }
+
+    /// The user's data labels and residency rules.
+    pub fn residency(&self) -> &crate::Residency {
+        &self.residency
     }
 
     /// The rules, in file order.

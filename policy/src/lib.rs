@@ -55,6 +55,8 @@ pub mod network;
 mod org;
 pub mod path;
 pub mod request;
+pub mod residency;
+pub mod retention;
 pub mod rules;
 pub mod target;
 
@@ -68,5 +70,7 @@ pub use network::{HostMatch, NetRule, Scheme};
 pub use org::{OrgPolicy, load_signed, sign_policy};
 pub use path::PathPattern;
 pub use request::{Access, Capabilities};
+pub use residency::Residency;
+pub use retention::SessionCeiling;
 pub use rules::{Capability, DirRule, Effect, Rule};
 pub use target::{ComponentId, NamePattern, Target};

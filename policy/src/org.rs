@@ -72,6 +72,8 @@ const SIGNATURE_LINE: &str = "[signature]";
 pub struct OrgPolicy {
     description: Option<String>,
     rules: Vec<Rule>,
+    residency: crate::Residency,
+    sessions: Option<crate::SessionCeiling>,
     digest: Digest,
     signed_by: Option<PublicKey>,
 }
@@ -103,6 +105,8 @@ impl OrgPolicy {
         Ok(OrgPolicy {
             description: doc.description,
             rules,
+            residency: doc.residency,
+            sessions: doc.sessions,
             digest: Digest::of(text.as_bytes()),
             signed_by: None,
         })
@@ -192,6 +196,16 @@ impl OrgPolicy {
     /// The rules, in file order (rule numbers in messages count from 1).
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The org's data labels and residency rules.
+    pub fn residency(&self) -> &crate::Residency {
+        &self.residency
+    }
+
+    /// The org's ceiling on session retention (`[sessions]`), if it sets one.
+    pub fn sessions(&self) -> Option<&crate::SessionCeiling> {
+        self.sessions.as_ref()
     }
 
     /// The policy's own description, if it has one.

@@ -31,6 +31,7 @@ pub mod component_ref;
 pub mod error;
 pub mod id;
 pub mod manifest;
+pub mod retention;
 pub mod session;
 pub mod session_migration;
 pub mod session_store;
@@ -44,7 +45,11 @@ pub use error::{
     SkillError,
 };
 pub use id::SessionId;
-pub use manifest::{AgentManifest, Delegation, Limits, ModelConfig, SkillSource, default_agent};
+pub use manifest::{
+    AgentManifest, Delegation, Fallback, Limits, ModelConfig, SessionsConfig, SkillSource,
+    default_agent,
+};
+pub use retention::Retention;
 pub use session::{
     AgentInfo, Compaction, ExecutorRun, Lineage, Message, RecordingRef, Role, Session, Status,
     Step, StepKind, TokenUsage, ToolCall,

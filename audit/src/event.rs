@@ -113,12 +113,34 @@ pub enum AuditEvent {
         /// Why it was refused.
         reason: String,
     },
+    /// Sessions were removed because their retention ran out (`warden
+    /// sessions prune`, or the start of a run).
+    SessionPrune {
+        /// The workspace whose sessions they were.
+        workspace: String,
+        /// The retention that applied (`30d`; `0s` when sessions may not
+        /// persist), and who set it.
+        keep: String,
+        /// The ids of the sessions removed.
+        removed: Vec<String>,
+    },
+    /// Where a model request went under the data-residency policy.
+    ModelRoute {
+        /// The provider the request was sent to, or that it was kept from.
+        provider: String,
+        /// The data classes the request's content carries.
+        classes: Vec<String>,
+        /// `sent`, `fallback` (sent to the fallback provider) or `refused`.
+        decision: String,
+        /// Why (the policy rule that decided).
+        reason: String,
+    },
 }
 
 impl AuditEvent {
     /// The event's `type`: `install`, `upgrade`, `remove`, `trust-add`,
-    /// `trust-remove`, `grant`, `revoke`, `policy-change`, `call` or
-    /// `denial`.
+    /// `trust-remove`, `grant`, `revoke`, `policy-change`, `call`,
+    /// `denial`, `session-prune` or `model-route`.
     pub fn kind(&self) -> &'static str {
         match self {
             AuditEvent::Install { .. } => "install",
@@ -131,6 +153,8 @@ impl AuditEvent {
             AuditEvent::PolicyChange { .. } => "policy-change",
             AuditEvent::Call { .. } => "call",
             AuditEvent::Denial { .. } => "denial",
+            AuditEvent::SessionPrune { .. } => "session-prune",
+            AuditEvent::ModelRoute { .. } => "model-route",
         }
     }
 
@@ -220,6 +244,25 @@ impl AuditEvent {
             } => {
                 let mut v = vec![component, capability, target, reason];
                 v.extend(digest.as_mut());
+                v
+            }
+            AuditEvent::SessionPrune {
+                workspace,
+                keep,
+                removed,
+            } => {
+                let mut v = vec![workspace, keep];
+                v.extend(removed.iter_mut());
+                v
+            }
+            AuditEvent::ModelRoute {
+                provider,
+                classes,
+                decision,
+                reason,
+            } => {
+                let mut v = vec![provider, decision, reason];
+                v.extend(classes.iter_mut());
                 v
             }
         }

@@ -265,5 +265,19 @@ fn summary(event: &audit::AuditEvent) -> String {
             target,
             ..
         } => format!("{component} denied {capability} {target}"),
+        E::SessionPrune {
+            workspace,
+            keep,
+            removed,
+        } => format!(
+            "{workspace}: {} session(s) older than {keep}",
+            removed.len()
+        ),
+        E::ModelRoute {
+            provider,
+            classes,
+            decision,
+            ..
+        } => format!("{decision} {provider} [{}]", classes.join(", ")),
     }
 }

@@ -28,6 +28,7 @@
 
 pub mod compaction;
 pub mod component_ref;
+pub mod context_store;
 pub mod error;
 pub mod id;
 pub mod manifest;
@@ -40,6 +41,9 @@ pub mod workspace_state;
 
 pub use compaction::{Budget, CompactionPlan};
 pub use component_ref::ComponentRef;
+pub use context_store::{
+    ContextEntry, ContextError, ContextLimits, ContextStore, EntryKind, PutReceipt,
+};
 pub use error::{
     CompactionError, ComponentRefError, IdError, ManifestError, MissingTools, SessionError,
     SkillError,

@@ -51,6 +51,19 @@ pub enum SessionsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Remove the sessions that outlived the workspace's retention
+    /// (`[sessions] keep` in agent.toml, under the org policy's ceiling).
+    Prune {
+        /// The agent manifest (default: `agent.toml` in the workspace).
+        #[arg(long, value_name = "FILE")]
+        agent: Option<PathBuf>,
+        /// The workspace.
+        #[arg(long, default_value = ".")]
+        workspace: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl SessionsCommand {
@@ -58,7 +71,8 @@ impl SessionsCommand {
         match self {
             SessionsCommand::List { json, .. }
             | SessionsCommand::Show { json, .. }
-            | SessionsCommand::Rm { json, .. } => *json,
+            | SessionsCommand::Rm { json, .. }
+            | SessionsCommand::Prune { json, .. } => *json,
         }
     }
 
@@ -186,10 +200,48 @@ impl SessionsCommand {
                     }
                     _ => bail!("give a session id, or --older-than AGE"),
                 };
+                if !removed.is_empty() {
+                    registry.audit()?.append(
+                        warden_audit::AuditEvent::SessionPrune {
+                            workspace: workspace.display().to_string(),
+                            keep: "removed by hand (warden sessions rm)".into(),
+                            removed: removed.clone(),
+                        },
+                        &[],
+                    )?;
+                }
                 if json {
                     print_json(&json!({ "ok": true, "removed": removed }));
                 } else {
                     println!("removed {} session(s)", removed.len());
+                }
+            }
+            SessionsCommand::Prune {
+                agent,
+                workspace,
+                json,
+            } => {
+                let manifest = match &agent {
+                    Some(path) => AgentManifest::load(path)?,
+                    None if workspace.join("agent.toml").is_file() => {
+                        AgentManifest::load(&workspace.join("agent.toml"))?
+                    }
+                    None => warden_agent::default_agent(),
+                };
+                let store = session_store(home, &workspace)?;
+                let retention = super::retention::retention_of(&registry, &manifest)?;
+                let removed = super::retention::prune(&registry, &store, &workspace, &retention)?;
+                let removed: Vec<&str> = removed.iter().map(|id| id.as_str()).collect();
+                if json {
+                    print_json(&json!({
+                        "ok": true, "keep": retention.describe(), "removed": removed,
+                    }));
+                } else {
+                    println!(
+                        "removed {} session(s) (sessions are kept {})",
+                        removed.len(),
+                        retention.describe()
+                    );
                 }
             }
         }

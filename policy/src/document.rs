@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use warden_core::error::line_column;
 
+use super::context::{ContextCeiling, RawContext};
 use super::residency::{RawLabel, RawResidency, Residency};
 use super::retention::{RawSessions, SessionCeiling};
 use super::rules::{Rule, quote};
@@ -19,6 +20,8 @@ pub(crate) struct Document {
     pub(crate) residency: Residency,
     /// The `[sessions]` table, if there is one.
     pub(crate) sessions: Option<SessionCeiling>,
+    /// The `[context]` table, if there is one.
+    pub(crate) context: Option<ContextCeiling>,
 }
 
 /// Parses a policy document (`grants.toml` or an org policy); `origin`
@@ -36,6 +39,7 @@ pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Document, Polic
         #[serde(default)]
         residency: Vec<RawResidency>,
         sessions: Option<RawSessions>,
+        context: Option<RawContext>,
     }
     let raw: Raw = toml::from_str(text).map_err(|e| {
         let (line, column) = e
@@ -76,9 +80,15 @@ pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Document, Polic
         .map(SessionCeiling::from_raw)
         .transpose()
         .map_err(invalid)?;
+    let context = raw
+        .context
+        .map(ContextCeiling::from_raw)
+        .transpose()
+        .map_err(invalid)?;
     Ok(Document {
         residency,
         sessions,
+        context,
         description: raw.description,
         rules: raw
             .rule

@@ -66,13 +66,13 @@ impl GrantsFile {
     /// Parses and validates grants text.
     pub fn parse(text: &str) -> Result<GrantsFile, PolicyError> {
         let doc = parse_document(text, GRANTS_FILE)?;
-        if doc.sessions.is_some() {
+        if doc.sessions.is_some() || doc.context.is_some() {
             return Err(PolicyError::Invalid {
                 origin: GRANTS_FILE.into(),
                 line: None,
                 column: None,
-                reason: "`[sessions]` is an org policy table; a workspace sets its own retention \
-                         with `[sessions] keep` in agent.toml"
+                reason: "`[sessions]` and `[context]` are org policy tables; a workspace sets its \
+                         own retention and context grants in agent.toml"
                     .into(),
             });
         }

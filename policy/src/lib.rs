@@ -45,6 +45,7 @@
 //! ```
 
 pub mod cidr;
+pub mod context;
 mod decide;
 mod document;
 mod effective;
@@ -61,6 +62,7 @@ pub mod rules;
 pub mod target;
 
 pub use cidr::IpNet;
+pub use context::ContextCeiling;
 pub use decide::effective;
 pub use effective::{Decision, EffectiveDir, EffectiveGrant, NetworkGrant, Outcome};
 pub use error::PolicyError;

@@ -74,6 +74,7 @@ pub struct OrgPolicy {
     rules: Vec<Rule>,
     residency: crate::Residency,
     sessions: Option<crate::SessionCeiling>,
+    context: Option<crate::ContextCeiling>,
     digest: Digest,
     signed_by: Option<PublicKey>,
 }
@@ -107,6 +108,7 @@ impl OrgPolicy {
             rules,
             residency: doc.residency,
             sessions: doc.sessions,
+            context: doc.context,
             digest: Digest::of(text.as_bytes()),
             signed_by: None,
         })
@@ -206,6 +208,11 @@ impl OrgPolicy {
     /// The org's ceiling on session retention (`[sessions]`), if it sets one.
     pub fn sessions(&self) -> Option<&crate::SessionCeiling> {
         self.sessions.as_ref()
+    }
+
+    /// The org's ceiling on the shared context store (`[context]`), if any.
+    pub fn context(&self) -> Option<&crate::ContextCeiling> {
+        self.context.as_ref()
     }
 
     /// The policy's own description, if it has one.

@@ -520,7 +520,10 @@ mod tests {
         let err = crate::GrantsFile::parse("[sessions]\nmax_keep = \"1d\"\n")
             .expect_err("org only")
             .to_string();
-        assert!(err.contains("`[sessions]` is an org policy table"), "{err}");
+        assert!(
+            err.contains("`[sessions]` and `[context]` are org policy tables"),
+            "{err}"
+        );
         let org = crate::OrgPolicy::parse("[sessions]\nmax_keep = \"30d\"\n").expect("org");
         assert_eq!(
             org.sessions().and_then(|s| s.max_keep_ms),

@@ -43,6 +43,8 @@ mod record;
 mod registry;
 #[path = "e2e/replay.rs"]
 mod replay;
+#[path = "e2e/residency.rs"]
+mod residency;
 #[path = "e2e/secrets.rs"]
 mod secrets;
 #[path = "e2e/trust_core.rs"]

@@ -10,6 +10,7 @@
 //! - [`observer`]: the events a run reports (for sessions and the audit log).
 //! - [`recording`]: every input the planner consumed, hash-chained.
 //! - [`replay`]: answer a planner from a recording, and find where it diverges.
+//! - [`residency`]: which model may see a request (data residency).
 //! - [`local_server`]: find a local model server; grant a loopback endpoint.
 
 pub mod broker;
@@ -19,6 +20,7 @@ pub mod observer;
 pub mod planner;
 pub mod recording;
 pub mod replay;
+pub mod residency;
 pub mod skill;
 mod worktree;
 
@@ -28,4 +30,5 @@ pub use observer::{NoObserver, RunEvent, RunObserver};
 pub use planner::PlannerComponent;
 pub use recording::{Exchange, Recorder, Recording, RecordingError, RecordingHeader};
 pub use replay::{Divergence, ReplayMode, Replayer};
+pub use residency::{ResidencyGuard, Route, RouteDecision};
 pub use skill::SkillComponent;

@@ -169,6 +169,14 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ContextError + '_ {
     }
 }
 
+/// When an entry written now with time-to-live `ttl` expires.
+pub fn expiry_after(ttl: std::time::Duration) -> Timestamp {
+    jiff::SignedDuration::try_from(ttl)
+        .ok()
+        .and_then(|d| Timestamp::now().checked_add(d).ok())
+        .unwrap_or(Timestamp::MAX)
+}
+
 /// The longest key.
 pub const MAX_KEY_BYTES: usize = 512;
 

@@ -135,12 +135,23 @@ pub enum AuditEvent {
         /// Why (the policy rule that decided).
         reason: String,
     },
+    /// A component wrote an entry of the shared context store.
+    ContextWrite {
+        /// The component.
+        component: String,
+        /// The namespace written.
+        namespace: String,
+        /// The digest of the value (never the value).
+        digest: String,
+        /// The value's size in bytes.
+        size: u64,
+    },
 }
 
 impl AuditEvent {
     /// The event's `type`: `install`, `upgrade`, `remove`, `trust-add`,
     /// `trust-remove`, `grant`, `revoke`, `policy-change`, `call`,
-    /// `denial`, `session-prune` or `model-route`.
+    /// `denial`, `session-prune`, `model-route` or `context-write`.
     pub fn kind(&self) -> &'static str {
         match self {
             AuditEvent::Install { .. } => "install",
@@ -155,6 +166,7 @@ impl AuditEvent {
             AuditEvent::Denial { .. } => "denial",
             AuditEvent::SessionPrune { .. } => "session-prune",
             AuditEvent::ModelRoute { .. } => "model-route",
+            AuditEvent::ContextWrite { .. } => "context-write",
         }
     }
 
@@ -265,6 +277,12 @@ impl AuditEvent {
                 v.extend(classes.iter_mut());
                 v
             }
+            AuditEvent::ContextWrite {
+                component,
+                namespace,
+                digest,
+                size: _,
+            } => vec![component, namespace, digest],
         }
     }
 

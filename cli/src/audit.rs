@@ -279,5 +279,11 @@ fn summary(event: &audit::AuditEvent) -> String {
             decision,
             ..
         } => format!("{decision} {provider} [{}]", classes.join(", ")),
+        E::ContextWrite {
+            component,
+            namespace,
+            size,
+            ..
+        } => format!("{component} wrote {size} bytes to `{namespace}`"),
     }
 }

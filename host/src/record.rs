@@ -121,6 +121,23 @@ impl AuditSink {
         }
     }
 
+    /// Records a write of the shared context store (its digest, namespace
+    /// and size; never the value).
+    pub(crate) fn record_context_write(&self, component: &str, receipt: &warden_agent::PutReceipt) {
+        let Some(log) = &self.log else {
+            return;
+        };
+        let event = AuditEvent::ContextWrite {
+            component: component.to_string(),
+            namespace: receipt.namespace.clone(),
+            digest: receipt.digest.to_string(),
+            size: receipt.size,
+        };
+        if let Err(e) = log.append(event, &[]) {
+            (self.on_failure)(&e);
+        }
+    }
+
     /// Writes the record of `call` (and of its denial, if it was denied).
     pub(crate) fn record(&self, call: &CallRecord<'_>) {
         let Some(log) = &self.log else {

@@ -65,7 +65,6 @@ impl ContextCeiling {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
     #[test]
     fn the_org_can_forbid_limit_and_cap_the_shared_context() {

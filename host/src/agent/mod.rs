@@ -10,10 +10,12 @@
 //! - [`observer`]: the events a run reports (for sessions and the audit log).
 //! - [`recording`]: every input the planner consumed, hash-chained.
 //! - [`replay`]: answer a planner from a recording, and find where it diverges.
+//! - [`context`]: the shared context store, under each component's context grant.
 //! - [`residency`]: which model may see a request (data residency).
 //! - [`local_server`]: find a local model server; grant a loopback endpoint.
 
 pub mod broker;
+pub mod context;
 pub mod local_server;
 pub mod model;
 pub mod observer;
@@ -25,6 +27,7 @@ pub mod skill;
 mod worktree;
 
 pub use broker::{AgentLimits, AgentTool, Broker, BrokerParts, DelegationConfig, RunUsage};
+pub use context::{ContextAccess, ContextFailure, ContextGrant};
 pub use model::{ModelComponent, ModelReply};
 pub use observer::{NoObserver, RunEvent, RunObserver};
 pub use planner::PlannerComponent;

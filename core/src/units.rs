@@ -145,7 +145,7 @@ mod tests {
             parse_duration_ms("2w", BareNumber::Refuse),
             Ok(14 * 86_400_000)
         );
-        let unknown = parse_duration_ms("3y", BareNumber::Refuse).unwrap_err();
+        let unknown = parse_duration_ms("3y", BareNumber::Refuse).expect_err("refused");
         assert!(unknown.contains("ms, s, m, h, d or w"), "{unknown}");
         assert!(parse_duration_ms("99999999999999999w", BareNumber::Refuse).is_err());
         assert_eq!(format_age(30 * 86_400_000), "30d");

@@ -417,7 +417,7 @@ mod tests {
         let local = [dest("http://127.0.0.1:8080")];
         let cloud = [dest("https://api.openai.com:443")];
         assert!(r.permits("restricted", &local).is_ok());
-        let err = r.permits("restricted", &cloud).unwrap_err();
+        let err = r.permits("restricted", &cloud).expect_err("refused");
         assert!(err.contains("only to [loopback]"), "{err}");
         assert!(
             r.permits("internal", &[dest("https://llm.corp.example:443")])
@@ -431,7 +431,7 @@ mod tests {
         // A provider that may reach any host is not on loopback.
         assert!(r.permits("restricted", &[dest("https://*:443")]).is_err());
         // Deny by default: an unnamed class goes nowhere.
-        let err = r.permits("secret", &local).unwrap_err();
+        let err = r.permits("secret", &local).expect_err("refused");
         assert!(
             err.contains("no [[residency]] table names class `secret`"),
             "{err}"
@@ -487,7 +487,7 @@ mod tests {
             vec![],
             "the org policy",
         )
-        .unwrap_err();
+        .expect_err("refused");
         assert!(err.starts_with("label 1: data class `Restricted`"), "{err}");
         let err = Residency::from_raw(
             vec![],
@@ -497,7 +497,7 @@ mod tests {
             }],
             "the org policy",
         )
-        .unwrap_err();
+        .expect_err("refused");
         assert!(
             err.starts_with("residency 1: provider `http://x/y`"),
             "{err}"

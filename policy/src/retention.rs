@@ -106,12 +106,12 @@ mod tests {
         assert_eq!(SessionCeiling::apply(Some(&none), Some(day)), Some(0));
         assert!(
             ceiling(Some("0s"), None)
-                .unwrap_err()
+                .expect_err("refused")
                 .contains("persist = false")
         );
         assert!(
             ceiling(Some("30"), None)
-                .unwrap_err()
+                .expect_err("refused")
                 .contains("needs a unit")
         );
     }

@@ -34,6 +34,7 @@ pub mod id;
 pub mod manifest;
 pub mod retention;
 pub mod session;
+pub mod session_bundle;
 pub mod session_migration;
 pub mod session_store;
 pub mod skill;

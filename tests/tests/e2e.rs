@@ -47,6 +47,8 @@ mod replay;
 mod residency;
 #[path = "e2e/secrets.rs"]
 mod secrets;
+#[path = "e2e/session_bundle.rs"]
+mod session_bundle;
 #[path = "e2e/trust_core.rs"]
 mod trust_core;
 #[path = "e2e/wasi_attacks.rs"]

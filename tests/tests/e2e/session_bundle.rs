@@ -91,14 +91,9 @@ fn an_exported_session_imports_elsewhere_without_secrets_and_a_tampered_one_is_r
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 
     // A session without secrets travels with its recording.
-    let out: Value = serde_json::from_str(&w.ok(&[
-        "run",
-        "A harmless task",
-        "--endpoint",
-        &url,
-        "--json",
-    ]))
-    .expect("json");
+    let out: Value =
+        serde_json::from_str(&w.ok(&["run", "A harmless task", "--endpoint", &url, "--json"]))
+            .expect("json");
     let plain = out["session"].as_str().expect("id").to_string();
     let plain_bundle = w.root().join("plain.bundle.json");
     w.ok(&[

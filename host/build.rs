@@ -18,7 +18,11 @@ fn main() {
 
     let workspace = GuestWorkspace {
         manifest: repo.join("components").join("Cargo.toml"),
-        watch: vec![repo.join("components"), repo.join("guest-sdk"), repo.join("wit")],
+        watch: vec![
+            repo.join("components"),
+            repo.join("guest-sdk"),
+            repo.join("wit"),
+        ],
         artifacts: vec![
             "fs".into(),
             "grep".into(),

@@ -28,10 +28,13 @@
 
 pub mod compaction;
 pub mod component_ref;
+pub mod context_store;
 pub mod error;
 pub mod id;
 pub mod manifest;
+pub mod retention;
 pub mod session;
+pub mod session_bundle;
 pub mod session_migration;
 pub mod session_store;
 pub mod skill;
@@ -39,12 +42,19 @@ pub mod workspace_state;
 
 pub use compaction::{Budget, CompactionPlan};
 pub use component_ref::ComponentRef;
+pub use context_store::{
+    ContextEntry, ContextError, ContextLimits, ContextStore, EntryKind, PutReceipt,
+};
 pub use error::{
     CompactionError, ComponentRefError, IdError, ManifestError, MissingTools, SessionError,
     SkillError,
 };
 pub use id::SessionId;
-pub use manifest::{AgentManifest, Delegation, Limits, ModelConfig, SkillSource, default_agent};
+pub use manifest::{
+    AgentManifest, Delegation, Fallback, Limits, ModelConfig, SessionsConfig, SkillSource,
+    default_agent,
+};
+pub use retention::Retention;
 pub use session::{
     AgentInfo, Compaction, ExecutorRun, Lineage, Message, RecordingRef, Role, Session, Status,
     Step, StepKind, TokenUsage, ToolCall,

@@ -214,7 +214,7 @@ fn limits_are_checked_with_the_field_and_an_example() {
             "`limits.token_budget` must be at least 1",
         ),
         ("wall_clock = \"10\"", "needs a unit"),
-        ("wall_clock = \"2h\"", "unknown duration unit `h`"),
+        ("wall_clock = \"2y\"", "unknown duration unit `y`"),
         ("wall_clock = \"0s\"", "longer than 0"),
         (
             "max_tool_calls = -1",
@@ -332,4 +332,38 @@ fn errors_name_the_file_they_come_from() {
 
     let err = AgentManifest::load(&dir.path().join("missing.toml")).expect_err("missing");
     assert!(matches!(err, ManifestError::Io { .. }), "{err}");
+}
+
+#[test]
+fn session_retention_and_the_fallback_model_are_read_and_round_trip() {
+    let m = AgentManifest::parse(EXAMPLE).expect("the example is valid");
+    assert_eq!(m.sessions.keep_ms, Some(30 * 86_400_000));
+    let fallback = m.fallback.as_ref().expect("a fallback");
+    assert_eq!(
+        fallback.model.endpoint.as_deref(),
+        Some("http://127.0.0.1:8080/v1")
+    );
+    assert_eq!(fallback.model.name.as_deref(), Some("llama3.1:8b"));
+    let again = AgentManifest::parse(&m.to_toml()).expect("round trip");
+    assert_eq!(again, m);
+    // Without the tables, nothing changes in the written form.
+    let minimal = AgentManifest::parse(MINIMAL).expect("minimal");
+    assert!(!minimal.to_toml().contains("sessions"));
+    assert!(!minimal.to_toml().contains("fallback"));
+
+    let (line, _, reason) = invalid(&format!("{MINIMAL}\n[sessions]\nkeep = \"30\"\n"));
+    assert_eq!(line, Some(7));
+    assert!(
+        reason.contains("`sessions.keep`: `30` needs a unit"),
+        "{reason}"
+    );
+    let (_, _, reason) = invalid(&format!("{MINIMAL}\n[fallback]\nname = \"llama\"\n"));
+    assert!(
+        reason.contains("`[fallback]` needs an `endpoint`"),
+        "{reason}"
+    );
+    let (_, _, reason) = invalid(&format!(
+        "{MINIMAL}\n[fallback]\nendpoint = \"http://cloud.example.com/v1\"\n"
+    ));
+    assert!(reason.contains("plain http to a remote host"), "{reason}");
 }

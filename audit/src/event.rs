@@ -113,12 +113,45 @@ pub enum AuditEvent {
         /// Why it was refused.
         reason: String,
     },
+    /// Sessions were removed because their retention ran out (`warden
+    /// sessions prune`, or the start of a run).
+    SessionPrune {
+        /// The workspace whose sessions they were.
+        workspace: String,
+        /// The retention that applied (`30d`; `0s` when sessions may not
+        /// persist), and who set it.
+        keep: String,
+        /// The ids of the sessions removed.
+        removed: Vec<String>,
+    },
+    /// Where a model request went under the data-residency policy.
+    ModelRoute {
+        /// The provider the request was sent to, or that it was kept from.
+        provider: String,
+        /// The data classes the request's content carries.
+        classes: Vec<String>,
+        /// `sent`, `fallback` (sent to the fallback provider) or `refused`.
+        decision: String,
+        /// Why (the policy rule that decided).
+        reason: String,
+    },
+    /// A component wrote an entry of the shared context store.
+    ContextWrite {
+        /// The component.
+        component: String,
+        /// The namespace written.
+        namespace: String,
+        /// The digest of the value (never the value).
+        digest: String,
+        /// The value's size in bytes.
+        size: u64,
+    },
 }
 
 impl AuditEvent {
     /// The event's `type`: `install`, `upgrade`, `remove`, `trust-add`,
-    /// `trust-remove`, `grant`, `revoke`, `policy-change`, `call` or
-    /// `denial`.
+    /// `trust-remove`, `grant`, `revoke`, `policy-change`, `call`,
+    /// `denial`, `session-prune`, `model-route` or `context-write`.
     pub fn kind(&self) -> &'static str {
         match self {
             AuditEvent::Install { .. } => "install",
@@ -131,6 +164,9 @@ impl AuditEvent {
             AuditEvent::PolicyChange { .. } => "policy-change",
             AuditEvent::Call { .. } => "call",
             AuditEvent::Denial { .. } => "denial",
+            AuditEvent::SessionPrune { .. } => "session-prune",
+            AuditEvent::ModelRoute { .. } => "model-route",
+            AuditEvent::ContextWrite { .. } => "context-write",
         }
     }
 
@@ -222,6 +258,31 @@ impl AuditEvent {
                 v.extend(digest.as_mut());
                 v
             }
+            AuditEvent::SessionPrune {
+                workspace,
+                keep,
+                removed,
+            } => {
+                let mut v = vec![workspace, keep];
+                v.extend(removed.iter_mut());
+                v
+            }
+            AuditEvent::ModelRoute {
+                provider,
+                classes,
+                decision,
+                reason,
+            } => {
+                let mut v = vec![provider, decision, reason];
+                v.extend(classes.iter_mut());
+                v
+            }
+            AuditEvent::ContextWrite {
+                component,
+                namespace,
+                digest,
+                size: _,
+            } => vec![component, namespace, digest],
         }
     }
 

@@ -208,26 +208,19 @@ impl AuditCommand {
     }
 }
 
-/// RFC 3339, or an age (`30m`, `12h`, `7d`) before now.
+/// RFC 3339, or an age (`30m`, `12h`, `7d`, `2w`) before now.
 fn parse_since(text: &str) -> anyhow::Result<SystemTime> {
     if let Some(t) = Timestamp::parse(text) {
         return Ok(t.system_time());
     }
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().with_context(|| {
-        format!("`{text}` is neither an RFC 3339 time nor an age like 30m, 12h, 7d")
-    })?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => anyhow::bail!("unknown unit in `{text}` (use s, m, h or d)"),
-    };
+    let ms =
+        warden_registry::units::parse_duration_ms(text, warden_registry::units::BareNumber::Refuse)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| {
+                format!("`{text}` is neither an RFC 3339 time nor an age like 30m, 12h, 7d")
+            })?;
     SystemTime::now()
-        .checked_sub(Duration::from_secs(secs))
+        .checked_sub(Duration::from_millis(ms))
         .context("--since is too far in the past")
 }
 
@@ -272,5 +265,25 @@ fn summary(event: &audit::AuditEvent) -> String {
             target,
             ..
         } => format!("{component} denied {capability} {target}"),
+        E::SessionPrune {
+            workspace,
+            keep,
+            removed,
+        } => format!(
+            "{workspace}: {} session(s) older than {keep}",
+            removed.len()
+        ),
+        E::ModelRoute {
+            provider,
+            classes,
+            decision,
+            ..
+        } => format!("{decision} {provider} [{}]", classes.join(", ")),
+        E::ContextWrite {
+            component,
+            namespace,
+            size,
+            ..
+        } => format!("{component} wrote {size} bytes to `{namespace}`"),
     }
 }

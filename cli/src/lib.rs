@@ -22,6 +22,7 @@ mod policy;
 mod policy_grant;
 mod registry_args;
 mod replay;
+mod retention;
 mod run;
 mod run_engine;
 mod run_recording;

@@ -360,6 +360,25 @@ fn explain(registry: &RegistryArgs, component: &str, json: bool) -> anyhow::Resu
         &user,
         org.as_ref(),
     );
+    // Data residency: the labels, who may see each class, and the classes
+    // this component's directories hold.
+    let residency =
+        warden_policy::Residency::merge(org.as_ref().map(|o| o.residency()), user.residency());
+    let mut data = residency.explain();
+    for dir in grant.dirs() {
+        let classes = residency.classes_within(&dir.host);
+        if !classes.is_empty() {
+            data.push(format!(
+                "{} reaches {} data: what it returns is labelled {}",
+                dir.host,
+                classes.iter().cloned().collect::<Vec<_>>().join(", "),
+                classes.iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    if let Some(ceiling) = org.as_ref().and_then(|o| o.sessions()) {
+        data.push(ceiling.explain());
+    }
     if json {
         let decisions: Vec<_> = grant
             .decisions()
@@ -383,9 +402,13 @@ fn explain(registry: &RegistryArgs, component: &str, json: bool) -> anyhow::Resu
         print_json(&json!({
             "component": grant.component().to_string(),
             "decisions": decisions,
+            "data": data,
         }));
     } else {
         print!("{grant}");
+        for line in &data {
+            println!("{line}");
+        }
     }
     Ok(ExitCode::from(exit::OK))
 }

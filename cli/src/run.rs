@@ -12,11 +12,14 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::json;
-use warden::agent::{AgentLimits, AgentTool, Broker, BrokerParts, DelegationConfig};
+use warden::agent::{
+    AgentLimits, AgentTool, Broker, BrokerParts, DelegationConfig, ResidencyGuard,
+};
 use warden::bindings::SkillSpec;
 use warden::bindings::planner::warden::plugin::planning::RunError;
 use warden::{ArtifactCache, Grant, Runtime};
 use warden_agent::{AgentInfo, AgentManifest, Skill, Status};
+use warden_policy::Residency;
 use warden_registry::store::Registry;
 
 use super::exit;
@@ -90,6 +93,8 @@ pub(super) struct Assembled {
     pub(super) planner_grant: Grant,
     pub(super) model: warden::agent::ModelComponent,
     pub(super) model_grant: Grant,
+    /// The `[fallback]` provider and its grant, if the agent declares one.
+    pub(super) fallback: Option<(warden::agent::ModelComponent, Grant)>,
     pub(super) tools: Vec<AgentTool>,
     pub(super) skills: Vec<SkillSpec>,
     pub(super) limits: AgentLimits,
@@ -142,6 +147,10 @@ impl RunArgs {
         let assembled = self.assemble(&registry, manifest, &workspace).await?;
 
         let store = super::sessions::session_store(registry.root(), &workspace)?;
+        // Retention is enforced before anything else of the run.
+        let retention = super::retention::retention_of(&registry, &assembled.manifest)?;
+        super::retention::prune(&registry, &store, &workspace, &retention)
+            .context("cannot remove the sessions that outlived their retention")?;
         let mut session = match &self.session {
             Some(id) => {
                 let mut s = store
@@ -252,6 +261,20 @@ impl RunArgs {
         if let Some(f) = &fork {
             broker = broker.with_replay(f.replayer.clone());
         }
+        // Data residency, from the policy as it is now (a change applies
+        // at the next run).
+        let (user, org) = super::policy_grant::layers(&registry)?;
+        let guard = ResidencyGuard::new(
+            Residency::merge(org.as_ref().map(|o| o.residency()), user.residency()),
+            Some(&workspace),
+            assembled
+                .tools
+                .iter()
+                .map(|t| (t.spec.name.as_str(), &t.grant)),
+            &assembled.model_grant,
+            assembled.fallback.as_ref().map(|(_, g)| g),
+        );
+        broker = broker.with_residency(Arc::new(guard), assembled.fallback.clone());
         let broker = Arc::new(broker);
         let result = assembled
             .runtime
@@ -302,6 +325,17 @@ impl RunArgs {
             return Ok(ExitCode::from(exit::DIVERGED));
         }
         let session = recorder.finish(status.clone(), answer.as_deref());
+        if !retention.persists() {
+            // The org policy keeps no session past its run.
+            let store = super::sessions::session_store(registry.root(), &workspace)?;
+            store.remove(session_id.as_str())?;
+            super::retention::audit_removal(
+                &registry,
+                &workspace,
+                &retention,
+                std::slice::from_ref(&session_id),
+            )?;
+        }
         if self.json {
             print_json(&json!({
                 "ok": answer.is_some(),
@@ -423,58 +457,36 @@ impl RunArgs {
 
         // The model provider: the endpoint (named, or a local server found
         // by probing), its settings and the API key.
-        let endpoint = super::model_endpoint::resolve_endpoint(
-            manifest.model.endpoint.clone(),
-            manifest.model.name.clone(),
-            self.quiet || self.json,
+        let quiet = self.quiet || self.json;
+        let (model, model_grant, part) = load_provider(
+            registry,
+            &runtime,
+            &cache,
+            &manifest.provider,
+            &manifest.model,
+            &wall,
+            quiet,
         )
         .await?;
-        let host_port = endpoint.host_port.clone();
-        let scheme = endpoint
-            .grant
-            .split_once("://")
-            .map_or("https", |(s, _)| s)
-            .to_string();
-        let mut env = vec![format!("WARDEN_MODEL_ENDPOINT={}", endpoint.base_url)];
-        if let Some(name) = &endpoint.model {
-            env.push(format!("WARDEN_MODEL={name}"));
-        }
-        let mut model_flags = GrantArgs {
-            hosts: vec![endpoint.grant.clone()],
-            env,
-            timeout: Some(wall.clone()),
-            ..GrantArgs::default()
-        };
-        // The API key, if there is one: a local server needs none.
-        if let Some(secret) = &manifest.model.api_key_secret {
-            let has_value = std::env::var_os(secret).is_some_and(|v| !v.is_empty())
-                || model_flags.stored_secrets()?.contains_key(secret);
-            if has_value {
-                model_flags
-                    .secrets
-                    .push(format!("{secret}@{scheme}://{host_port}"));
-            } else if !self.quiet && !self.json && !endpoint.local {
-                eprintln!(
-                    "note: {secret} is not set (environment or secrets file); requests to \
-                     {host_port} carry no API key"
-                );
+        parts.found.push(part);
+        // The fallback provider, for turns the data-residency policy keeps
+        // from the first one.
+        let fallback = match &manifest.fallback {
+            Some(f) => {
+                let provider = f.provider.as_ref().unwrap_or(&manifest.provider);
+                let (model, grant, (name, loaded, digest)) =
+                    load_provider(registry, &runtime, &cache, provider, &f.model, &wall, quiet)
+                        .await
+                        .context("cannot load the [fallback] model provider")?;
+                if !parts.found.iter().any(|(_, _, d)| *d == digest) {
+                    parts
+                        .found
+                        .push((format!("{name} (fallback)"), loaded, digest));
+                }
+                Some((model, grant))
             }
-        }
-        let part = &manifest.provider;
-        let located = parts.locate(part, "model-provider")?;
-        let model = runtime.load_model_cached(
-            &located.name,
-            &located.bytes,
-            &located.subject.id.digest,
-            &cache,
-        )?;
-        let model_grant = resolve(
-            registry,
-            &located.subject,
-            &model_flags,
-            DeniedFlags::Refuse,
-        )?
-        .grant;
+            None => None,
+        };
 
         // The tools: the workspace at /workspace, each capped by policy.
         let ws = workspace
@@ -581,6 +593,7 @@ impl RunArgs {
             planner_grant,
             model,
             model_grant,
+            fallback,
             tools,
             skills,
             limits,
@@ -612,6 +625,84 @@ impl PartLocator<'_> {
         ));
         Ok(located)
     }
+}
+
+/// Loads the model provider `part` configured by `config`: its endpoint
+/// (named, or a local server found by probing), settings and API key, and
+/// its grant from the policy.
+async fn load_provider(
+    registry: &Registry,
+    runtime: &Runtime,
+    cache: &ArtifactCache,
+    part: &warden_agent::ComponentRef,
+    config: &warden_agent::ModelConfig,
+    wall: &str,
+    quiet: bool,
+) -> anyhow::Result<(
+    warden::agent::ModelComponent,
+    Grant,
+    (String, String, warden_registry::Digest),
+)> {
+    let endpoint = super::model_endpoint::resolve_endpoint(
+        config.endpoint.clone(),
+        config.name.clone(),
+        quiet,
+    )
+    .await?;
+    let host_port = endpoint.host_port.clone();
+    let scheme = endpoint
+        .grant
+        .split_once("://")
+        .map_or("https", |(s, _)| s)
+        .to_string();
+    let mut env = vec![format!("WARDEN_MODEL_ENDPOINT={}", endpoint.base_url)];
+    if let Some(name) = &endpoint.model {
+        env.push(format!("WARDEN_MODEL={name}"));
+    }
+    let mut model_flags = GrantArgs {
+        hosts: vec![endpoint.grant.clone()],
+        env,
+        timeout: Some(wall.to_string()),
+        ..GrantArgs::default()
+    };
+    // The API key, if there is one: a local server needs none.
+    if let Some(secret) = &config.api_key_secret {
+        let has_value = std::env::var_os(secret).is_some_and(|v| !v.is_empty())
+            || model_flags.stored_secrets()?.contains_key(secret);
+        if has_value {
+            model_flags
+                .secrets
+                .push(format!("{secret}@{scheme}://{host_port}"));
+        } else if !quiet && !endpoint.local {
+            eprintln!(
+                "note: {secret} is not set (environment or secrets file); requests to \
+                 {host_port} carry no API key"
+            );
+        }
+    }
+    let located = locate_part(&part.name, &part.req, "model-provider", registry)?;
+    let model = runtime.load_model_cached(
+        &located.name,
+        &located.bytes,
+        &located.subject.id.digest,
+        cache,
+    )?;
+    let grant = resolve(
+        registry,
+        &located.subject,
+        &model_flags,
+        DeniedFlags::Refuse,
+    )?
+    .grant;
+    Ok((
+        model,
+        grant,
+        (
+            part.name.to_string(),
+            located.name.clone(),
+            located.subject.id.digest,
+        ),
+    ))
 }
 
 /// The markdown skills of `manifest`, its directories resolved against

@@ -51,6 +51,53 @@ pub enum SessionsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write one signed bundle of a session (the session, its recording,
+    /// the digests of its components; stored secret values redacted).
+    Export {
+        /// The session id.
+        id: String,
+        /// The secret key to sign with (from `warden key generate`).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Where to write the bundle.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// The workspace.
+        #[arg(long, default_value = ".")]
+        workspace: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a session bundle's signature and signer, and store it in the
+    /// workspace. The signer must be a trusted publisher key
+    /// (`warden trust add`) or named with --signer.
+    Import {
+        /// The bundle file.
+        file: PathBuf,
+        /// Also trust this public key (`ed25519:…`) as the bundle's signer.
+        #[arg(long, value_name = "KEY")]
+        signer: Option<String>,
+        /// The workspace.
+        #[arg(long, default_value = ".")]
+        workspace: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the sessions that outlived the workspace's retention
+    /// (`[sessions] keep` in agent.toml, under the org policy's ceiling).
+    Prune {
+        /// The agent manifest (default: `agent.toml` in the workspace).
+        #[arg(long, value_name = "FILE")]
+        agent: Option<PathBuf>,
+        /// The workspace.
+        #[arg(long, default_value = ".")]
+        workspace: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl SessionsCommand {
@@ -58,7 +105,10 @@ impl SessionsCommand {
         match self {
             SessionsCommand::List { json, .. }
             | SessionsCommand::Show { json, .. }
-            | SessionsCommand::Rm { json, .. } => *json,
+            | SessionsCommand::Rm { json, .. }
+            | SessionsCommand::Prune { json, .. }
+            | SessionsCommand::Export { json, .. }
+            | SessionsCommand::Import { json, .. } => *json,
         }
     }
 
@@ -185,10 +235,107 @@ impl SessionsCommand {
                     }
                     _ => bail!("give a session id, or --older-than AGE"),
                 };
+                if !removed.is_empty() {
+                    registry.audit()?.append(
+                        warden_audit::AuditEvent::SessionPrune {
+                            workspace: workspace.display().to_string(),
+                            keep: "removed by hand (warden sessions rm)".into(),
+                            removed: removed.clone(),
+                        },
+                        &[],
+                    )?;
+                }
                 if json {
                     print_json(&json!({ "ok": true, "removed": removed }));
                 } else {
                     println!("removed {} session(s)", removed.len());
+                }
+            }
+            SessionsCommand::Export {
+                id,
+                key,
+                out,
+                workspace,
+                json,
+            } => {
+                let store = session_store(home, &workspace)?;
+                let key = warden_registry::keys::SecretKey::load(&key)
+                    .with_context(|| format!("cannot load the key {}", key.display()))?;
+                let secrets = super::grant_args::GrantArgs::default().stored_secrets()?;
+                let values: Vec<&str> = secrets.values().map(|v| v.expose()).collect();
+                let text = warden_agent::session_bundle::export(&store, &id, &key, &values)
+                    .with_context(|| format!("cannot export session {id}"))?;
+                warden_registry::fsutil::write_atomic(&out, text.as_bytes())
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                if json {
+                    print_json(&json!({
+                        "ok": true, "session": id, "bundle": out, "signer": key.public().to_string(),
+                    }));
+                } else {
+                    println!("wrote {} (signed by {})", out.display(), key.public());
+                }
+            }
+            SessionsCommand::Import {
+                file,
+                signer,
+                workspace,
+                json,
+            } => {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let mut trusted: Vec<warden_registry::keys::PublicKey> = registry
+                    .trust()?
+                    .namespaces
+                    .values()
+                    .flatten()
+                    .map(|k| k.key)
+                    .collect();
+                if let Some(s) = &signer {
+                    trusted.push(s.parse().context("invalid --signer key")?);
+                }
+                let (content, key) = warden_agent::session_bundle::verify(
+                    &text,
+                    &trusted,
+                    &file.display().to_string(),
+                )
+                .context("the bundle was refused; nothing was imported")?;
+                let store = session_store(home, &workspace)?;
+                let id = warden_agent::session_bundle::import(&store, &content)?;
+                if json {
+                    print_json(&json!({
+                        "ok": true, "session": id.as_str(), "signer": key.to_string(),
+                        "recording": content.recording.is_some(),
+                    }));
+                } else {
+                    println!("imported session {} (signed by {key})", id.as_str());
+                }
+            }
+            SessionsCommand::Prune {
+                agent,
+                workspace,
+                json,
+            } => {
+                let manifest = match &agent {
+                    Some(path) => AgentManifest::load(path)?,
+                    None if workspace.join("agent.toml").is_file() => {
+                        AgentManifest::load(&workspace.join("agent.toml"))?
+                    }
+                    None => warden_agent::default_agent(),
+                };
+                let store = session_store(home, &workspace)?;
+                let retention = super::retention::retention_of(&registry, &manifest)?;
+                let removed = super::retention::prune(&registry, &store, &workspace, &retention)?;
+                let removed: Vec<&str> = removed.iter().map(|id| id.as_str()).collect();
+                if json {
+                    print_json(&json!({
+                        "ok": true, "keep": retention.describe(), "removed": removed,
+                    }));
+                } else {
+                    println!(
+                        "removed {} session(s) (sessions are kept {})",
+                        removed.len(),
+                        retention.describe()
+                    );
                 }
             }
         }

@@ -36,19 +36,19 @@ pub enum SizeError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
     /// The text does not start with a number.
-    #[error("`{text}` is not a duration (e.g. 500ms, 10s, 2m)")]
+    #[error("`{text}` is not a duration (e.g. 500ms, 10s, 2m, 12h, 30d)")]
     NotANumber {
         /// The text as given.
         text: String,
     },
     /// A bare number where a unit is required ([`BareNumber::Refuse`]).
-    #[error("`{text}` needs a unit (ms, s or m), e.g. \"{text}s\"")]
+    #[error("`{text}` needs a unit ({}), e.g. \"{text}s\"", DURATION_UNITS)]
     MissingUnit {
         /// The text as given.
         text: String,
     },
-    /// The unit after the number is not one of ms, s or m.
-    #[error("unknown duration unit `{unit}` in `{text}` (use ms, s or m)")]
+    /// The unit after the number is not one of ms, s, m, h, d or w.
+    #[error("unknown duration unit `{unit}` in `{text}` (use {})", DURATION_UNITS)]
     UnknownUnit {
         /// The text as given.
         text: String,
@@ -102,7 +102,12 @@ pub enum BareNumber {
     Refuse,
 }
 
-/// Parses a duration into milliseconds: `500ms`, `10s`, `2m`.
+/// The units [`parse_duration_ms`] reads, as its messages list them.
+pub const DURATION_UNITS: &str = "ms, s, m, h, d or w";
+
+/// Parses a duration into milliseconds: `500ms`, `10s`, `2m`, `12h`, `30d`,
+/// `2w` (a day is 24 hours, a week 7 days). Every duration warden reads
+/// (limits, session retention, `--older-than`, `--since`) goes through here.
 pub fn parse_duration_ms(text: &str, bare: BareNumber) -> Result<u64, DurationError> {
     let (n, unit) = split_number(text).ok_or_else(|| DurationError::NotANumber {
         text: text.to_string(),
@@ -111,6 +116,9 @@ pub fn parse_duration_ms(text: &str, bare: BareNumber) -> Result<u64, DurationEr
         ("ms", _) => 1,
         ("s", _) | ("", BareNumber::Seconds) => 1000,
         ("m" | "min", _) => 60_000,
+        ("h", _) => 3_600_000,
+        ("d", _) => 86_400_000,
+        ("w", _) => 7 * 86_400_000,
         ("", BareNumber::Refuse) => {
             return Err(DurationError::MissingUnit {
                 text: text.to_string(),
@@ -147,6 +155,23 @@ pub fn format_duration(ms: u64) -> String {
     } else {
         format!("{ms}ms")
     }
+}
+
+/// Formats milliseconds in the largest of `w`, `d`, `h`, `m`, `s` and `ms`
+/// that is exact (`30d`, `36h`): for ages and retention periods.
+pub fn format_age(ms: u64) -> String {
+    for (unit, size) in [
+        ("w", 7 * 86_400_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+    ] {
+        if ms >= size && ms.is_multiple_of(size) {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
 }
 
 /// The leading number of `text` and the unit after it, or `None` when it
@@ -211,5 +236,40 @@ mod tests {
         );
         assert_eq!(format_duration(90_000), "90s");
         assert_eq!(format_duration(120_000), "2m");
+    }
+
+    #[test]
+    fn long_durations_take_hours_days_and_weeks() {
+        assert_eq!(
+            parse_duration_ms("12h", BareNumber::Refuse),
+            Ok(12 * 3_600_000)
+        );
+        assert_eq!(
+            parse_duration_ms("30d", BareNumber::Seconds),
+            Ok(30 * 86_400_000)
+        );
+        assert_eq!(
+            parse_duration_ms("2w", BareNumber::Refuse),
+            Ok(14 * 86_400_000)
+        );
+        let unknown = parse_duration_ms("3y", BareNumber::Refuse).expect_err("refused");
+        assert_eq!(
+            unknown,
+            DurationError::UnknownUnit {
+                text: "3y".into(),
+                unit: "y".into()
+            }
+        );
+        assert!(unknown.to_string().contains(DURATION_UNITS), "{unknown}");
+        assert_eq!(
+            parse_duration_ms("99999999999999999w", BareNumber::Refuse),
+            Err(DurationError::TooLong {
+                text: "99999999999999999w".into()
+            })
+        );
+        assert_eq!(format_age(30 * 86_400_000), "30d");
+        assert_eq!(format_age(14 * 86_400_000), "2w");
+        assert_eq!(format_age(36 * 3_600_000), "36h");
+        assert_eq!(format_age(1500), "1500ms");
     }
 }

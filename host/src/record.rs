@@ -94,6 +94,50 @@ impl AuditSink {
         }
     }
 
+    /// Records where a model request went under the data-residency policy
+    /// (`provider`: the one it was sent to, or kept from).
+    pub(crate) fn record_route(
+        &self,
+        provider: &str,
+        decision: &crate::agent::residency::RouteDecision,
+    ) {
+        let Some(log) = &self.log else {
+            return;
+        };
+        use crate::agent::residency::Route;
+        let event = AuditEvent::ModelRoute {
+            provider: provider.to_string(),
+            classes: decision.classes.clone(),
+            decision: match decision.route {
+                Route::Primary => "sent",
+                Route::Fallback => "fallback",
+                Route::Refused { .. } => "refused",
+            }
+            .to_string(),
+            reason: decision.reason.clone(),
+        };
+        if let Err(e) = log.append(event, &[]) {
+            (self.on_failure)(&e);
+        }
+    }
+
+    /// Records a write of the shared context store (its digest, namespace
+    /// and size; never the value).
+    pub(crate) fn record_context_write(&self, component: &str, receipt: &warden_agent::PutReceipt) {
+        let Some(log) = &self.log else {
+            return;
+        };
+        let event = AuditEvent::ContextWrite {
+            component: component.to_string(),
+            namespace: receipt.namespace.clone(),
+            digest: receipt.digest.to_string(),
+            size: receipt.size,
+        };
+        if let Err(e) = log.append(event, &[]) {
+            (self.on_failure)(&e);
+        }
+    }
+
     /// Writes the record of `call` (and of its denial, if it was denied).
     pub(crate) fn record(&self, call: &CallRecord<'_>) {
         let Some(log) = &self.log else {

@@ -5,6 +5,9 @@
 use serde::Deserialize;
 use warden_core::error::line_column;
 
+use super::context::{ContextCeiling, RawContext};
+use super::residency::{RawLabel, RawResidency, Residency};
+use super::retention::{RawSessions, SessionCeiling};
 use super::rules::{Rule, quote};
 use crate::error::PolicyError;
 
@@ -13,6 +16,12 @@ use crate::error::PolicyError;
 pub(crate) struct Document {
     pub(crate) description: Option<String>,
     pub(crate) rules: Vec<(Rule, usize)>,
+    /// The `[[label]]` and `[[residency]]` tables.
+    pub(crate) residency: Residency,
+    /// The `[sessions]` table, if there is one.
+    pub(crate) sessions: Option<SessionCeiling>,
+    /// The `[context]` table, if there is one.
+    pub(crate) context: Option<ContextCeiling>,
 }
 
 /// Parses a policy document (`grants.toml` or an org policy); `origin`
@@ -25,6 +34,12 @@ pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Document, Polic
         description: Option<String>,
         #[serde(default)]
         rule: Vec<toml::Spanned<Rule>>,
+        #[serde(default)]
+        label: Vec<RawLabel>,
+        #[serde(default)]
+        residency: Vec<RawResidency>,
+        sessions: Option<RawSessions>,
+        context: Option<RawContext>,
     }
     let raw: Raw = toml::from_str(text).map_err(|e| {
         let (line, column) = e
@@ -48,7 +63,32 @@ pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Document, Polic
             ),
         });
     }
+    let invalid = |reason: String| PolicyError::Invalid {
+        origin: origin.to_string(),
+        line: None,
+        column: None,
+        reason,
+    };
+    let layer = if origin.starts_with("org policy") {
+        "the org policy"
+    } else {
+        origin
+    };
+    let residency = Residency::from_raw(raw.label, raw.residency, layer).map_err(invalid)?;
+    let sessions = raw
+        .sessions
+        .map(SessionCeiling::from_raw)
+        .transpose()
+        .map_err(invalid)?;
+    let context = raw
+        .context
+        .map(ContextCeiling::from_raw)
+        .transpose()
+        .map_err(invalid)?;
     Ok(Document {
+        residency,
+        sessions,
+        context,
         description: raw.description,
         rules: raw
             .rule
@@ -78,8 +118,13 @@ pub(crate) fn rule_error(
     }
 }
 
-/// Writes rules as a document.
-pub(crate) fn write_document(header: &str, description: Option<&str>, rules: &[Rule]) -> String {
+/// Writes rules (and residency tables) as a document.
+pub(crate) fn write_document(
+    header: &str,
+    description: Option<&str>,
+    rules: &[Rule],
+    residency: &Residency,
+) -> String {
     let mut out = String::from(header);
     out += "version = 1\n";
     if let Some(d) = description {
@@ -89,5 +134,6 @@ pub(crate) fn write_document(header: &str, description: Option<&str>, rules: &[R
         out += "\n";
         out += &rule.to_toml();
     }
+    out += &residency.to_toml();
     out
 }

@@ -54,6 +54,8 @@ pub struct GrantsFile {
     /// Rules from this index on were added for one call
     /// ([`GrantsFile::with_call_grants`]) and are never saved.
     call_rules_from: Option<usize>,
+    /// The user's data labels and residency rules (within the org's).
+    residency: crate::Residency,
 }
 
 impl GrantsFile {
@@ -65,6 +67,17 @@ impl GrantsFile {
     /// Parses and validates grants text.
     pub fn parse(text: &str) -> Result<GrantsFile, PolicyError> {
         let doc = parse_document(text, GRANTS_FILE)?;
+        if doc.sessions.is_some() || doc.context.is_some() {
+            return Err(PolicyError::Invalid {
+                origin: GRANTS_FILE.into(),
+                line: None,
+                column: None,
+                reason: "`[sessions]` and `[context]` are org policy tables; a workspace sets its \
+                         own retention and context grants in agent.toml"
+                    .into(),
+            });
+        }
+        let residency = doc.residency;
         let mut rules = Vec::with_capacity(doc.rules.len());
         for (i, (mut rule, at)) in doc.rules.into_iter().enumerate() {
             check_user_rule(&mut rule)
@@ -74,6 +87,7 @@ impl GrantsFile {
         Ok(GrantsFile {
             rules,
             call_rules_from: None,
+            residency,
         })
     }
 
@@ -157,7 +171,12 @@ impl GrantsFile {
     /// The grants as `grants.toml` text; [`GrantsFile::parse`] reads it back
     /// to equal grants.
     pub fn to_toml(&self) -> String {
-        write_document(HEADER, None, &self.rules)
+        write_document(HEADER, None, &self.rules, &self.residency)
+    }
+
+    /// The user's data labels and residency rules.
+    pub fn residency(&self) -> &crate::Residency {
+        &self.residency
     }
 
     /// The rules, in file order.

@@ -45,6 +45,7 @@
 //! ```
 
 pub mod cidr;
+pub mod context;
 mod decide;
 mod document;
 mod effective;
@@ -55,10 +56,13 @@ pub mod network;
 mod org;
 pub mod path;
 pub mod request;
+pub mod residency;
+pub mod retention;
 pub mod rules;
 pub mod target;
 
 pub use cidr::IpNet;
+pub use context::ContextCeiling;
 pub use decide::effective;
 pub use effective::{Decision, EffectiveDir, EffectiveGrant, NetworkGrant, Outcome};
 pub use error::PolicyError;
@@ -68,5 +72,7 @@ pub use network::{HostMatch, NetRule, Scheme};
 pub use org::{OrgPolicy, load_signed, sign_policy};
 pub use path::PathPattern;
 pub use request::{Access, Capabilities};
+pub use residency::Residency;
+pub use retention::SessionCeiling;
 pub use rules::{Capability, DirRule, Effect, Rule};
 pub use target::{ComponentId, NamePattern, Target};

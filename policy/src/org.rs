@@ -72,6 +72,9 @@ const SIGNATURE_LINE: &str = "[signature]";
 pub struct OrgPolicy {
     description: Option<String>,
     rules: Vec<Rule>,
+    residency: crate::Residency,
+    sessions: Option<crate::SessionCeiling>,
+    context: Option<crate::ContextCeiling>,
     digest: Digest,
     signed_by: Option<PublicKey>,
 }
@@ -103,6 +106,9 @@ impl OrgPolicy {
         Ok(OrgPolicy {
             description: doc.description,
             rules,
+            residency: doc.residency,
+            sessions: doc.sessions,
+            context: doc.context,
             digest: Digest::of(text.as_bytes()),
             signed_by: None,
         })
@@ -192,6 +198,21 @@ impl OrgPolicy {
     /// The rules, in file order (rule numbers in messages count from 1).
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The org's data labels and residency rules.
+    pub fn residency(&self) -> &crate::Residency {
+        &self.residency
+    }
+
+    /// The org's ceiling on session retention (`[sessions]`), if it sets one.
+    pub fn sessions(&self) -> Option<&crate::SessionCeiling> {
+        self.sessions.as_ref()
+    }
+
+    /// The org's ceiling on the shared context store (`[context]`), if any.
+    pub fn context(&self) -> Option<&crate::ContextCeiling> {
+        self.context.as_ref()
     }
 
     /// The policy's own description, if it has one.

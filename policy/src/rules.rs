@@ -617,7 +617,7 @@ network = [{ host = "*.internal" }]
         assert_eq!(deny.dirs[1].mode, Some(Access::ReadWrite));
         assert_eq!(deny.network[0].to_string(), "*://*.internal:*");
 
-        let written = write_document("", None, &rules);
+        let written = write_document("", None, &rules, &Default::default());
         assert_eq!(doc(&written).expect("round trip"), rules, "{written}");
     }
 

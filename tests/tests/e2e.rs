@@ -43,8 +43,12 @@ mod record;
 mod registry;
 #[path = "e2e/replay.rs"]
 mod replay;
+#[path = "e2e/residency.rs"]
+mod residency;
 #[path = "e2e/secrets.rs"]
 mod secrets;
+#[path = "e2e/session_bundle.rs"]
+mod session_bundle;
 #[path = "e2e/trust_core.rs"]
 mod trust_core;
 #[path = "e2e/wasi_attacks.rs"]

@@ -16,6 +16,8 @@
 //! | `[model]` `api_key_secret` | none (a local model needs no key) |
 //! | `[limits]` | [`Limits::default`]: 30 turns, 100 tool calls, 200,000 tokens, `"10m"` |
 //! | `[delegation]` | [`Delegation::default`]: 2 executors at once, 10 turns each (at most `max_turns`) |
+//! | `[sessions]` `keep` | none: sessions are kept until removed (an org policy may cap it) |
+//! | `[fallback]` | none: a turn the data-residency policy keeps from `[model]` is refused |
 //!
 //! [`AgentManifest::parse`] refuses unknown fields and says which field is
 //! wrong, where (line and column), and what to write instead.
@@ -61,6 +63,46 @@ pub struct AgentManifest {
     pub limits: Limits,
     /// How the agent hands sub-tasks to executor agents.
     pub delegation: Delegation,
+    /// How long the workspace's sessions are kept.
+    #[serde(skip_serializing_if = "SessionsConfig::is_default")]
+    pub sessions: SessionsConfig,
+    /// Where model turns go that the data-residency policy keeps from the
+    /// `[model]` endpoint (e.g. a local model for restricted data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
+}
+
+/// The `[sessions]` table: retention of the workspace's sessions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SessionsConfig {
+    /// How long a session is kept after it last changed, in milliseconds
+    /// (`None`: until removed; written `keep = "30d"`). Older sessions are
+    /// removed at the start of every run and by `warden sessions prune`;
+    /// an org policy may set a shorter ceiling.
+    #[serde(
+        rename = "keep",
+        serialize_with = "ser_age",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub keep_ms: Option<u64>,
+}
+
+impl SessionsConfig {
+    fn is_default(&self) -> bool {
+        *self == SessionsConfig::default()
+    }
+}
+
+/// The `[fallback]` table: a second model for turns the data-residency
+/// policy does not let go to `[model]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fallback {
+    /// The provider component (default: the agent's `provider`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ComponentRef>,
+    /// How it reaches its model (`endpoint` is required).
+    #[serde(flatten)]
+    pub model: ModelConfig,
 }
 
 /// Where skills come from.
@@ -213,6 +255,10 @@ impl Default for Delegation {
     }
 }
 
+fn ser_age<S: Serializer>(ms: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&warden_registry::units::format_age(ms.unwrap_or_default()))
+}
+
 fn ser_duration<S: Serializer>(ms: &u64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_duration(*ms))
 }
@@ -246,6 +292,8 @@ pub fn default_agent() -> AgentManifest {
         },
         limits: Limits::default(),
         delegation: Delegation::default(),
+        sessions: SessionsConfig::default(),
+        fallback: None,
     }
 }
 

@@ -8,7 +8,8 @@ use warden_core::error::line_column;
 use warden_registry::units::{BareNumber, parse_duration_ms};
 
 use super::{
-    AgentManifest, Delegation, Limits, MAX_CONCURRENT_EXECUTORS, ModelConfig, SkillSource,
+    AgentManifest, Delegation, Fallback, Limits, MAX_CONCURRENT_EXECUTORS, ModelConfig,
+    SessionsConfig, SkillSource,
 };
 use crate::component_ref::ComponentRef;
 use crate::error::ManifestError;
@@ -30,6 +31,24 @@ struct RawManifest {
     limits: RawLimits,
     #[serde(default)]
     delegation: RawDelegation,
+    #[serde(default)]
+    sessions: RawSessions,
+    fallback: Option<Spanned<RawFallback>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSessions {
+    keep: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFallback {
+    provider: Option<ComponentRef>,
+    endpoint: Option<Spanned<String>>,
+    name: Option<Spanned<String>>,
+    api_key_secret: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -196,6 +215,46 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<AgentManifest, ManifestE
     let model = check_model(raw.model, &at)?;
     let limits = check_limits(raw.limits, &at)?;
     let delegation = check_delegation(raw.delegation, &limits, &at)?;
+    let sessions = match raw.sessions.keep {
+        Some(k) => {
+            let ms = parse_duration_ms(k.get_ref(), BareNumber::Refuse)
+                .map_err(|e| at(k.span(), format!("`sessions.keep`: {e}")))?;
+            if ms == 0 {
+                return Err(at(
+                    k.span(),
+                    "`sessions.keep` must be longer than 0, e.g. keep = \"30d\"".into(),
+                ));
+            }
+            SessionsConfig { keep_ms: Some(ms) }
+        }
+        None => SessionsConfig::default(),
+    };
+    let fallback = match raw.fallback {
+        Some(f) => {
+            let span = f.span();
+            let f = f.into_inner();
+            if f.endpoint.is_none() {
+                return Err(at(
+                    span,
+                    "`[fallback]` needs an `endpoint`, e.g. endpoint = \"http://127.0.0.1:8080/v1\""
+                        .into(),
+                ));
+            }
+            let model = check_model(
+                RawModel {
+                    endpoint: f.endpoint,
+                    name: f.name,
+                    api_key_secret: f.api_key_secret,
+                },
+                &at,
+            )?;
+            Some(Fallback {
+                provider: f.provider,
+                model,
+            })
+        }
+        None => None,
+    };
 
     Ok(AgentManifest {
         name,
@@ -207,6 +266,8 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<AgentManifest, ManifestE
         model,
         limits,
         delegation,
+        sessions,
+        fallback,
     })
 }
 

@@ -16,6 +16,7 @@ use super::observer::{RunEvent, RunObserver};
 use super::planner::PlannerComponent;
 use super::recording::{Exchange, Recorder};
 use super::replay::{Answer, ReplayMode, Replayer};
+use super::residency::{ResidencyGuard, Route};
 use crate::bindings::planner::warden::plugin::chat::{
     Completion, CompletionRequest, Message, ModelError, ToolCall, Usage,
 };
@@ -149,6 +150,11 @@ pub struct Broker {
     recorder: Option<Arc<Recorder>>,
     /// The recording that answers this run, when it is a replay.
     replay: Option<Arc<Replayer>>,
+    /// The data-residency state of the run (shared with its executors).
+    residency: Option<Arc<ResidencyGuard>>,
+    /// The provider (and its grant) that takes the turns the residency
+    /// policy keeps from `model`.
+    fallback: Option<(ModelComponent, Grant)>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -236,6 +242,8 @@ impl Broker {
             transcript: Mutex::new(Vec::new()),
             recorder: None,
             replay: None,
+            residency: None,
+            fallback: None,
         })
     }
 
@@ -267,6 +275,8 @@ impl Broker {
             transcript: Mutex::new(Vec::new()),
             recorder: None,
             replay: Some(replayer),
+            residency: None,
+            fallback: None,
         }
     }
 
@@ -274,6 +284,62 @@ impl Broker {
     pub fn with_recorder(mut self, recorder: Arc<Recorder>) -> Broker {
         self.recorder = Some(recorder);
         self
+    }
+
+    /// Enforces data residency on every model request of the run (see
+    /// [`super::residency`]): content of a class the provider may not
+    /// receive goes to `fallback` when it may, and is refused otherwise.
+    pub fn with_residency(
+        mut self,
+        guard: Arc<ResidencyGuard>,
+        fallback: Option<(ModelComponent, Grant)>,
+    ) -> Broker {
+        self.residency = Some(guard);
+        self.fallback = fallback;
+        self
+    }
+
+    /// Where the next model request goes under the residency policy: the
+    /// provider and grant to use, or the denial the planner gets. Every
+    /// decision of an active policy is audited.
+    fn route<'a>(
+        &'a self,
+        primary: &'a ModelComponent,
+    ) -> Result<(&'a ModelComponent, &'a Grant), Denial> {
+        let Some(guard) = self.residency.as_ref().filter(|g| g.is_active()) else {
+            return Ok((primary, &self.model_grant));
+        };
+        let decision = guard.route();
+        let (target, result) = match &decision.route {
+            Route::Primary => (primary.name(), Ok((primary, &self.model_grant))),
+            Route::Fallback => match &self.fallback {
+                Some((model, grant)) => (model.name(), Ok((model, grant))),
+                None => (
+                    primary.name(),
+                    Err(Denial {
+                        capability: Capability::Component,
+                        target: primary.name().to_string(),
+                        reason: "data residency: no fallback provider is loaded".into(),
+                    }),
+                ),
+            },
+            Route::Refused { reason } => (
+                primary.name(),
+                Err(Denial {
+                    capability: Capability::Component,
+                    target: primary.name().to_string(),
+                    reason: reason.clone(),
+                }),
+            ),
+        };
+        self.runtime.audit.record_route(target, &decision);
+        if let Err(denial) = &result {
+            self.observer.event(RunEvent::Denied {
+                depth: self.depth,
+                denial,
+            });
+        }
+        result
     }
 
     /// Answers the run from a recording (see [`super::replay`]): in
@@ -419,17 +485,20 @@ impl Broker {
                 )),
                 None,
             ),
-            (Answer::Live, Some(model)) => {
-                let mut grant = self.model_grant.clone();
-                grant.limits.timeout = grant
-                    .limits
-                    .timeout
-                    .min(Duration::from_millis(budget.time_left_ms.max(1)));
-                match self.runtime.complete(model, &request, &grant).await {
-                    Ok(reply) => (reply.result, Some(reply.stats)),
-                    Err(e) => (Err(model_error_of(e)), None),
+            (Answer::Live, Some(primary)) => match self.route(primary) {
+                Err(denial) => (Err(ModelError::Denied(denial)), None),
+                Ok((model, grant)) => {
+                    let mut grant = grant.clone();
+                    grant.limits.timeout = grant
+                        .limits
+                        .timeout
+                        .min(Duration::from_millis(budget.time_left_ms.max(1)));
+                    match self.runtime.complete(model, &request, &grant).await {
+                        Ok(reply) => (reply.result, Some(reply.stats)),
+                        Err(e) => (Err(model_error_of(e)), None),
+                    }
                 }
-            }
+            },
         };
         self.record(|| Exchange::Complete {
             request: request.clone(),
@@ -573,6 +642,9 @@ impl Broker {
                 .runtime
                 .call_tool(&tool.component, &call.name, &call.arguments, &tool.grant)
                 .await;
+            if let Some(guard) = &self.residency {
+                guard.saw_tool_result(&call.name);
+            }
             self.step(StepKind::Tool, &call.name, result.is_ok(), started);
             self.observer.event(RunEvent::Tool {
                 depth: self.depth,
@@ -821,6 +893,8 @@ impl Broker {
             transcript: Mutex::new(Vec::new()),
             recorder: None,
             replay: None,
+            residency: self.residency.clone(),
+            fallback: self.fallback.clone(),
         });
         let mut grant = config.planner_grant.clone();
         grant.limits.timeout = limits.wall_clock;

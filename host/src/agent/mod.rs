@@ -10,22 +10,28 @@
 //! - [`observer`]: the events a run reports (for sessions and the audit log).
 //! - [`recording`]: every input the planner consumed, hash-chained.
 //! - [`replay`]: answer a planner from a recording, and find where it diverges.
+//! - [`context`]: the shared context store, under each component's context grant.
+//! - [`residency`]: which model may see a request (data residency).
 //! - [`local_server`]: find a local model server; grant a loopback endpoint.
 
 pub mod broker;
+pub mod context;
 pub mod local_server;
 pub mod model;
 pub mod observer;
 pub mod planner;
 pub mod recording;
 pub mod replay;
+pub mod residency;
 pub mod skill;
 mod worktree;
 
 pub use broker::{AgentLimits, AgentTool, Broker, BrokerParts, DelegationConfig, RunUsage};
+pub use context::{ContextAccess, ContextFailure, ContextGrant};
 pub use model::{ModelComponent, ModelReply};
 pub use observer::{NoObserver, RunEvent, RunObserver};
 pub use planner::PlannerComponent;
 pub use recording::{Exchange, Recorder, Recording, RecordingError, RecordingHeader};
 pub use replay::{Divergence, ReplayMode, Replayer};
+pub use residency::{ResidencyGuard, Route, RouteDecision};
 pub use skill::SkillComponent;

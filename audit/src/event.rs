@@ -100,6 +100,18 @@ pub enum AuditEvent {
         /// Peak linear memory, when measured.
         peak_memory_bytes: Option<u64>,
     },
+    /// What a call used of its grant (written after its `call` record,
+    /// when it used anything).
+    Used {
+        /// The component.
+        component: String,
+        /// Its digest.
+        digest: String,
+        /// The function called.
+        function: String,
+        /// What it used.
+        usage: crate::Usage,
+    },
     /// A component asked for something its grant does not allow.
     Denial {
         /// The component.
@@ -117,8 +129,8 @@ pub enum AuditEvent {
 
 impl AuditEvent {
     /// The event's `type`: `install`, `upgrade`, `remove`, `trust-add`,
-    /// `trust-remove`, `grant`, `revoke`, `policy-change`, `call` or
-    /// `denial`.
+    /// `trust-remove`, `grant`, `revoke`, `policy-change`, `call`, `used`
+    /// or `denial`.
     pub fn kind(&self) -> &'static str {
         match self {
             AuditEvent::Install { .. } => "install",
@@ -131,6 +143,7 @@ impl AuditEvent {
             AuditEvent::PolicyChange { .. } => "policy-change",
             AuditEvent::Call { .. } => "call",
             AuditEvent::Denial { .. } => "denial",
+            AuditEvent::Used { .. } => "used",
         }
     }
 
@@ -211,6 +224,16 @@ impl AuditEvent {
                 fuel_used: _,
                 peak_memory_bytes: _,
             } => vec![component, digest, function, argument_digest, outcome],
+            AuditEvent::Used {
+                component,
+                digest,
+                function,
+                usage,
+            } => {
+                let mut v = vec![component, digest, function];
+                v.extend(usage.strings_mut());
+                v
+            }
             AuditEvent::Denial {
                 component,
                 digest,

@@ -20,6 +20,7 @@ mod output;
 mod package;
 mod policy;
 mod policy_grant;
+mod policy_suggest;
 mod registry_args;
 mod replay;
 mod run;

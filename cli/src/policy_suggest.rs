@@ -14,7 +14,7 @@ use clap::Args;
 use serde_json::json;
 use warden::agent::Exchange;
 use warden::agent::recording::{RecordedDenial, RecordedUse};
-use warden::suggest::{ComponentUse, Suggestion, apply, grants_toml, suggest};
+use warden::suggest::{ComponentUse, Suggestion, apply, grants_toml, policy_name, suggest};
 use warden_audit::{self as audit, AuditEvent};
 
 use super::exit;
@@ -136,7 +136,7 @@ impl SuggestArgs {
         recording.check_head(&reference.head)?;
         let mut uses: BTreeMap<String, ComponentUse> = BTreeMap::new();
         let mut add = |u: &RecordedUse| {
-            let entry = uses.entry(u.component.clone()).or_default();
+            let entry = uses.entry(policy_name(&u.component)).or_default();
             entry.add_usage(&u.usage);
             for d in &u.denied {
                 entry.add_denial(d.clone());
@@ -168,7 +168,10 @@ fn from_audit(
         match record.event {
             AuditEvent::Used {
                 component, usage, ..
-            } => uses.entry(component).or_default().add_usage(&usage),
+            } => uses
+                .entry(policy_name(&component))
+                .or_default()
+                .add_usage(&usage),
             AuditEvent::Denial {
                 component,
                 capability,
@@ -176,7 +179,7 @@ fn from_audit(
                 reason,
                 ..
             } => uses
-                .entry(component)
+                .entry(policy_name(&component))
                 .or_default()
                 .add_denial(RecordedDenial {
                     capability,

@@ -15,6 +15,20 @@ use warden_policy::{
 use crate::agent::recording::RecordedDenial;
 use crate::usage::{HostUse, Usage};
 
+/// The name policies know the component run as `name` by (what rules in
+/// `grants.toml` target): a package name as is, a built-in part (which
+/// runs under its short name, `fs`) as `builtin:fs`, and any other short
+/// name (a component file's stem) as `file:NAME`.
+pub fn policy_name(name: &str) -> String {
+    if name.contains(':') {
+        name.to_string()
+    } else if crate::builtin::lookup(name).is_some() {
+        format!("builtin:{name}")
+    } else {
+        format!("file:{name}")
+    }
+}
+
 /// What one component used and was refused, gathered over a run or a
 /// stretch of the audit log.
 #[derive(Debug, Clone, Default, Serialize)]

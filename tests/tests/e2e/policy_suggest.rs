@@ -57,25 +57,28 @@ fn a_run_that_read_one_dir_and_fetched_one_host_yields_exactly_those_grants() {
     let web = TestServer::start();
     let other = TestServer::start();
     let grant = format!("http://127.0.0.1:{}", web.port());
-    w.ok(&["grant", "warden:http-fetch", "network", &grant]);
-    w.ok(&["grant", "warden:http-fetch", "env", "NEVER_READ"]);
+    w.ok(&["grant", "builtin:http-fetch", "network", &grant]);
+    w.ok(&["grant", "builtin:http-fetch", "env", "NEVER_READ"]);
     let (id, chat_port) = recorded_run(&w, &web, other.port());
 
     let out = suggest(&w, &["--session", &id]);
     let components = &out["components"];
+    for c in ["builtin:fs", "builtin:http-fetch", "builtin:openai-provider"] {
+        assert!(components[c].is_object(), "{c} missing: {out:#}");
+    }
     let ws = w.workspace().canonicalize().expect("canonical");
     assert_eq!(
-        strings(&components["warden:fs"]["grants"]),
+        strings(&components["builtin:fs"]["grants"]),
         vec![format!("directory {} at /workspace (read-only)", ws.display())],
         "{out:#}"
     );
     assert_eq!(
-        strings(&components["warden:http-fetch"]["grants"]),
+        strings(&components["builtin:http-fetch"]["grants"]),
         vec![format!("network http://127.0.0.1:{}", web.port())],
         "{out:#}"
     );
     // The provider: exactly its endpoint (the env it was handed comes with it).
-    let provider = strings(&components["warden:openai-provider"]["grants"]);
+    let provider = strings(&components["builtin:openai-provider"]["grants"]);
     assert!(
         provider.contains(&format!("network http://127.0.0.1:{chat_port}")),
         "{provider:?}"
@@ -85,15 +88,15 @@ fn a_run_that_read_one_dir_and_fetched_one_host_yields_exactly_those_grants() {
         "{provider:?}"
     );
     // grep and edit were never called: nothing suggested for them.
-    assert!(components.get("warden:grep").is_none(), "{out:#}");
+    assert!(components.get("builtin:grep").is_none(), "{out:#}");
     // Granted, never used.
     assert_eq!(
-        strings(&components["warden:http-fetch"]["unused"]),
+        strings(&components["builtin:http-fetch"]["unused"]),
         vec!["environment variable NEVER_READ".to_string()],
         "{out:#}"
     );
     // The refused fetch is listed apart and is no grant.
-    let denied = components["warden:http-fetch"]["denied"]
+    let denied = components["builtin:http-fetch"]["denied"]
         .as_array()
         .expect("denied");
     assert_eq!(denied.len(), 1, "{out:#}");
@@ -109,7 +112,7 @@ fn a_run_that_read_one_dir_and_fetched_one_host_yields_exactly_those_grants() {
 
     // The text form says the same, as rules ready to paste.
     let text = w.ok(&["policy", "suggest", "--session", &id]);
-    assert!(text.contains("warden:fs:"), "{text}");
+    assert!(text.contains("builtin:fs:"), "{text}");
     assert!(text.contains("unused  environment variable NEVER_READ"), "{text}");
     assert!(text.contains("denied  network 127.0.0.1:"), "{text}");
     assert!(text.contains("[[rule]]"), "{text}");
@@ -124,19 +127,19 @@ fn a_run_that_read_one_dir_and_fetched_one_host_yields_exactly_those_grants() {
     );
     w.ok(&["policy", "suggest", "--session", &id, "--apply", "--yes"]);
     let grants = std::fs::read_to_string(w.home().join("grants.toml")).expect("grants");
-    assert!(grants.contains("component = \"warden:fs\""), "{grants}");
+    assert!(grants.contains("component = \"builtin:fs\""), "{grants}");
     assert!(grants.contains("/workspace"), "{grants}");
     assert!(!grants.contains(&other.port().to_string()), "{grants}");
 
     // The audit log holds the same uses.
     let audit = suggest(&w, &["--audit", "--since", "1h"]);
     assert_eq!(
-        strings(&audit["components"]["warden:http-fetch"]["grants"]),
+        strings(&audit["components"]["builtin:http-fetch"]["grants"]),
         vec![format!("network http://127.0.0.1:{}", web.port())],
         "{audit:#}"
     );
     assert!(
-        strings(&audit["components"]["warden:fs"]["grants"])
+        strings(&audit["components"]["builtin:fs"]["grants"])
             .iter()
             .any(|g| g.contains("/workspace (read-only)")),
         "{audit:#}"

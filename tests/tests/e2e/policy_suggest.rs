@@ -154,3 +154,43 @@ fn a_session_without_a_recording_is_refused_with_a_hint() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no-such-session"), "{err}");
 }
+
+/// What the guards note per call, through the library: a read, a listing
+/// and a write each name the granted directory they went through, with
+/// read-write only for the write; a directory granted but not touched is
+/// not named.
+#[test]
+fn each_call_reports_the_granted_directories_it_used_and_how() {
+    use warden::DirMode;
+    use warden_tests::{builtin, call, grant_dirs};
+    let used = tempfile::tempdir().expect("tempdir");
+    let untouched = tempfile::tempdir().expect("tempdir");
+    std::fs::write(used.path().join("a.txt"), "a").expect("write");
+    let grant = grant_dirs(&[
+        (used.path(), "/data", DirMode::ReadWrite),
+        (untouched.path(), "/other", DirMode::ReadWrite),
+    ]);
+    let fs = builtin("fs");
+    let host = used.path().canonicalize().expect("canonical");
+
+    let read = call(&fs, "read_file", json!({"path": "/data/a.txt"}), &grant).expect("read");
+    assert_eq!(read.used.dirs.len(), 1, "{:?}", read.used);
+    assert_eq!(read.used.dirs[0].host, host.display().to_string());
+    assert_eq!(read.used.dirs[0].guest, "/data");
+    assert!(!read.used.dirs[0].write);
+    assert!(read.used.hosts.is_empty() && read.used.env.is_empty());
+
+    let list = call(&fs, "list_dir", json!({"path": "/data"}), &grant).expect("list");
+    assert_eq!(list.used.dirs.len(), 1, "{:?}", list.used);
+    assert!(!list.used.dirs[0].write);
+
+    let write = call(
+        &fs,
+        "write_file",
+        json!({"path": "/data/b.txt", "content": "b"}),
+        &grant,
+    )
+    .expect("write");
+    assert_eq!(write.used.dirs.len(), 1, "{:?}", write.used);
+    assert!(write.used.dirs[0].write, "{:?}", write.used);
+}

@@ -25,6 +25,7 @@ mod registry_args;
 mod replay;
 mod run;
 mod run_engine;
+mod run_hint;
 mod run_recording;
 mod session_log;
 mod sessions;

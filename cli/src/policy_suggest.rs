@@ -25,7 +25,12 @@ use super::registry_args::RegistryArgs;
 #[derive(Debug, Args)]
 pub struct SuggestArgs {
     /// The session whose latest run to learn from (see `warden sessions list`).
-    #[arg(long, value_name = "ID", required_unless_present = "audit", conflicts_with = "audit")]
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "audit",
+        conflicts_with = "audit"
+    )]
     session: Option<String>,
 
     /// The workspace the session belongs to.
@@ -102,7 +107,9 @@ impl SuggestArgs {
                     package: suggestions.keys().cloned().collect::<Vec<_>>().join(", "),
                     capabilities: suggestions
                         .iter()
-                        .flat_map(|(c, s)| s.grants.iter().map(move |g| format!("allow {g} to {c}")))
+                        .flat_map(|(c, s)| {
+                            s.grants.iter().map(move |g| format!("allow {g} to {c}"))
+                        })
                         .collect(),
                 });
                 Ok((changed, event))

@@ -103,3 +103,13 @@ fn replaying_a_session_that_does_not_exist_is_refused() {
     let case = Case::new();
     insta::assert_snapshot!(case.run(&["replay", "no-such-session"]));
 }
+
+#[test]
+fn a_model_provider_denied_the_network_is_told_what_run_offers() {
+    let case = Case::new();
+    // `127.1` is granted as written, but the request goes to 127.0.0.1:
+    // the provider is denied, and `warden run` has no --allow-host.
+    insta::assert_snapshot!(
+        case.run(&["run", "hi", "--endpoint", "http://127.1:9/v1", "--quiet",])
+    );
+}

@@ -313,7 +313,11 @@ env = ["RUST_LOG", "HOME"]
         let s = suggest(&uses, &grants);
         let s = &s["acme:tool"];
         assert_eq!(s.denied.len(), 1);
-        assert!(s.grants.iter().all(|g| !g.contains("evil")), "{:?}", s.grants);
+        assert!(
+            s.grants.iter().all(|g| !g.contains("evil")),
+            "{:?}",
+            s.grants
+        );
         assert_eq!(
             s.unused,
             vec![
@@ -321,8 +325,8 @@ env = ["RUST_LOG", "HOME"]
                 "environment variable HOME".to_string()
             ]
         );
-        let toml = grants_toml(&BTreeMap::from([("acme:tool".to_string(), s.clone())]))
-            .expect("toml");
+        let toml =
+            grants_toml(&BTreeMap::from([("acme:tool".to_string(), s.clone())])).expect("toml");
         let back = GrantsFile::parse(&toml).expect("the suggestion is a valid grants file");
         assert_eq!(back.rules().len(), 1);
         assert!(!toml.contains("evil"), "{toml}");

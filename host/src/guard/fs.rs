@@ -131,9 +131,15 @@ fn add_usage_tracking(
             )?;
         };
     }
-    mutating!("[method]descriptor.create-directory-at", create_directory_at);
+    mutating!(
+        "[method]descriptor.create-directory-at",
+        create_directory_at
+    );
     mutating!("[method]descriptor.unlink-file-at", unlink_file_at);
-    mutating!("[method]descriptor.remove-directory-at", remove_directory_at);
+    mutating!(
+        "[method]descriptor.remove-directory-at",
+        remove_directory_at
+    );
     inst.func_wrap_async(
         "[method]descriptor.rename-at",
         |mut store,

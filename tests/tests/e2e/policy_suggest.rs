@@ -63,13 +63,20 @@ fn a_run_that_read_one_dir_and_fetched_one_host_yields_exactly_those_grants() {
 
     let out = suggest(&w, &["--session", &id]);
     let components = &out["components"];
-    for c in ["builtin:fs", "builtin:http-fetch", "builtin:openai-provider"] {
+    for c in [
+        "builtin:fs",
+        "builtin:http-fetch",
+        "builtin:openai-provider",
+    ] {
         assert!(components[c].is_object(), "{c} missing: {out:#}");
     }
     let ws = w.workspace().canonicalize().expect("canonical");
     assert_eq!(
         strings(&components["builtin:fs"]["grants"]),
-        vec![format!("directory {} at /workspace (read-only)", ws.display())],
+        vec![format!(
+            "directory {} at /workspace (read-only)",
+            ws.display()
+        )],
         "{out:#}"
     );
     assert_eq!(
@@ -113,7 +120,10 @@ fn a_run_that_read_one_dir_and_fetched_one_host_yields_exactly_those_grants() {
     // The text form says the same, as rules ready to paste.
     let text = w.ok(&["policy", "suggest", "--session", &id]);
     assert!(text.contains("builtin:fs:"), "{text}");
-    assert!(text.contains("unused  environment variable NEVER_READ"), "{text}");
+    assert!(
+        text.contains("unused  environment variable NEVER_READ"),
+        "{text}"
+    );
     assert!(text.contains("denied  network 127.0.0.1:"), "{text}");
     assert!(text.contains("[[rule]]"), "{text}");
 

@@ -191,8 +191,11 @@ mod tests {
 
     #[test]
     fn an_empty_usage_serialises_to_an_empty_object() {
-        assert_eq!(serde_json::to_string(&Usage::default()).unwrap(), "{}");
-        let back: Usage = serde_json::from_str("{}").unwrap();
+        assert_eq!(
+            serde_json::to_string(&Usage::default()).expect("json"),
+            "{}"
+        );
+        let back: Usage = serde_json::from_str("{}").expect("json");
         assert!(back.is_empty());
     }
 }

@@ -62,7 +62,7 @@ pub struct SuggestArgs {
 impl SuggestArgs {
     pub fn execute(self, registry: &RegistryArgs) -> anyhow::Result<ExitCode> {
         let uses = match &self.session {
-            Some(id) => self.from_session(registry, id)?,
+            Some(id) => self.session_uses(registry, id)?,
             None => from_audit(registry, self.since.as_deref().unwrap_or("24h"))?,
         };
         let opened = registry.open()?;
@@ -119,7 +119,7 @@ impl SuggestArgs {
         Ok(ExitCode::from(exit::OK))
     }
 
-    fn from_session(
+    fn session_uses(
         &self,
         registry: &RegistryArgs,
         id: &str,

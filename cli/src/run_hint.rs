@@ -36,12 +36,10 @@ pub(super) fn network_denial_hints(error: &RunError, assembled: &Assembled) -> V
         "https"
     };
     hints.extend([
-        format!(
-            "`warden run` has no --allow-host: it grants the model provider exactly the \
-             endpoint it is given (--endpoint URL, WARDEN_MODEL_ENDPOINT, or [model] endpoint \
-             in agent.toml; a loopback endpoint such as http://127.0.0.1:8080/v1 is granted as \
-             plain http)"
-        ),
+        "`warden run` has no --allow-host: it grants the model provider exactly the endpoint \
+         it is given (--endpoint URL, WARDEN_MODEL_ENDPOINT, or [model] endpoint in agent.toml; \
+         a loopback endpoint such as http://127.0.0.1:8080/v1 is granted as plain http)"
+            .to_string(),
         format!(
             "to let {provider} reach {target} in every run: warden grant {provider} network \
              {scheme}://{target}"

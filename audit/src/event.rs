@@ -100,6 +100,18 @@ pub enum AuditEvent {
         /// Peak linear memory, when measured.
         peak_memory_bytes: Option<u64>,
     },
+    /// What a call used of its grant (written after its `call` record,
+    /// when it used anything).
+    Used {
+        /// The component.
+        component: String,
+        /// Its digest.
+        digest: String,
+        /// The function called.
+        function: String,
+        /// What it used.
+        usage: crate::Usage,
+    },
     /// A component asked for something its grant does not allow.
     Denial {
         /// The component.
@@ -150,7 +162,7 @@ pub enum AuditEvent {
 
 impl AuditEvent {
     /// The event's `type`: `install`, `upgrade`, `remove`, `trust-add`,
-    /// `trust-remove`, `grant`, `revoke`, `policy-change`, `call`,
+    /// `trust-remove`, `grant`, `revoke`, `policy-change`, `call`, `used`,
     /// `denial`, `session-prune`, `model-route` or `context-write`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -167,6 +179,7 @@ impl AuditEvent {
             AuditEvent::SessionPrune { .. } => "session-prune",
             AuditEvent::ModelRoute { .. } => "model-route",
             AuditEvent::ContextWrite { .. } => "context-write",
+            AuditEvent::Used { .. } => "used",
         }
     }
 
@@ -247,6 +260,16 @@ impl AuditEvent {
                 fuel_used: _,
                 peak_memory_bytes: _,
             } => vec![component, digest, function, argument_digest, outcome],
+            AuditEvent::Used {
+                component,
+                digest,
+                function,
+                usage,
+            } => {
+                let mut v = vec![component, digest, function];
+                v.extend(usage.strings_mut());
+                v
+            }
             AuditEvent::Denial {
                 component,
                 digest,

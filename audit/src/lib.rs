@@ -96,6 +96,7 @@ mod record;
 mod redact;
 mod repair;
 mod time;
+mod usage;
 mod verify;
 
 pub use error::AuditError;
@@ -107,6 +108,7 @@ pub use record::{Record, RecordParseError};
 pub use redact::{argument_digest, bound_field, redact};
 pub use repair::{RepairedTail, repair_torn_tail};
 pub use time::Timestamp;
+pub use usage::{DirUse, HostUse, MAX_USAGE_ENTRIES, SecretUse, Usage};
 pub use verify::{AuditProblem, AuditProblemKind, ChainHead, VerifyReport, verify, verify_bytes};
 
 /// The `prev` of the first record (seq 0): `sha256:` and 64 zeros.

@@ -209,7 +209,7 @@ impl AuditCommand {
 }
 
 /// RFC 3339, or an age (`30m`, `12h`, `7d`, `2w`) before now.
-fn parse_since(text: &str) -> anyhow::Result<SystemTime> {
+pub(crate) fn parse_since(text: &str) -> anyhow::Result<SystemTime> {
     if let Some(t) = Timestamp::parse(text) {
         return Ok(t.system_time());
     }
@@ -285,5 +285,17 @@ fn summary(event: &audit::AuditEvent) -> String {
             size,
             ..
         } => format!("{component} wrote {size} bytes to `{namespace}`"),
+        E::Used {
+            component,
+            function,
+            usage,
+            ..
+        } => format!(
+            "{component} {function} used {} dir(s), {} host(s), {} env var(s), {} secret(s)",
+            usage.dirs.len(),
+            usage.hosts.len(),
+            usage.env.len(),
+            usage.secrets.len()
+        ),
     }
 }

@@ -176,6 +176,11 @@ pub enum PolicyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print the smallest grants that cover what a run (`--session ID`)
+    /// or the audited calls (`--audit --since 24h`) actually used, as
+    /// grants.toml rules, with what was granted but never used and what
+    /// was denied.
+    Suggest(super::policy_suggest::SuggestArgs),
     /// Sign an org policy with an admin key (prints or writes the signed file).
     Sign {
         /// The policy (TOML rules, without a `[signature]` table).
@@ -232,6 +237,7 @@ impl PolicyCommand {
             | PolicyCommand::Trust { json, .. }
             | PolicyCommand::Untrust { json, .. } => *json,
             PolicyCommand::Sign { .. } => false,
+            PolicyCommand::Suggest(args) => args.json,
         }
     }
 
@@ -259,6 +265,7 @@ impl PolicyCommand {
                 Ok(ExitCode::from(exit::OK))
             }
             PolicyCommand::Show { json } => show(registry, json),
+            PolicyCommand::Suggest(args) => args.execute(registry),
             PolicyCommand::Explain { component, json } => explain(registry, &component, json),
             PolicyCommand::Install { signed, json } => {
                 let registry = registry.open()?;

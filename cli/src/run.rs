@@ -348,7 +348,14 @@ impl RunArgs {
         } else {
             match (&answer, &status) {
                 (Some(answer), _) => println!("{answer}"),
-                (None, Status::Failed { reason }) => eprintln!("error: {reason}"),
+                (None, Status::Failed { reason }) => {
+                    eprintln!("error: {reason}");
+                    if let Ok(Err(e)) = &result {
+                        for hint in super::run_hint::network_denial_hints(e, &assembled) {
+                            eprintln!("hint: {hint}");
+                        }
+                    }
+                }
                 _ => {}
             }
             if !self.quiet {

@@ -145,3 +145,13 @@ fn a_damaged_index_says_how_to_rebuild_it() {
     std::fs::write(case.home.path().join("index.json"), "{ not json").expect("write");
     insta::assert_snapshot!(case.run(&["list"]));
 }
+
+#[test]
+fn a_model_provider_denied_the_network_is_told_what_run_offers() {
+    let case = Case::new();
+    // `127.1` is granted as written, but the request goes to 127.0.0.1:
+    // the provider is denied, and `warden run` has no --allow-host.
+    insta::assert_snapshot!(
+        case.run(&["run", "hi", "--endpoint", "http://127.1:9/v1", "--quiet",])
+    );
+}

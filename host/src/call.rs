@@ -52,6 +52,10 @@ pub struct CallReport {
     /// from): the refusal still happened and is reported.
     #[serde(skip)]
     pub denials: Vec<crate::bindings::Denial>,
+    /// What the call used of its grant (directories, hosts, environment,
+    /// secrets).
+    #[serde(skip)]
+    pub used: crate::usage::Usage,
 }
 
 /// The tools a component provides.
@@ -148,6 +152,7 @@ impl Runtime {
                 stats: None,
                 denial: None,
                 secrets: grant.secret_values(),
+                used: None,
             },
         )
     }
@@ -176,6 +181,7 @@ impl Runtime {
             stats: result.as_ref().ok().map(|r| &r.stats),
             denial: result.as_ref().err().and_then(CallError::denial),
             secrets: grant.secret_values(),
+            used: result.as_ref().ok().map(|r| &r.used),
         });
     }
 
@@ -302,6 +308,7 @@ pub(crate) fn finish(
     duration: Duration,
 ) -> Result<CallReport, CallError> {
     let mut host_denials = store.data().denials.take();
+    let used = store.data().usage.take();
     let limit = grant.limits.max_output_bytes;
     let output = match result {
         Ok(output) => output,
@@ -339,6 +346,7 @@ pub(crate) fn finish(
             .into_iter()
             .map(|d| bound_denial(d, limit))
             .collect(),
+        used,
     })
 }
 

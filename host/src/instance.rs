@@ -134,6 +134,7 @@ impl ToolInstance {
         // their results; start this call's afresh.
         let _ = self.store.data().log.finish();
         let _ = self.store.data().denials.take();
+        let _ = self.store.data().usage.take();
         let (tool, input) = (tool.to_string(), input.to_string());
         let started = Instant::now();
         let outcome = tokio::time::timeout(

@@ -52,6 +52,8 @@ pub mod record;
 pub mod sandbox;
 mod sandboxed;
 pub mod secret;
+pub mod suggest;
+pub mod usage;
 mod wit_check;
 
 pub use cache::{ArtifactCache, CacheOutcome};
@@ -62,3 +64,4 @@ pub use error::{CallError, EngineError, GrantError, LoadError};
 pub use grant::{DirGrant, DirMode, Grant, HostPattern, Limits};
 pub use instance::ToolInstance;
 pub use record::AuditSink;
+pub use usage::{Usage, UsageLog};

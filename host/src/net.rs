@@ -15,6 +15,7 @@ use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 use crate::bindings::{Capability, Denial};
 use crate::grant::HostPattern;
 use crate::secret::SecretGrant;
+use crate::usage::UsageLog;
 
 /// Denials the host itself observed during one call, in order.
 #[derive(Debug, Clone, Default)]
@@ -48,6 +49,8 @@ pub struct NetworkPolicy {
     deny: Arc<[HostPattern]>,
     secrets: Arc<[SecretGrant]>,
     denials: DenialLog,
+    /// Where allowed connections and injected secrets are noted.
+    usage: UsageLog,
     timeout: Duration,
     /// Addresses that granted names resolved to during this call (by the
     /// guarded resolver), with the names: a socket may connect to them as
@@ -64,6 +67,7 @@ impl NetworkPolicy {
             deny: Arc::new([]),
             secrets: Arc::new([]),
             denials,
+            usage: UsageLog::default(),
             timeout,
             resolved: Arc::default(),
         }
@@ -78,6 +82,12 @@ impl NetworkPolicy {
     /// Injects `secrets` into requests to their hosts.
     pub fn with_secrets(mut self, secrets: &[SecretGrant]) -> NetworkPolicy {
         self.secrets = secrets.into();
+        self
+    }
+
+    /// Notes allowed connections and injected secrets in `usage`.
+    pub fn with_usage(mut self, usage: UsageLog) -> NetworkPolicy {
+        self.usage = usage;
         self
     }
 
@@ -228,6 +238,9 @@ impl NetworkPolicy {
                 )),
             ),
         };
+        if allowed && matches!(use_, SocketAddrUse::TcpConnect | SocketAddrUse::UdpSend) {
+            self.usage.connected(scheme, &shown, addr.port());
+        }
         if !allowed {
             match reason {
                 Some(reason) => self.denials.push(Denial {
@@ -279,6 +292,7 @@ impl WasiHttpHooks for NetworkPolicy {
             self.deny(scheme, &host, port, target);
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
+        self.usage.connected(scheme, &host, port);
         // Bound every phase of the request by the call's wall-clock limit.
         let cap = |d: Option<Duration>| Some(d.map_or(self.timeout, |d| d.min(self.timeout)));
         let options = RequestOptions {
@@ -307,6 +321,7 @@ impl WasiHttpHooks for NetworkPolicy {
                 (Ok(name), Ok(mut value)) => {
                     value.set_sensitive(true);
                     request.headers_mut().insert(name, value);
+                    self.usage.secret_sent(&secret.name, scheme, &host, port);
                 }
                 _ => tracing::warn!(
                     "secret `{}` cannot be sent as a header; not injected",

@@ -191,6 +191,7 @@ impl Drop for CancelGuard<'_> {
             call.duration = self.started.elapsed();
             call.stats = None;
             call.denial = None;
+            call.used = None;
             self.sink.record(&call);
         }
     }
@@ -216,10 +217,13 @@ pub(crate) struct CallRecord<'a> {
     pub(crate) denial: Option<&'a Denial>,
     /// Secret values granted to the call, redacted from the record.
     pub(crate) secrets: Vec<&'a str>,
+    /// What the call used of its grant, when it ran to the end.
+    pub(crate) used: Option<&'a crate::usage::Usage>,
 }
 
 impl CallRecord<'_> {
-    /// The call event, then the denial event if there was one.
+    /// The call event, then what it used (if anything), then the denial
+    /// event if there was one.
     fn events(&self) -> Vec<AuditEvent> {
         let mut events = vec![AuditEvent::Call {
             component: self.component.to_string(),
@@ -231,6 +235,14 @@ impl CallRecord<'_> {
             fuel_used: self.stats.map(|s| s.fuel_used),
             peak_memory_bytes: self.stats.map(|s| s.peak_memory_bytes),
         }];
+        if let Some(used) = self.used.filter(|u| !u.is_empty()) {
+            events.push(AuditEvent::Used {
+                component: self.component.to_string(),
+                digest: self.digest.to_string(),
+                function: self.function.to_string(),
+                usage: used.clone(),
+            });
+        }
         if let Some(d) = self.denial {
             events.push(denial_event(self.component, Some(self.digest), d));
         }

@@ -15,6 +15,7 @@ use crate::guard::{CallGuard, MAX_HANDLES};
 use crate::guest_log::{LogCapture, LogSource};
 use crate::limiter::MemoryLimiter;
 use crate::net::{DenialLog, NetworkPolicy};
+use crate::usage::UsageLog;
 
 /// The data of one call's store.
 pub struct SandboxState {
@@ -28,6 +29,8 @@ pub struct SandboxState {
     pub(crate) log: LogCapture,
     /// Denials the host observed (network).
     pub(crate) denials: DenialLog,
+    /// What the guest used of its grant.
+    pub(crate) usage: UsageLog,
     /// Set when the wall-clock deadline interrupted the guest.
     pub(crate) timed_out: bool,
     component: Arc<str>,
@@ -42,9 +45,11 @@ impl SandboxState {
     pub fn new(component: Arc<str>, grant: &Grant) -> Result<SandboxState, CallError> {
         let log = LogCapture::new(grant.limits.max_log_bytes);
         let denials = DenialLog::default();
+        let usage = UsageLog::new(grant);
         let net = NetworkPolicy::new(&grant.hosts, denials.clone(), grant.limits.timeout)
             .with_deny(&grant.deny_hosts)
-            .with_secrets(&grant.secrets);
+            .with_secrets(&grant.secrets)
+            .with_usage(usage.clone());
 
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdout(log.stream(LogSource::Stdout));
@@ -92,6 +97,7 @@ impl SandboxState {
             limiter: MemoryLimiter::new(grant.limits.memory_bytes),
             log,
             denials,
+            usage,
             timed_out: false,
             component,
             broker: None,

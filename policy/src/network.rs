@@ -21,7 +21,10 @@
 //! Left out, `scheme` and `port` default by the rule's effect, so that an
 //! open rule is always the safe reading: in an allow rule `scheme` is
 //! `https` and `port` the scheme's (443 for https, 80 for http; required
-//! for `*`); in a deny rule both mean any.
+//! for `*`); in a deny rule both mean any. A loopback host (`localhost`,
+//! `127.0.0.0/8`, `::1`) in an allow rule defaults to `http` instead: local
+//! model servers (Ollama, llama.cpp, LM Studio, vLLM) speak plain HTTP, and
+//! the traffic never leaves the machine.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -178,6 +181,20 @@ pub enum HostMatch {
 }
 
 impl HostMatch {
+    /// Whether every host this matches is on the local machine's loopback:
+    /// `localhost` (and names under it), or a network inside `127.0.0.0/8`
+    /// or `::1`.
+    pub fn is_loopback(&self) -> bool {
+        match self {
+            HostMatch::Name(n) => n == "localhost" || n.ends_with(".localhost"),
+            HostMatch::Net(net) => match net.addr() {
+                IpAddr::V4(v4) => v4.is_loopback() && net.prefix() >= 8,
+                IpAddr::V6(v6) => v6.is_loopback() && net.prefix() == 128,
+            },
+            HostMatch::Any | HostMatch::Subdomains(_) => false,
+        }
+    }
+
     /// Parses `*`, a name, `*.domain`, an IP address (optionally in `[ ]`)
     /// or a CIDR network.
     pub fn parse(text: &str) -> Result<HostMatch, NetRuleError> {
@@ -348,6 +365,7 @@ impl NetRule {
         effect: Effect,
     ) -> Result<NetRule, NetRuleError> {
         let scheme = scheme.unwrap_or(match effect {
+            Effect::Allow if host.is_loopback() => Scheme::Http,
             Effect::Allow => Scheme::Https,
             Effect::Deny => Scheme::Any,
         });
@@ -500,6 +518,36 @@ mod tests {
 
     fn rule(s: &str) -> NetRule {
         s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn a_loopback_host_without_a_scheme_is_plain_http() {
+        assert_eq!(rule("127.0.0.1:8080").to_string(), "http://127.0.0.1:8080");
+        assert_eq!(
+            rule("localhost:11434").to_string(),
+            "http://localhost:11434"
+        );
+        assert_eq!(rule("[::1]:1234").to_string(), "http://[::1]:1234");
+        assert_eq!(rule("127.0.0.1").to_string(), "http://127.0.0.1:80");
+        // Named explicitly, the scheme stays; other hosts keep https.
+        assert_eq!(
+            rule("https://127.0.0.1:8443").to_string(),
+            "https://127.0.0.1:8443"
+        );
+        assert_eq!(rule("10.0.0.1:8080").to_string(), "https://10.0.0.1:8080");
+        assert_eq!(
+            rule("localhost.example.com:80").to_string(),
+            "https://localhost.example.com:80"
+        );
+        // A deny rule still means any scheme.
+        let deny = NetRule::with_defaults(
+            None,
+            HostMatch::parse("127.0.0.1").expect("host"),
+            None,
+            Effect::Deny,
+        )
+        .expect("deny");
+        assert_eq!(deny.to_string(), "*://127.0.0.1:*");
     }
 
     #[test]

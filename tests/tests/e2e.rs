@@ -37,6 +37,8 @@ mod mcp_conformance;
 mod oci;
 #[path = "e2e/policy.rs"]
 mod policy;
+#[path = "e2e/policy_suggest.rs"]
+mod policy_suggest;
 #[path = "e2e/record.rs"]
 mod record;
 #[path = "e2e/registry.rs"]

@@ -14,7 +14,7 @@ use futures::future::join_all;
 use super::model::ModelComponent;
 use super::observer::{RunEvent, RunObserver};
 use super::planner::PlannerComponent;
-use super::recording::{Exchange, Recorder};
+use super::recording::{Exchange, RecordedDenial, RecordedUse, Recorder};
 use super::replay::{Answer, ReplayMode, Replayer};
 use super::residency::{ResidencyGuard, Route};
 use crate::bindings::planner::warden::plugin::chat::{
@@ -477,6 +477,7 @@ impl Broker {
             Some(r) => r.complete(&request)?,
             None => Answer::Live,
         };
+        let mut model_use = None;
         let (result, stats) = match (recorded, &self.model) {
             (Answer::Recorded(answer), _) => (answer, None),
             (Answer::Live, None) => (
@@ -494,8 +495,25 @@ impl Broker {
                         .timeout
                         .min(Duration::from_millis(budget.time_left_ms.max(1)));
                     match self.runtime.complete(model, &request, &grant).await {
-                        Ok(reply) => (reply.result, Some(reply.stats)),
-                        Err(e) => (Err(model_error_of(e)), None),
+                        Ok(reply) => {
+                            model_use = Some(RecordedUse {
+                                component: model.name().to_string(),
+                                denied: match &reply.result {
+                                    Err(ModelError::Denied(d)) => vec![RecordedDenial::of(d)],
+                                    _ => Vec::new(),
+                                },
+                                usage: reply.used,
+                            });
+                            (reply.result, Some(reply.stats))
+                        }
+                        Err(e) => {
+                            model_use = e.denial().map(|d| RecordedUse {
+                                component: model.name().to_string(),
+                                usage: Default::default(),
+                                denied: vec![RecordedDenial::of(d)],
+                            });
+                            (Err(model_error_of(e)), None)
+                        }
                     }
                 }
             },
@@ -503,6 +521,7 @@ impl Broker {
         self.record(|| Exchange::Complete {
             request: request.clone(),
             answer: result.clone(),
+            used: model_use.clone(),
         });
         if let Ok(c) = &result {
             let mut used = self.used();
@@ -563,10 +582,12 @@ impl Broker {
             Some(r) => r.call_tools(&calls)?,
             None => Answer::Live,
         };
+        let mut uses = Vec::new();
         let results = match (recorded, &self.replay) {
             (Answer::Recorded((step, recorded)), Some(r)) if r.mode() == ReplayMode::LiveTools => {
-                let live = self.run_tools(&calls).await?;
+                let (live, used) = self.run_tools(&calls).await?;
                 r.check_tool_results(step, &calls, &recorded, &live)?;
+                uses = used;
                 live
             }
             (Answer::Recorded((_, recorded)), _) => {
@@ -578,19 +599,26 @@ impl Broker {
                     .min(self.limits.max_tool_calls);
                 recorded
             }
-            (Answer::Live, _) => self.run_tools(&calls).await?,
+            (Answer::Live, _) => {
+                let (live, used) = self.run_tools(&calls).await?;
+                uses = used;
+                live
+            }
         };
         self.record(|| Exchange::CallTools {
             calls: calls.clone(),
             answer: results.clone(),
+            used: uses.clone(),
         });
         Ok(results)
     }
 
+    /// Runs the allowed `calls`: each result in the order of `calls`, and
+    /// what each call that ran used of its grant (or was refused).
     async fn run_tools(
         &self,
         calls: &[ToolCall],
-    ) -> wasmtime::Result<Vec<Result<String, ToolError>>> {
+    ) -> wasmtime::Result<(Vec<Result<String, ToolError>>, Vec<RecordedUse>)> {
         let mut results: Vec<Option<Result<String, ToolError>>> = vec![None; calls.len()];
         let mut runnable = Vec::new();
         for (i, call) in calls.iter().enumerate() {
@@ -653,19 +681,37 @@ impl Broker {
                 result: &result,
                 duration: started.elapsed(),
             });
-            let result = match result {
-                Ok(report) => Ok(report.output.to_string()),
-                Err(e) => Err(tool_error_of(e)),
+            let component = tool.component.name().to_string();
+            let (result, used) = match result {
+                Ok(report) => {
+                    let used = RecordedUse {
+                        component,
+                        denied: report.denials.iter().map(RecordedDenial::of).collect(),
+                        usage: report.used,
+                    };
+                    (Ok(report.output.to_string()), Some(used))
+                }
+                Err(e) => {
+                    let used = e.denial().map(|d| RecordedUse {
+                        component,
+                        usage: Default::default(),
+                        denied: vec![RecordedDenial::of(d)],
+                    });
+                    (Err(tool_error_of(e)), used)
+                }
             };
-            (i, result)
+            (i, result, used)
         });
-        for (i, result) in join_all(runs).await {
+        let mut uses = Vec::new();
+        for (i, result, used) in join_all(runs).await {
             results[i] = Some(result);
+            uses.extend(used);
         }
-        Ok(results
+        let results = results
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Err(ToolError::Failed("not run".into()))))
-            .collect())
+            .collect();
+        Ok((results, uses))
     }
 
     /// `broker.delegate`: each request runs in an executor agent — a fresh

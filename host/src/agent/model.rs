@@ -65,6 +65,9 @@ pub struct ModelReply {
     pub log: CapturedLog,
     /// What the call used.
     pub stats: CallStats,
+    /// What the call used of its grant (the endpoint it connected to, the
+    /// secrets injected).
+    pub used: crate::usage::Usage,
 }
 
 impl Runtime {
@@ -126,7 +129,7 @@ impl Runtime {
         grant: &Grant,
     ) -> Result<ModelReply, CallError> {
         let arguments = format!("{:?}", request.messages);
-        let record = |outcome, duration, stats, denial| CallRecord {
+        let record = |outcome, duration, stats, denial, used| CallRecord {
             component: &model.name,
             digest: &model.digest,
             function: "complete",
@@ -136,8 +139,12 @@ impl Runtime {
             stats,
             denial,
             secrets: grant.secret_values(),
+            used,
         };
-        let guard = CancelGuard::new(&self.audit, record("cancelled", Duration::ZERO, None, None));
+        let guard = CancelGuard::new(
+            &self.audit,
+            record("cancelled", Duration::ZERO, None, None, None),
+        );
         let reply = self.complete_unrecorded(model, request, grant).await;
         let duration = guard.started().elapsed();
         guard.finish();
@@ -150,6 +157,7 @@ impl Runtime {
             duration,
             reply.as_ref().ok().map(|r| &r.stats),
             reply.as_ref().err().and_then(CallError::denial),
+            reply.as_ref().ok().map(|r| &r.used),
         ));
         reply
     }
@@ -175,6 +183,7 @@ impl Runtime {
         let stats = run.stats(grant);
         let (result, mut store) = (run.value, run.store);
         let host_denial = store.data().denials.snapshot().into_iter().next();
+        let used = store.data().usage.take();
         let limit = grant.limits.max_output_bytes;
         let result = match (result, host_denial) {
             (Err(_), Some(denial)) => Err(ModelError::Denied(bound_denial(denial, limit))),
@@ -186,7 +195,12 @@ impl Runtime {
         for line in &mut log.lines {
             line.message = redactor.redact(&line.message);
         }
-        Ok(ModelReply { result, log, stats })
+        Ok(ModelReply {
+            result,
+            log,
+            stats,
+            used,
+        })
     }
 }
 

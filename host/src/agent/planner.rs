@@ -128,6 +128,7 @@ impl Runtime {
             stats,
             denial,
             secrets: grant.secret_values(),
+            used: None,
         };
         let guard = CancelGuard::new(
             &self.audit,

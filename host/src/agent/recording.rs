@@ -175,6 +175,42 @@ pub struct RecordingHeader {
     pub parent: Option<RecordedParent>,
 }
 
+/// What one component used of its grant in one call of a run, and what
+/// the host refused it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedUse {
+    /// The component, by the name it ran under.
+    pub component: String,
+    /// What it used.
+    #[serde(default)]
+    pub usage: crate::usage::Usage,
+    /// What the host refused it during the call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied: Vec<RecordedDenial>,
+}
+
+/// A refusal, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedDenial {
+    /// The capability refused (`network`, `filesystem`, ...).
+    pub capability: String,
+    /// What was asked for (a host, a path, ...).
+    pub target: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+impl RecordedDenial {
+    /// The record of `denial`.
+    pub fn of(denial: &crate::bindings::Denial) -> RecordedDenial {
+        RecordedDenial {
+            capability: crate::error::capability_name(denial.capability).to_string(),
+            target: denial.target.clone(),
+            reason: denial.reason.clone(),
+        }
+    }
+}
+
 /// One step: a broker request and what the planner was answered.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -188,6 +224,10 @@ pub enum Exchange {
         request: CompletionRequest,
         /// The completion or the provider's typed error.
         answer: Result<Completion, ModelError>,
+        /// What the model provider used of its grant (not replayed; for
+        /// `warden policy suggest`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        used: Option<RecordedUse>,
     },
     /// `broker.call-tools`.
     CallTools {
@@ -195,6 +235,10 @@ pub enum Exchange {
         calls: Vec<ToolCall>,
         /// Each result or typed error, in the order of `calls`.
         answer: Vec<Result<String, ToolError>>,
+        /// What each tool call that ran used of its grant, and what the
+        /// host refused it (not replayed; for `warden policy suggest`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        used: Vec<RecordedUse>,
     },
     /// `broker.delegate`.
     Delegate {
@@ -568,6 +612,7 @@ mod tests {
                 arguments: "{}".into(),
             }],
             answer: vec![Ok(tools_answer.into())],
+            used: Vec::new(),
         });
         let head = r.finish(Some("done".into()), None).expect("finish");
         (path, head)
@@ -644,6 +689,7 @@ mod tests {
         r.record(&Exchange::CallTools {
             calls: Vec::new(),
             answer: vec![Ok("the key is sk-very-secret-value".into())],
+            used: Vec::new(),
         });
         r.finish(None, None).expect("finish");
         let text = std::fs::read_to_string(&path).expect("read");

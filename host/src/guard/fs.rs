@@ -16,10 +16,14 @@
 //!   out of the grant, but the user, their editor, git or a later tool with
 //!   another grant might. Components may read links that exist; creating
 //!   one is refused.
+//! - **What is used is noted** in the call's usage (`crate::usage`): the
+//!   granted directory each open, listing, creation, rename or removal
+//!   went through, and whether it wrote.
 
 use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi::filesystem::WasiFilesystemView;
 use wasmtime_wasi::p2::FsResult;
+use wasmtime_wasi::p2::bindings::filesystem::preopens;
 use wasmtime_wasi::p2::bindings::filesystem::types::{
     self, Descriptor, DescriptorFlags, DescriptorType, ErrorCode, HostDescriptor, OpenFlags,
     PathFlags,
@@ -30,6 +34,7 @@ use crate::bindings::{Capability, Denial};
 use crate::sandbox::SandboxState;
 
 const INTERFACE: &str = "wasi:filesystem/types@0.2.12";
+const PREOPENS: &str = "wasi:filesystem/preopens@0.2.12";
 
 fn lower<T>(state: &mut SandboxState, r: FsResult<T>) -> wasmtime::Result<Result<T, ErrorCode>> {
     match r {
@@ -58,7 +63,107 @@ fn special_kind(t: DescriptorType) -> Option<&'static str> {
     }
 }
 
+/// Whether an `open-at` with these flags can change what is in the
+/// directory (create, truncate, write, mutate).
+fn opens_for_writing(oflags: OpenFlags, flags: DescriptorFlags) -> bool {
+    oflags.intersects(OpenFlags::CREATE | OpenFlags::TRUNCATE)
+        || flags.intersects(DescriptorFlags::WRITE | DescriptorFlags::MUTATE_DIRECTORY)
+}
+
+/// Notes in the call's usage which granted directory each preopened
+/// descriptor is (so later opens through it can be attributed to it).
+fn add_preopens(linker: &mut Linker<SandboxState>) -> wasmtime::Result<()> {
+    let mut inst = linker.instance(PREOPENS)?;
+    inst.func_wrap("get-directories", |mut store, (): ()| {
+        let state = store.data_mut();
+        let dirs = {
+            let mut view = state.filesystem();
+            preopens::Host::get_directories(&mut view)?
+        };
+        for (fd, guest) in &dirs {
+            state.usage.preopened(fd.rep(), guest);
+        }
+        Ok((dirs,))
+    })?;
+    Ok(())
+}
+
+/// The descriptor methods that list or change a directory, noted in the
+/// call's usage (a read for a listing, a write for the rest).
+fn add_usage_tracking(
+    inst: &mut wasmtime::component::LinkerInstance<'_, SandboxState>,
+) -> wasmtime::Result<()> {
+    inst.func_wrap_async(
+        "[method]descriptor.read-directory",
+        |mut store, (fd,): (Resource<Descriptor>,)| {
+            Box::new(async move {
+                let state = store.data_mut();
+                let rep = fd.rep();
+                let r = {
+                    let mut view = state.filesystem();
+                    HostDescriptor::read_directory(&mut view, fd).await
+                };
+                if r.is_ok() {
+                    state.usage.touched(rep, None, false);
+                }
+                Ok((lower(state, r)?,))
+            })
+        },
+    )?;
+    macro_rules! mutating {
+        ($name:literal, $method:ident) => {
+            inst.func_wrap_async(
+                $name,
+                |mut store, (fd, path): (Resource<Descriptor>, String)| {
+                    Box::new(async move {
+                        let state = store.data_mut();
+                        let rep = fd.rep();
+                        let r = {
+                            let mut view = state.filesystem();
+                            HostDescriptor::$method(&mut view, fd, path).await
+                        };
+                        if r.is_ok() {
+                            state.usage.touched(rep, None, true);
+                        }
+                        Ok((lower(state, r)?,))
+                    })
+                },
+            )?;
+        };
+    }
+    mutating!(
+        "[method]descriptor.create-directory-at",
+        create_directory_at
+    );
+    mutating!("[method]descriptor.unlink-file-at", unlink_file_at);
+    mutating!(
+        "[method]descriptor.remove-directory-at",
+        remove_directory_at
+    );
+    inst.func_wrap_async(
+        "[method]descriptor.rename-at",
+        |mut store,
+         (fd, old, new_fd, new): (Resource<Descriptor>, String, Resource<Descriptor>, String)| {
+            Box::new(async move {
+                let state = store.data_mut();
+                let (rep, new_rep) = (fd.rep(), new_fd.rep());
+                let r = {
+                    let mut view = state.filesystem();
+                    HostDescriptor::rename_at(&mut view, fd, old, new_fd, new).await
+                };
+                if r.is_ok() {
+                    state.usage.touched(rep, None, true);
+                    state.usage.touched(new_rep, None, true);
+                }
+                Ok((lower(state, r)?,))
+            })
+        },
+    )?;
+    Ok(())
+}
+
 pub(crate) fn add_to_linker(linker: &mut Linker<SandboxState>) -> wasmtime::Result<()> {
+    add_preopens(linker)?;
     let mut inst = linker.instance(INTERFACE)?;
     inst.func_wrap_async(
         "[method]descriptor.open-at",
@@ -109,10 +214,16 @@ pub(crate) fn add_to_linker(linker: &mut Linker<SandboxState>) -> wasmtime::Resu
                     )
                     .await
                 };
+                if let Ok(fd) = &opened {
+                    state
+                        .usage
+                        .touched(rep, Some(fd.rep()), opens_for_writing(oflags, flags));
+                }
                 Ok((lower(state, opened)?,))
             })
         },
     )?;
+    add_usage_tracking(&mut inst)?;
     inst.func_wrap_async(
         "[method]descriptor.symlink-at",
         |mut store, (_fd, target, link): (Resource<Descriptor>, String, String)| {

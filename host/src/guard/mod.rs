@@ -8,6 +8,7 @@
 //! | `wasi:sockets/ip-name-lookup` (`dns.rs`) | only names the grant matches are resolved, a bounded number per call, a bounded number at once in the whole process |
 //! | `wasi:sockets` socket creation (`sockets.rs`) | sockets count against the call's descriptor cap |
 //! | `wasi:filesystem` `open-at`, `symlink-at` (`fs.rs`) | special files (FIFOs, devices, sockets) are never opened, so no host thread blocks in `open`; descriptors are capped; no symbolic link is ever created |
+//! | `wasi:filesystem/preopens`, `wasi:cli/environment` (`fs.rs`, `env.rs`) | not refusals: what a call used of its grant is noted (`crate::usage`) |
 //! | `wasi:http` fields and bodies (`http_budget.rs`) | every byte the guest makes the host hold in header fields and outgoing body buffers counts against the call's host-memory budget |
 //!
 //! The per-call state ([`CallGuard`]) lives in the store; a refusal that is
@@ -15,6 +16,7 @@
 //! reports as [`CallError::HostLimit`](crate::CallError::HostLimit).
 
 pub(crate) mod dns;
+pub(crate) mod env;
 pub(crate) mod fs;
 pub(crate) mod http_budget;
 pub(crate) mod sockets;
@@ -99,6 +101,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<SandboxState>, http: bool) -> wa
     dns::add_to_linker(linker)?;
     sockets::add_to_linker(linker)?;
     fs::add_to_linker(linker)?;
+    env::add_to_linker(linker)?;
     if http {
         http_budget::add_to_linker(linker)?;
     }

@@ -260,3 +260,51 @@ fn a_fork_at_step_2_runs_on_a_second_server_as_a_new_session_with_its_lineage() 
         stderr(&out)
     );
 }
+
+#[test]
+fn a_recording_whose_planner_digest_is_not_available_is_refused_naming_it() {
+    use warden::agent::{Exchange, Recorder, Recording};
+    let w = World::new();
+    let id = w.record();
+    // The same run, as if recorded with a planner build this machine does
+    // not have: the header names another digest, and the chain (rewritten
+    // by the library, so it holds) and the session's head agree with it.
+    let path = w.recording(&id);
+    let recording = Recording::load(&path).expect("load");
+    let mut header = recording.header.clone();
+    let missing = format!("sha256:{}", "ab".repeat(32));
+    header
+        .components
+        .insert(header.planner.clone(), missing.clone());
+    std::fs::remove_file(&path).expect("remove");
+    let r = Recorder::create(&path, &header, warden::secret::Redactor::default()).expect("create");
+    let (mut answer, mut error) = (None, None);
+    for step in &recording.exchanges {
+        match step {
+            Exchange::End {
+                answer: a,
+                error: e,
+            } => (answer, error) = (a.clone(), e.clone()),
+            other => r.record(other),
+        }
+    }
+    let head = r.finish(answer, error).expect("finish");
+    let file = w.session_file(&id);
+    let mut session: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("session")).expect("json");
+    session["recording"]["head"] = json!(head.hash);
+    std::fs::write(&file, session.to_string()).expect("write session");
+
+    let out = w.run(&["replay", &id]);
+    assert_eq!(
+        out.status.code(),
+        Some(RECORDING_REFUSED),
+        "{}",
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert!(err.contains("warden:planner"), "{err}");
+    assert!(err.contains(&missing), "{err}");
+    assert!(err.contains("--planner"), "{err}");
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+}

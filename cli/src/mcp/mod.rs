@@ -11,6 +11,7 @@
 
 mod annotations;
 mod client_log;
+mod progress;
 mod prompts;
 mod server;
 mod skills;

@@ -64,6 +64,16 @@ impl GrantsFile {
     /// Parses and validates grants text.
     pub fn parse(text: &str) -> Result<GrantsFile, PolicyError> {
         let doc = parse_document(text, GRANTS_FILE)?;
+        if doc.audit_every_record.is_some() {
+            return Err(PolicyError::Invalid {
+                origin: GRANTS_FILE.to_string(),
+                line: None,
+                column: None,
+                reason: "`[audit]` belongs in an org policy (an org can require audit \
+                         durability); for one server, pass `warden mcp --audit-sync`"
+                    .into(),
+            });
+        }
         let mut rules = Vec::with_capacity(doc.rules.len());
         for (i, (mut rule, at)) in doc.rules.into_iter().enumerate() {
             check_user_rule(&mut rule).map_err(|e| rule_error(text, GRANTS_FILE, i, at, e))?;

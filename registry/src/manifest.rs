@@ -46,6 +46,11 @@ pub const WIT_PACKAGE: &str = "warden:plugin";
 /// The version of [`WIT_PACKAGE`] this build implements.
 pub const WIT_VERSION: Version = Version::new(0, 1, 0);
 
+/// The newer version of the `tool` world (rich results, progress), which
+/// this build serves beside [`WIT_VERSION`]: a tool's manifest may name
+/// either, and its component must match the one it names.
+pub const TOOL_WIT_VERSION: Version = Version::new(0, 2, 0);
+
 /// A parsed and validated `warden.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Manifest {
@@ -296,7 +301,8 @@ impl WorldRef {
                 expected.name
             ));
         }
-        if self.version != WIT_VERSION {
+        let tool_v2 = kind == Kind::Tool && self.version == TOOL_WIT_VERSION;
+        if self.version != WIT_VERSION && !tool_v2 {
             return Err(format!(
                 "`world` `{self}` asks for {WIT_PACKAGE}@{}, but this warden implements \
                  {WIT_PACKAGE}@{WIT_VERSION}: use `{expected}`",

@@ -105,7 +105,7 @@ fn fs_manifest(name: &str, version: &str) -> String {
 version = "{version}"
 kind = "tool"
 description = "Files"
-world = "warden:plugin/tool@0.1.0"
+world = "warden:plugin/tool@0.2.0"
 
 [capabilities]
 dirs = [{{ path = "/data", mode = "ro", purpose = "files to read" }}]
@@ -119,7 +119,7 @@ fn fetch_manifest(name: &str, version: &str, hosts: &str) -> String {
 version = "{version}"
 kind = "tool"
 description = "Fetch"
-world = "warden:plugin/tool@0.1.0"
+world = "warden:plugin/tool@0.2.0"
 
 [capabilities]
 hosts = [{hosts}]

@@ -81,7 +81,7 @@ impl World {
             &toml,
             format!(
                 "name = \"{name}\"\nversion = \"{version}\"\nkind = \"tool\"\n\
-                 description = \"test\"\nworld = \"warden:plugin/tool@0.1.0\"\n\n\
+                 description = \"test\"\nworld = \"warden:plugin/tool@0.2.0\"\n\n\
                  [capabilities]\ndirs = [{{ path = \"/data\", mode = \"ro\", purpose = \"data\" }}]\n"
             ),
         )

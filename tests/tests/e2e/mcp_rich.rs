@@ -27,9 +27,11 @@ fn tool<'a>(tools: &'a [Value], name: &str) -> &'a Value {
 
 #[test]
 fn rich_results_output_schemas_and_progress_from_0_2_0_beside_a_0_1_0_component() {
-    let home = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-rich-home");
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let home = tmp.join("mcp-rich-home");
     let _ = std::fs::remove_dir_all(&home);
-    let data = home.join("data");
+    // Outside the home: warden never grants its own home.
+    let data = tmp.join("mcp-rich-data");
     std::fs::create_dir_all(&data).expect("data dir");
     let dir = format!("{}:/data:rw", data.display());
     let mut child = warden()

@@ -60,17 +60,18 @@ impl ToolResult {
         }
     }
 
-    /// A JSON value as a result, the way the host shows a 0.1.0 tool's
-    /// output: one text block (a string as itself, anything else as JSON)
-    /// and, for an object, the structured content.
+    /// A JSON value as a result, shown the way the host shows a 0.1.0
+    /// tool's output: an object as structured content (which the host also
+    /// shows as its JSON text, so it is handed over once), a string as one
+    /// text block, anything else as one block of its JSON.
     pub fn json(value: &serde_json::Value) -> ToolResult {
-        let text = match value {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        ToolResult {
-            content: vec![Content::Text(text.clone())],
-            structured: value.is_object().then_some(text),
+        match value {
+            serde_json::Value::Object(_) => ToolResult {
+                content: Vec::new(),
+                structured: Some(value.to_string()),
+            },
+            serde_json::Value::String(s) => ToolResult::text(s.clone()),
+            other => ToolResult::text(other.to_string()),
         }
     }
 }

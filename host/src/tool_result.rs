@@ -149,11 +149,18 @@ impl GuestResult {
                         _ => return Err("its structured content is not a JSON object".into()),
                     },
                 };
-                let content: Vec<Content> = result
+                let mut content: Vec<Content> = result
                     .content
                     .into_iter()
                     .map(|c| content(c, redactor))
                     .collect();
+                // Structured content alone is also shown as its JSON text
+                // (as MCP asks), made here so the guest hands it over once.
+                if let (true, Some(s)) = (content.is_empty(), &structured) {
+                    content.push(Content::Text {
+                        text: s.to_string(),
+                    });
+                }
                 let output = match (&structured, content.as_slice()) {
                     (Some(s), _) => s.clone(),
                     (None, [Content::Text { text }]) => Value::String(text.clone()),
@@ -296,6 +303,21 @@ mod tests {
         let json = serde_json::to_value(&s.content).expect("serializes");
         assert_eq!(json[2]["blob"], "/w==");
         assert_eq!(s.output, json);
+    }
+
+    #[test]
+    fn structured_content_alone_is_also_one_text_block() {
+        let s = shaped(GuestResult::V2(v2::ToolResult {
+            content: vec![],
+            structured: Some(r#"{"sum": 42}"#.into()),
+        }));
+        assert_eq!(
+            s.content,
+            [Content::Text {
+                text: r#"{"sum":42}"#.into()
+            }]
+        );
+        assert_eq!(s.output, serde_json::json!({"sum": 42}));
     }
 
     #[test]

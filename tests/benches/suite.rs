@@ -738,23 +738,16 @@ fn mcp_stdio(_: &Cx) {
     }
 }
 
-/// The floor: a trivial native process (`awk`, no MCP library, no JSON
-/// parser) answering each JSON-RPC line of the same client.
-const FLOOR_AWK: &str = r#"{
-  id = ""
-  if (match($0, /"id":[0-9]+/)) id = substr($0, RSTART + 5, RLENGTH - 5)
-  if (id == "") next
-  if ($0 ~ /"method":"tools\/list"/) {
-    printf "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"tools\":[{\"name\":\"echo\",\"inputSchema\":{\"type\":\"object\"}}]}}\n", id
-  } else if ($0 ~ /"method":"tools\/call"/) {
-    text = ""
-    if (match($0, /"text":"[^"]*"/)) text = substr($0, RSTART + 8, RLENGTH - 9)
-    printf "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"%s\"}],\"isError\":false}}\n", id, text
-  } else {
-    printf "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{}}\n", id
-  }
-  fflush()
-}"#;
+/// The floor: a trivial native process (GNU `sed -u`, line-buffered; no
+/// MCP library, no JSON parser) answering each JSON-RPC line of the same
+/// client with a fixed-shape response.
+const FLOOR_SED: &str = r#"/"id":/!d
+/"method":"tools\/list"/{s/.*"id":\([0-9]*\).*/{"jsonrpc":"2.0","id":\1,"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}}]}}/;b
+}
+/"method":"tools\/call"/{s/.*"id":\([0-9]*\).*"text":"\([^"]*\)".*/{"jsonrpc":"2.0","id":\1,"result":{"content":[{"type":"text","text":"\2"}],"isError":false}}/;b
+}
+s/.*"id":\([0-9]*\).*/{"jsonrpc":"2.0","id":\1,"result":{}}/
+"#;
 
 /// The 0 B echo of `warden mcp` (the baseline, measured again here) beside
 /// the floor of the transport and `builtin:fs` reading a small file.
@@ -764,8 +757,8 @@ fn mcp_floor_and_fs(warden: &Path, w: &mut McpClient, w_tool: &str) -> Result<()
     std::fs::write(data.path().join("small.txt"), "hello from a small file\n")
         .map_err(|e| e.to_string())?;
     let home = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let mut floor_cmd = Command::new("awk");
-    floor_cmd.arg(FLOOR_AWK);
+    let mut floor_cmd = Command::new("sed");
+    floor_cmd.args(["-u", "-e", FLOOR_SED]);
     let mut floor = McpClient::start(floor_cmd)?;
     let floor_tool = floor.echo_tool()?;
     let mut fs_cmd = Command::new(warden);
@@ -797,7 +790,7 @@ fn mcp_floor_and_fs(warden: &Path, w: &mut McpClient, w_tool: &str) -> Result<()
     println!("|---|---:|---:|---:|---:|");
     let base = row("`warden mcp` echo, 0 B (baseline)", echo, None);
     row(
-        "floor: `awk` answering each JSON-RPC line (no MCP, no sandbox, no audit)",
+        "floor: `sed -u` answering each JSON-RPC line (no MCP, no sandbox, no audit)",
         floor_samples,
         Some(base),
     );

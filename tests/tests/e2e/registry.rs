@@ -167,7 +167,7 @@ fn sign_trust_install_inspect_and_call_by_name() {
             .starts_with("sha256:")
     );
     let exports = inspect["exports"].to_string();
-    assert!(exports.contains("warden:plugin/tools@0.1.0"), "{exports}");
+    assert!(exports.contains("warden:plugin/tools@0.2.0"), "{exports}");
     let imports = inspect["imports"].to_string();
     assert!(imports.contains("wasi:filesystem"), "{imports}");
 

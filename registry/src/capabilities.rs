@@ -337,6 +337,16 @@ description = "test"
 world = "warden:plugin/KIND@0.1.0"
 "#;
 
+    /// A tool manifest for the 0.2.0 tool world (what the SDK builds, so
+    /// the first-party tools).
+    fn tool_manifest_v2(hosts: &[&str]) -> Manifest {
+        let mut text = MANIFEST.replace("KIND", "tool").replace("@0.1.0", "@0.2.0");
+        if !hosts.is_empty() {
+            text.push_str(&format!("[capabilities]\nhosts = {hosts:?}\n"));
+        }
+        Manifest::parse(&text).expect("manifest")
+    }
+
     fn manifest(kind: Kind, hosts: &[&str]) -> Manifest {
         let mut text = MANIFEST.replace("KIND", kind.as_str());
         if !hosts.is_empty() {
@@ -633,12 +643,12 @@ world bare-function {
         let Some(bytes) = guest("http_fetch.wasm") else {
             return;
         };
-        let err = message(check(&manifest(Kind::Tool, &[]), &bytes));
+        let err = message(check(&tool_manifest_v2(&[]), &bytes));
         assert!(
             err.contains("wasi:http/outgoing-handler@") && err.contains("add the hosts"),
             "{err}"
         );
-        check(&manifest(Kind::Tool, &["*.example.com"]), &bytes).expect("with hosts");
+        check(&tool_manifest_v2(&["*.example.com"]), &bytes).expect("with hosts");
     }
 
     #[test]

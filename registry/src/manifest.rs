@@ -537,8 +537,21 @@ fuel = 100000000000
             &GOOD.replace("warden:plugin/tool@0.1.0", "acme:plugin/tool@0.1.0"),
             &["not a warden world"],
         );
+        // A tool may name the 0.2.0 tool world; no other version, and no
+        // other kind at 0.2.0.
+        let v2 = GOOD.replace("tool@0.1.0", "tool@0.2.0");
+        assert_eq!(
+            Manifest::parse(&v2).expect("tool@0.2.0").world.version,
+            TOOL_WIT_VERSION
+        );
         assert_refused(
-            &GOOD.replace("tool@0.1.0", "tool@0.2.0"),
+            &GOOD.replace("tool@0.1.0", "tool@0.3.0"),
+            &["this warden implements warden:plugin@0.1.0"],
+        );
+        assert_refused(
+            &GOOD
+                .replace("kind = \"tool\"", "kind = \"skill\"")
+                .replace("tool@0.1.0", "skill@0.2.0"),
             &["this warden implements warden:plugin@0.1.0"],
         );
         assert_refused(

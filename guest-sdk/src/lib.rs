@@ -1,7 +1,11 @@
 //! # warden-sdk: write a warden tool in a few lines of Rust
 //!
 //! A warden tool is a WebAssembly component that exports the `tool` world of
-//! the `warden:plugin` WIT package (see `wit/` in the warden repository). This
+//! the `warden:plugin@0.2.0` WIT package (`wit/0.2.0/` in the warden
+//! repository): a call returns content blocks (text, image, audio, an
+//! embedded resource, see [`ToolResult`]) and optional structured JSON, and
+//! may report [`progress`]. The host still serves components built against
+//! `warden:plugin@0.1.0` (`wit/`), e.g. with `wit-bindgen` directly. This
 //! crate generates the bindings for you and turns plain Rust functions over
 //! `serde` input types into tools: the JSON Schema the model sees is derived
 //! from the input type with [`schemars`], bad input becomes a typed

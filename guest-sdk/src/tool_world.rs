@@ -1,14 +1,15 @@
-//! The `tool` world: bindings, typed errors, logging and [`export_tools!`].
+//! The `tool` world of `warden:plugin@0.2.0`: bindings, typed errors,
+//! logging, progress, rich results and [`export_tools!`].
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// Bindings generated from `wit/` for the `tool` world.
+/// Bindings generated from `wit/0.2.0/` for the `tool` world.
 #[allow(missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
         world: "tool",
-        path: "../wit",
+        path: "../wit/0.2.0",
         pub_export_macro: true,
         export_macro_name: "__export_tool_world",
         default_bindings_module: "warden_sdk::bindings",
@@ -17,7 +18,63 @@ pub mod bindings {
 }
 
 pub use bindings::exports::warden::plugin::tools::Guest as ToolsGuest;
-pub use bindings::warden::plugin::types::{Capability, Denial, ToolError, ToolSpec};
+pub use bindings::warden::plugin::types::{
+    Capability, Content, Denial, EmbeddedResource, Media, ResourceBody, ToolError, ToolResult,
+    ToolSpec,
+};
+
+/// Progress of the current call, which the host forwards to whoever waits
+/// for it (an MCP client that asked for progress). Values must increase;
+/// the host drops a report that does not.
+pub mod progress {
+    /// Reports that the call has got to `progress` (of `total`, if known).
+    pub fn report(progress: f64, total: Option<f64>, message: Option<&str>) {
+        super::bindings::warden::plugin::progress::report(progress, total, message);
+    }
+}
+
+impl ToolSpec {
+    /// A spec with no title, no output schema, not destructive.
+    pub fn new(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        input_schema: impl Into<String>,
+    ) -> ToolSpec {
+        ToolSpec {
+            name: name.into(),
+            title: None,
+            description: description.into(),
+            input_schema: input_schema.into(),
+            output_schema: None,
+            destructive: false,
+        }
+    }
+}
+
+impl ToolResult {
+    /// One text block.
+    pub fn text(text: impl Into<String>) -> ToolResult {
+        ToolResult {
+            content: vec![Content::Text(text.into())],
+            structured: None,
+        }
+    }
+
+    /// A JSON value as a result, shown the way the host shows a 0.1.0
+    /// tool's output: an object as structured content (which the host also
+    /// shows as its JSON text, so it is handed over once), a string as one
+    /// text block, anything else as one block of its JSON.
+    pub fn json(value: &serde_json::Value) -> ToolResult {
+        match value {
+            serde_json::Value::Object(_) => ToolResult {
+                content: Vec::new(),
+                structured: Some(value.to_string()),
+            },
+            serde_json::Value::String(s) => ToolResult::text(s.clone()),
+            other => ToolResult::text(other.to_string()),
+        }
+    }
+}
 
 /// Logging to the host, which tags each line with the component's name.
 pub mod log {
@@ -96,24 +153,23 @@ where
     O: Serialize,
 {
     let schema = schemars::schema_for!(I);
-    ToolSpec {
-        name: name.to_string(),
+    ToolSpec::new(
+        name,
         // `///` lines arrive with their leading space: drop one per line.
-        description: description
+        description
             .lines()
             .map(|l| l.strip_prefix(' ').unwrap_or(l))
             .collect::<Vec<_>>()
             .join("\n")
-            .trim()
-            .to_string(),
-        input_schema: serde_json::to_string(&schema).unwrap_or_else(|_| "{}".to_string()),
-    }
+            .trim(),
+        serde_json::to_string(&schema).unwrap_or_else(|_| "{}".to_string()),
+    )
 }
 
-/// Decodes `input`, runs `handler`, encodes its output. Used by
-/// [`export_tools!`].
+/// Decodes `input`, runs `handler`, encodes its output (see
+/// [`ToolResult::json`]). Used by [`export_tools!`].
 #[doc(hidden)]
-pub fn invoke<F, I, O>(handler: &F, input: &str) -> Result<String, ToolError>
+pub fn invoke<F, I, O>(handler: &F, input: &str) -> Result<ToolResult, ToolError>
 where
     F: Fn(I) -> Result<O, ToolError>,
     I: DeserializeOwned,
@@ -122,8 +178,9 @@ where
     let input: I =
         serde_json::from_str(input).map_err(|e| ToolError::InvalidInput(e.to_string()))?;
     let output = handler(input)?;
-    serde_json::to_string(&output)
-        .map_err(|e| ToolError::Failed(format!("could not encode output: {e}")))
+    let value = serde_json::to_value(&output)
+        .map_err(|e| ToolError::Failed(format!("could not encode output: {e}")))?;
+    Ok(ToolResult::json(&value))
 }
 
 /// Exports a set of Rust functions as the tools of this component.
@@ -157,7 +214,7 @@ macro_rules! export_tools {
             fn call(
                 name: ::std::string::String,
                 input: ::std::string::String,
-            ) -> ::std::result::Result<::std::string::String, $crate::ToolError> {
+            ) -> ::std::result::Result<$crate::ToolResult, $crate::ToolError> {
                 match name.as_str() {
                     $( $name => $crate::invoke(&$handler, &input), )+
                     other => ::std::result::Result::Err($crate::ToolError::UnknownTool(other.to_string())),

@@ -17,6 +17,19 @@ pub mod tool {
     });
 }
 
+/// The `tool` world of `warden:plugin@0.2.0` (`wit/0.2.0/`): rich results,
+/// output schemas and the `progress` import. Served beside 0.1.0; see
+/// [`crate::tool_result`] for the one adapter between them.
+#[allow(missing_docs)]
+pub mod tool_v2 {
+    wasmtime::component::bindgen!({
+        path: "../wit/0.2.0",
+        world: "tool",
+        imports: { default: trappable },
+        exports: { default: async },
+    });
+}
+
 /// The `model-provider` world: what a model-provider component exports.
 #[allow(missing_docs)]
 pub mod model_provider {

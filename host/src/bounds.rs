@@ -45,7 +45,14 @@ pub enum SpecLimit {
     InputSchema,
     /// Every name, description and schema together ([`MAX_TOOL_LIST_BYTES`]).
     Total,
+    /// One 0.2.0 tool's title ([`MAX_TITLE_BYTES`]).
+    Title,
+    /// One 0.2.0 tool's output schema ([`MAX_SCHEMA_BYTES`]).
+    OutputSchema,
 }
+
+/// The longest title a 0.2.0 tool may declare, in bytes.
+pub const MAX_TITLE_BYTES: usize = 1024;
 
 impl SpecLimit {
     /// The bound itself: a count for [`SpecLimit::ToolCount`], bytes for the
@@ -56,6 +63,8 @@ impl SpecLimit {
             SpecLimit::Description => MAX_DESCRIPTION_BYTES,
             SpecLimit::InputSchema => MAX_SCHEMA_BYTES,
             SpecLimit::Total => MAX_TOOL_LIST_BYTES,
+            SpecLimit::Title => MAX_TITLE_BYTES,
+            SpecLimit::OutputSchema => MAX_SCHEMA_BYTES,
         }
     }
 }
@@ -98,6 +107,18 @@ impl fmt::Display for SpecOverLimit<'_> {
                 self.size,
                 human_bytes(max)
             ),
+            SpecLimit::Title => write!(
+                f,
+                "the title of tool `{tool}` is {} bytes, over the limit of {}; shorten it",
+                self.size,
+                human_bytes(max)
+            ),
+            SpecLimit::OutputSchema => write!(
+                f,
+                "the output schema of tool `{tool}` is {} bytes, over the limit of {}; simplify it",
+                self.size,
+                human_bytes(max)
+            ),
         }
     }
 }
@@ -136,6 +157,36 @@ pub fn check_specs(component: &str, tools: &[ToolSpec]) -> Result<(), CallError>
             .saturating_add(spec.input_schema.len());
         if total > MAX_TOOL_LIST_BYTES {
             return Err(over(SpecLimit::Total, None, total));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses what 0.2.0 tools declare beyond their specs (title, output
+/// schema) over its bounds; `meta` is in the order of `tools`. Reads only
+/// lengths.
+pub fn check_meta(
+    component: &str,
+    tools: &[ToolSpec],
+    meta: &[crate::tool_result::ToolMeta],
+) -> Result<(), CallError> {
+    for (spec, meta) in tools.iter().zip(meta) {
+        let sizes = [
+            (SpecLimit::Title, meta.title.as_ref().map_or(0, String::len)),
+            (
+                SpecLimit::OutputSchema,
+                meta.output_schema.as_ref().map_or(0, String::len),
+            ),
+        ];
+        for (limit, size) in sizes {
+            if size > limit.max() {
+                return Err(CallError::ToolListTooLarge {
+                    component: component.to_string(),
+                    limit,
+                    tool: Some(short(&spec.name).to_string()),
+                    size: size as u64,
+                });
+            }
         }
     }
     Ok(())

@@ -11,7 +11,7 @@ use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
 use crate::admission::Ticket;
 use crate::bindings::{ToolError, ToolSpec};
 use crate::bounds::{bound_denial, bound_tool_error};
-use crate::component::ToolComponent;
+use crate::component::{Pre, ToolComponent};
 use crate::engine::Runtime;
 use crate::error::CallError;
 use crate::grant::Grant;
@@ -21,6 +21,7 @@ use crate::record::{CallRecord, CancelGuard};
 use crate::sandbox::SandboxState;
 use crate::sandboxed::instantiate_and_call;
 use crate::secret::Redactor;
+use crate::tool_result::{GuestResult, ToolMeta};
 
 /// What a call used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -41,8 +42,14 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
 /// The result of a successful tool call.
 #[derive(Debug, Clone, Serialize)]
 pub struct CallReport {
-    /// The tool's output, parsed.
+    /// The tool's output as one JSON value: a 0.1.0 tool's output, parsed;
+    /// for a 0.2.0 tool its structured content, else its one text block as
+    /// a string, else its blocks as JSON.
     pub output: serde_json::Value,
+    /// The result's blocks (a 0.1.0 tool's output is one text block).
+    pub content: Vec<crate::tool_result::Content>,
+    /// The structured content (a JSON object), if any.
+    pub structured: Option<serde_json::Value>,
     /// What the guest logged or printed.
     pub log: CapturedLog,
     /// What the call used.
@@ -63,6 +70,8 @@ pub struct CallReport {
 pub struct ToolList {
     /// The specs, in the component's order.
     pub tools: Vec<ToolSpec>,
+    /// What each tool declares beyond its spec (0.2.0), in the same order.
+    pub meta: Vec<crate::tool_result::ToolMeta>,
     /// What the guest logged or printed while listing.
     pub log: CapturedLog,
 }
@@ -80,25 +89,49 @@ impl Runtime {
         component: &ToolComponent,
         grant: &Grant,
     ) -> Result<ToolList, CallError> {
-        let pre = &component.pre;
-        let run = self
-            .run_sandboxed(
-                &component.name,
-                grant,
-                |_| {},
-                instantiate_and_call!(pre, |tool, store| tool
-                    .warden_plugin_tools()
-                    .call_list_tools(&mut store)),
-            )
-            .await?;
-        let tools = run.value;
-        let store = run.store;
+        let (tools, meta, store) = match &component.pre {
+            Pre::V1(pre) => {
+                let run = self
+                    .run_sandboxed(
+                        &component.name,
+                        grant,
+                        |_| {},
+                        instantiate_and_call!(pre, |tool, store| tool
+                            .warden_plugin_tools()
+                            .call_list_tools(&mut store)),
+                    )
+                    .await?;
+                let meta = vec![ToolMeta::default(); run.value.len()];
+                (run.value, meta, run.store)
+            }
+            Pre::V2(pre) => {
+                let run = self
+                    .run_sandboxed(
+                        &component.name,
+                        grant,
+                        |_| {},
+                        instantiate_and_call!(pre, |tool, store| tool
+                            .warden_plugin_tools()
+                            .call_list_tools(&mut store)),
+                    )
+                    .await?;
+                let (tools, meta) = run
+                    .value
+                    .into_iter()
+                    .map(crate::tool_result::split_spec)
+                    .unzip();
+                (tools, meta, run.store)
+            }
+        };
         // Bounded first, by lengths alone: nothing is copied or parsed
         // before the list is known to be of a sane size.
         crate::bounds::check_specs(&component.name, &tools)?;
+        crate::bounds::check_meta(&component.name, &tools, &meta)?;
         validate_specs(component, &tools)?;
+        validate_meta(component, &tools, &meta)?;
         Ok(ToolList {
             tools,
+            meta,
             log: store.data().log.finish(),
         })
     }
@@ -117,12 +150,26 @@ impl Runtime {
         input: &'a str,
         grant: &'a Grant,
     ) -> impl std::future::Future<Output = Result<CallReport, CallError>> + Send + 'a {
+        self.call_tool_reporting(component, tool, input, grant, None)
+    }
+
+    /// [`Runtime::call_tool`], with the progress a 0.2.0 tool reports sent
+    /// to `progress` while it runs (checked and bounded, see
+    /// [`crate::progress`]).
+    pub fn call_tool_reporting<'a>(
+        &'a self,
+        component: &'a ToolComponent,
+        tool: &'a str,
+        input: &'a str,
+        grant: &'a Grant,
+        progress: Option<crate::progress::ProgressSender>,
+    ) -> impl std::future::Future<Output = Result<CallReport, CallError>> + Send + 'a {
         // Armed now, not at the first poll.
         let guard = self.cancel_guard(component, tool, input, grant);
         async move {
             let redactor = Redactor::new(&grant.secrets);
             let result = self
-                .call_tool_unredacted(component, tool, input, grant)
+                .call_tool_unredacted(component, tool, input, grant, progress)
                 .await
                 .map_err(|e| redact_error(e, &redactor));
             let duration = guard.started().elapsed();
@@ -191,22 +238,45 @@ impl Runtime {
         tool: &str,
         input: &str,
         grant: &Grant,
+        progress: Option<crate::progress::ProgressSender>,
     ) -> Result<CallReport, CallError> {
         let (tool, input) = (tool.to_string(), input.to_string());
         let _admitted = self.admit(component, grant).await?;
-        let pre = &component.pre;
         let (name, args) = (&tool, &input);
-        let run = self
-            .run_sandboxed(
-                &component.name,
-                grant,
-                |_| {},
-                instantiate_and_call!(pre, |instance, store| instance
-                    .warden_plugin_tools()
-                    .call_call(&mut store, name, args)),
-            )
-            .await?;
-        let (result, store, duration) = (run.value, run.store, run.duration);
+        let (result, store, duration) = match &component.pre {
+            Pre::V1(pre) => {
+                let run = self
+                    .run_sandboxed(
+                        &component.name,
+                        grant,
+                        |_| {},
+                        instantiate_and_call!(pre, |instance, store| instance
+                            .warden_plugin_tools()
+                            .call_call(&mut store, name, args)),
+                    )
+                    .await?;
+                (run.value.map(GuestResult::V1), run.store, run.duration)
+            }
+            Pre::V2(pre) => {
+                let setup = |state: &mut SandboxState| {
+                    state.progress = progress.map(|sender| {
+                        crate::progress::ProgressSink::new(sender, Redactor::new(&grant.secrets))
+                    });
+                };
+                let run = self
+                    .run_sandboxed(
+                        &component.name,
+                        grant,
+                        setup,
+                        instantiate_and_call!(pre, |instance, store| instance
+                            .warden_plugin_tools()
+                            .call_call(&mut store, name, args)),
+                    )
+                    .await?;
+                let result = run.value.map(GuestResult::V2).map_err(ToolError::from);
+                (result, run.store, run.duration)
+            }
+        };
         finish(component, grant, tool, &store, result, duration)
     }
 
@@ -304,7 +374,7 @@ pub(crate) fn finish(
     grant: &Grant,
     tool: String,
     store: &Store<SandboxState>,
-    result: Result<String, ToolError>,
+    result: Result<GuestResult, ToolError>,
     duration: Duration,
 ) -> Result<CallReport, CallError> {
     let mut host_denials = store.data().denials.take();
@@ -330,12 +400,19 @@ pub(crate) fn finish(
             });
         }
     };
-    check_output_size(component, grant, &output)?;
+    check_output_size(component, grant, output.size())?;
     let redactor = Redactor::new(&grant.secrets);
-    let output = parse_output(component, &redactor.redact(&output))?;
+    let shaped = output
+        .shape(&redactor)
+        .map_err(|reason| CallError::InvalidOutput {
+            component: component.name.to_string(),
+            reason,
+        })?;
     let data = store.data();
     Ok(CallReport {
-        output,
+        output: shaped.output,
+        content: shaped.content,
+        structured: shaped.structured,
         log: redact_log(data.log.finish(), &redactor),
         stats: CallStats {
             duration,
@@ -541,29 +618,16 @@ pub(crate) fn redact_error(err: CallError, r: &Redactor) -> CallError {
 
 /// Refuses an output over the grant's `max_output_bytes`, before it is
 /// copied (redacted) or parsed.
-fn check_output_size(
-    component: &ToolComponent,
-    grant: &Grant,
-    output: &str,
-) -> Result<(), CallError> {
+fn check_output_size(component: &ToolComponent, grant: &Grant, size: u64) -> Result<(), CallError> {
     let limit = grant.limits.max_output_bytes;
-    if output.len() as u64 > limit {
+    if size > limit {
         return Err(CallError::OutputTooLarge {
             component: component.name.to_string(),
-            bytes: output.len() as u64,
+            bytes: size,
             limit,
         });
     }
     Ok(())
-}
-
-/// The guest's result as JSON (`warden_guest_output` holds the rules; the
-/// fuzzer drives them there). Its size was checked before redaction.
-fn parse_output(component: &ToolComponent, output: &str) -> Result<serde_json::Value, CallError> {
-    warden_guest_output::parse_output(output, u64::MAX).map_err(|e| CallError::InvalidOutput {
-        component: component.name.to_string(),
-        reason: e.to_string(),
-    })
 }
 
 /// Checks the guest's tool specs (see [`warden_guest_output::validate_specs`]).
@@ -576,4 +640,30 @@ fn validate_specs(component: &ToolComponent, tools: &[ToolSpec]) -> Result<(), C
         component: component.name.to_string(),
         reason: e.to_string(),
     })
+}
+
+/// Checks what 0.2.0 tools declare beyond their specs: an output schema
+/// must be a JSON object.
+fn validate_meta(
+    component: &ToolComponent,
+    tools: &[ToolSpec],
+    meta: &[ToolMeta],
+) -> Result<(), CallError> {
+    for (spec, meta) in tools.iter().zip(meta) {
+        if let Some(schema) = &meta.output_schema
+            && !matches!(
+                serde_json::from_str::<serde_json::Value>(schema),
+                Ok(serde_json::Value::Object(_))
+            )
+        {
+            return Err(CallError::InvalidOutput {
+                component: component.name.to_string(),
+                reason: format!(
+                    "the output schema of tool `{}` is not a JSON object",
+                    spec.name
+                ),
+            });
+        }
+    }
+    Ok(())
 }

@@ -16,8 +16,20 @@ use crate::error::LoadError;
 use crate::sandbox::SandboxState;
 use crate::wit_check::check_tools_instance;
 
-/// The interface a tool component must export.
+/// The interface a 0.1.0 tool component exports.
 pub const TOOLS_INTERFACE: &str = "warden:plugin/tools@0.1.0";
+
+/// The interface a 0.2.0 tool component exports (rich results, progress).
+pub const TOOLS_INTERFACE_V2: &str = "warden:plugin/tools@0.2.0";
+
+/// A tool ready to instantiate, by the version of the interface it exports.
+#[derive(Clone)]
+pub(crate) enum Pre {
+    /// `warden:plugin/tool@0.1.0`.
+    V1(ToolPre<SandboxState>),
+    /// `warden:plugin/tool@0.2.0`.
+    V2(crate::bindings::tool_v2::ToolPre<SandboxState>),
+}
 
 /// A compiled, checked tool component, ready to instantiate.
 #[derive(Clone)]
@@ -25,7 +37,7 @@ pub struct ToolComponent {
     pub(crate) name: Arc<str>,
     /// The digest of the component's bytes, for its audit records.
     pub(crate) digest: Digest,
-    pub(crate) pre: ToolPre<SandboxState>,
+    pub(crate) pre: Pre,
     /// Calls in flight and recent starts, shared by every call (and clone).
     pub(crate) admission: Arc<crate::admission::Admission>,
 }
@@ -139,6 +151,20 @@ impl Runtime {
             .exports(&self.engine)
             .map(|(n, i)| (n.to_string(), i.ty))
             .collect();
+        if exports.iter().any(|(n, _)| n == TOOLS_INTERFACE_V2) {
+            let pre = crate::bindings::tool_v2::ToolPre::new(instance_pre).map_err(|e| {
+                LoadError::Link {
+                    component: component_name.clone(),
+                    reason: format!("its `{TOOLS_INTERFACE_V2}` export has the wrong type: {e:#}"),
+                }
+            })?;
+            return Ok(ToolComponent {
+                name: component_name.into(),
+                digest,
+                pre: Pre::V2(pre),
+                admission: Arc::default(),
+            });
+        }
         let tools = exports.iter().find(|(n, _)| n == TOOLS_INTERFACE);
         match tools {
             None => {
@@ -192,7 +218,7 @@ impl Runtime {
         Ok(ToolComponent {
             name: component_name.into(),
             digest,
-            pre,
+            pre: Pre::V1(pre),
             admission: Arc::default(),
         })
     }

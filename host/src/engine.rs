@@ -164,6 +164,12 @@ fn build_linker(engine: &Engine) -> Result<Linker<SandboxState>, EngineError> {
     crate::guard::add_to_linker(&mut linker, true).map_err(err)?;
     wit_log::add_to_linker::<SandboxState, HasSelf<SandboxState>>(&mut linker, |s| s)
         .map_err(err)?;
+    // `warden:plugin/tool@0.2.0` tools: their log and progress imports.
+    use crate::bindings::tool_v2::warden::plugin as v2;
+    v2::log::add_to_linker::<SandboxState, HasSelf<SandboxState>>(&mut linker, |s| s)
+        .map_err(err)?;
+    v2::progress::add_to_linker::<SandboxState, HasSelf<SandboxState>>(&mut linker, |s| s)
+        .map_err(err)?;
     Ok(linker)
 }
 

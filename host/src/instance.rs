@@ -16,15 +16,17 @@ use std::time::Instant;
 use wasmtime::Store;
 
 use crate::admission::Ticket;
-use crate::bindings::tool::Tool;
+use crate::bindings::ToolError;
 use crate::call::CallReport;
 use crate::call::{Stage, arm_deadline, finish, redact_error, timeout};
+use crate::component::Pre;
 use crate::component::ToolComponent;
 use crate::engine::Runtime;
 use crate::error::CallError;
 use crate::grant::Grant;
 use crate::sandbox::SandboxState;
 use crate::secret::Redactor;
+use crate::tool_result::GuestResult;
 
 /// One instance of a tool component, answering a sequence of calls under
 /// one grant (see the module docs). Made by [`Runtime::instantiate_tool`].
@@ -34,11 +36,17 @@ pub struct ToolInstance {
     /// Shared with each call's cancel guard (no copy per call).
     grant: std::sync::Arc<Grant>,
     store: Store<SandboxState>,
-    tool: Tool,
+    tool: Instance,
     /// The kind of the failure that stopped the instance, once one did.
     stopped: Option<&'static str>,
     _ticket: Ticket,
     _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// The instance, by the version of the tool interface it exports.
+enum Instance {
+    V1(crate::bindings::tool::Tool),
+    V2(crate::bindings::tool_v2::Tool),
 }
 
 impl std::fmt::Debug for ToolInstance {
@@ -61,10 +69,12 @@ impl Runtime {
     ) -> Result<ToolInstance, CallError> {
         let (ticket, slot) = self.admit(component, grant).await?;
         let mut store = self.new_store(&component.name, grant)?;
-        let started = tokio::time::timeout(
-            grant.limits.timeout,
-            component.pre.instantiate_async(&mut store),
-        )
+        let started = tokio::time::timeout(grant.limits.timeout, async {
+            match &component.pre {
+                Pre::V1(pre) => pre.instantiate_async(&mut store).await.map(Instance::V1),
+                Pre::V2(pre) => pre.instantiate_async(&mut store).await.map(Instance::V2),
+            }
+        })
         .await;
         let tool = match started {
             Err(_elapsed) => return Err(timeout(&component.name, grant)),
@@ -137,12 +147,21 @@ impl ToolInstance {
         let _ = self.store.data().usage.take();
         let (tool, input) = (tool.to_string(), input.to_string());
         let started = Instant::now();
-        let outcome = tokio::time::timeout(
-            limits.timeout,
-            self.tool
-                .warden_plugin_tools()
-                .call_call(&mut self.store, &tool, &input),
-        )
+        let (store, instance) = (&mut self.store, &self.tool);
+        let outcome = tokio::time::timeout(limits.timeout, async {
+            match instance {
+                Instance::V1(t) => t
+                    .warden_plugin_tools()
+                    .call_call(&mut *store, &tool, &input)
+                    .await
+                    .map(|r| r.map(GuestResult::V1)),
+                Instance::V2(t) => t
+                    .warden_plugin_tools()
+                    .call_call(&mut *store, &tool, &input)
+                    .await
+                    .map(|r| r.map(GuestResult::V2).map_err(ToolError::from)),
+            }
+        })
         .await;
         let duration = started.elapsed();
         let result = match outcome {

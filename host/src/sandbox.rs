@@ -38,6 +38,8 @@ pub struct SandboxState {
     pub(crate) broker: Option<Arc<crate::agent::Broker>>,
     /// What the guest has made the host hold, against the call's limits.
     pub(crate) guard: CallGuard,
+    /// Where a 0.2.0 tool's progress reports go, if anyone listens.
+    pub(crate) progress: Option<crate::progress::ProgressSink>,
 }
 
 impl SandboxState {
@@ -102,6 +104,7 @@ impl SandboxState {
             component,
             broker: None,
             guard: CallGuard::new(grant.limits.memory_bytes),
+            progress: None,
         })
     }
 
@@ -147,6 +150,25 @@ impl WasiHttpView for SandboxState {
 
 impl wit_log::Host for SandboxState {
     fn log(&mut self, level: wit_log::Level, message: String) -> wasmtime::Result<()> {
+        self.log.push(level, &message);
+        Ok(())
+    }
+}
+
+impl crate::bindings::tool_v2::warden::plugin::log::Host for SandboxState {
+    fn log(
+        &mut self,
+        level: crate::bindings::tool_v2::warden::plugin::log::Level,
+        message: String,
+    ) -> wasmtime::Result<()> {
+        use crate::bindings::tool_v2::warden::plugin::log::Level as V2;
+        let level = match level {
+            V2::Trace => wit_log::Level::Trace,
+            V2::Debug => wit_log::Level::Debug,
+            V2::Info => wit_log::Level::Info,
+            V2::Warn => wit_log::Level::Warn,
+            V2::Error => wit_log::Level::Error,
+        };
         self.log.push(level, &message);
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The file form shared by `grants.toml` and org policies: an optional
-//! `version = 1`, an optional `description`, and `[[rule]]` tables (see
-//! [`super::rules`]). Errors name the file, the line and the rule number.
+//! `version = 1`, an optional `description`, an optional `[audit]` table
+//! (org policies only) and `[[rule]]` tables (see [`super::rules`]).
+//! Errors name the file, the line and the rule number.
 
 use serde::Deserialize;
 use warden_core::error::line_column;
@@ -15,6 +16,9 @@ use crate::error::PolicyError;
 /// starts (for messages).
 pub(crate) struct Document {
     pub(crate) description: Option<String>,
+    /// `[audit] sync = "every-record"`: every audit record synced before
+    /// its call is answered.
+    pub(crate) audit_every_record: Option<bool>,
     pub(crate) rules: Vec<(Rule, usize)>,
     /// The `[[label]]` and `[[residency]]` tables.
     pub(crate) residency: Residency,
@@ -32,6 +36,7 @@ pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Document, Polic
     struct Raw {
         version: Option<u32>,
         description: Option<String>,
+        audit: Option<Audit>,
         #[serde(default)]
         rule: Vec<toml::Spanned<Rule>>,
         #[serde(default)]
@@ -40,6 +45,18 @@ pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Document, Polic
         residency: Vec<RawResidency>,
         sessions: Option<RawSessions>,
         context: Option<RawContext>,
+    }
+    /// `[audit]`: how records must reach the disk.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Audit {
+        sync: AuditSync,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    enum AuditSync {
+        Batched,
+        EveryRecord,
     }
     let raw: Raw = toml::from_str(text).map_err(|e| {
         let (line, column) = e
@@ -90,6 +107,7 @@ pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Document, Polic
         sessions,
         context,
         description: raw.description,
+        audit_every_record: raw.audit.map(|a| matches!(a.sync, AuditSync::EveryRecord)),
         rules: raw
             .rule
             .into_iter()

@@ -77,6 +77,16 @@ impl GrantsFile {
                     .into(),
             });
         }
+        if doc.audit_every_record.is_some() {
+            return Err(PolicyError::Invalid {
+                origin: GRANTS_FILE.to_string(),
+                line: None,
+                column: None,
+                reason: "`[audit]` belongs in an org policy (an org can require audit \
+                         durability); for one server, pass `warden mcp --audit-sync`"
+                    .into(),
+            });
+        }
         let residency = doc.residency;
         let mut rules = Vec::with_capacity(doc.rules.len());
         for (i, (mut rule, at)) in doc.rules.into_iter().enumerate() {

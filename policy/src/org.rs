@@ -35,6 +35,9 @@
 //! dirs = [{ host = "/home/*/.ssh" }]
 //! network = [{ host = "*.internal" }, { host = "10.0.0.0/8" }]
 //!
+//! [audit]                  # optional: every record synced before its call is answered
+//! sync = "every-record"
+//!
 //! [signature]
 //! key = "ed25519:<64 hex digits>"
 //! sha256 = "<64 hex digits>"
@@ -71,6 +74,8 @@ const SIGNATURE_LINE: &str = "[signature]";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgPolicy {
     description: Option<String>,
+    /// `[audit] sync = "every-record"`.
+    audit_every_record: bool,
     rules: Vec<Rule>,
     residency: crate::Residency,
     sessions: Option<crate::SessionCeiling>,
@@ -105,6 +110,7 @@ impl OrgPolicy {
         }
         Ok(OrgPolicy {
             description: doc.description,
+            audit_every_record: doc.audit_every_record.unwrap_or(false),
             rules,
             residency: doc.residency,
             sessions: doc.sessions,
@@ -215,6 +221,13 @@ impl OrgPolicy {
         self.context.as_ref()
     }
 
+    /// Whether the policy requires every audit record to be synced to disk
+    /// before its call is answered (`[audit] sync = "every-record"`), so a
+    /// server may not batch syncs.
+    pub fn requires_every_record_sync(&self) -> bool {
+        self.audit_every_record
+    }
+
     /// The policy's own description, if it has one.
     pub fn description(&self) -> Option<&str> {
         self.description.as_deref()
@@ -310,6 +323,32 @@ mod tests {
 
     const POLICY: &str =
         "version = 1\n\n[[rule]]\ncomponent = \"*\"\neffect = \"allow\"\nenv = [\"*\"]\n";
+
+    #[test]
+    fn an_org_policy_can_require_every_record_audit_sync() {
+        assert!(
+            !OrgPolicy::parse(POLICY)
+                .expect("parse")
+                .requires_every_record_sync()
+        );
+        let strict = format!("{POLICY}\n[audit]\nsync = \"every-record\"\n");
+        assert!(
+            OrgPolicy::parse(&strict)
+                .expect("parse")
+                .requires_every_record_sync()
+        );
+        let batched = format!("{POLICY}\n[audit]\nsync = \"batched\"\n");
+        assert!(
+            !OrgPolicy::parse(&batched)
+                .expect("parse")
+                .requires_every_record_sync()
+        );
+        let bogus = format!("{POLICY}\n[audit]\nsync = \"never\"\n");
+        assert!(OrgPolicy::parse(&bogus).is_err());
+        // Only an org can require it: grants.toml refuses the table.
+        let err = crate::GrantsFile::parse(&strict).expect_err("grants refuse [audit]");
+        assert!(err.to_string().contains("org policy"), "{err}");
+    }
 
     #[test]
     fn a_signed_policy_verifies_and_names_its_signer() {

@@ -61,8 +61,9 @@ use wit_parser::{Resolve, WorldItem, WorldKey};
 use crate::error::CapabilityError;
 use crate::manifest::{Kind, Manifest, WIT_PACKAGE};
 
-/// The `warden:plugin` interfaces any component may import.
-const WARDEN_IMPORTS: [&str; 4] = ["log", "types", "chat", "planning"];
+/// The `warden:plugin` interfaces any component may import (`progress`
+/// exists only in the 0.2.0 tool world).
+const WARDEN_IMPORTS: [&str; 5] = ["log", "types", "chat", "planning", "progress"];
 /// The `warden:plugin` interface only planners may import.
 const BROKER: &str = "broker";
 
@@ -336,6 +337,16 @@ description = "test"
 world = "warden:plugin/KIND@0.1.0"
 "#;
 
+    /// A tool manifest for the 0.2.0 tool world (what the SDK builds, so
+    /// the first-party tools).
+    fn tool_manifest_v2(hosts: &[&str]) -> Manifest {
+        let mut text = MANIFEST.replace("KIND", "tool").replace("@0.1.0", "@0.2.0");
+        if !hosts.is_empty() {
+            text.push_str(&format!("[capabilities]\nhosts = {hosts:?}\n"));
+        }
+        Manifest::parse(&text).expect("manifest")
+    }
+
     fn manifest(kind: Kind, hosts: &[&str]) -> Manifest {
         let mut text = MANIFEST.replace("KIND", kind.as_str());
         if !hosts.is_empty() {
@@ -601,15 +612,21 @@ world bare-function {
 
     #[test]
     fn real_tools_pass_with_their_capabilities() {
+        // The first-party tools are built with the SDK, which targets the
+        // 0.2.0 tool world; their manifests say so.
+        let text = MANIFEST.replace("KIND", "tool").replace("@0.1.0", "@0.2.0");
+        let v2 = Manifest::parse(&text).expect("manifest");
         for name in ["fs.wasm", "grep.wasm"] {
             let Some(bytes) = guest(name) else { return };
-            let summary = check(&manifest(Kind::Tool, &[]), &bytes).expect(name);
+            let summary = check(&v2, &bytes).expect(name);
             assert!(
                 summary
                     .exports
-                    .contains(&"warden:plugin/tools@0.1.0".to_string()),
+                    .contains(&"warden:plugin/tools@0.2.0".to_string()),
                 "{summary:?}"
             );
+            // The same component under a manifest that names 0.1.0 is refused.
+            assert!(check(&manifest(Kind::Tool, &[]), &bytes).is_err());
             assert!(
                 !summary
                     .imports
@@ -626,12 +643,12 @@ world bare-function {
         let Some(bytes) = guest("http_fetch.wasm") else {
             return;
         };
-        let err = message(check(&manifest(Kind::Tool, &[]), &bytes));
+        let err = message(check(&tool_manifest_v2(&[]), &bytes));
         assert!(
             err.contains("wasi:http/outgoing-handler@") && err.contains("add the hosts"),
             "{err}"
         );
-        check(&manifest(Kind::Tool, &["*.example.com"]), &bytes).expect("with hosts");
+        check(&tool_manifest_v2(&["*.example.com"]), &bytes).expect("with hosts");
     }
 
     #[test]

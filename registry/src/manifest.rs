@@ -46,6 +46,11 @@ pub const WIT_PACKAGE: &str = "warden:plugin";
 /// The version of [`WIT_PACKAGE`] this build implements.
 pub const WIT_VERSION: Version = Version::new(0, 1, 0);
 
+/// The newer version of the `tool` world (rich results, progress), which
+/// this build serves beside [`WIT_VERSION`]: a tool's manifest may name
+/// either, and its component must match the one it names.
+pub const TOOL_WIT_VERSION: Version = Version::new(0, 2, 0);
+
 /// A parsed and validated `warden.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Manifest {
@@ -340,7 +345,8 @@ impl WorldRef {
                 expected,
             });
         }
-        if self.version != WIT_VERSION {
+        let tool_v2 = kind == Kind::Tool && self.version == TOOL_WIT_VERSION;
+        if self.version != WIT_VERSION && !tool_v2 {
             return Err(WorldMismatch::Version { world, expected });
         }
         Ok(())
@@ -571,8 +577,21 @@ fuel = 100000000000
             &GOOD.replace("warden:plugin/tool@0.1.0", "acme:plugin/tool@0.1.0"),
             &["not a warden world"],
         );
+        // A tool may name the 0.2.0 tool world; no other version, and no
+        // other kind at 0.2.0.
+        let v2 = GOOD.replace("tool@0.1.0", "tool@0.2.0");
+        assert_eq!(
+            Manifest::parse(&v2).expect("tool@0.2.0").world.version,
+            TOOL_WIT_VERSION
+        );
         assert_refused(
-            &GOOD.replace("tool@0.1.0", "tool@0.2.0"),
+            &GOOD.replace("tool@0.1.0", "tool@0.3.0"),
+            &["this warden implements warden:plugin@0.1.0"],
+        );
+        assert_refused(
+            &GOOD
+                .replace("kind = \"tool\"", "kind = \"skill\"")
+                .replace("tool@0.1.0", "skill@0.2.0"),
             &["this warden implements warden:plugin@0.1.0"],
         );
         assert_refused(

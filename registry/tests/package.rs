@@ -181,14 +181,16 @@ fn a_good_package_reads_back() {
 #[test]
 fn real_tools_package_and_read_back() {
     let Some(fs) = guest("fs.wasm") else { return };
-    let bytes = package::build(MANIFEST, &fs, &key()).expect("build fs");
+    // The first-party tools are built with the SDK, for the 0.2.0 tool world.
+    let v2 = MANIFEST.replace("tool@0.1.0", "tool@0.2.0");
+    let bytes = package::build(&v2, &fs, &key()).expect("build fs");
     let package = package::read(&bytes, &ArchiveLimits::default()).expect("read fs");
     assert_eq!(package.component, fs);
 
     let Some(http) = guest("http_fetch.wasm") else {
         return;
     };
-    let with_hosts = MANIFEST.replace(
+    let with_hosts = v2.replace(
         "[capabilities]\n",
         "[capabilities]\nhosts = [\"*.example.com:443\"]\n",
     );

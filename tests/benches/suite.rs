@@ -583,12 +583,17 @@ impl McpClient {
     }
 
     fn echo(&mut self, tool: &str, text: &str) -> Result<(), String> {
+        self.call(tool, json!({ "text": text }))
+    }
+
+    /// Calls `tool` with `arguments`; an `isError` result is an error.
+    fn call(&mut self, tool: &str, arguments: Value) -> Result<(), String> {
         let result = self.request(
             "tools/call",
-            json!({ "name": tool, "arguments": { "text": text } }),
+            json!({ "name": tool, "arguments": arguments }),
         )?;
         if result["isError"] == json!(true) {
-            return Err(format!("the echo call failed: {result}"));
+            return Err(format!("the `{tool}` call failed: {result}"));
         }
         Ok(())
     }
@@ -727,4 +732,72 @@ fn mcp_stdio(_: &Cx) {
             Some(base),
         );
     }
+    drop((py, ws));
+    if let Err(why) = mcp_floor_and_fs(&warden, &mut w, &w_tool) {
+        println!("\nskipped the floor and `builtin:fs` rows: {why}");
+    }
+}
+
+/// The floor: a trivial native process (GNU `sed -u`, line-buffered; no
+/// MCP library, no JSON parser) answering each JSON-RPC line of the same
+/// client with a fixed-shape response.
+const FLOOR_SED: &str = r#"/"id":/!d
+/"method":"tools\/list"/{s/.*"id":\([0-9]*\).*/{"jsonrpc":"2.0","id":\1,"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}}]}}/;b
+}
+/"method":"tools\/call"/{s/.*"id":\([0-9]*\).*"text":"\([^"]*\)".*/{"jsonrpc":"2.0","id":\1,"result":{"content":[{"type":"text","text":"\2"}],"isError":false}}/;b
+}
+s/.*"id":\([0-9]*\).*/{"jsonrpc":"2.0","id":\1,"result":{}}/
+"#;
+
+/// The 0 B echo of `warden mcp` (the baseline, measured again here) beside
+/// the floor of the transport and `builtin:fs` reading a small file.
+fn mcp_floor_and_fs(warden: &Path, w: &mut McpClient, w_tool: &str) -> Result<(), String> {
+    let n = 300;
+    let data = tempfile::tempdir().map_err(|e| e.to_string())?;
+    std::fs::write(data.path().join("small.txt"), "hello from a small file\n")
+        .map_err(|e| e.to_string())?;
+    let home = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut floor_cmd = Command::new("sed");
+    floor_cmd.args(["-u", "-e", FLOOR_SED]);
+    let mut floor = McpClient::start(floor_cmd)?;
+    let floor_tool = floor.echo_tool()?;
+    let mut fs_cmd = Command::new(warden);
+    fs_cmd
+        .args(["mcp", "builtin:fs", "--dir"])
+        .arg(format!("{}:/data", data.path().display()))
+        .env("WARDEN_HOME", home.path());
+    let mut fs = McpClient::start(fs_cmd)?;
+    let read = json!({ "path": "/data/small.txt" });
+    let timed = |client: &mut McpClient, tool: &str, args: &Value| {
+        for _ in 0..3 {
+            client.call(tool, args.clone())?;
+        }
+        (0..n)
+            .map(|_| {
+                let started = Instant::now();
+                client.call(tool, args.clone()).map(|()| started.elapsed())
+            })
+            .collect::<Result<Vec<Duration>, String>>()
+    };
+    let echo_args = json!({ "text": "" });
+    let echo = timed(w, w_tool, &echo_args)?;
+    let floor_samples = timed(&mut floor, &floor_tool, &echo_args)?;
+    let fs_samples = timed(&mut fs, "read_file", &read)?;
+    println!(
+        "\n## MCP stdio: the transport's floor and a real tool, against `warden mcp` echo (0 B)\n"
+    );
+    println!("| measurement | samples | p50 | p99 | ratio |");
+    println!("|---|---:|---:|---:|---:|");
+    let base = row("`warden mcp` echo, 0 B (baseline)", echo, None);
+    row(
+        "floor: `sed -u` answering each JSON-RPC line (no MCP, no sandbox, no audit)",
+        floor_samples,
+        Some(base),
+    );
+    row(
+        "`warden mcp builtin:fs` read_file of a 24 B file (target ≤ 1.3)",
+        fs_samples,
+        Some(base),
+    );
+    Ok(())
 }

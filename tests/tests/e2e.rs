@@ -33,6 +33,8 @@ mod mcp;
 mod mcp_cancel;
 #[path = "e2e/mcp_conformance.rs"]
 mod mcp_conformance;
+#[path = "e2e/mcp_rich.rs"]
+mod mcp_rich;
 #[path = "e2e/oci.rs"]
 mod oci;
 #[path = "e2e/policy.rs"]

@@ -7,7 +7,7 @@
 //! every call still runs under the grant as it is then.
 
 use rmcp::model::ToolAnnotations;
-use warden::{DirMode, Grant};
+use warden::{DirMode, Grant, ToolMeta};
 
 /// The annotations for the tools of a component granted `grant`.
 pub fn from_grant(grant: &Grant) -> ToolAnnotations {
@@ -16,6 +16,18 @@ pub fn from_grant(grant: &Grant) -> ToolAnnotations {
     let mut annotations = ToolAnnotations::new();
     annotations.read_only_hint = Some(!writes && !network);
     annotations.open_world_hint = Some(network);
+    annotations
+}
+
+/// `annotations` (from the grant) with what the tool itself declares: its
+/// title, and `destructiveHint` where it declares one (a 0.2.0 tool) and
+/// its grant lets it write at all (MCP ignores the hint on read-only
+/// tools).
+pub fn with_meta(mut annotations: ToolAnnotations, meta: &ToolMeta) -> ToolAnnotations {
+    if annotations.read_only_hint != Some(true) {
+        annotations.destructive_hint = meta.destructive;
+    }
+    annotations.title = meta.title.clone();
     annotations
 }
 
@@ -59,5 +71,29 @@ mod tests {
             (net.read_only_hint, net.open_world_hint),
             (Some(false), Some(true))
         );
+    }
+
+    #[test]
+    fn destructive_only_where_declared_and_the_grant_can_write() {
+        let declared = ToolMeta {
+            destructive: Some(true),
+            title: Some("Wipe".into()),
+            ..ToolMeta::default()
+        };
+        let writes = from_grant(&Grant {
+            dirs: vec![dir(DirMode::ReadWrite)],
+            ..Grant::default()
+        });
+        let a = with_meta(writes.clone(), &declared);
+        assert_eq!(a.destructive_hint, Some(true));
+        assert_eq!(a.title.as_deref(), Some("Wipe"));
+        // A 0.1.0 tool declares nothing: no claim either way.
+        assert_eq!(
+            with_meta(writes, &ToolMeta::default()).destructive_hint,
+            None
+        );
+        // Read-only by its grant: the hint would be meaningless.
+        let reads = from_grant(&Grant::default());
+        assert_eq!(with_meta(reads, &declared).destructive_hint, None);
     }
 }

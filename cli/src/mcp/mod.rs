@@ -10,7 +10,9 @@
 //! naming what was refused and why, never a protocol error or a crash.
 
 mod annotations;
+mod audit_sync;
 mod client_log;
+mod progress;
 mod prompts;
 mod server;
 mod skills;
@@ -79,9 +81,11 @@ pub struct McpArgs {
     /// default): written before the client gets its answer (a killed server
     /// loses no record of an answered call), synced within 5 ms, one sync
     /// for all records written meanwhile; a power loss can lose the last
-    /// 5 ms. `every-record`: synced before the answer.
-    #[arg(long, value_enum, default_value_t = AuditSync::Batched)]
-    audit_sync: AuditSync,
+    /// 5 ms. `every-record`: synced before the answer. An org policy with
+    /// `[audit] sync = "every-record"` makes that the default and refuses
+    /// `batched`.
+    #[arg(long, value_enum)]
+    audit_sync: Option<AuditSync>,
 
     #[command(flatten)]
     grant: GrantArgs,
@@ -113,7 +117,7 @@ impl McpArgs {
             (None, false) => Which::Named(self.components.clone()),
         };
         let registry = self.registry.open()?;
-        let durability = match self.audit_sync {
+        let durability = match audit_sync::choose(&registry, self.audit_sync)? {
             AuditSync::Batched => warden_audit::Durability::Batched {
                 window: std::time::Duration::from_millis(5),
             },

@@ -13,8 +13,8 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
     ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
+    ReadResourceRequestParams, ReadResourceResponse, ResourceContents, ServerCapabilities,
+    ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use warden::guest_log::CapturedLog;
@@ -23,7 +23,7 @@ use super::client_log::ClientLog;
 use super::prompts::Skills;
 use serde_json::{Value, json};
 use warden::error::capability_name;
-use warden::{CallError, CallReport, EngineConfig, Runtime, ToolComponent};
+use warden::{CallError, CallReport, Content, EngineConfig, Runtime, ToolComponent};
 use warden_registry::store::Registry;
 
 use crate::grant_args::GrantArgs;
@@ -67,6 +67,14 @@ struct Exposed {
     tool: String,
     /// The MCP tool: its (possibly prefixed) name, description and schema.
     spec: Tool,
+}
+
+impl Exposed {
+    /// Whether the tool declared an output schema (so every successful
+    /// result must carry structured content).
+    fn has_output_schema(&self) -> bool {
+        self.spec.output_schema.is_some()
+    }
 }
 
 struct Inner {
@@ -147,7 +155,12 @@ impl ToolServer {
                 );
             }
             let index = served.len();
-            specs.extend(list.tools.into_iter().map(|spec| (index, spec)));
+            specs.extend(
+                list.tools
+                    .into_iter()
+                    .zip(list.meta)
+                    .map(|(spec, meta)| (index, spec, meta)),
+            );
             served.push(Served {
                 name: loc.name,
                 subject: loc.subject,
@@ -271,15 +284,15 @@ fn slug(name: &str) -> String {
 /// the number of tools: names are counted and checked in hash sets.
 fn expose(
     served: &[Served],
-    specs: Vec<(usize, warden::bindings::ToolSpec)>,
+    specs: Vec<(usize, warden::bindings::ToolSpec, warden::ToolMeta)>,
 ) -> anyhow::Result<Vec<Exposed>> {
     let mut count: HashMap<&str, usize> = HashMap::new();
-    for (_, spec) in &specs {
+    for (_, spec, _) in &specs {
         *count.entry(spec.name.as_str()).or_default() += 1;
     }
     let names: Vec<String> = specs
         .iter()
-        .map(|(i, spec)| {
+        .map(|(i, spec, _)| {
             if count.get(spec.name.as_str()).copied().unwrap_or(0) > 1 {
                 format!("{}__{}", slug(&served[*i].name), spec.name)
             } else {
@@ -289,7 +302,7 @@ fn expose(
         .collect();
     let mut tools = Vec::with_capacity(specs.len());
     let mut taken: HashSet<String> = HashSet::with_capacity(specs.len());
-    for ((index, spec), name) in specs.into_iter().zip(names) {
+    for ((index, spec, meta), name) in specs.into_iter().zip(names) {
         if !taken.insert(name.clone()) {
             bail!("two served components both provide the tool `{name}`; serve only one of them");
         }
@@ -302,11 +315,25 @@ fn expose(
                 spec.name
             ),
         };
+        let mut tool = Tool::new(name, spec.description, Arc::new(schema)).with_annotations(
+            super::annotations::with_meta(served[index].annotations.clone(), &meta),
+        );
+        tool.title = meta.title;
+        if let Some(schema) = meta.output_schema {
+            match serde_json::from_str::<Value>(&schema) {
+                Ok(Value::Object(map)) => tool.output_schema = Some(Arc::new(map)),
+                // The host checked each output schema when it listed the tools.
+                _ => bail!(
+                    "the output schema of `{}` tool `{}` is not a JSON object",
+                    served[index].name,
+                    spec.name
+                ),
+            }
+        }
         tools.push(Exposed {
             served: index,
             tool: spec.name,
-            spec: Tool::new(name, spec.description, Arc::new(schema))
-                .with_annotations(served[index].annotations.clone()),
+            spec: tool,
         });
     }
     Ok(tools)
@@ -327,6 +354,7 @@ impl Inner {
         exposed: &Exposed,
         input: String,
         cancelled: impl std::future::Future<Output = ()>,
+        progress: Option<warden::ProgressSender>,
     ) -> (CallToolResult, Option<CapturedLog>) {
         let served = &self.served[exposed.served];
         // The policy layers come from the cache: three `stat`s when no
@@ -358,9 +386,13 @@ impl Inner {
         };
         // The runtime records the call (and any denial, or its
         // cancellation) in the audit log.
-        let running = served
-            .runtime
-            .call_tool(&served.component, &exposed.tool, &input, &grant);
+        let running = served.runtime.call_tool_reporting(
+            &served.component,
+            &exposed.tool,
+            &input,
+            &grant,
+            progress,
+        );
         let result = tokio::select! {
             result = running => result,
             () = cancelled => return (cancelled_result(&served.name, &exposed.tool), None),
@@ -369,25 +401,60 @@ impl Inner {
             Ok(report) => {
                 print_guest_log(served.component.name(), &report.log);
                 let log = report.log.clone();
-                (success(report), Some(log))
+                (success(exposed, report), Some(log))
             }
             Err(err) => (failure(&err), None),
         }
     }
 }
 
-/// A successful call: the output as text (a JSON string as itself, anything
-/// else as JSON) and, for an object, as structured content too.
-fn success(report: CallReport) -> CallToolResult {
-    let text = match &report.output {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-    if report.output.is_object() {
-        result.structured_content = Some(report.output);
+/// A successful call: its content blocks (a 0.1.0 tool's output is one text
+/// block: a JSON string as itself, anything else as JSON) and its
+/// structured content (a 0.1.0 object output, or what a 0.2.0 tool
+/// returned). A tool that declared an output schema but returned no
+/// structured content gets an `invalid-output` error instead.
+fn success(exposed: &Exposed, report: CallReport) -> CallToolResult {
+    if exposed.has_output_schema() && report.structured.is_none() {
+        let message = format!(
+            "tool `{}` declares an output schema but returned no structured content",
+            exposed.tool
+        );
+        let mut result = CallToolResult::error(vec![ContentBlock::text(format!(
+            "invalid-output: {message}"
+        ))]);
+        result.structured_content =
+            Some(json!({ "error": { "kind": "invalid-output", "message": message } }));
+        return result;
     }
+    let blocks = report.content.into_iter().map(block).collect();
+    let mut result = CallToolResult::success(blocks);
+    result.structured_content = report.structured;
     result
+}
+
+/// One content block as MCP's.
+fn block(content: Content) -> ContentBlock {
+    match content {
+        Content::Text { text } => ContentBlock::text(text),
+        Content::Image { data, mime_type } => ContentBlock::image(data, mime_type),
+        Content::Audio { data, mime_type } => ContentBlock::audio(data, mime_type),
+        Content::Resource {
+            uri,
+            mime_type,
+            text,
+            blob,
+        } => {
+            let contents = match (text, blob) {
+                (Some(text), _) => ResourceContents::text(text, uri),
+                (None, blob) => ResourceContents::blob(blob.unwrap_or_default(), uri),
+            };
+            let contents = match mime_type {
+                Some(m) => contents.with_mime_type(m),
+                None => contents,
+            };
+            ContentBlock::resource(contents)
+        }
+    }
 }
 
 /// A call that failed: `isError`, the host's message (for a denial: the
@@ -485,7 +552,14 @@ impl rmcp::ServerHandler for ToolServer {
         };
         let input = Value::Object(request.arguments.unwrap_or_default()).to_string();
         let cancelled = context.ct.cancelled();
-        let (result, log) = self.inner.call(exposed, input, cancelled).await;
+        let (result, log) = match context.meta.get_progress_token() {
+            Some(token) => {
+                let (sender, reports) = tokio::sync::mpsc::unbounded_channel();
+                let call = self.inner.call(exposed, input, cancelled, Some(sender));
+                super::progress::forward_during(call, reports, &context.peer, token).await
+            }
+            None => self.inner.call(exposed, input, cancelled, None).await,
+        };
         if let Some(log) = log {
             let component = self.inner.served[exposed.served].component.name();
             self.log.forward(&context.peer, component, &log).await;

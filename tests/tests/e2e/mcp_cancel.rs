@@ -11,14 +11,14 @@ use warden_tests::components::HOSTILE;
 
 use super::cli::warden;
 
-fn send(stdin: &mut impl Write, message: Value) {
+pub(super) fn send(stdin: &mut impl Write, message: Value) {
     writeln!(stdin, "{message}").expect("write to warden mcp");
     stdin.flush().expect("flush");
 }
 
 /// Reads messages until the response with `id`; returns it and the
 /// responses to other ids seen on the way.
-fn response(
+pub(super) fn response(
     lines: &mut impl Iterator<Item = std::io::Result<String>>,
     id: u64,
 ) -> (Value, Vec<Value>) {

@@ -160,7 +160,7 @@ fn s(p: &Path) -> String {
 fn manifest(name: &str, version: &str, desc: &str) -> String {
     format!(
         "name = \"{name}\"\nversion = \"{version}\"\nkind = \"tool\"\ndescription = \"{desc}\"\n\
-         world = \"warden:plugin/tool@0.1.0\"\n"
+         world = \"warden:plugin/tool@0.2.0\"\n"
     )
 }
 

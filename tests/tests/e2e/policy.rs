@@ -763,3 +763,31 @@ fn warden_run_holds_every_part_to_the_org_stack_ceiling() {
         "only the first run reached the model"
     );
 }
+
+#[test]
+fn an_org_policy_can_require_every_audit_record_synced_and_mcp_refuses_batching() {
+    let h = Home::new();
+    h.org(&format!(
+        "[audit]\nsync = \"every-record\"\n\n[[rule]]\ncomponent = \"*\"\neffect = \"allow\"\n\
+         {OPEN_DIRS}\n{OPEN_NET}\n{OPEN_NAMES}\n"
+    ));
+    let batched = h.run(&["mcp", "builtin:fs", "--audit-sync", "batched"]);
+    let text = String::from_utf8_lossy(&batched.stderr).to_string();
+    assert!(!batched.status.success(), "{text}");
+    assert!(
+        text.contains("org policy requires every audit record to be synced")
+            && text.contains("`--audit-sync batched` is refused"),
+        "{text}"
+    );
+    // Without the flag, or with `every-record`, the server starts (and, its
+    // stdin closed here, stops at the handshake, past the durability check).
+    for args in [
+        &["mcp", "builtin:fs"][..],
+        &["mcp", "builtin:fs", "--audit-sync", "every-record"][..],
+    ] {
+        let out = h.run(args);
+        let text = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!text.contains("is refused"), "{args:?}: {text}");
+        assert!(text.contains("handshake"), "{args:?}: {text}");
+    }
+}

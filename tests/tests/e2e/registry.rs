@@ -13,7 +13,7 @@ fn fs_manifest(name: &str, version: &str) -> String {
 version = "{version}"
 kind = "tool"
 description = "Files"
-world = "warden:plugin/tool@0.1.0"
+world = "warden:plugin/tool@0.2.0"
 
 [capabilities]
 dirs = [{{ path = "/data", mode = "ro", purpose = "files to read" }}]
@@ -27,7 +27,7 @@ fn fetch_manifest(name: &str, version: &str, hosts: &str) -> String {
 version = "{version}"
 kind = "tool"
 description = "Fetch"
-world = "warden:plugin/tool@0.1.0"
+world = "warden:plugin/tool@0.2.0"
 
 [capabilities]
 hosts = [{hosts}]
@@ -75,7 +75,7 @@ fn sign_trust_install_inspect_and_call_by_name() {
             .starts_with("sha256:")
     );
     let exports = inspect["exports"].to_string();
-    assert!(exports.contains("warden:plugin/tools@0.1.0"), "{exports}");
+    assert!(exports.contains("warden:plugin/tools@0.2.0"), "{exports}");
     let imports = inspect["imports"].to_string();
     assert!(imports.contains("wasi:filesystem"), "{imports}");
 

@@ -59,7 +59,7 @@ impl World {
     fn tool_package(&self, component: &[u8], name: &str, version: &str, key: &str) -> PathBuf {
         let manifest = format!(
             "name = \"{name}\"\nversion = \"{version}\"\nkind = \"tool\"\n\
-             description = \"test\"\nworld = \"warden:plugin/tool@0.1.0\"\n\n\
+             description = \"test\"\nworld = \"warden:plugin/tool@0.2.0\"\n\n\
              [capabilities]\ndirs = [{{ path = \"/data\", mode = \"ro\", purpose = \"data\" }}]\n"
         );
         let stem = name.replace(':', "-");

@@ -18,7 +18,15 @@
 //! | `fetch` | `{url, headers?}` | GETs `url` over `wasi:http` with `headers` (an object) → `{"status", "headers": [[name, value], ...], "body"}` |
 
 use serde_json::{Value, json};
-use warden_sdk::{Capability, Denial, ToolError, ToolSpec, ToolsGuest};
+/// Bindings for `warden:plugin/tool@0.1.0`: this component keeps the 0.1.0
+/// interface (one JSON document per result) so the host's 0.1.0 path is
+/// tested; the SDK targets 0.2.0.
+mod bindings {
+    wit_bindgen::generate!({ world: "tool", path: "../../../wit" });
+}
+
+use bindings::exports::warden::plugin::tools::Guest as ToolsGuest;
+use bindings::warden::plugin::types::{Capability, Denial, ToolError, ToolSpec};
 use wasi::http::outgoing_handler;
 use wasi::http::types::{Fields, Method, OutgoingRequest, Scheme};
 use wasi::io::streams::StreamError;
@@ -214,4 +222,4 @@ impl ToolsGuest for HostileSizes {
     }
 }
 
-warden_sdk::bindings::__export_tool_world!(HostileSizes with_types_in warden_sdk::bindings);
+bindings::export!(HostileSizes with_types_in bindings);

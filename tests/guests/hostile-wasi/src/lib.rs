@@ -21,7 +21,15 @@ use std::io::ErrorKind;
 use std::net::ToSocketAddrs;
 
 use serde_json::{Value, json};
-use warden_sdk::{Capability, Denial, ToolError, ToolSpec, ToolsGuest};
+/// Bindings for `warden:plugin/tool@0.1.0`: this component keeps the 0.1.0
+/// interface (one JSON document per result) so the host's 0.1.0 path is
+/// tested; the SDK targets 0.2.0.
+mod bindings {
+    wit_bindgen::generate!({ world: "tool", path: "../../../wit" });
+}
+
+use bindings::exports::warden::plugin::tools::Guest as ToolsGuest;
+use bindings::warden::plugin::types::{Capability, Denial, ToolError, ToolSpec};
 use wasip2::http::types::{Fields, OutgoingRequest};
 
 /// The component.
@@ -239,4 +247,4 @@ impl ToolsGuest for HostileWasi {
     }
 }
 
-warden_sdk::bindings::__export_tool_world!(HostileWasi with_types_in warden_sdk::bindings);
+bindings::export!(HostileWasi with_types_in bindings);

@@ -30,7 +30,15 @@ use std::io::ErrorKind;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
-use warden_sdk::{Capability, Denial, ToolError, ToolSpec, ToolsGuest};
+/// Bindings for `warden:plugin/tool@0.1.0`: this component keeps the 0.1.0
+/// interface (one JSON document per result) so the host's 0.1.0 path is
+/// tested; the SDK targets 0.2.0.
+mod bindings {
+    wit_bindgen::generate!({ world: "tool", path: "../../../wit" });
+}
+
+use bindings::exports::warden::plugin::tools::Guest as ToolsGuest;
+use bindings::warden::plugin::types::{Capability, Denial, ToolError, ToolSpec};
 
 /// The component.
 struct Hostile;
@@ -250,7 +258,7 @@ fn call(name: &str, input: &Value) -> Result<String, ToolError> {
             let path = string(input, "path")?;
             match std::fs::read_to_string(path) {
                 Ok(content) => ok(json!({ "content": content })),
-                Err(e) => Err(ToolError::from_io(path, &e)),
+                Err(e) => Err(from_io(path, &e)),
             }
         }
         "write" => {
@@ -258,7 +266,7 @@ fn call(name: &str, input: &Value) -> Result<String, ToolError> {
             let content = string(input, "content")?;
             match std::fs::write(path, content) {
                 Ok(()) => ok(json!({ "bytes_written": content.len() })),
-                Err(e) => Err(ToolError::from_io(path, &e)),
+                Err(e) => Err(from_io(path, &e)),
             }
         }
         "env" => ok(json!({ "value": std::env::var(string(input, "name")?).ok() })),
@@ -266,7 +274,10 @@ fn call(name: &str, input: &Value) -> Result<String, ToolError> {
         "log" => {
             let count = number(input, "count")?;
             for i in 0..count {
-                warden_sdk::log::info(&format!("hostile log line {} of {count}", i + 1));
+                bindings::warden::plugin::log::log(
+                    bindings::warden::plugin::log::Level::Info,
+                    &format!("hostile log line {} of {count}", i + 1),
+                );
             }
             ok(json!({ "logged": count }))
         }
@@ -309,4 +320,19 @@ impl ToolsGuest for Hostile {
     }
 }
 
-warden_sdk::bindings::__export_tool_world!(Hostile with_types_in warden_sdk::bindings);
+bindings::export!(Hostile with_types_in bindings);
+
+/// An I/O error on `path` as a typed tool error: a permission error (how
+/// WASI reports an access outside the grant) is a filesystem denial.
+fn from_io(path: &str, err: &std::io::Error) -> ToolError {
+    use std::io::ErrorKind;
+    match err.kind() {
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => ToolError::Denied(Denial {
+            capability: Capability::Filesystem,
+            target: path.to_string(),
+            reason: format!("the grant does not allow this access ({err})"),
+        }),
+        ErrorKind::NotFound => ToolError::NotFound(format!("{path}: {err}")),
+        _ => ToolError::Failed(format!("{path}: {err}")),
+    }
+}

@@ -15,7 +15,6 @@ use super::exit;
 use super::output::print_json;
 use super::policy_grant::layers;
 use super::registry_args::RegistryArgs;
-use super::tool::locate;
 
 /// `warden grant` and `warden revoke`.
 #[derive(Debug, Args)]
@@ -353,11 +352,15 @@ fn show(registry: &RegistryArgs, json: bool) -> anyhow::Result<ExitCode> {
 
 fn explain(registry: &RegistryArgs, component: &str, json: bool) -> anyhow::Result<ExitCode> {
     let registry = registry.open()?;
-    let located = locate(component, &registry)?;
+    // Every kind of tool source is explained the same way: its subject.
+    let subject = match warden::resolve::resolve(component, &registry)? {
+        warden::resolve::Resolved::Component(located) => located.subject,
+        warden::resolve::Resolved::Source { subject, .. } => subject,
+    };
     let (user, org) = layers(&registry)?;
     let grant = effective(
-        &located.subject.id,
-        located.subject.requested.as_ref(),
+        &subject.id,
+        subject.requested.as_ref(),
         &user,
         org.as_ref(),
     );

@@ -12,6 +12,9 @@ use crate::error::PolicyError;
 /// starts (for messages).
 pub(crate) struct Document {
     pub(crate) description: Option<String>,
+    /// `require-confinement = true`: subprocess tool sources may only run
+    /// confined by the kernel (org policies only).
+    pub(crate) require_confinement: Option<bool>,
     pub(crate) rules: Vec<(Rule, usize)>,
 }
 
@@ -23,6 +26,8 @@ pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Document, Polic
     struct Raw {
         version: Option<u32>,
         description: Option<String>,
+        #[serde(rename = "require-confinement")]
+        require_confinement: Option<bool>,
         #[serde(default)]
         rule: Vec<toml::Spanned<Rule>>,
     }
@@ -50,6 +55,7 @@ pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Document, Polic
     }
     Ok(Document {
         description: raw.description,
+        require_confinement: raw.require_confinement,
         rules: raw
             .rule
             .into_iter()

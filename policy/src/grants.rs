@@ -64,6 +64,14 @@ impl GrantsFile {
     /// Parses and validates grants text.
     pub fn parse(text: &str) -> Result<GrantsFile, PolicyError> {
         let doc = parse_document(text, GRANTS_FILE)?;
+        if doc.require_confinement.is_some() {
+            return Err(PolicyError::Invalid {
+                origin: GRANTS_FILE.to_string(),
+                line: None,
+                column: None,
+                reason: "`require-confinement` belongs in an org policy, not in your grants".into(),
+            });
+        }
         let mut rules = Vec::with_capacity(doc.rules.len());
         for (i, (mut rule, at)) in doc.rules.into_iter().enumerate() {
             check_user_rule(&mut rule).map_err(|e| rule_error(text, GRANTS_FILE, i, at, e))?;

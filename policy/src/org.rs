@@ -74,9 +74,17 @@ pub struct OrgPolicy {
     rules: Vec<Rule>,
     digest: Digest,
     signed_by: Option<PublicKey>,
+    require_confinement: bool,
 }
 
 impl OrgPolicy {
+    /// Whether subprocess tool sources (MCP servers over stdio, native
+    /// commands) may only run confined by the kernel (Landlock):
+    /// `require-confinement = true` at the top of the policy.
+    pub fn requires_confinement(&self) -> bool {
+        self.require_confinement
+    }
+
     /// Parses and validates policy text without any signature check: for
     /// admins checking a policy before signing it, and for tests. A policy
     /// to enforce comes from [`load_signed`] or [`OrgPolicy::verify`].
@@ -102,6 +110,7 @@ impl OrgPolicy {
         }
         Ok(OrgPolicy {
             description: doc.description,
+            require_confinement: doc.require_confinement.unwrap_or(false),
             rules,
             digest: Digest::of(text.as_bytes()),
             signed_by: None,
@@ -289,6 +298,16 @@ mod tests {
 
     const POLICY: &str =
         "version = 1\n\n[[rule]]\ncomponent = \"*\"\neffect = \"allow\"\nenv = [\"*\"]\n";
+
+    #[test]
+    fn an_org_policy_can_require_confinement_and_grants_cannot() {
+        let strict = OrgPolicy::parse("require-confinement = true\n").expect("valid");
+        assert!(strict.requires_confinement());
+        let lax = OrgPolicy::parse("version = 1\n").expect("valid");
+        assert!(!lax.requires_confinement());
+        let err = crate::GrantsFile::parse("require-confinement = true\n").expect_err("user file");
+        assert!(err.to_string().contains("org policy"), "{err}");
+    }
 
     #[test]
     fn a_signed_policy_verifies_and_names_its_signer() {

@@ -45,6 +45,8 @@ mod registry;
 mod replay;
 #[path = "e2e/secrets.rs"]
 mod secrets;
+#[path = "e2e/tool_sources.rs"]
+mod tool_sources;
 #[path = "e2e/trust_core.rs"]
 mod trust_core;
 #[path = "e2e/wasi_attacks.rs"]

@@ -37,8 +37,11 @@
 mod landlock;
 
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::Duration;
+
+use tokio::net::unix::pipe;
 
 use crate::grant::{DirMode, Grant};
 
@@ -333,7 +336,7 @@ impl Confinement {
                 source_name: self.source_name.clone(),
             });
         }
-        let mut command = tokio::process::Command::new(&self.program);
+        let mut command = std::process::Command::new(&self.program);
         command
             .args(&self.args)
             .current_dir(&self.cwd)
@@ -342,8 +345,7 @@ impl Confinement {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
+            .process_group(0);
         let nproc = self
             .limits
             .processes
@@ -360,15 +362,33 @@ impl Confinement {
         #[cfg(not(target_os = "linux"))]
         let ruleset: Option<()> = None;
         pre_exec::install(&mut command, limits, ruleset);
-        let child = command.spawn().map_err(|source| ConfineError::Spawn {
+        let spawn_error = |source| ConfineError::Spawn {
             program: self.program.display().to_string(),
             source,
-        })?;
+        };
+        let mut child = command.spawn().map_err(spawn_error)?;
         let pid = child.id();
-        Ok(ConfinedChild {
-            child: Some(child),
+        // The pipes, registered with tokio's reactor (non-blocking).
+        let stdin = child.stdin.take().map(|p| pipe::Sender::from_owned_fd(p.into()));
+        let stdout = child
+            .stdout
+            .take()
+            .map(|p| pipe::Receiver::from_owned_fd(p.into()));
+        let stderr = child
+            .stderr
+            .take()
+            .map(|p| pipe::Receiver::from_owned_fd(p.into()));
+        let mut confined = ConfinedChild {
+            child,
             pid,
-        })
+            stdin: None,
+            stdout: None,
+            stderr: None,
+        };
+        confined.stdin = stdin.transpose().map_err(spawn_error)?;
+        confined.stdout = stdout.transpose().map_err(spawn_error)?;
+        confined.stderr = stderr.transpose().map_err(spawn_error)?;
+        Ok(confined)
     }
 }
 
@@ -429,31 +449,41 @@ fn user_process_count() -> Option<u64> {
     Some(count as u64)
 }
 
-/// A running confined subprocess. Dropping it kills its process group.
+/// A running confined subprocess. Dropping it kills its process group
+/// (and reaps the leader).
 #[derive(Debug)]
 pub struct ConfinedChild {
-    child: Option<tokio::process::Child>,
-    pid: Option<u32>,
+    child: std::process::Child,
+    pid: u32,
+    /// Its stdin, until taken.
+    pub stdin: Option<pipe::Sender>,
+    /// Its stdout, until taken.
+    pub stdout: Option<pipe::Receiver>,
+    /// Its stderr, until taken.
+    pub stderr: Option<pipe::Receiver>,
 }
 
 impl ConfinedChild {
     /// The process (and process group) id.
     pub fn id(&self) -> Option<u32> {
-        self.pid
+        Some(self.pid)
     }
 
-    /// The child, to take its pipes and wait for it.
-    pub fn child_mut(&mut self) -> &mut tokio::process::Child {
-        self.child
-            .as_mut()
-            .unwrap_or_else(|| unreachable!("the child is only taken on drop"))
+    /// Waits for the process to exit (polling; the pipes are read
+    /// separately).
+    pub async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Kills the whole process group.
     pub fn kill_group(&self) {
-        if let Some(pid) = self
-            .pid
-            .and_then(|p| i32::try_from(p).ok())
+        if let Some(pid) = i32::try_from(self.pid)
+            .ok()
             .and_then(rustix::process::Pid::from_raw)
         {
             let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
@@ -464,6 +494,8 @@ impl ConfinedChild {
 impl Drop for ConfinedChild {
     fn drop(&mut self) {
         self.kill_group();
+        // SIGKILL cannot be caught: the leader is gone at once; reap it.
+        let _ = self.child.wait();
     }
 }
 
@@ -501,14 +533,13 @@ pub async fn run(
     let mut child = confinement
         .spawn(requirement)
         .map_err(RunFailure::Confine)?;
-    let proc = child.child_mut();
-    drop(proc.stdin.take());
-    let stdout = proc.stdout.take();
-    let stderr = proc.stderr.take();
+    drop(child.stdin.take());
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
     let max = usize::try_from(max_output).unwrap_or(usize::MAX);
     let work = async {
         let (out, err) = tokio::join!(tail(stdout, max), tail(stderr, max));
-        let status = child.child_mut().wait().await;
+        let status = child.wait().await;
         (out, err, status)
     };
     let Ok((out, err, status)) = tokio::time::timeout(timeout, work).await else {
@@ -556,6 +587,7 @@ pub async fn tail<R: tokio::io::AsyncRead + Unpin>(
 /// The code that runs in the child between `fork` and `exec`.
 #[allow(unsafe_code)]
 mod pre_exec {
+    use super::CommandExt;
     use super::ProcessLimits;
     use rustix::process::{Resource, Rlimit, setrlimit};
 
@@ -567,7 +599,7 @@ mod pre_exec {
     /// Arms rlimits, `no_new_privs` and the Landlock ruleset for the
     /// child, in that order.
     pub(super) fn install(
-        command: &mut tokio::process::Command,
+        command: &mut std::process::Command,
         limits: ProcessLimits,
         ruleset: Option<Ruleset>,
     ) {

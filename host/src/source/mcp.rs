@@ -12,6 +12,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -57,6 +58,10 @@ struct State {
 struct Running {
     client: RunningService<RoleClient, ()>,
     grant: Grant,
+    /// Set when the server wrote a line over the limit (and was cut off).
+    flooded: Arc<AtomicBool>,
+    /// The line limit.
+    line_limit: u64,
     // Dropped last: kills the process group.
     child: ConfinedChild,
 }
@@ -166,13 +171,25 @@ impl McpServer {
         let started = Instant::now();
         let work = async {
             let mut state = self.state.lock().await;
-            let peer = self.connect(&mut state, grant).await?.client.peer().clone();
+            let running = self.connect(&mut state, grant).await?;
+            let peer = running.client.peer().clone();
+            let (flooded, limit) = (running.flooded.clone(), running.line_limit);
             drop(state);
             let params =
                 rmcp::model::CallToolRequestParams::new(tool.to_string()).with_arguments(arguments);
-            peer.call_tool(params)
-                .await
-                .map_err(|e| self.failed_call(e.to_string()))
+            peer.call_tool(params).await.map_err(|e| {
+                if flooded.load(Ordering::Relaxed) {
+                    CallError::InvalidOutput {
+                        component: self.subject.clone(),
+                        reason: format!(
+                            "the server wrote a message over the limit of {} and was stopped",
+                            crate::error::human_bytes(limit)
+                        ),
+                    }
+                } else {
+                    self.failed_call(e.to_string())
+                }
+            })
         };
         let result = self.bounded(grant, work).await?;
         let text = || {
@@ -330,9 +347,8 @@ impl McpServer {
         let mut child = confinement
             .spawn(grant.confinement)
             .map_err(|e| super::command::confine_error(&self.subject, e))?;
-        let proc = child.child_mut();
         let (Some(stdin), Some(stdout), Some(stderr)) =
-            (proc.stdin.take(), proc.stdout.take(), proc.stderr.take())
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             return Err(self.failed_call("its pipes are missing".into()));
         };
@@ -343,13 +359,21 @@ impl McpServer {
             .max_output_bytes
             .saturating_mul(2)
             .saturating_add(64 * 1024);
-        let stdout = LineLimit::new(stdout, line_limit);
+        let flooded = Arc::new(AtomicBool::new(false));
+        let stdout = LineLimit {
+            inner: stdout,
+            limit: line_limit,
+            line: 0,
+            flooded: flooded.clone(),
+        };
         let client = ().serve((stdout, stdin)).await.map_err(|e| {
             self.failed_call(format!("the MCP handshake failed: {e}"))
         })?;
         Ok(Running {
             client,
             grant: grant.clone(),
+            flooded,
+            line_limit,
             child,
         })
     }
@@ -373,16 +397,7 @@ struct LineLimit<R> {
     inner: R,
     limit: u64,
     line: u64,
-}
-
-impl<R> LineLimit<R> {
-    fn new(inner: R, limit: u64) -> LineLimit<R> {
-        LineLimit {
-            inner,
-            limit,
-            line: 0,
-        }
-    }
+    flooded: Arc<AtomicBool>,
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for LineLimit<R> {
@@ -399,6 +414,7 @@ impl<R: AsyncRead + Unpin> AsyncRead for LineLimit<R> {
             for b in fresh {
                 line = if *b == b'\n' { 0 } else { line + 1 };
                 if line > self.limit {
+                    self.flooded.store(true, Ordering::Relaxed);
                     return Poll::Ready(Err(std::io::Error::other(format!(
                         "the server wrote a message over {} bytes",
                         self.limit

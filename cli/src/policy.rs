@@ -358,12 +358,7 @@ fn explain(registry: &RegistryArgs, component: &str, json: bool) -> anyhow::Resu
         warden::resolve::Resolved::Source { subject, .. } => subject,
     };
     let (user, org) = layers(&registry)?;
-    let grant = effective(
-        &subject.id,
-        subject.requested.as_ref(),
-        &user,
-        org.as_ref(),
-    );
+    let grant = effective(&subject.id, subject.requested.as_ref(), &user, org.as_ref());
     if json {
         let decisions: Vec<_> = grant
             .decisions()

@@ -205,8 +205,7 @@ async fn call(args: CallArgs, verbose: u8) -> anyhow::Result<ExitCode> {
         anyhow::bail!("the tool input must be a JSON object, e.g. '{{\"path\": \"README.md\"}}'");
     }
 
-    let (runtime, source, grant) =
-        prepare(&args.component, &args.grant, &args.registry, verbose)?;
+    let (runtime, source, grant) = prepare(&args.component, &args.grant, &args.registry, verbose)?;
     // The runtime records the call (and any denial) in the audit log.
     let result = runtime
         .call_source(&source, &args.tool, &input, &grant)

@@ -82,7 +82,9 @@ pub enum ResolveError {
         reason: String,
     },
     /// No installed version matches.
-    #[error("no installed version of `{name}` matches `{req}` (see `warden list`, `warden install`)")]
+    #[error(
+        "no installed version of `{name}` matches `{req}` (see `warden list`, `warden install`)"
+    )]
     NotInstalled {
         /// The package.
         name: PackageName,
@@ -305,12 +307,12 @@ pub fn parse_spec(spec: &str) -> Result<(PackageName, VersionReq), ResolveError>
         reason,
     };
     let (name, req) = spec.split_once('@').unwrap_or((spec, "*"));
-    let name = name
-        .parse::<PackageName>()
-        .map_err(|e| invalid(e.reason))?;
-    let req: VersionReq = req
-        .parse()
-        .map_err(|_| invalid(format!("invalid version range `{req}` (e.g. ^1.2, =1.2.3, >=1, *)")))?;
+    let name = name.parse::<PackageName>().map_err(|e| invalid(e.reason))?;
+    let req: VersionReq = req.parse().map_err(|_| {
+        invalid(format!(
+            "invalid version range `{req}` (e.g. ^1.2, =1.2.3, >=1, *)"
+        ))
+    })?;
     Ok((name, req))
 }
 

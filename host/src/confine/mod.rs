@@ -36,8 +36,8 @@
 
 mod landlock;
 
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -265,9 +265,12 @@ impl Confinement {
         grant: &Grant,
         search_path: Option<&std::ffi::OsStr>,
     ) -> Result<Confinement, ConfineError> {
-        let first = grant.dirs.first().ok_or_else(|| ConfineError::NoDirectory {
-            source_name: source_name.to_string(),
-        })?;
+        let first = grant
+            .dirs
+            .first()
+            .ok_or_else(|| ConfineError::NoDirectory {
+                source_name: source_name.to_string(),
+            })?;
         let cwd = match cwd {
             None => first.host.clone(),
             Some(c) => {
@@ -369,7 +372,10 @@ impl Confinement {
         let mut child = command.spawn().map_err(spawn_error)?;
         let pid = child.id();
         // The pipes, registered with tokio's reactor (non-blocking).
-        let stdin = child.stdin.take().map(|p| pipe::Sender::from_owned_fd(p.into()));
+        let stdin = child
+            .stdin
+            .take()
+            .map(|p| pipe::Sender::from_owned_fd(p.into()));
         let stdout = child
             .stdout
             .take()

@@ -254,9 +254,7 @@ impl CommandTool {
 
     /// The argv for `input` (checked against the parameters).
     pub fn argv(&self, input: &serde_json::Value) -> Result<Vec<String>, String> {
-        let object = input
-            .as_object()
-            .ok_or("the input must be a JSON object")?;
+        let object = input.as_object().ok_or("the input must be a JSON object")?;
         for key in object.keys() {
             if !self.manifest.params.contains_key(key) {
                 return Err(format!("unknown parameter `{key}`"));
@@ -485,8 +483,10 @@ mod tests {
 
     #[test]
     fn bad_manifests_say_why() {
-        let err = CommandTool::parse("name = \"x\"\ndescription = \"\"\nprogram = \"p\"\nargs = [\"{nope}\"]")
-            .expect_err("no such parameter");
+        let err = CommandTool::parse(
+            "name = \"x\"\ndescription = \"\"\nprogram = \"p\"\nargs = [\"{nope}\"]",
+        )
+        .expect_err("no such parameter");
         assert!(err.to_string().contains("names no parameter"), "{err}");
         let err = CommandTool::parse("name = \"Bad Name\"\ndescription = \"\"\nprogram = \"p\"")
             .expect_err("bad name");

@@ -138,8 +138,7 @@ impl McpServer {
                 .map(|t| ToolSpec {
                     name: t.name.to_string(),
                     description: t.description.map(|d| d.to_string()).unwrap_or_default(),
-                    input_schema: serde_json::Value::Object((*t.input_schema).clone())
-                        .to_string(),
+                    input_schema: serde_json::Value::Object((*t.input_schema).clone()).to_string(),
                 })
                 .collect())
         };
@@ -366,9 +365,10 @@ impl McpServer {
             line: 0,
             flooded: flooded.clone(),
         };
-        let client = ().serve((stdout, stdin)).await.map_err(|e| {
-            self.failed_call(format!("the MCP handshake failed: {e}"))
-        })?;
+        let client = ()
+            .serve((stdout, stdin))
+            .await
+            .map_err(|e| self.failed_call(format!("the MCP handshake failed: {e}")))?;
         Ok(Running {
             client,
             grant: grant.clone(),

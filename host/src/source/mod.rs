@@ -168,8 +168,9 @@ impl Runtime {
         tool: &'a str,
         input: &'a str,
         grant: &'a Grant,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<CallReport, CallError>> + Send + 'a>>
-    {
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<CallReport, CallError>> + Send + 'a>,
+    > {
         match source {
             ToolSource::Component(c) => Box::pin(self.call_tool(c, tool, input, grant)),
             ToolSource::McpServer(s) => Box::pin(self.recorded(

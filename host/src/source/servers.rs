@@ -141,9 +141,11 @@ impl ServersFile {
 
     /// Removes server `name`.
     pub fn remove(&mut self, name: &str) -> Result<ServerDecl, ServersError> {
-        self.servers.remove(name).ok_or_else(|| ServersError::Unknown {
-            name: name.to_string(),
-        })
+        self.servers
+            .remove(name)
+            .ok_or_else(|| ServersError::Unknown {
+                name: name.to_string(),
+            })
     }
 }
 

@@ -82,8 +82,15 @@ fn the_kernel_refuses_a_hostile_command_what_its_grant_does_not_give() {
     std::fs::write(tmp.path().join("secret.txt"), "outside").expect("write");
     let g = grant(&[(&granted, DirMode::ReadOnly)]);
 
-    let inside = run("cat", &[granted.join("ok.txt").to_str().expect("utf-8")], &g);
-    assert_eq!((inside.exit_code, inside.stdout.as_str()), (Some(0), "inside"));
+    let inside = run(
+        "cat",
+        &[granted.join("ok.txt").to_str().expect("utf-8")],
+        &g,
+    );
+    assert_eq!(
+        (inside.exit_code, inside.stdout.as_str()),
+        (Some(0), "inside")
+    );
 
     // The same program, one directory up: the kernel says no.
     let secret = tmp.path().join("secret.txt");
@@ -131,13 +138,13 @@ fn a_confined_command_cannot_connect_to_a_port_it_is_not_granted() {
         "import socket\ntry:\n socket.create_connection(('127.0.0.1', {port}), timeout=5)\n \
          print('connected')\nexcept OSError as e:\n print('refused', e.errno)"
     );
-    let out = run("python3", &["-c", &script], &g);
+    let out = run("/usr/bin/python3", &["-c", &script], &g);
     assert_eq!(out.stdout.trim(), "refused 13", "{out:?}");
     // Granted that port, it connects.
     let mut g = g;
     g.hosts
         .push(warden::HostPattern::parse(&format!("127.0.0.1:{port}")).expect("pattern"));
-    let out = run("python3", &["-c", &script], &g);
+    let out = run("/usr/bin/python3", &["-c", &script], &g);
     assert_eq!(out.stdout.trim(), "connected", "{out:?}");
 }
 
@@ -237,9 +244,7 @@ impl World {
     fn calls_of(&self, component: &str) -> Vec<serde_json::Value> {
         self.audit()
             .into_iter()
-            .filter(|r| {
-                r["event"]["type"] == "call" && r["event"]["component"] == component
-            })
+            .filter(|r| r["event"]["type"] == "call" && r["event"]["component"] == component)
             .collect()
     }
 }
@@ -283,32 +288,74 @@ fn git_command_tools_run_only_when_granted_and_are_recorded() {
     );
     assert!(stderr.contains("no granted directory"), "{stderr}");
     let calls = w.calls_of("command:git-status");
-    assert_eq!(calls.last().expect("recorded")["event"]["outcome"], "denied");
+    assert_eq!(
+        calls.last().expect("recorded")["event"]["outcome"],
+        "denied"
+    );
 
     let dir = format!("{}:ro", repo.display());
     let status = w.ok(&[
-        "tool", "call", "command:git_status", "git_status", "{}", "--dir", &dir, "--json",
+        "tool",
+        "call",
+        "command:git_status",
+        "git_status",
+        "{}",
+        "--dir",
+        &dir,
+        "--json",
     ]);
     assert_eq!(status["kind"], "command");
     let out = status["output"]["stdout"].as_str().expect("stdout");
-    assert!(out.contains("## main") && out.contains(" M a.txt"), "{status}");
+    assert!(
+        out.contains("## main") && out.contains(" M a.txt"),
+        "{status}"
+    );
 
     let diff = w.ok(&[
-        "tool", "call", "command:git_diff", "git_diff", r#"{"paths": ["a.txt"]}"#, "--dir", &dir,
+        "tool",
+        "call",
+        "command:git_diff",
+        "git_diff",
+        r#"{"paths": ["a.txt"]}"#,
+        "--dir",
+        &dir,
         "--json",
     ]);
-    assert!(diff["output"]["stdout"].as_str().expect("stdout").contains("+two"), "{diff}");
+    assert!(
+        diff["output"]["stdout"]
+            .as_str()
+            .expect("stdout")
+            .contains("+two"),
+        "{diff}"
+    );
 
     let log = w.ok(&[
-        "tool", "call", "command:git_log", "git_log", r#"{"count": 5}"#, "--dir", &dir, "--json",
+        "tool",
+        "call",
+        "command:git_log",
+        "git_log",
+        r#"{"count": 5}"#,
+        "--dir",
+        &dir,
+        "--json",
     ]);
-    assert!(log["output"]["stdout"].as_str().expect("stdout").contains("first commit"));
+    assert!(
+        log["output"]["stdout"]
+            .as_str()
+            .expect("stdout")
+            .contains("first commit")
+    );
 
     // An argument that would be an option is refused before anything runs.
     let stderr = w.fails(
         &[
-            "tool", "call", "command:git_diff", "git_diff",
-            r#"{"paths": [], "staged": "--output=/tmp/x"}"#, "--dir", &dir,
+            "tool",
+            "call",
+            "command:git_diff",
+            "git_diff",
+            r#"{"paths": [], "staged": "--output=/tmp/x"}"#,
+            "--dir",
+            &dir,
         ],
         3,
     );
@@ -317,7 +364,12 @@ fn git_command_tools_run_only_when_granted_and_are_recorded() {
     let outcomes: Vec<_> = w
         .calls_of("command:git-status")
         .iter()
-        .map(|r| r["event"]["outcome"].as_str().unwrap_or_default().to_string())
+        .map(|r| {
+            r["event"]["outcome"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect();
     assert_eq!(outcomes, ["denied", "ok"]);
 }
@@ -326,7 +378,13 @@ fn everything(w: &World, modules: &Path, extra: &[&str]) {
     let script = modules.join("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
     let mut args = vec!["server", "add", "everything"];
     args.extend_from_slice(extra);
-    args.extend(["--json", "--", "node", script.to_str().expect("utf-8"), "stdio"]);
+    args.extend([
+        "--json",
+        "--",
+        "node",
+        script.to_str().expect("utf-8"),
+        "stdio",
+    ]);
     w.ok(&args);
 }
 
@@ -350,42 +408,85 @@ fn server_everything_is_listed_called_denied_bounded_and_recorded() {
         .iter()
         .filter_map(|t| t["name"].as_str())
         .collect();
-    assert!(names.contains(&"echo") && names.contains(&"get-sum"), "{names:?}");
+    assert!(
+        names.contains(&"echo") && names.contains(&"get-sum"),
+        "{names:?}"
+    );
     assert!(!names.contains(&"get-env"), "a denied tool is not listed");
 
     let echo = w.ok(&[
-        "tool", "call", "server:everything", "echo", r#"{"message": "hi there"}"#, "--dir", &dir,
+        "tool",
+        "call",
+        "server:everything",
+        "echo",
+        r#"{"message": "hi there"}"#,
+        "--dir",
+        &dir,
         "--json",
     ]);
-    assert!(echo["output"].to_string().contains("Echo: hi there"), "{echo}");
+    assert!(
+        echo["output"].to_string().contains("Echo: hi there"),
+        "{echo}"
+    );
 
     // Denied by the declaration: the same denial shape as a component's.
     let stderr = w.fails(
-        &["tool", "call", "server:everything", "get-env", "{}", "--dir", &dir],
+        &[
+            "tool",
+            "call",
+            "server:everything",
+            "get-env",
+            "{}",
+            "--dir",
+            &dir,
+        ],
         4,
     );
     assert!(stderr.contains("denies this tool"), "{stderr}");
 
     // Not granted a directory: it does not start.
-    let stderr = w.fails(&["tool", "call", "server:everything", "echo", r#"{"message":"x"}"#], 4);
+    let stderr = w.fails(
+        &[
+            "tool",
+            "call",
+            "server:everything",
+            "echo",
+            r#"{"message":"x"}"#,
+        ],
+        4,
+    );
     assert!(stderr.contains("no granted directory"), "{stderr}");
 
     // A call that hangs is stopped at the wall clock.
     let stderr = w.fails(
         &[
-            "tool", "call", "server:everything", "trigger-long-running-operation",
-            r#"{"duration": 120, "steps": 2}"#, "--dir", &dir, "--timeout", "3s",
+            "tool",
+            "call",
+            "server:everything",
+            "trigger-long-running-operation",
+            r#"{"duration": 120, "steps": 2}"#,
+            "--dir",
+            &dir,
+            "--timeout",
+            "3s",
         ],
         5,
     );
     assert!(stderr.contains("timed out"), "{stderr}");
 
     // A flood is capped.
-    let big = "x".repeat(200_000);
+    let big = "x".repeat(120_000);
     let input = serde_json::json!({ "message": big }).to_string();
     let stderr = w.fails(
         &[
-            "tool", "call", "server:everything", "echo", &input, "--dir", &dir, "--max-output",
+            "tool",
+            "call",
+            "server:everything",
+            "echo",
+            &input,
+            "--dir",
+            &dir,
+            "--max-output",
             "16KiB",
         ],
         9,
@@ -395,16 +496,32 @@ fn server_everything_is_listed_called_denied_bounded_and_recorded() {
     let outcomes: Vec<String> = w
         .calls_of("server:everything")
         .iter()
-        .map(|r| r["event"]["outcome"].as_str().unwrap_or_default().to_string())
+        .map(|r| {
+            r["event"]["outcome"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect();
-    assert_eq!(outcomes, ["ok", "denied", "denied", "timeout", "invalid-output"]);
+    assert_eq!(
+        outcomes,
+        ["ok", "denied", "denied", "timeout", "invalid-output"]
+    );
     let denials: Vec<_> = w
         .audit()
         .into_iter()
         .filter(|r| r["event"]["type"] == "denial")
-        .map(|r| r["event"]["target"].as_str().unwrap_or_default().to_string())
+        .map(|r| {
+            r["event"]["target"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect();
-    assert!(denials.contains(&"server:everything/get-env".to_string()), "{denials:?}");
+    assert!(
+        denials.contains(&"server:everything/get-env".to_string()),
+        "{denials:?}"
+    );
 }
 
 #[test]
@@ -418,25 +535,41 @@ fn server_filesystem_reading_outside_its_grant_is_refused_by_the_kernel() {
     std::fs::create_dir_all(root.join("granted")).expect("mkdir");
     std::fs::write(root.join("granted/ok.txt"), "granted text").expect("write");
     std::fs::write(root.join("secret.txt"), "secret text").expect("write");
-    let script =
-        modules.join("node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
+    let script = modules.join("node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
     // The server itself is told it may serve all of `root`; the grant says
     // only `root/granted`.
     w.ok(&[
-        "server", "add", "fs", "--json", "--", "node", script.to_str().expect("utf-8"),
+        "server",
+        "add",
+        "fs",
+        "--json",
+        "--",
+        "node",
+        script.to_str().expect("utf-8"),
         root.to_str().expect("utf-8"),
     ]);
     let granted = format!("{}:ro", root.join("granted").display());
     let modules_dir = format!("{}:ro", modules.display());
     let read = |path: &Path| {
         w.run(&[
-            "tool", "call", "server:fs", "read_text_file",
+            "tool",
+            "call",
+            "server:fs",
+            "read_text_file",
             &serde_json::json!({ "path": path }).to_string(),
-            "--dir", &granted, "--dir", &modules_dir, "--json",
+            "--dir",
+            &granted,
+            "--dir",
+            &modules_dir,
+            "--json",
         ])
     };
     let ok = read(&root.join("granted/ok.txt"));
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("granted text"));
 
     let refused = read(&root.join("secret.txt"));
@@ -446,7 +579,10 @@ fn server_filesystem_reading_outside_its_grant_is_refused_by_the_kernel() {
         String::from_utf8_lossy(&refused.stderr)
     );
     assert!(!refused.status.success(), "{text}");
-    assert!(text.contains("EACCES") || text.contains("permission denied"), "{text}");
+    assert!(
+        text.contains("EACCES") || text.contains("permission denied"),
+        "{text}"
+    );
     assert!(!text.contains("secret text"), "{text}");
 }
 
@@ -489,7 +625,11 @@ fn a_crashed_server_is_started_again_at_its_next_call() {
     // process.
     let again = echo("second").or_else(|_| echo("third"));
     let report = again.expect("restarted");
-    assert!(report.output.to_string().contains("Echo:"), "{:?}", report.output);
+    assert!(
+        report.output.to_string().contains("Echo:"),
+        "{:?}",
+        report.output
+    );
     assert_eq!(warden_tests::block_on(server.starts()), 2);
     assert_ne!(warden_tests::block_on(server.pid()), Some(pid));
 }
@@ -502,7 +642,11 @@ fn warden_mcp_serves_a_servers_tools_under_its_prefix_as_a_gateway() {
         Err(why) => return skip(Prerequisite::Confinement, "mcp gateway", &why),
     };
     let w = World::new();
-    everything(&w, &modules, &["--allow-tool", "echo", "--allow-tool", "get-sum"]);
+    everything(
+        &w,
+        &modules,
+        &["--allow-tool", "echo", "--allow-tool", "get-sum"],
+    );
     let dir = format!("{}:ro", modules.display());
     let mut child = warden()
         .args(["mcp", "server:everything", "command:git_log", "--dir", &dir])
@@ -526,9 +670,11 @@ fn warden_mcp_serves_a_servers_tools_under_its_prefix_as_a_gateway() {
         }
         panic!("no answer to {id}");
     };
-    send(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    send(
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "t", "version": "0"}}}));
+        "clientInfo": {"name": "t", "version": "0"}}}),
+    );
     answer(1);
     send(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
     send(serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}));
@@ -540,11 +686,19 @@ fn warden_mcp_serves_a_servers_tools_under_its_prefix_as_a_gateway() {
         .filter_map(|t| t["name"].as_str().map(str::to_string))
         .collect();
     names.sort();
-    assert_eq!(names, ["everything__echo", "everything__get-sum", "git_log"]);
-    send(serde_json::json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
-        "name": "everything__echo", "arguments": {"message": "through the gateway"}}}));
+    assert_eq!(
+        names,
+        ["everything__echo", "everything__get-sum", "git_log"]
+    );
+    send(
+        serde_json::json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+        "name": "everything__echo", "arguments": {"message": "through the gateway"}}}),
+    );
     let call = answer(3);
-    assert!(call.to_string().contains("Echo: through the gateway"), "{call}");
+    assert!(
+        call.to_string().contains("Echo: through the gateway"),
+        "{call}"
+    );
     drop(send);
     let _ = child.kill();
     let _ = child.wait();

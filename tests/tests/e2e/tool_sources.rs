@@ -699,7 +699,6 @@ fn warden_mcp_serves_a_servers_tools_under_its_prefix_as_a_gateway() {
         call.to_string().contains("Echo: through the gateway"),
         "{call}"
     );
-    drop(send);
     let _ = child.kill();
     let _ = child.wait();
     let calls = w.calls_of("server:everything");

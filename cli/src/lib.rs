@@ -28,6 +28,7 @@ mod run;
 mod run_engine;
 mod run_hint;
 mod run_recording;
+mod server;
 mod session_log;
 mod sessions;
 mod tool;
@@ -119,6 +120,9 @@ enum Command {
     /// Serve tool components to MCP clients (Claude Desktop, IDEs) over
     /// stdio or streamable HTTP, each call under its component's grant.
     Mcp(Box<mcp::McpArgs>),
+    /// Declare the MCP servers whose tools warden governs (`server:NAME`).
+    #[command(subcommand)]
+    Server(server::ServerCommand),
     /// Manage which keys are trusted to sign which namespaces.
     Trust {
         #[command(subcommand)]
@@ -153,6 +157,7 @@ impl Cli {
             Command::Policy { command, .. } => command.json(),
             Command::Audit { command, .. } => command.json(),
             Command::Mcp(_) => false,
+            Command::Server(c) => c.json(),
         }
     }
 
@@ -181,6 +186,7 @@ impl Cli {
             Command::Policy { command, registry } => command.execute(&registry),
             Command::Audit { command, registry } => command.execute(&registry),
             Command::Mcp(a) => a.execute().await,
+            Command::Server(c) => c.execute(),
         }
     }
 }

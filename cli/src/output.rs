@@ -3,10 +3,9 @@
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use warden::bindings::ToolSpec;
 use warden::error::capability_name;
 use warden::guest_log::CapturedLog;
-use warden::{CallError, CallReport, ToolComponent};
+use warden::{CallError, CallReport, ListedTool, ToolSource};
 
 use super::{exit, hint};
 
@@ -18,24 +17,21 @@ pub fn print_json(value: &Value) {
     );
 }
 
-pub fn tool_list_json(component: &ToolComponent, tools: &[ToolSpec]) -> Value {
-    let tools: Vec<Value> = tools
-        .iter()
-        .map(|t| {
-            json!({
-                "name": t.name,
-                "description": t.description,
-                "input_schema": serde_json::from_str::<Value>(&t.input_schema).unwrap_or(Value::Null),
-            })
-        })
-        .collect();
-    json!({ "ok": true, "component": component.name(), "tools": tools })
-}
-
-pub fn call_json(component: &ToolComponent, tool: &str, report: &CallReport) -> Value {
+pub fn tool_list_json(source: &ToolSource, tools: &[ListedTool]) -> Value {
     json!({
         "ok": true,
-        "component": component.name(),
+        "component": source.name(),
+        "kind": source.kind(),
+        "origin": source.origin(),
+        "tools": tools,
+    })
+}
+
+pub fn call_json(source: &ToolSource, tool: &str, report: &CallReport) -> Value {
+    json!({
+        "ok": true,
+        "component": source.name(),
+        "kind": source.kind(),
         "tool": tool,
         "output": report.output,
         "log": report.log,
@@ -61,10 +57,12 @@ pub fn print_guest_log(component: &str, log: &CapturedLog) {
     }
 }
 
-pub fn print_tool_list(component: &ToolComponent, tools: &[ToolSpec]) {
+pub fn print_tool_list(source: &ToolSource, tools: &[ListedTool]) {
     println!(
-        "{}: {} tool{}",
-        component.name(),
+        "{} ({}, {}): {} tool{}",
+        source.name(),
+        source.kind(),
+        source.origin(),
         tools.len(),
         if tools.len() == 1 { "" } else { "s" }
     );
@@ -74,7 +72,7 @@ pub fn print_tool_list(component: &ToolComponent, tools: &[ToolSpec]) {
         for line in tool.description.lines() {
             println!("      {line}");
         }
-        let schema: Value = serde_json::from_str(&tool.input_schema).unwrap_or(Value::Null);
+        let schema = &tool.input_schema;
         let required: Vec<&str> = schema["required"]
             .as_array()
             .map(|r| r.iter().filter_map(Value::as_str).collect())

@@ -15,7 +15,6 @@ use super::exit;
 use super::output::print_json;
 use super::policy_grant::layers;
 use super::registry_args::RegistryArgs;
-use super::tool::locate;
 
 /// `warden grant` and `warden revoke`.
 #[derive(Debug, Args)]
@@ -359,14 +358,13 @@ fn show(registry: &RegistryArgs, json: bool) -> anyhow::Result<ExitCode> {
 
 fn explain(registry: &RegistryArgs, component: &str, json: bool) -> anyhow::Result<ExitCode> {
     let registry = registry.open()?;
-    let located = locate(component, &registry)?;
+    // Every kind of tool source is explained the same way: its subject.
+    let subject = match warden::resolve::resolve(component, &registry)? {
+        warden::resolve::Resolved::Component(located) => located.subject,
+        warden::resolve::Resolved::Source { subject, .. } => subject,
+    };
     let (user, org) = layers(&registry)?;
-    let grant = effective(
-        &located.subject.id,
-        located.subject.requested.as_ref(),
-        &user,
-        org.as_ref(),
-    );
+    let grant = effective(&subject.id, subject.requested.as_ref(), &user, org.as_ref());
     // Data residency: the labels, who may see each class, and the classes
     // this component's directories hold.
     let residency =
@@ -375,11 +373,10 @@ fn explain(registry: &RegistryArgs, component: &str, json: bool) -> anyhow::Resu
     for dir in grant.dirs() {
         let classes = residency.classes_within(&dir.host);
         if !classes.is_empty() {
+            let names = classes.iter().cloned().collect::<Vec<_>>().join(", ");
             data.push(format!(
-                "{} reaches {} data: what it returns is labelled {}",
-                dir.host,
-                classes.iter().cloned().collect::<Vec<_>>().join(", "),
-                classes.iter().cloned().collect::<Vec<_>>().join(", ")
+                "{} reaches {names} data: what it returns is labelled {names}",
+                dir.host
             ));
         }
     }

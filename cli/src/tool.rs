@@ -1,20 +1,18 @@
 //! `warden tool list` and `warden tool call`.
 
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Subcommand};
-use warden::{ArtifactCache, AuditSink, Grant, Runtime, ToolComponent};
-use warden_policy::ComponentId;
+use warden::resolve::Resolved;
+use warden::{ArtifactCache, AuditSink, Grant, Runtime, ToolComponent, ToolSource};
 use warden_registry::store::Registry;
 
 use super::exit;
 use super::grant_args::GrantArgs;
-use super::install::parse_spec;
 use super::output;
-use super::policy_grant::{DeniedFlags, Subject, resolve};
+use super::policy_grant::{DeniedFlags, resolve};
 use super::registry_args::RegistryArgs;
 
 #[derive(Debug, Subcommand)]
@@ -27,9 +25,10 @@ pub enum ToolCommand {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// The component: a `.wasm` (or `.wat`) file, `builtin:fs`,
-    /// `builtin:grep`, `builtin:http-fetch`, or an installed package
-    /// NAME[@RANGE] such as `acme:grep@^1`.
+    /// The tool source: a `.wasm` (or `.wat`) file, `builtin:fs`,
+    /// `builtin:grep`, `builtin:http-fetch`, an installed package
+    /// NAME[@RANGE] such as `acme:grep@^1`, an MCP server `server:NAME`
+    /// (see `warden server`), or a command tool such as `command:git_status`.
     component: String,
 
     /// Print JSON instead of text.
@@ -45,9 +44,10 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct CallArgs {
-    /// The component: a `.wasm` (or `.wat`) file, `builtin:fs`,
-    /// `builtin:grep`, `builtin:http-fetch`, or an installed package
-    /// NAME[@RANGE] such as `acme:grep@^1`.
+    /// The tool source: a `.wasm` (or `.wat`) file, `builtin:fs`,
+    /// `builtin:grep`, `builtin:http-fetch`, an installed package
+    /// NAME[@RANGE] such as `acme:grep@^1`, an MCP server `server:NAME`
+    /// (see `warden server`), or a command tool such as `command:git_status`.
     component: String,
 
     /// The tool to call (see `warden tool list`).
@@ -84,127 +84,21 @@ impl ToolCommand {
     }
 }
 
-/// A component found but not yet compiled, and who it is, for policy.
-pub(super) struct Located {
-    /// The name it is loaded as.
-    pub(super) name: String,
-    /// The component's bytes (verified against the recorded digest).
-    pub(super) bytes: Vec<u8>,
-    /// Who it is, for policy.
-    pub(super) subject: Subject,
-}
+pub(super) use warden::resolve::Located;
 
-/// Finds an agent part: the installed package matching `name@req` (which
-/// must be of `kind`), or else, for the first-party `warden` namespace, the
-/// built-in component of that name.
+/// Finds an agent part (see [`warden::resolve::locate_part`]).
 pub(super) fn locate_part(
     name: &warden_registry::PackageName,
     req: &semver::VersionReq,
     kind: &str,
     registry: &Registry,
 ) -> anyhow::Result<Located> {
-    if let Some(installed) = registry.find(name, req)? {
-        if installed.kind != kind {
-            bail!("`{name}` is a {}, not a {kind}", installed.kind);
-        }
-        return located_installed(registry, &installed);
-    }
-    if name.namespace() == "warden"
-        && let Some(bytes) = warden::builtin::lookup(name.name())
-    {
-        let subject = Subject::builtin(name.name(), bytes)?;
-        if !req.matches(&subject.id.version) {
-            bail!(
-                "the built-in `{name}` is version {}, which does not match `{req}`; install a \
-                 matching version (`warden install {name}@{req}`)",
-                subject.id.version
-            );
-        }
-        return Ok(Located {
-            name: name.name().to_string(),
-            subject,
-            bytes: bytes.to_vec(),
-        });
-    }
-    bail!(
-        "no installed {kind} `{name}` matches `{req}`; install it (`warden install {name}@{req}`) \
-         or use a first-party part such as `warden:{}`",
-        match kind {
-            "planner" => "planner@^0.1",
-            "model-provider" => "openai-provider@^0.1",
-            _ => "fs@^0.1",
-        }
-    )
+    Ok(warden::resolve::locate_part(name, req, kind, registry)?)
 }
 
-/// Finds `spec`: `builtin:NAME`, a file path, or an installed package
-/// `NAME[@RANGE]` (its bytes verified against the recorded digest).
+/// Finds a component (see [`warden::resolve::locate`]).
 pub(super) fn locate(spec: &str, registry: &Registry) -> anyhow::Result<Located> {
-    if let Some(name) = spec.strip_prefix("builtin:") {
-        let bytes = warden::builtin::lookup(name).with_context(|| {
-            format!(
-                "there is no built-in component `{name}` (built-ins: {})",
-                warden::builtin::NAMES.join(", ")
-            )
-        })?;
-        return Ok(Located {
-            name: name.to_string(),
-            subject: Subject::builtin(name, bytes)?,
-            bytes: bytes.to_vec(),
-        });
-    }
-    let path = PathBuf::from(spec);
-    let looks_like_file =
-        path.exists() || spec.contains('/') || spec.ends_with(".wasm") || spec.ends_with(".wat");
-    if looks_like_file || !spec.contains(':') {
-        let bytes = std::fs::read(&path).map_err(|source| warden::LoadError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| spec.to_string());
-        return Ok(Located {
-            name,
-            subject: Subject::file(&path, &bytes),
-            bytes,
-        });
-    }
-    let (name, req) = parse_spec(spec)?;
-    let installed = registry.find(&name, &req)?.with_context(|| {
-        format!(
-            "no installed version of `{name}` matches `{req}` (see `warden list`, `warden install`)"
-        )
-    })?;
-    if installed.kind != "tool" {
-        bail!("`{name}` is a {}, not a tool", installed.kind);
-    }
-    located_installed(registry, &installed)
-}
-
-/// An installed package, located through [`Registry::load`]: the bytes
-/// that run and the manifest are those of the signed package file, checked
-/// against the index entry and the trust store as it is now.
-fn located_installed(
-    registry: &Registry,
-    installed: &warden_registry::store::Installed,
-) -> anyhow::Result<Located> {
-    let verified = registry.load(installed)?;
-    let id = ComponentId {
-        name: verified.manifest().name.clone(),
-        version: verified.manifest().version.clone(),
-        digest: verified.component_digest(),
-    };
-    let requested = verified.manifest().capabilities.clone();
-    Ok(Located {
-        name: id.name.to_string(),
-        bytes: verified.into_component(),
-        subject: Subject {
-            id,
-            requested: Some(requested),
-        },
-    })
+    Ok(warden::resolve::locate(spec, registry)?)
 }
 
 /// Where the runtime records calls: the registry's audit log. A log that
@@ -250,38 +144,47 @@ pub(super) fn compile(
     Ok(component)
 }
 
-/// Finds `spec`, works out its grant for this call, and compiles it for
-/// an engine with the grant's stack limit.
+/// Resolves `spec` (a component, `server:NAME` or `command:NAME`), works
+/// out its grant for this call, and compiles a component for an engine
+/// with the grant's stack limit.
 fn prepare(
     spec: &str,
     flags: &GrantArgs,
     registry: &RegistryArgs,
     verbose: u8,
-) -> anyhow::Result<(Runtime, ToolComponent, Grant)> {
+) -> anyhow::Result<(Runtime, ToolSource, Grant)> {
     let registry = registry.open()?;
-    let located = locate(spec, &registry)?;
-    let resolved = resolve(&registry, &located.subject, flags, DeniedFlags::Refuse)?;
+    let resolved = warden::resolve::resolve(spec, &registry)?;
+    let subject = match &resolved {
+        Resolved::Component(located) => &located.subject,
+        Resolved::Source { subject, .. } => subject,
+    };
+    let authorized = resolve(&registry, subject, flags, DeniedFlags::Refuse)?;
     if verbose > 0 {
-        for line in resolved.effective.explain() {
+        for line in authorized.effective.explain() {
             eprintln!("{line}");
         }
     }
-    let runtime = Runtime::new(resolved.engine, audit_sink(&registry))?;
-    let component = compile(&runtime, &located, &registry)?;
-    Ok((runtime, component, resolved.grant))
+    let runtime = Runtime::new(authorized.engine, audit_sink(&registry))?;
+    let source = match resolved {
+        Resolved::Component(located) => {
+            ToolSource::Component(compile(&runtime, &located, &registry)?)
+        }
+        Resolved::Source { source, .. } => source,
+    };
+    Ok((runtime, source, authorized.grant))
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let (runtime, component, grant) = prepare(&args.component, &args.grant, &args.registry, 0)?;
-    let list = runtime
-        .list_tools(&component, &grant)
+    let (runtime, source, grant) = prepare(&args.component, &args.grant, &args.registry, 0)?;
+    let tools = runtime
+        .list_source(&source, &grant)
         .await
-        .with_context(|| format!("failed to list the tools of `{}`", component.name()))?;
+        .with_context(|| format!("failed to list the tools of `{}`", source.name()))?;
     if args.json {
-        output::print_json(&output::tool_list_json(&component, &list.tools));
+        output::print_json(&output::tool_list_json(&source, &tools));
     } else {
-        output::print_guest_log(component.name(), &list.log);
-        output::print_tool_list(&component, &list.tools);
+        output::print_tool_list(&source, &tools);
     }
     Ok(ExitCode::from(exit::OK))
 }
@@ -302,18 +205,17 @@ async fn call(args: CallArgs, verbose: u8) -> anyhow::Result<ExitCode> {
         anyhow::bail!("the tool input must be a JSON object, e.g. '{{\"path\": \"README.md\"}}'");
     }
 
-    let (runtime, component, grant) =
-        prepare(&args.component, &args.grant, &args.registry, verbose)?;
+    let (runtime, source, grant) = prepare(&args.component, &args.grant, &args.registry, verbose)?;
     // The runtime records the call (and any denial) in the audit log.
     let result = runtime
-        .call_tool(&component, &args.tool, &input, &grant)
+        .call_source(&source, &args.tool, &input, &grant)
         .await;
     let report = result
-        .with_context(|| format!("call to `{}` tool `{}` failed", component.name(), args.tool))?;
+        .with_context(|| format!("call to `{}` tool `{}` failed", source.name(), args.tool))?;
     if args.json {
-        output::print_json(&output::call_json(&component, &args.tool, &report));
+        output::print_json(&output::call_json(&source, &args.tool, &report));
     } else {
-        output::print_guest_log(component.name(), &report.log);
+        output::print_guest_log(source.name(), &report.log);
         output::print_call(&report, verbose);
     }
     Ok(ExitCode::from(exit::OK))

@@ -385,6 +385,13 @@ where
             &effective, call, &stored, &component, &mut grant, &mut notes,
         )?;
     }
+    if layers
+        .org
+        .as_ref()
+        .is_some_and(OrgPolicy::requires_confinement)
+    {
+        grant.confinement = crate::confine::Requirement::Required;
+    }
     let limits = effective.limits();
     let defaults = Limits::default();
     grant.limits = Limits {

@@ -22,6 +22,7 @@ use crate::sandbox::SandboxState;
 use crate::sandboxed::instantiate_and_call;
 use crate::secret::Redactor;
 use crate::tool_result::{GuestResult, ToolMeta};
+use warden_core::Digest;
 
 /// What a call used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -164,17 +165,52 @@ impl Runtime {
         grant: &'a Grant,
         progress: Option<crate::progress::ProgressSender>,
     ) -> impl std::future::Future<Output = Result<CallReport, CallError>> + Send + 'a {
+        self.recorded(
+            &component.name,
+            &component.digest,
+            tool,
+            input,
+            grant,
+            self.call_tool_unredacted(component, tool, input, grant, progress),
+        )
+    }
+
+    /// The record step around `run`, the call of `tool` of the source named
+    /// `name`: armed at once (a future dropped before its first poll is
+    /// recorded as `cancelled`), secrets redacted from the result, and the
+    /// record written however the call ends. Every kind of tool source
+    /// calls through here ([`Runtime::call_source`]).
+    pub(crate) fn recorded<'a>(
+        &'a self,
+        name: &'a str,
+        digest: &'a Digest,
+        tool: &'a str,
+        input: &'a str,
+        grant: &'a Grant,
+        run: impl std::future::Future<Output = Result<CallReport, CallError>> + Send + 'a,
+    ) -> impl std::future::Future<Output = Result<CallReport, CallError>> + Send + 'a {
         // Armed now, not at the first poll.
-        let guard = self.cancel_guard(component, tool, input, grant);
+        let guard = CancelGuard::new(
+            &self.audit,
+            CallRecord {
+                component: name,
+                digest,
+                function: tool,
+                arguments: input,
+                outcome: "cancelled",
+                duration: std::time::Duration::ZERO,
+                stats: None,
+                denial: None,
+                secrets: grant.secret_values(),
+                used: None,
+            },
+        );
         async move {
             let redactor = Redactor::new(&grant.secrets);
-            let result = self
-                .call_tool_unredacted(component, tool, input, grant, progress)
-                .await
-                .map_err(|e| redact_error(e, &redactor));
+            let result = run.await.map_err(|e| redact_error(e, &redactor));
             let duration = guard.started().elapsed();
             guard.finish();
-            self.record_tool_call(component, tool, input, grant, &result, duration);
+            self.record_call(name, digest, tool, input, grant, &result, duration);
             result
         }
     }
@@ -215,9 +251,32 @@ impl Runtime {
         result: &Result<CallReport, CallError>,
         duration: std::time::Duration,
     ) {
+        self.record_call(
+            &component.name,
+            &component.digest,
+            tool,
+            input,
+            grant,
+            result,
+            duration,
+        );
+    }
+
+    /// Writes the audit record of one call of `tool` of the source `name`.
+    #[allow(clippy::too_many_arguments)]
+    fn record_call(
+        &self,
+        name: &str,
+        digest: &Digest,
+        tool: &str,
+        input: &str,
+        grant: &Grant,
+        result: &Result<CallReport, CallError>,
+        duration: std::time::Duration,
+    ) {
         self.audit.record(&CallRecord {
-            component: &component.name,
-            digest: &component.digest,
+            component: name,
+            digest,
             function: tool,
             arguments: input,
             outcome: match result {
@@ -225,7 +284,12 @@ impl Runtime {
                 Err(e) => e.kind(),
             },
             duration,
-            stats: result.as_ref().ok().map(|r| &r.stats),
+            // Fuel and memory are measured in a store only.
+            stats: result
+                .as_ref()
+                .ok()
+                .map(|r| &r.stats)
+                .filter(|s| s.fuel_used > 0 || s.peak_memory_bytes > 0),
             denial: result.as_ref().err().and_then(CallError::denial),
             secrets: grant.secret_values(),
             used: result.as_ref().ok().map(|r| &r.used),

@@ -29,6 +29,9 @@ pub struct Grant {
     pub secrets: Vec<crate::secret::SecretGrant>,
     /// Resource limits.
     pub limits: Limits,
+    /// Whether a subprocess tool source may start without the kernel's
+    /// confinement (see [`crate::confine`]).
+    pub confinement: crate::confine::Requirement,
 }
 
 impl Grant {

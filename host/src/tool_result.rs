@@ -60,15 +60,18 @@ pub enum Content {
 
 /// What a 0.2.0 tool declares beyond a 0.1.0 [`ToolSpec`] (all empty for
 /// a 0.1.0 tool).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ToolMeta {
     /// A short name for people.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// JSON Schema of the structured output (a JSON object, checked when
     /// the tools are listed).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<String>,
     /// Whether the tool declares it may destroy or overwrite data (`None`:
     /// it declares nothing either way, as every 0.1.0 tool).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub destructive: Option<bool>,
 }
 
@@ -130,14 +133,10 @@ impl GuestResult {
         match self {
             GuestResult::V1(json) => {
                 let output = parse(&redactor.redact(&json))?;
-                let text = match &output {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                let structured = output.is_object().then(|| output.clone());
+                let (content, structured) = json_content(&output);
                 Ok(Shaped {
                     output,
-                    content: vec![Content::Text { text }],
+                    content,
                     structured,
                 })
             }
@@ -174,6 +173,21 @@ impl GuestResult {
             }
         }
     }
+}
+
+/// The content of a tool result that is one JSON value (a 0.1.0 tool's
+/// output, or what an MCP server or a command tool returned): one text
+/// block (a JSON string as itself, anything else as JSON), and the value as
+/// structured content when it is an object.
+pub(crate) fn json_content(output: &Value) -> (Vec<Content>, Option<Value>) {
+    let text = match output {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    (
+        vec![Content::Text { text }],
+        output.is_object().then(|| output.clone()),
+    )
 }
 
 fn parse(json: &str) -> Result<Value, String> {

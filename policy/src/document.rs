@@ -19,6 +19,9 @@ pub(crate) struct Document {
     /// `[audit] sync = "every-record"`: every audit record synced before
     /// its call is answered.
     pub(crate) audit_every_record: Option<bool>,
+    /// `require-confinement = true`: subprocess tool sources may only run
+    /// confined by the kernel (org policies only).
+    pub(crate) require_confinement: Option<bool>,
     pub(crate) rules: Vec<(Rule, usize)>,
     /// The `[[label]]` and `[[residency]]` tables.
     pub(crate) residency: Residency,
@@ -37,6 +40,8 @@ pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Document, Polic
         version: Option<u32>,
         description: Option<String>,
         audit: Option<Audit>,
+        #[serde(rename = "require-confinement")]
+        require_confinement: Option<bool>,
         #[serde(default)]
         rule: Vec<toml::Spanned<Rule>>,
         #[serde(default)]
@@ -108,6 +113,7 @@ pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Document, Polic
         context,
         description: raw.description,
         audit_every_record: raw.audit.map(|a| matches!(a.sync, AuditSync::EveryRecord)),
+        require_confinement: raw.require_confinement,
         rules: raw
             .rule
             .into_iter()

@@ -82,9 +82,17 @@ pub struct OrgPolicy {
     context: Option<crate::ContextCeiling>,
     digest: Digest,
     signed_by: Option<PublicKey>,
+    require_confinement: bool,
 }
 
 impl OrgPolicy {
+    /// Whether subprocess tool sources (MCP servers over stdio, native
+    /// commands) may only run confined by the kernel (Landlock):
+    /// `require-confinement = true` at the top of the policy.
+    pub fn requires_confinement(&self) -> bool {
+        self.require_confinement
+    }
+
     /// Parses and validates policy text without any signature check: for
     /// admins checking a policy before signing it, and for tests. A policy
     /// to enforce comes from [`load_signed`] or [`OrgPolicy::verify`].
@@ -111,6 +119,7 @@ impl OrgPolicy {
         Ok(OrgPolicy {
             description: doc.description,
             audit_every_record: doc.audit_every_record.unwrap_or(false),
+            require_confinement: doc.require_confinement.unwrap_or(false),
             rules,
             residency: doc.residency,
             sessions: doc.sessions,
@@ -347,6 +356,16 @@ mod tests {
         assert!(OrgPolicy::parse(&bogus).is_err());
         // Only an org can require it: grants.toml refuses the table.
         let err = crate::GrantsFile::parse(&strict).expect_err("grants refuse [audit]");
+        assert!(err.to_string().contains("org policy"), "{err}");
+    }
+
+    #[test]
+    fn an_org_policy_can_require_confinement_and_grants_cannot() {
+        let strict = OrgPolicy::parse("require-confinement = true\n").expect("valid");
+        assert!(strict.requires_confinement());
+        let lax = OrgPolicy::parse("version = 1\n").expect("valid");
+        assert!(!lax.requires_confinement());
+        let err = crate::GrantsFile::parse("require-confinement = true\n").expect_err("user file");
         assert!(err.to_string().contains("org policy"), "{err}");
     }
 

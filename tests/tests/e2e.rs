@@ -53,6 +53,8 @@ mod residency;
 mod secrets;
 #[path = "e2e/session_bundle.rs"]
 mod session_bundle;
+#[path = "e2e/tool_sources.rs"]
+mod tool_sources;
 #[path = "e2e/trust_core.rs"]
 mod trust_core;
 #[path = "e2e/wasi_attacks.rs"]

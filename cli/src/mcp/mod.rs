@@ -50,8 +50,10 @@ Each call runs under its component's grant: grants.toml (`warden grant`), the pa
 manifest and the org policy, plus the grant flags given here, which apply to every served \
 component. A refused call comes back as a tool result with isError set.")]
 pub struct McpArgs {
-    /// Components to serve: `.wasm` files, `builtin:NAME`, or installed
-    /// packages NAME[@RANGE]. Default: every installed tool package.
+    /// Tool sources to serve: `.wasm` files, `builtin:NAME`, installed
+    /// packages NAME[@RANGE], MCP servers `server:NAME` (gateway mode: their
+    /// tools as `NAME__TOOL`) or command tools `command:NAME`. Default:
+    /// every installed tool package.
     #[arg(value_name = "COMPONENT", conflicts_with = "agent")]
     components: Vec<String>,
 

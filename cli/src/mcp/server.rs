@@ -23,13 +23,14 @@ use super::client_log::ClientLog;
 use super::prompts::Skills;
 use serde_json::{Value, json};
 use warden::error::capability_name;
-use warden::{CallError, CallReport, Content, EngineConfig, Runtime, ToolComponent};
+use warden::resolve::Resolved;
+use warden::{CallError, CallReport, Content, EngineConfig, Runtime, SourceKind, ToolSource};
 use warden_registry::store::Registry;
 
 use crate::grant_args::GrantArgs;
 use crate::output::print_guest_log;
 use crate::policy_grant::{DeniedFlags, Subject, resolve, resolve_under};
-use crate::tool::{Located, audit_sink_with, compile, locate, locate_part};
+use crate::tool::{audit_sink_with, compile, locate_part};
 use warden::policy_cache::PolicyCache;
 
 /// Which components to serve.
@@ -53,8 +54,9 @@ struct Served {
     runtime: Runtime,
     /// The engine settings its grant asked for at start.
     engine: EngineConfig,
-    /// The compiled component; its call counters span the server's life.
-    component: ToolComponent,
+    /// The tool source (a compiled component, an MCP server, a command);
+    /// its call counters span the server's life.
+    source: ToolSource,
     /// Its tools' annotations, from its grant at start.
     annotations: ToolAnnotations,
 }
@@ -122,14 +124,19 @@ impl ToolServer {
         let mut runtimes: Vec<(EngineConfig, Runtime)> = Vec::new();
         let mut served: Vec<Served> = Vec::new();
         let mut specs = Vec::new();
-        for loc in located {
-            let same =
-                |s: &Served| s.name == loc.name && s.subject.id.digest == loc.subject.id.digest;
+        for found in located {
+            let (name, subject) = match &found {
+                Resolved::Component(loc) => (loc.name.clone(), loc.subject.clone()),
+                Resolved::Source { source, subject } => {
+                    (source.name().to_string(), subject.clone())
+                }
+            };
+            let same = |s: &Served| s.name == name && s.subject.id.digest == subject.id.digest;
             if served.iter().any(same) {
                 continue;
             }
-            let resolved = resolve(&registry, &loc.subject, &flags, DeniedFlags::Refuse)
-                .with_context(|| format!("cannot serve `{}`", loc.name))?;
+            let resolved = resolve(&registry, &subject, &flags, DeniedFlags::Refuse)
+                .with_context(|| format!("cannot serve `{name}`"))?;
             let runtime = match runtimes.iter().find(|(c, _)| *c == resolved.engine) {
                 Some((_, r)) => r.clone(),
                 None => {
@@ -138,35 +145,40 @@ impl ToolServer {
                     r
                 }
             };
-            let component = compile(&runtime, &loc, &registry)
-                .with_context(|| format!("cannot load `{}` as a tool", loc.name))?;
-            let list = runtime
-                .list_tools(&component, &resolved.grant)
+            let source = match found {
+                Resolved::Component(loc) => ToolSource::Component(
+                    compile(&runtime, &loc, &registry)
+                        .with_context(|| format!("cannot load `{name}` as a tool"))?,
+                ),
+                Resolved::Source { source, .. } => source,
+            };
+            let tools = runtime
+                .list_source(&source, &resolved.grant)
                 .await
-                .with_context(|| format!("cannot list the tools of `{}`", loc.name))?;
-            print_guest_log(component.name(), &list.log);
-            if specs.len() + list.tools.len() > MAX_SERVED_TOOLS {
+                .with_context(|| format!("cannot list the tools of `{name}`"))?;
+            if specs.len() + tools.len() > MAX_SERVED_TOOLS {
                 bail!(
-                    "cannot serve `{}`: with its {} tools this server would serve {} tools, over \
-                     the limit of {MAX_SERVED_TOOLS}; serve fewer components",
-                    loc.name,
-                    list.tools.len(),
-                    specs.len() + list.tools.len()
+                    "cannot serve `{name}`: with its {} tools this server would serve {} tools, \
+                     over the limit of {MAX_SERVED_TOOLS}; serve fewer components",
+                    tools.len(),
+                    specs.len() + tools.len()
                 );
             }
             let index = served.len();
-            specs.extend(
-                list.tools
-                    .into_iter()
-                    .zip(list.meta)
-                    .map(|(spec, meta)| (index, spec, meta)),
-            );
+            specs.extend(tools.into_iter().map(|t| {
+                let spec = warden::bindings::ToolSpec {
+                    name: t.name,
+                    description: t.description,
+                    input_schema: t.input_schema.to_string(),
+                };
+                (index, spec, t.meta)
+            }));
             served.push(Served {
-                name: loc.name,
-                subject: loc.subject,
+                name,
+                subject,
                 runtime,
                 engine: resolved.engine,
-                component,
+                source,
                 annotations: super::annotations::from_grant(&resolved.grant),
             });
         }
@@ -220,12 +232,15 @@ impl ToolServer {
     }
 }
 
-/// The components `which` names, located but not compiled.
-fn find(registry: &Registry, which: &Which) -> anyhow::Result<Vec<Located>> {
+/// The tool sources `which` names, resolved (components not compiled).
+fn find(registry: &Registry, which: &Which) -> anyhow::Result<Vec<Resolved>> {
     match which {
         Which::Named(specs) => specs
             .iter()
-            .map(|spec| locate(spec, registry).with_context(|| format!("cannot find `{spec}`")))
+            .map(|spec| {
+                warden::resolve::resolve(spec, registry)
+                    .with_context(|| format!("cannot find `{spec}`"))
+            })
             .collect(),
         Which::Agent(path) => {
             let manifest = warden_agent::AgentManifest::load(path)?;
@@ -237,6 +252,7 @@ fn find(registry: &Registry, which: &Which) -> anyhow::Result<Vec<Located>> {
                 .iter()
                 .map(|part| {
                     locate_part(&part.name, &part.req, "tool", registry)
+                        .map(Resolved::Component)
                         .with_context(|| format!("cannot find the agent's tool `{}`", part.name))
                 })
                 .collect()
@@ -256,6 +272,7 @@ fn find(registry: &Registry, which: &Which) -> anyhow::Result<Vec<Located>> {
                 .map(|i| {
                     let exact = semver::VersionReq::parse(&format!("={}", i.version))?;
                     locate_part(&i.name, &exact, "tool", registry)
+                        .map(Resolved::Component)
                         .with_context(|| format!("cannot load the installed `{}`", i.name))
                 })
                 .collect()
@@ -280,7 +297,8 @@ fn slug(name: &str) -> String {
 }
 
 /// The MCP tools: each component's tools under their own names, or as
-/// `COMPONENT__TOOL` where two components export the same name. Linear in
+/// `COMPONENT__TOOL` where two components export the same name; an MCP
+/// server's tools always under its prefix, `SERVER__TOOL` (gateway mode). Linear in
 /// the number of tools: names are counted and checked in hash sets.
 fn expose(
     served: &[Served],
@@ -293,7 +311,11 @@ fn expose(
     let names: Vec<String> = specs
         .iter()
         .map(|(i, spec, _)| {
-            if count.get(spec.name.as_str()).copied().unwrap_or(0) > 1 {
+            let source = &served[*i].source;
+            if source.kind() == SourceKind::McpServer {
+                let server = served[*i].name.trim_start_matches("server:");
+                format!("{}__{}", slug(server), spec.name)
+            } else if count.get(spec.name.as_str()).copied().unwrap_or(0) > 1 {
                 format!("{}__{}", slug(&served[*i].name), spec.name)
             } else {
                 spec.name.clone()
@@ -386,8 +408,8 @@ impl Inner {
         };
         // The runtime records the call (and any denial, or its
         // cancellation) in the audit log.
-        let running = served.runtime.call_tool_reporting(
-            &served.component,
+        let running = served.runtime.call_source_reporting(
+            &served.source,
             &exposed.tool,
             &input,
             &grant,
@@ -399,7 +421,7 @@ impl Inner {
         };
         match result {
             Ok(report) => {
-                print_guest_log(served.component.name(), &report.log);
+                print_guest_log(served.source.name(), &report.log);
                 let log = report.log.clone();
                 (success(exposed, report), Some(log))
             }
@@ -561,7 +583,7 @@ impl rmcp::ServerHandler for ToolServer {
             None => self.inner.call(exposed, input, cancelled, None).await,
         };
         if let Some(log) = log {
-            let component = self.inner.served[exposed.served].component.name();
+            let component = self.inner.served[exposed.served].source.name();
             self.log.forward(&context.peer, component, &log).await;
         }
         Ok(result.into())

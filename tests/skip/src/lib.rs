@@ -53,6 +53,10 @@ pub enum Prerequisite {
     /// npm and its registry, for the MCP conformance suite
     /// (`tests/mcp/conformance`).
     Node,
+    /// Linux Landlock (the kernel's confinement of subprocess tool
+    /// sources), and the npm MCP servers the tool-source tests run
+    /// (`WARDEN_TEST_MCP_SERVERS`).
+    Confinement,
 }
 
 impl Prerequisite {
@@ -63,6 +67,7 @@ impl Prerequisite {
             Prerequisite::Python => "python",
             Prerequisite::GuestBuild => "guest-build",
             Prerequisite::Node => "node",
+            Prerequisite::Confinement => "confinement",
         }
     }
 
@@ -71,7 +76,10 @@ impl Prerequisite {
     pub fn require_var(self) -> Option<&'static str> {
         match self {
             Prerequisite::Python => Some("WARDEN_TEST_REQUIRE_PYTHON"),
-            Prerequisite::DockerRegistry | Prerequisite::GuestBuild | Prerequisite::Node => None,
+            Prerequisite::DockerRegistry
+            | Prerequisite::GuestBuild
+            | Prerequisite::Node
+            | Prerequisite::Confinement => None,
         }
     }
 

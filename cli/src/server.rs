@@ -1,0 +1,157 @@
+//! `warden server add|list|remove`: the MCP servers whose tools warden
+//! governs (`servers.toml` in warden's home). A server's tools are called
+//! as `warden tool call server:NAME TOOL`, under the grant of
+//! `server:NAME` like any component's.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use warden::source::servers::{ServerDecl, ServersFile, subject_name};
+
+use super::exit;
+use super::output;
+use super::registry_args::RegistryArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Declare a stdio MCP server: `warden server add NAME -- COMMAND ARGS…`.
+    Add(AddArgs),
+    /// List the declared servers.
+    List(ListArgs),
+    /// Remove a declared server.
+    Remove(RemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The server's name (its tools are `server:NAME`'s for policy).
+    name: String,
+    /// Only this tool may be used (repeatable; default: every tool).
+    #[arg(long = "allow-tool", value_name = "TOOL")]
+    allow: Vec<String>,
+    /// This tool may never be used (repeatable).
+    #[arg(long = "deny-tool", value_name = "TOOL")]
+    deny: Vec<String>,
+    /// The working directory, relative to the first granted directory.
+    #[arg(long, value_name = "DIR")]
+    cwd: Option<PathBuf>,
+    /// The command that starts the server (no shell), after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The server's name.
+    name: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+impl ServerCommand {
+    pub fn json(&self) -> bool {
+        match self {
+            ServerCommand::Add(a) => a.json,
+            ServerCommand::List(a) => a.json,
+            ServerCommand::Remove(a) => a.json,
+        }
+    }
+
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
+        match self {
+            ServerCommand::Add(a) => add(a),
+            ServerCommand::List(a) => list(a),
+            ServerCommand::Remove(a) => remove(a),
+        }
+    }
+}
+
+fn add(args: AddArgs) -> anyhow::Result<ExitCode> {
+    let registry = args.registry.open()?;
+    let mut file = ServersFile::load(registry.root())?;
+    let decl = ServerDecl {
+        command: args.command,
+        cwd: args.cwd,
+        allow: (!args.allow.is_empty()).then_some(args.allow),
+        deny: args.deny,
+    };
+    file.add(&args.name, decl.clone())
+        .with_context(|| format!("cannot add server `{}`", args.name))?;
+    file.save(registry.root())?;
+    let subject = subject_name(&args.name);
+    if args.json {
+        output::print_json(&serde_json::json!({
+            "ok": true, "server": args.name, "subject": subject, "declaration": decl,
+        }));
+    } else {
+        println!("added {subject}: {}", decl.command.join(" "));
+        eprintln!(
+            "hint: it starts only in a granted directory: `warden grant {subject} dir DIR`, then \
+             `warden tool list {subject}`"
+        );
+    }
+    Ok(ExitCode::from(exit::OK))
+}
+
+fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
+    let registry = args.registry.open()?;
+    let file = ServersFile::load(registry.root())?;
+    if args.json {
+        let servers: Vec<_> = file
+            .servers
+            .iter()
+            .map(|(name, decl)| {
+                serde_json::json!({
+                    "name": name, "subject": subject_name(name), "kind": "mcp-server",
+                    "origin": decl.command.join(" "), "declaration": decl,
+                })
+            })
+            .collect();
+        output::print_json(&serde_json::json!({ "ok": true, "servers": servers }));
+    } else if file.servers.is_empty() {
+        println!("no MCP servers declared (add one: `warden server add NAME -- COMMAND ARGS…`)");
+    } else {
+        for (name, decl) in &file.servers {
+            println!("{}  {}", subject_name(name), decl.command.join(" "));
+            if let Some(allow) = &decl.allow {
+                println!("    allow: {}", allow.join(", "));
+            }
+            if !decl.deny.is_empty() {
+                println!("    deny: {}", decl.deny.join(", "));
+            }
+        }
+    }
+    Ok(ExitCode::from(exit::OK))
+}
+
+fn remove(args: RemoveArgs) -> anyhow::Result<ExitCode> {
+    let registry = args.registry.open()?;
+    let mut file = ServersFile::load(registry.root())?;
+    file.remove(&args.name)?;
+    file.save(registry.root())?;
+    if args.json {
+        output::print_json(&serde_json::json!({ "ok": true, "removed": args.name }));
+    } else {
+        println!("removed {}", subject_name(&args.name));
+    }
+    Ok(ExitCode::from(exit::OK))
+}

@@ -203,8 +203,25 @@ impl ExitStatus for TrustError {
     }
 }
 
+/// The error itself where `cause` only wraps it transparently (its
+/// `source()` would skip it), else `cause`. Exit codes and hints look
+/// through such wrappers.
+pub fn unwrapped<'e>(
+    cause: &'e (dyn std::error::Error + 'static),
+) -> &'e (dyn std::error::Error + 'static) {
+    use warden::resolve::ResolveError;
+    match cause.downcast_ref::<ResolveError>() {
+        Some(ResolveError::Read(e)) => e,
+        Some(ResolveError::Store(e)) => e,
+        Some(ResolveError::Subject(e)) => e,
+        Some(ResolveError::Servers(e)) => e,
+        _ => cause,
+    }
+}
+
 /// The exit code of one error in a chain, if its type has one.
 fn code_of(cause: &(dyn std::error::Error + 'static)) -> Option<u8> {
+    let cause = unwrapped(cause);
     /// Tries each error type with an [`ExitStatus`], in order.
     macro_rules! first_of {
         ($($ty:ty),+ $(,)?) => {

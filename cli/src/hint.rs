@@ -8,7 +8,7 @@ use warden_registry::error::{LoadError, StoreError};
 /// The hints for `err`, one line each (without the `hint: ` prefix).
 pub fn hints(err: &anyhow::Error) -> Vec<String> {
     let mut out = Vec::new();
-    for cause in err.chain() {
+    for cause in err.chain().map(crate::exit::unwrapped) {
         let load = cause.downcast_ref::<LoadError>().or_else(|| {
             cause.downcast_ref::<StoreError>().and_then(|e| match e {
                 StoreError::Load(load) => Some(load.as_ref()),
@@ -53,19 +53,27 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
             );
             break;
         }
-        if let Some(GrantError::ReservedDir { home, .. }) =
-            cause.downcast_ref::<GrantError>().or_else(|| {
-                cause
-                    .downcast_ref::<warden::authorize::AuthorizeError>()
-                    .and_then(warden::authorize::AuthorizeError::grant_error)
-            })
-        {
-            out.push(format!(
-                "grant a directory that neither is inside nor contains {}; to keep warden's \
-                 home somewhere else, set WARDEN_HOME (or pass --home)",
-                home.display()
-            ));
-            break;
+        let grant = cause.downcast_ref::<GrantError>().or_else(|| {
+            cause
+                .downcast_ref::<warden::authorize::AuthorizeError>()
+                .and_then(warden::authorize::AuthorizeError::grant_error)
+        });
+        match grant {
+            Some(GrantError::ReservedDir { home, .. }) => {
+                out.push(format!(
+                    "grant a directory that neither is inside nor contains {}; to keep warden's \
+                     home somewhere else, set WARDEN_HOME (or pass --home)",
+                    home.display()
+                ));
+                break;
+            }
+            Some(GrantError::InvalidSecret { spec, .. }) if !spec.contains('@') => {
+                out.push(format!(
+                    "pass --secret {spec}@https://HOST[:PORT], naming the host it is sent to"
+                ));
+                break;
+            }
+            _ => {}
         }
     }
     out

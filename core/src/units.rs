@@ -219,7 +219,7 @@ mod tests {
         assert_eq!(parse_duration_ms("3", BareNumber::Seconds), Ok(3000));
         assert_eq!(
             parse_duration_ms("3", BareNumber::Refuse).map_err(|e| e.to_string()),
-            Err("`3` needs a unit (ms, s or m), e.g. \"3s\"".into())
+            Err("`3` needs a unit (ms, s, m, h, d or w), e.g. \"3s\"".into())
         );
         assert_eq!(
             parse_duration_ms("soon", BareNumber::Seconds),
@@ -228,10 +228,10 @@ mod tests {
             })
         );
         assert_eq!(
-            parse_duration_ms("3h", BareNumber::Seconds),
+            parse_duration_ms("3y", BareNumber::Seconds),
             Err(DurationError::UnknownUnit {
-                text: "3h".into(),
-                unit: "h".into()
+                text: "3y".into(),
+                unit: "y".into()
             })
         );
         assert_eq!(format_duration(90_000), "90s");

@@ -537,7 +537,9 @@ fn a_manifest_hiding_network_access_is_refused() {
     let Some(http) = guest("http_fetch.wasm") else {
         return;
     };
-    let bytes = signed(MANIFEST, &http, &key());
+    // The first-party http-fetch is built against warden:plugin@0.2.0.
+    let manifest = MANIFEST.replace("tool@0.1.0", "tool@0.2.0");
+    let bytes = signed(&manifest, &http, &key());
     assert_contains(
         &refusal(&bytes),
         &[

@@ -175,6 +175,28 @@ impl GuestResult {
     }
 }
 
+impl crate::call::CallReport {
+    /// The report of a call answered by a subprocess (an MCP server or a
+    /// command tool) with one JSON value after `duration`: no store, so no
+    /// fuel, memory or guest log to report.
+    pub(crate) fn of_subprocess(output: Value, duration: std::time::Duration) -> Self {
+        let (content, structured) = json_content(&output);
+        crate::call::CallReport {
+            output,
+            content,
+            structured,
+            used: crate::usage::Usage::default(),
+            log: crate::guest_log::CapturedLog::default(),
+            stats: crate::call::CallStats {
+                duration,
+                fuel_used: 0,
+                peak_memory_bytes: 0,
+            },
+            denials: Vec::new(),
+        }
+    }
+}
+
 /// The content of a tool result that is one JSON value (a 0.1.0 tool's
 /// output, or what an MCP server or a command tool returned): one text
 /// block (a JSON string as itself, anything else as JSON), and the value as

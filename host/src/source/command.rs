@@ -31,11 +31,10 @@ use serde::Deserialize;
 use warden_core::Digest;
 
 use crate::bindings::{Capability, Denial, ToolError, ToolSpec};
-use crate::call::{CallReport, CallStats};
+use crate::call::CallReport;
 use crate::confine::{ConfineError, Confinement, RunFailure};
 use crate::error::CallError;
 use crate::grant::Grant;
-use crate::guest_log::CapturedLog;
 
 /// The command tools warden ships: `(file name, manifest)`.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -379,20 +378,7 @@ impl CommandTool {
             component: self.subject.clone(),
             reason: e.to_string(),
         })?;
-        let (content, structured) = crate::tool_result::json_content(&output);
-        Ok(CallReport {
-            output,
-            content,
-            structured,
-            used: crate::usage::Usage::default(),
-            log: CapturedLog::default(),
-            stats: CallStats {
-                duration: started.elapsed(),
-                fuel_used: 0,
-                peak_memory_bytes: 0,
-            },
-            denials: Vec::new(),
-        })
+        Ok(CallReport::of_subprocess(output, started.elapsed()))
     }
 }
 

@@ -25,11 +25,10 @@ use super::servers::{ServerDecl, subject_name};
 use super::tool_not_allowed;
 use crate::admission::Admission;
 use crate::bindings::{ToolError, ToolSpec};
-use crate::call::{CallReport, CallStats};
+use crate::call::CallReport;
 use crate::confine::{ConfinedChild, Confinement};
 use crate::error::CallError;
 use crate::grant::Grant;
-use crate::guest_log::CapturedLog;
 
 /// The longest wait before a crashed server is started again.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -220,20 +219,7 @@ impl McpServer {
                 limit: grant.limits.max_output_bytes,
             });
         }
-        let (content, structured) = crate::tool_result::json_content(&output);
-        Ok(CallReport {
-            output,
-            content,
-            structured,
-            used: crate::usage::Usage::default(),
-            log: CapturedLog::default(),
-            stats: CallStats {
-                duration: started.elapsed(),
-                fuel_used: 0,
-                peak_memory_bytes: 0,
-            },
-            denials: Vec::new(),
-        })
+        Ok(CallReport::of_subprocess(output, started.elapsed()))
     }
 
     /// Runs `work` within the grant's wall clock; past it, the server is

@@ -2,6 +2,8 @@
 //! carry the data (which package, which key); the CLI turns it into advice.
 
 use warden::authorize::AuthorizeError;
+use warden::bindings::Capability;
+use warden::error::SecretGrantProblem;
 use warden::{CallError, GrantError};
 use warden_registry::error::{LoadError, StoreError};
 
@@ -19,9 +21,16 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
             out.extend(for_load(load));
             break;
         }
-        if let Some(hint) = cause.downcast_ref::<CallError>().and_then(for_call) {
-            out.push(hint.into());
-            break;
+        if let Some(call) = cause.downcast_ref::<CallError>() {
+            if let Some(hint) = for_call(call) {
+                out.push(hint.into());
+                break;
+            }
+            let denied = for_denial(call);
+            if !denied.is_empty() {
+                out.extend(denied);
+                break;
+            }
         }
         if let Some(hint) = cause.downcast_ref::<StoreError>().and_then(for_store) {
             out.push(hint.into());
@@ -67,10 +76,20 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
                 ));
                 break;
             }
-            Some(GrantError::InvalidSecret { spec, .. }) if !spec.contains('@') => {
+            Some(GrantError::InvalidSecret {
+                spec,
+                problem: SecretGrantProblem::NoHost { .. },
+            }) => {
                 out.push(format!(
                     "pass --secret {spec}@https://HOST[:PORT], naming the host it is sent to"
                 ));
+                break;
+            }
+            Some(GrantError::InvalidSecret {
+                spec,
+                problem: SecretGrantProblem::FileExposed { .. },
+            }) => {
+                out.push(format!("run `chmod 600 {spec}`"));
                 break;
             }
             _ => {}
@@ -90,6 +109,38 @@ fn for_call(err: &CallError) -> Option<&'static str> {
         }
         _ => return None,
     })
+}
+
+/// How to grant what a call was denied: the flag for this call and the
+/// `warden grant` rule for every call. The denial's reason itself names no
+/// flags (models and library users read it too).
+fn for_denial(err: &CallError) -> Vec<String> {
+    let (Some(denial), Some(component)) = (err.denial(), denied_component(err)) else {
+        return Vec::new();
+    };
+    let target = &denial.target;
+    let subject = warden::suggest::policy_name(component);
+    match denial.capability {
+        Capability::Network => vec![format!(
+            "to allow it for this call pass --allow-host {target}; for every call: warden grant \
+             {subject} network {target}"
+        )],
+        Capability::Filesystem => vec![format!(
+            "grant a directory for this call with --dir HOST_DIR[:GUEST_DIR][:ro|rw], or for \
+             every call with `warden grant {subject} dir HOST_DIR[:GUEST_DIR][:ro|rw]`"
+        )],
+        Capability::Environment => vec![format!(
+            "pass --env {target} for this call; for every call: warden grant {subject} env {target}"
+        )],
+        Capability::Secret | Capability::Component => Vec::new(),
+    }
+}
+
+fn denied_component(err: &CallError) -> Option<&str> {
+    match err {
+        CallError::Denied { component, .. } | CallError::Tool { component, .. } => Some(component),
+        _ => None,
+    }
 }
 
 /// What to do about a store error: the flag that overrides an install refusal

@@ -12,11 +12,11 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::json;
+use warden::agent::run_error::{describe_run_error, is_denial};
 use warden::agent::{
     AgentLimits, AgentTool, Broker, BrokerParts, DelegationConfig, ResidencyGuard,
 };
 use warden::bindings::SkillSpec;
-use warden::bindings::planner::warden::plugin::planning::RunError;
 use warden::{ArtifactCache, Grant, Runtime};
 use warden_agent::{AgentInfo, AgentManifest, Skill, Status};
 use warden_policy::Residency;
@@ -293,7 +293,11 @@ impl RunArgs {
                     reason: describe_run_error(e),
                 },
                 None,
-                exit::FAILURE,
+                if is_denial(e) {
+                    exit::DENIED
+                } else {
+                    exit::FAILURE
+                },
             ),
             Err(e) => (
                 Status::Failed {
@@ -734,14 +738,5 @@ fn workspace_skill(write: bool) -> SkillSpec {
              paths such as {WORKSPACE_GUEST}/README.md.",
             if write { "read-write" } else { "read-only" }
         ),
-    }
-}
-
-fn describe_run_error(e: &RunError) -> String {
-    match e {
-        RunError::BudgetExhausted(m) => format!("the agent ran out of budget: {m}"),
-        RunError::Model(m) => format!("the model failed: {m:?}"),
-        RunError::Denied(d) => format!("denied {}: {}", d.target, d.reason),
-        RunError::Failed(m) => format!("the run failed: {m}"),
     }
 }

@@ -1,6 +1,6 @@
 //! `hint:` lines for a `warden run` that ended on a network denial. The
-//! denial's own reason is written for `warden tool call` (which has
-//! `--allow-host`); `warden run` has no such flag, so these say what it
+//! denial's own reason names no flags (a model reads it too); `warden run`
+//! has no `--allow-host` (unlike `warden tool call`), so these say what it
 //! offers instead: the endpoint it is given, and `warden grant`.
 
 use warden::bindings::Capability;

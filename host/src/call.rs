@@ -19,7 +19,7 @@ use crate::guest_log::CapturedLog;
 use crate::limiter::MemoryLimitExceeded;
 use crate::record::{CallRecord, CancelGuard};
 use crate::sandbox::SandboxState;
-use crate::sandboxed::instantiate_and_call;
+use crate::sandboxed::{Finished, instantiate_and_call};
 use crate::secret::Redactor;
 use crate::tool_result::{GuestResult, ToolMeta};
 use warden_core::Digest;
@@ -83,6 +83,43 @@ pub(crate) enum Stage {
     Run,
 }
 
+/// Runs one export of a tool component in a fresh sandbox, on whichever
+/// version of the tool world (`Pre::V1`, `Pre::V2`) it was built against:
+/// the call is written once, and `v1` / `v2` turn each version's
+/// [`Finished`] run into one common value. Store creation, limits, timeout
+/// and outcome classification are [`Runtime::run_sandboxed`]'s.
+macro_rules! on_tool_world {
+    (
+        $runtime:expr, $component:expr, $grant:expr, $setup:expr,
+        |$instance:ident, $store:ident| $call:expr,
+        v1: $v1:expr,
+        v2: $v2:expr $(,)?
+    ) => {
+        match &$component.pre {
+            Pre::V1(pre) => ($v1)(
+                $runtime
+                    .run_sandboxed(
+                        &$component.name,
+                        $grant,
+                        $setup,
+                        instantiate_and_call!(pre, |$instance, $store| $call),
+                    )
+                    .await?,
+            ),
+            Pre::V2(pre) => ($v2)(
+                $runtime
+                    .run_sandboxed(
+                        &$component.name,
+                        $grant,
+                        $setup,
+                        instantiate_and_call!(pre, |$instance, $store| $call),
+                    )
+                    .await?,
+            ),
+        }
+    };
+}
+
 impl Runtime {
     /// Lists the tools `component` provides, running it under `grant`.
     pub async fn list_tools(
@@ -90,40 +127,25 @@ impl Runtime {
         component: &ToolComponent,
         grant: &Grant,
     ) -> Result<ToolList, CallError> {
-        let (tools, meta, store) = match &component.pre {
-            Pre::V1(pre) => {
-                let run = self
-                    .run_sandboxed(
-                        &component.name,
-                        grant,
-                        |_| {},
-                        instantiate_and_call!(pre, |tool, store| tool
-                            .warden_plugin_tools()
-                            .call_list_tools(&mut store)),
-                    )
-                    .await?;
+        let (tools, meta, store) = on_tool_world!(
+            self,
+            component,
+            grant,
+            |_| {},
+            |tool, store| tool.warden_plugin_tools().call_list_tools(&mut store),
+            v1: |run: Finished<Vec<ToolSpec>>| {
                 let meta = vec![ToolMeta::default(); run.value.len()];
                 (run.value, meta, run.store)
-            }
-            Pre::V2(pre) => {
-                let run = self
-                    .run_sandboxed(
-                        &component.name,
-                        grant,
-                        |_| {},
-                        instantiate_and_call!(pre, |tool, store| tool
-                            .warden_plugin_tools()
-                            .call_list_tools(&mut store)),
-                    )
-                    .await?;
+            },
+            v2: |run: Finished<Vec<_>>| {
                 let (tools, meta) = run
                     .value
                     .into_iter()
                     .map(crate::tool_result::split_spec)
                     .unzip();
                 (tools, meta, run.store)
-            }
-        };
+            },
+        );
         // Bounded first, by lengths alone: nothing is copied or parsed
         // before the list is known to be of a sane size.
         crate::bounds::check_specs(&component.name, &tools)?;
@@ -307,40 +329,28 @@ impl Runtime {
         let (tool, input) = (tool.to_string(), input.to_string());
         let _admitted = self.admit(component, grant).await?;
         let (name, args) = (&tool, &input);
-        let (result, store, duration) = match &component.pre {
-            Pre::V1(pre) => {
-                let run = self
-                    .run_sandboxed(
-                        &component.name,
-                        grant,
-                        |_| {},
-                        instantiate_and_call!(pre, |instance, store| instance
-                            .warden_plugin_tools()
-                            .call_call(&mut store, name, args)),
-                    )
-                    .await?;
+        // Progress is an import of 0.2.0 only; a 0.1.0 guest never reports.
+        let setup = |state: &mut SandboxState| {
+            state.progress = progress.map(|sender| {
+                crate::progress::ProgressSink::new(sender, Redactor::new(&grant.secrets))
+            });
+        };
+        let (result, store, duration) = on_tool_world!(
+            self,
+            component,
+            grant,
+            setup,
+            |instance, store| instance
+                .warden_plugin_tools()
+                .call_call(&mut store, name, args),
+            v1: |run: Finished<Result<_, _>>| {
                 (run.value.map(GuestResult::V1), run.store, run.duration)
-            }
-            Pre::V2(pre) => {
-                let setup = |state: &mut SandboxState| {
-                    state.progress = progress.map(|sender| {
-                        crate::progress::ProgressSink::new(sender, Redactor::new(&grant.secrets))
-                    });
-                };
-                let run = self
-                    .run_sandboxed(
-                        &component.name,
-                        grant,
-                        setup,
-                        instantiate_and_call!(pre, |instance, store| instance
-                            .warden_plugin_tools()
-                            .call_call(&mut store, name, args)),
-                    )
-                    .await?;
+            },
+            v2: |run: Finished<Result<_, _>>| {
                 let result = run.value.map(GuestResult::V2).map_err(ToolError::from);
                 (result, run.store, run.duration)
-            }
-        };
+            },
+        );
         finish(component, grant, tool, &store, result, duration)
     }
 

@@ -9,37 +9,41 @@ use crate::bindings::{Capability, Denial, ToolError};
 /// A grant flag or grant value that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GrantError {
-    /// A `--dir` value.
-    #[error("invalid directory grant `{spec}`: {reason}")]
+    /// A directory grant (`HOST[:GUEST][:ro|rw]`).
+    #[error("invalid directory grant `{spec}`: {problem}")]
     InvalidDir {
         /// The value as given.
         spec: String,
-        /// Why it is invalid.
-        reason: String,
+        /// What is wrong with it.
+        #[source]
+        problem: DirGrantProblem,
     },
-    /// An `--allow-host` value.
-    #[error("invalid host grant `{spec}`: {reason}")]
+    /// A network grant (`[SCHEME://]HOST[:PORT]`).
+    #[error("invalid host grant `{spec}`: {problem}")]
     InvalidHost {
         /// The value as given.
         spec: String,
-        /// Why it is invalid.
-        reason: String,
+        /// What is wrong with it.
+        #[source]
+        problem: HostGrantProblem,
     },
-    /// A `--secret` value or the secrets file.
-    #[error("invalid secret grant `{spec}`: {reason}")]
+    /// A secret grant (`NAME@[SCHEME://]HOST[:PORT]`) or the secrets file.
+    #[error("invalid secret grant `{spec}`: {problem}")]
     InvalidSecret {
-        /// The value as given.
+        /// The value as given (or the secrets file's path).
         spec: String,
-        /// Why it is invalid.
-        reason: String,
+        /// What is wrong with it.
+        #[source]
+        problem: SecretGrantProblem,
     },
-    /// An `--env` value.
-    #[error("invalid environment grant `{spec}`: {reason}")]
+    /// An environment grant (`NAME[=VALUE]`).
+    #[error("invalid environment grant `{spec}`: {problem}")]
     InvalidEnv {
         /// The value as given.
         spec: String,
-        /// Why it is invalid.
-        reason: String,
+        /// What is wrong with it.
+        #[source]
+        problem: EnvGrantProblem,
     },
     /// A directory that reaches warden's own home (its registry, trust
     /// store, grants, audit log and sessions), which no component may see.
@@ -66,6 +70,115 @@ pub enum GrantError {
 #[derive(Debug, thiserror::Error)]
 #[error("failed to configure the WebAssembly engine: {0}")]
 pub struct EngineError(pub String);
+
+/// Why a directory grant cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DirGrantProblem {
+    /// Not of the form `HOST[:GUEST][:ro|rw]`.
+    #[error("expected HOST[:GUEST][:ro|rw]")]
+    Syntax,
+    /// No host directory.
+    #[error("the host directory is empty")]
+    EmptyHost,
+    /// The host directory cannot be opened.
+    #[error("cannot open host directory `{}`: {error}", path.display())]
+    Unopenable {
+        /// The host path as given.
+        path: PathBuf,
+        /// The system's reason.
+        error: String,
+    },
+    /// The host path is not a directory.
+    #[error("`{}` is not a directory", path.display())]
+    NotADirectory {
+        /// The host path as given.
+        path: PathBuf,
+    },
+    /// The host path cannot be the guest path: it is not UTF-8.
+    #[error("the host path is not UTF-8; give a guest path")]
+    NonUtf8Host,
+    /// The guest path is not a valid one.
+    #[error(transparent)]
+    GuestPath(#[from] warden_policy::path::GuestPathError),
+}
+
+/// Why a network grant cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostGrantProblem {
+    /// Not a valid network rule.
+    #[error(transparent)]
+    Rule(#[from] warden_policy::network::NetRuleError),
+    /// A URL with a path where a host was expected.
+    #[error("give a host name, not a URL (e.g. example.com or example.com:8080)")]
+    Url,
+}
+
+/// Why a secret grant (or the secrets file) cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretGrantProblem {
+    /// The name breaks the one name rule.
+    #[error(
+        "`{name}` is not a secret name: 1 to 128 letters, digits and `_`, not starting \
+         with a digit"
+    )]
+    BadName {
+        /// The name as given.
+        name: String,
+    },
+    /// No destination was named.
+    #[error(
+        "name the host it is for, e.g. `{name}@https://api.example.com`: a secret is sent \
+         only to the host it is granted for"
+    )]
+    NoHost {
+        /// The secret's name.
+        name: String,
+    },
+    /// The destination is not a valid one.
+    #[error(transparent)]
+    Destination(#[from] warden_policy::rules::RuleError),
+    /// Neither the environment nor the secrets file has a value.
+    #[error(
+        "no value for `{name}`: set the environment variable {name}, or add it to the \
+         secrets file"
+    )]
+    NoValue {
+        /// The secret's name.
+        name: String,
+    },
+    /// The secrets file cannot be read.
+    #[error("cannot read the secrets file: {error}")]
+    FileUnreadable {
+        /// The system's reason.
+        error: String,
+    },
+    /// The secrets file is readable by others than its owner.
+    #[error("the secrets file is readable by others (mode {mode:o}); make it mode 600")]
+    FileExposed {
+        /// The file's permission bits.
+        mode: u32,
+    },
+    /// The secrets file is not a TOML table of strings.
+    #[error("not a TOML table of NAME = \"value\": {error}")]
+    FileNotToml {
+        /// The parser's reason.
+        error: String,
+    },
+}
+
+/// Why an environment grant cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvGrantProblem {
+    /// `NAME` alone, and the variable is not set here.
+    #[error("`{name}` is not set in this environment; pass NAME=VALUE to set it explicitly")]
+    NotSet {
+        /// The variable's name.
+        name: String,
+    },
+    /// The name breaks the one name rule.
+    #[error("a variable name is 1 to 128 letters, digits and `_`, not starting with a digit")]
+    BadName,
+}
 
 /// A component could not be loaded as a warden tool.
 #[derive(Debug, thiserror::Error)]

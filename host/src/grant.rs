@@ -10,7 +10,7 @@ use std::time::Duration;
 use warden_policy::network::NetRuleError;
 use warden_policy::{HostMatch, NetRule, Scheme};
 
-use crate::error::GrantError;
+use crate::error::{DirGrantProblem, EnvGrantProblem, GrantError, HostGrantProblem};
 
 /// Everything one component is allowed to do during one call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,9 +95,9 @@ impl DirGrant {
     /// canonical host path and the mode to read-only. The host directory
     /// must exist.
     pub fn parse(spec: &str) -> Result<DirGrant, GrantError> {
-        let invalid = |reason: &str| GrantError::InvalidDir {
+        let invalid = |problem| GrantError::InvalidDir {
             spec: spec.to_string(),
-            reason: reason.to_string(),
+            problem,
         };
         let mut parts: Vec<&str> = spec.split(':').collect();
         let mode = match parts.last() {
@@ -114,13 +114,13 @@ impl DirGrant {
         let (host, guest) = match parts.as_slice() {
             [host] => (*host, None),
             [host, guest] => (*host, Some(*guest)),
-            _ => return Err(invalid("expected HOST[:GUEST][:ro|rw]")),
+            _ => return Err(invalid(DirGrantProblem::Syntax)),
         };
         if host.is_empty() {
-            return Err(invalid("the host directory is empty"));
+            return Err(invalid(DirGrantProblem::EmptyHost));
         }
         DirGrant::new(Path::new(host), guest, mode).map_err(|e| match e {
-            GrantError::InvalidDir { reason, .. } => invalid(&reason),
+            GrantError::InvalidDir { problem, .. } => invalid(problem),
             other => other,
         })
     }
@@ -128,28 +128,29 @@ impl DirGrant {
     /// Grants `host` (which must be an existing directory) at `guest`
     /// (default: the canonical host path).
     pub fn new(host: &Path, guest: Option<&str>, mode: DirMode) -> Result<DirGrant, GrantError> {
-        let invalid = |reason: String| GrantError::InvalidDir {
+        let invalid = |problem| GrantError::InvalidDir {
             spec: host.display().to_string(),
-            reason,
+            problem,
         };
         let canonical = host.canonicalize().map_err(|e| {
-            invalid(format!(
-                "cannot open host directory `{}`: {e}",
-                host.display()
-            ))
+            invalid(DirGrantProblem::Unopenable {
+                path: host.to_path_buf(),
+                error: e.to_string(),
+            })
         })?;
         if !canonical.is_dir() {
-            return Err(invalid(format!("`{}` is not a directory", host.display())));
+            return Err(invalid(DirGrantProblem::NotADirectory {
+                path: host.to_path_buf(),
+            }));
         }
         let guest = match guest {
             Some(g) => g.to_string(),
             None => canonical
                 .to_str()
-                .ok_or_else(|| invalid("the host path is not UTF-8; give a guest path".into()))?
+                .ok_or_else(|| invalid(DirGrantProblem::NonUtf8Host))?
                 .to_string(),
         };
-        let guest =
-            warden_policy::path::normalize_guest(&guest).map_err(|e| invalid(e.to_string()))?;
+        let guest = warden_policy::path::normalize_guest(&guest).map_err(|e| invalid(e.into()))?;
         Ok(DirGrant {
             host: canonical,
             guest,
@@ -171,14 +172,12 @@ impl HostPattern {
     /// `*.domain`, an IP literal (`[::1]` for IPv6 with a port) or a CIDR
     /// network such as `10.0.0.0/8`.
     pub fn parse(spec: &str) -> Result<HostPattern, GrantError> {
-        let invalid = |reason: String| GrantError::InvalidHost {
+        let invalid = |problem| GrantError::InvalidHost {
             spec: spec.to_string(),
-            reason,
+            problem,
         };
         if spec.contains("://") {
-            let rule: NetRule = spec
-                .parse()
-                .map_err(|e: NetRuleError| invalid(e.to_string()))?;
+            let rule: NetRule = spec.parse().map_err(|e: NetRuleError| invalid(e.into()))?;
             return Ok(HostPattern(rule));
         }
         // `10.0.0.0/8` is a network; `example.com/path` is a URL.
@@ -186,13 +185,11 @@ impl HostPattern {
             .split_once('/')
             .is_some_and(|(_, rest)| !rest.starts_with(|c: char| c.is_ascii_digit()));
         if path_like {
-            return Err(invalid(
-                "give a host name, not a URL (e.g. example.com or example.com:8080)".into(),
-            ));
+            return Err(invalid(HostGrantProblem::Url));
         }
         NetRule::from_manifest_host(spec)
             .map(HostPattern)
-            .map_err(|e| invalid(e.to_string()))
+            .map_err(|e| invalid(e.into()))
     }
 
     /// The pattern of a policy network rule.
@@ -316,9 +313,9 @@ pub fn parse_env(
         None => {
             let value = lookup(spec).ok_or_else(|| GrantError::InvalidEnv {
                 spec: spec.to_string(),
-                reason: format!(
-                    "`{spec}` is not set in this environment; pass NAME=VALUE to set it explicitly"
-                ),
+                problem: EnvGrantProblem::NotSet {
+                    name: spec.to_string(),
+                },
             })?;
             (spec.to_string(), value)
         }
@@ -326,9 +323,7 @@ pub fn parse_env(
     if !warden_policy::request::is_var_name(&name) {
         return Err(GrantError::InvalidEnv {
             spec: spec.to_string(),
-            reason:
-                "a variable name is 1 to 128 letters, digits and `_`, not starting with a digit"
-                    .into(),
+            problem: EnvGrantProblem::BadName,
         });
     }
     Ok((name, value))

@@ -151,9 +151,8 @@ impl NetworkPolicy {
                  every grant (see `warden policy explain`)"
             ),
             None => format!(
-                "the host is not in the component's network grant ({}); grant it with --allow-host {}",
-                self.granted_list(),
-                target
+                "`{target}` is not in the component's network grant ({})",
+                self.granted_list()
             ),
         };
         self.denials.push(Denial {
@@ -204,7 +203,7 @@ impl NetworkPolicy {
                         false,
                         Some(format!(
                             "`{canonical}` is {range}; such addresses are reachable only when \
-                             granted by IP or network (e.g. --allow-host {canonical}), never \
+                             granted by IP or network (e.g. `{canonical}`), never \
                              through `*` or a name"
                         )),
                     )
@@ -402,7 +401,7 @@ impl NetworkPolicy {
             target: format!("{host}:{port}"),
             reason: format!(
                 "`{host}` resolves to {}, {}; such addresses are refused unless granted by IP \
-                 (e.g. --allow-host {first}:{port})",
+                 (e.g. `{first}:{port}`)",
                 shown.join(", "),
                 addrs
                     .first()
@@ -496,7 +495,11 @@ mod tests {
         assert_eq!(denials.len(), 2);
         assert_eq!(denials[0].target, "127.0.0.1:8081");
         assert!(
-            denials[0].reason.contains("--allow-host 127.0.0.1:8081"),
+            denials[0]
+                .reason
+                .contains("`127.0.0.1:8081` is a loopback address")
+                && denials[0].reason.contains("granted by IP")
+                && !denials[0].reason.contains("--"),
             "{}",
             denials[0].reason
         );

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::error::GrantError;
+use crate::error::{GrantError, SecretGrantProblem};
 use crate::grant::HostPattern;
 
 /// A secret value. `Debug` never prints it.
@@ -74,13 +74,15 @@ pub fn secret_destination(name: &str, host: &str) -> Result<HostPattern, GrantEr
     let entry = format!("{name}@{host}");
     match warden_policy::rules::secret_host(&entry) {
         Some(Ok(rule)) => Ok(HostPattern::from_rule(rule)),
-        Some(Err(reason)) => Err(GrantError::InvalidSecret {
+        Some(Err(error)) => Err(GrantError::InvalidSecret {
             spec: entry,
-            reason: reason.to_string(),
+            problem: error.into(),
         }),
         None => Err(GrantError::InvalidSecret {
             spec: entry,
-            reason: "no host".into(),
+            problem: SecretGrantProblem::NoHost {
+                name: name.to_string(),
+            },
         }),
     }
 }
@@ -88,32 +90,33 @@ pub fn secret_destination(name: &str, host: &str) -> Result<HostPattern, GrantEr
 /// Loads secret values from `path`, a TOML file of `NAME = "value"` lines
 /// that must be readable by its owner only (mode 0600).
 pub fn load_secrets_file(path: &Path) -> Result<BTreeMap<String, SecretValue>, GrantError> {
-    let invalid = |reason: String| GrantError::InvalidSecret {
+    let invalid = |problem| GrantError::InvalidSecret {
         spec: path.display().to_string(),
-        reason,
+        problem,
+    };
+    let unreadable = |e: std::io::Error| {
+        invalid(SecretGrantProblem::FileUnreadable {
+            error: e.to_string(),
+        })
     };
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path)
-            .map_err(|e| invalid(format!("cannot read the secrets file: {e}")))?
+            .map_err(unreadable)?
             .permissions()
             .mode();
         if mode & 0o077 != 0 {
-            return Err(invalid(format!(
-                "the secrets file is readable by others (mode {:o}); run `chmod 600 {}`",
-                mode & 0o777,
-                path.display()
-            )));
+            return Err(invalid(SecretGrantProblem::FileExposed {
+                mode: mode & 0o777,
+            }));
         }
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| invalid(format!("cannot read the secrets file: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(unreadable)?;
     let table: BTreeMap<String, String> = toml::from_str(&text).map_err(|e| {
-        invalid(format!(
-            "not a TOML table of NAME = \"value\": {}",
-            e.message()
-        ))
+        invalid(SecretGrantProblem::FileNotToml {
+            error: e.message().to_string(),
+        })
     })?;
     Ok(table
         .into_iter()
@@ -129,29 +132,31 @@ pub fn parse_secret(
     spec: &str,
     lookup: impl Fn(&str) -> Option<SecretValue>,
 ) -> Result<SecretGrant, GrantError> {
-    let invalid = |reason: String| GrantError::InvalidSecret {
+    let invalid = |problem| GrantError::InvalidSecret {
         spec: spec.to_string(),
-        reason,
+        problem,
     };
     let (name, host) = match spec.split_once('@') {
         Some((n, h)) => (n, Some(h)),
         None => (spec, None),
     };
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(invalid("a secret name is letters, digits and `_`".into()));
+    // The one name rule of the policy, as for env vars.
+    if !warden_policy::request::is_var_name(name) {
+        return Err(invalid(SecretGrantProblem::BadName {
+            name: name.to_string(),
+        }));
     }
     let value = lookup(name).ok_or_else(|| {
-        invalid(format!(
-            "no value for `{name}`: set the environment variable {name}, or add it to the secrets file"
-        ))
+        invalid(SecretGrantProblem::NoValue {
+            name: name.to_string(),
+        })
     })?;
     let hosts = match host {
         Some(h) => vec![secret_destination(name, h)?],
         None => {
-            return Err(invalid(format!(
-                "name the host it is for, e.g. `{name}@https://api.example.com`: a \
-                 secret is sent only to the host it is granted for"
-            )));
+            return Err(invalid(SecretGrantProblem::NoHost {
+                name: name.to_string(),
+            }));
         }
     };
     Ok(SecretGrant {
@@ -493,7 +498,17 @@ mod tests {
         std::fs::write(&path, "API_KEY = \"v\"\n").expect("write");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
         let err = load_secrets_file(&path).expect_err("too open");
-        assert!(err.to_string().contains("chmod 600"), "{err}");
+        assert!(
+            matches!(
+                &err,
+                GrantError::InvalidSecret {
+                    problem: SecretGrantProblem::FileExposed { mode: 0o644 },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("mode 644"), "{err}");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         let secrets = load_secrets_file(&path).expect("private");
         assert_eq!(secrets.get("API_KEY").map(SecretValue::expose), Some("v"));

@@ -21,23 +21,28 @@ pub enum PolicyError {
         reason: String,
     },
     /// A capability as given on a command line that cannot be parsed.
-    #[error("invalid capability `{spec}`: {reason}")]
+    #[error("invalid capability `{spec}`: {error}")]
     InvalidCapability {
         /// The capability as given (`KIND SPEC`).
         spec: String,
-        /// Why.
-        reason: String,
+        /// What is wrong with it.
+        #[source]
+        error: crate::rules::RuleError,
     },
     /// A capability the user cannot grant in this form.
-    #[error("cannot grant {capability} to `{target}`: {reason}")]
+    #[error("cannot grant {capability} to `{target}`: {error}")]
     NotGrantable {
         /// The target, as written.
         target: String,
         /// The capability, in words.
         capability: String,
-        /// Why.
-        reason: String,
+        /// Why it cannot be granted.
+        #[source]
+        error: crate::grants::GrantRuleError,
     },
+    /// Grants that include ones made for one call were asked to be saved.
+    #[error("grants made for one call are never saved to the grants file")]
+    CallGrantsNotSaved,
     /// `revoke` found nothing to remove.
     #[error("`{target}` has no grant of {capability} to revoke{hint}")]
     NotGranted {

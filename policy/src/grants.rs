@@ -134,17 +134,17 @@ impl GrantsFile {
         let first = out.rules.len();
         let mut rule = Rule::new(target.clone(), Effect::Allow);
         for cap in capabilities {
-            let refuse = |reason: GrantRuleError| PolicyError::NotGrantable {
+            let refuse = |error: GrantRuleError| PolicyError::NotGrantable {
                 target: target.to_string(),
                 capability: cap.to_string(),
-                reason: reason.to_string(),
+                error,
             };
             push(&mut rule, cap.clone()).map_err(refuse)?;
         }
-        check_user_rule(&mut rule).map_err(|reason| PolicyError::NotGrantable {
+        check_user_rule(&mut rule).map_err(|error| PolicyError::NotGrantable {
             target: target.to_string(),
             capability: "the command-line grants".into(),
-            reason: reason.to_string(),
+            error,
         })?;
         if !rule.is_empty() {
             out.rules.push(rule);
@@ -174,11 +174,7 @@ impl GrantsFile {
     /// Writes the grants to `path` atomically.
     pub fn save(&self, path: &Path) -> Result<(), PolicyError> {
         if self.call_rules_from.is_some() {
-            return Err(PolicyError::NotGrantable {
-                target: "(this call)".into(),
-                capability: "command-line grants".into(),
-                reason: "grants made for one call are never saved; use `warden grant`".into(),
-            });
+            return Err(PolicyError::CallGrantsNotSaved);
         }
         write_atomic(path, self.to_toml().as_bytes()).map_err(|source| PolicyError::Io {
             path: path.to_path_buf(),
@@ -222,10 +218,10 @@ impl GrantsFile {
         effect: Effect,
         capability: Capability,
     ) -> Result<bool, PolicyError> {
-        let refuse = |reason: GrantRuleError| PolicyError::NotGrantable {
+        let refuse = |error: GrantRuleError| PolicyError::NotGrantable {
             target: target.to_string(),
             capability: capability.to_string(),
-            reason: reason.to_string(),
+            error,
         };
         let mut probe = Rule::new(target.clone(), effect);
         push(&mut probe, capability.clone()).map_err(refuse)?;

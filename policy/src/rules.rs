@@ -198,9 +198,9 @@ impl Capability {
     /// [`secret_host`]; `NAME` alone in deny rules and org policies) or
     /// `limit` (`KIND=VALUE`).
     pub fn parse(kind: &str, spec: &str) -> Result<Capability, PolicyError> {
-        let invalid = |reason: RuleError| PolicyError::InvalidCapability {
+        let invalid = |error: RuleError| PolicyError::InvalidCapability {
             spec: format!("{kind} {spec}"),
-            reason: reason.to_string(),
+            error,
         };
         match kind {
             "dir" => DirRule::parse(spec).map(Capability::Dir),

@@ -123,7 +123,7 @@ impl PathError {
             }
             PathError::Nul => format!("the path {given:?} contains a NUL byte"),
             PathError::NoGrants => {
-                "no directory was granted to this tool, so it cannot access any file; ask for a grant with --dir".to_string()
+                "no directory was granted to this tool, so it cannot access any file; ask the user to grant one".to_string()
             }
             PathError::Outside { resolved, granted } => {
                 let shown = if resolved == given {
@@ -132,11 +132,11 @@ impl PathError {
                     format!("`{given}` (resolved to `{resolved}`)")
                 };
                 format!(
-                    "{shown} is outside the granted directories ({granted}); use a path inside one of them, or ask for a grant with --dir"
+                    "{shown} is outside the granted directories ({granted}); use a path inside one of them, or ask the user to grant the directory"
                 )
             }
             PathError::ReadOnly { resolved, grant } => format!(
-                "`{resolved}` is inside `{grant}`, which is granted read-only; write somewhere granted read-write, or ask for a read-write grant of `{grant}` with --dir"
+                "`{resolved}` is inside `{grant}`, which is granted read-only; write somewhere granted read-write, or ask the user for a read-write grant of `{grant}`"
             ),
         }
     }
@@ -299,7 +299,7 @@ pub mod wasi_grant {
                 ToolError::denied_fs(
                     resource,
                     format!(
-                        "the sandbox refused access to `{resource}` ({err}): it leads outside the granted directories ({}), for example through a symlink, or the grant's mode does not allow it; use a path inside a grant, or ask for a grant with --dir",
+                        "the sandbox refused access to `{resource}` ({err}): it leads outside the granted directories ({}), for example through a symlink, or the grant's mode does not allow it; use a path inside a grant, or ask the user to grant the directory",
                         describe(grants)
                     ),
                 )
@@ -407,7 +407,8 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("/repo read-only"), "{msg}");
-        assert!(msg.contains("--dir"), "{msg}");
+        assert!(msg.contains("ask the user to grant"), "{msg}");
+        assert!(!msg.contains("--"), "no CLI flags in a denial: {msg}");
         // Escaping and coming back in is fine: the rules are lexical.
         assert_eq!(ok("../repo/a", Access::Read), ("/repo/a".into(), 0));
         assert_eq!(ok("/repo/../out/x", Access::Write), ("/out/x".into(), 1));
@@ -424,7 +425,7 @@ mod tests {
         assert!(matches!(&e, PathError::Outside { resolved, .. } if resolved == "/etc/passwd"));
         assert_eq!(
             e.message("/etc/passwd"),
-            "`/etc/passwd` is outside the granted directories (/repo read-only, /out read-write, /repo/docs read-write); use a path inside one of them, or ask for a grant with --dir"
+            "`/etc/passwd` is outside the granted directories (/repo read-only, /out read-write, /repo/docs read-write); use a path inside one of them, or ask the user to grant the directory"
         );
         // A shared prefix is not containment.
         assert!(matches!(

@@ -98,7 +98,7 @@ fn http_error(url: &Url, err: ErrorCode) -> ToolError {
     match err {
         ErrorCode::HttpRequestDenied => ToolError::denied_net(
             &target,
-            format!("the host is not granted; ask for a grant with --allow-host {host}"),
+            format!("`{host}` is not in this tool's network grant; ask the user to grant it"),
         ),
         ErrorCode::DestinationIpProhibited => ToolError::denied_net(
             &target,

@@ -219,7 +219,7 @@ fn http_error(endpoint: &Endpoint, err: ErrorCode) -> ModelError {
             capability: Capability::Network,
             target: target.clone(),
             reason: format!(
-                "the model endpoint {url} is not granted to the provider; grant its host with --allow-host {host}"
+                "the model endpoint {url} is not in the provider's network grant; ask the user to grant `{host}`"
             ),
         }),
         ErrorCode::DestinationIpProhibited => ModelError::Denied(Denial {

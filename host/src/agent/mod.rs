@@ -23,6 +23,7 @@ pub mod planner;
 pub mod recording;
 pub mod replay;
 pub mod residency;
+pub mod run_error;
 pub mod skill;
 mod worktree;
 

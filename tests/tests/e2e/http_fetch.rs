@@ -14,7 +14,13 @@ fn assert_network_denied(result: Result<serde_json::Value, CallError>, target: &
         Err(CallError::Denied { denial, .. }) => {
             assert_eq!(denial.capability, Capability::Network);
             assert_eq!(denial.target, target);
-            assert!(denial.reason.contains("--allow-host"), "{}", denial.reason);
+            assert!(
+                denial.reason.contains("not in") && denial.reason.contains("network grant"),
+                "{}",
+                denial.reason
+            );
+            // The reason is read by models and library users: no CLI flags.
+            assert!(!denial.reason.contains("--"), "{}", denial.reason);
         }
         other => panic!("expected a network denial for {target}, got {other:?}"),
     }
@@ -116,7 +122,8 @@ fn a_granted_name_that_resolves_to_loopback_is_refused_unless_granted_by_ip() {
         Err(CallError::Denied { denial, .. }) => {
             assert_eq!(denial.capability, Capability::Network);
             assert!(denial.reason.contains("loopback"), "{}", denial.reason);
-            assert!(denial.reason.contains("--allow-host"), "{}", denial.reason);
+            assert!(denial.reason.contains("granted by IP"), "{}", denial.reason);
+            assert!(!denial.reason.contains("--"), "{}", denial.reason);
         }
         other => panic!("expected a denial, got {other:?}"),
     }

@@ -13,7 +13,8 @@ use std::process::Output;
 use warden_test_skip::{Prerequisite, skip};
 use warden_tests::oci_registry::{DockerRegistry, Tamper, TamperProxy, base64, http_request};
 
-use super::cli::{expect_failed, expect_ok, warden};
+use super::cli::{expect_failed, expect_ok};
+use super::world;
 
 /// A registry, or `None` after skipping the test (see `warden_test_skip`).
 #[track_caller]
@@ -31,33 +32,32 @@ fn registry_or_skip(test: &str) -> Option<DockerRegistry> {
     }
 }
 
-/// A scratch warden home with a trusted `acme` key, and a work directory.
+/// The shared [`world::World`] with a trusted `acme` key, a Docker config
+/// dir of its own, and the registry credentials of this shell removed.
 struct World {
-    dir: tempfile::TempDir,
+    world: world::World,
     env: Vec<(String, String)>,
 }
 
 impl World {
     fn new() -> World {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for sub in ["home", "work", "docker"] {
-            std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
-        }
+        let world = world::World::new();
+        std::fs::create_dir_all(world.path("docker")).expect("mkdir");
         let w = World {
-            dir,
+            world,
             env: Vec::new(),
         };
-        let public = w.key("acme.key");
+        let public = w.world.key("acme.key");
         w.ok(&["trust", "add", "acme", &public]);
         w
     }
 
     fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
+        self.world.path(rel)
     }
 
     fn home(&self) -> PathBuf {
-        self.path("home")
+        self.world.home()
     }
 
     /// Maps namespaces to registries (plain HTTP: they are on loopback).
@@ -70,15 +70,12 @@ impl World {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = warden();
-        cmd.args(args)
-            .env("WARDEN_HOME", self.home())
-            .env("DOCKER_CONFIG", self.path("docker"))
+        let mut cmd = self.world.command(args);
+        cmd.env("DOCKER_CONFIG", self.path("docker"))
             .env_remove("WARDEN_REGISTRY_USERNAME")
             .env_remove("WARDEN_REGISTRY_PASSWORD")
             .env_remove("WARDEN_REGISTRY_TOKEN")
-            .env_remove("WARDEN_SOURCE")
-            .current_dir(self.path("work"));
+            .env_remove("WARDEN_SOURCE");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -93,31 +90,16 @@ impl World {
         expect_failed(&self.run(args), args, needle)
     }
 
-    fn key(&self, name: &str) -> String {
-        let out = self.ok(&["key", "generate", "--out", &s(&self.path(name))]);
-        out.trim().to_string()
-    }
-
-    /// Packages `component` as `name@version` (description `desc`).
+    /// Packages `component` as `name@version` (description `desc`), signed
+    /// by the `acme` key.
     fn package(&self, component: &[u8], name: &str, version: &str, desc: &str) -> PathBuf {
         let stem = format!("{}-{version}-{}", name.replace(':', "-"), desc.len());
-        let wasm = self.path(&format!("{stem}.wasm"));
-        let toml = self.path(&format!("{stem}.toml"));
-        std::fs::write(&wasm, component).expect("write");
-        std::fs::write(&toml, manifest(name, version, desc)).expect("write");
-        let pkg = self.path(&format!("{stem}.wpkg"));
-        self.ok(&[
-            "package",
-            "--manifest",
-            &s(&toml),
-            "--component",
-            &s(&wasm),
-            "--key",
-            &s(&self.path("acme.key")),
-            "--out",
-            &s(&pkg),
-        ]);
-        pkg
+        self.world.package(
+            component,
+            &manifest(name, version, desc),
+            "acme.key",
+            &format!("{stem}.wpkg"),
+        )
     }
 
     /// Publishes a package file; returns the manifest digest it printed.
@@ -133,23 +115,15 @@ impl World {
 
     /// Every file under the home (except the lock), with its contents.
     fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
-        fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    walk(&path, out);
-                } else if path.file_name().is_some_and(|n| n != "lock") {
-                    out.insert(path.clone(), std::fs::read(&path).unwrap_or_default());
-                }
-            }
-        }
-        let mut out = BTreeMap::new();
-        walk(&self.home(), &mut out);
-        out
+        self.world.snapshot()
+    }
+
+    fn lockfile_path(&self) -> PathBuf {
+        self.world.workspace().join("warden.lock")
     }
 
     fn lockfile(&self) -> String {
-        std::fs::read_to_string(self.path("work/warden.lock")).unwrap_or_default()
+        std::fs::read_to_string(self.lockfile_path()).unwrap_or_default()
     }
 }
 
@@ -392,7 +366,7 @@ fn publish_then_install_resolves_ranges_from_tags_and_locks_the_manifest_digest(
     // A fresh machine installs exactly the pinned bytes with --locked.
     let fresh = World::new();
     fresh.map(&[("acme", &format!("{}/team/acme", registry.addr()))]);
-    std::fs::write(fresh.path("work/warden.lock"), &lock_before).expect("copy lock");
+    std::fs::write(fresh.lockfile_path(), &lock_before).expect("copy lock");
     // It trusts the same publisher.
     let public = w
         .ok(&["trust", "list", "--json"])

@@ -94,30 +94,25 @@ macro_rules! on_tool_world {
         |$instance:ident, $store:ident| $call:expr,
         v1: $v1:expr,
         v2: $v2:expr $(,)?
-    ) => {
-        match &$component.pre {
-            Pre::V1(pre) => ($v1)(
+    ) => {{
+        // The same call on each version's pre-instantiated component.
+        macro_rules! run_pre {
+            ($pre:ident) => {
                 $runtime
                     .run_sandboxed(
                         &$component.name,
                         $grant,
                         $setup,
-                        instantiate_and_call!(pre, |$instance, $store| $call),
+                        instantiate_and_call!($pre, |$instance, $store| $call),
                     )
-                    .await?,
-            ),
-            Pre::V2(pre) => ($v2)(
-                $runtime
-                    .run_sandboxed(
-                        &$component.name,
-                        $grant,
-                        $setup,
-                        instantiate_and_call!(pre, |$instance, $store| $call),
-                    )
-                    .await?,
-            ),
+                    .await?
+            };
         }
-    };
+        match &$component.pre {
+            Pre::V1(pre) => ($v1)(run_pre!(pre)),
+            Pre::V2(pre) => ($v2)(run_pre!(pre)),
+        }
+    }};
 }
 
 impl Runtime {
@@ -212,21 +207,7 @@ impl Runtime {
         run: impl std::future::Future<Output = Result<CallReport, CallError>> + Send + 'a,
     ) -> impl std::future::Future<Output = Result<CallReport, CallError>> + Send + 'a {
         // Armed now, not at the first poll.
-        let guard = CancelGuard::new(
-            &self.audit,
-            CallRecord {
-                component: name,
-                digest,
-                function: tool,
-                arguments: input,
-                outcome: "cancelled",
-                duration: std::time::Duration::ZERO,
-                stats: None,
-                denial: None,
-                secrets: grant.secret_values(),
-                used: None,
-            },
-        );
+        let guard = self.cancel_guard_of(name, digest, tool, input, grant);
         async move {
             let redactor = Redactor::new(&grant.secrets);
             let result = run.await.map_err(|e| redact_error(e, &redactor));
@@ -245,11 +226,24 @@ impl Runtime {
         input: &'a str,
         grant: &'a Grant,
     ) -> CancelGuard<'a> {
+        self.cancel_guard_of(&component.name, &component.digest, tool, input, grant)
+    }
+
+    /// Records the call of `tool` of the source `name` as `cancelled` if it
+    /// is dropped unfinished.
+    fn cancel_guard_of<'a>(
+        &'a self,
+        name: &'a str,
+        digest: &'a Digest,
+        tool: &'a str,
+        input: &'a str,
+        grant: &'a Grant,
+    ) -> CancelGuard<'a> {
         CancelGuard::new(
             &self.audit,
             CallRecord {
-                component: &component.name,
-                digest: &component.digest,
+                component: name,
+                digest,
                 function: tool,
                 arguments: input,
                 outcome: "cancelled",

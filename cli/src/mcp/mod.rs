@@ -10,6 +10,7 @@
 //! naming what was refused and why, never a protocol error or a crash.
 
 mod annotations;
+mod approve;
 mod audit_sync;
 mod client_log;
 mod progress;

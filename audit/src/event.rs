@@ -125,6 +125,26 @@ pub enum AuditEvent {
         /// Why it was refused.
         reason: String,
     },
+    /// A question put to the user because an `ask` rule of their grants
+    /// names capabilities a call would get, and the answer.
+    Approval {
+        /// The component.
+        component: String,
+        /// Its digest.
+        digest: String,
+        /// The tool about to be called, when known.
+        function: Option<String>,
+        /// The capabilities asked for, in words.
+        capabilities: Vec<String>,
+        /// The question as put to the user.
+        question: String,
+        /// `accept`, `decline`, `cancel`, `timeout` or `unavailable`
+        /// (nobody could be asked).
+        answer: String,
+        /// Who asked (`mcp-elicitation`, `terminal`, ...) or why nobody
+        /// could be asked.
+        detail: String,
+    },
     /// Sessions were removed because their retention ran out (`warden
     /// sessions prune`, or the start of a run).
     SessionPrune {
@@ -163,7 +183,8 @@ pub enum AuditEvent {
 impl AuditEvent {
     /// The event's `type`: `install`, `upgrade`, `remove`, `trust-add`,
     /// `trust-remove`, `grant`, `revoke`, `policy-change`, `call`, `used`,
-    /// `denial`, `session-prune`, `model-route` or `context-write`.
+    /// `denial`, `approval`, `session-prune`, `model-route` or
+    /// `context-write`.
     pub fn kind(&self) -> &'static str {
         match self {
             AuditEvent::Install { .. } => "install",
@@ -176,6 +197,7 @@ impl AuditEvent {
             AuditEvent::PolicyChange { .. } => "policy-change",
             AuditEvent::Call { .. } => "call",
             AuditEvent::Denial { .. } => "denial",
+            AuditEvent::Approval { .. } => "approval",
             AuditEvent::SessionPrune { .. } => "session-prune",
             AuditEvent::ModelRoute { .. } => "model-route",
             AuditEvent::ContextWrite { .. } => "context-write",
@@ -279,6 +301,20 @@ impl AuditEvent {
             } => {
                 let mut v = vec![component, capability, target, reason];
                 v.extend(digest.as_mut());
+                v
+            }
+            AuditEvent::Approval {
+                component,
+                digest,
+                function,
+                capabilities,
+                question,
+                answer,
+                detail,
+            } => {
+                let mut v = vec![component, digest, question, answer, detail];
+                v.extend(function.as_mut());
+                v.extend(capabilities.iter_mut());
                 v
             }
             AuditEvent::SessionPrune {

@@ -265,6 +265,15 @@ fn summary(event: &audit::AuditEvent) -> String {
             target,
             ..
         } => format!("{component} denied {capability} {target}"),
+        E::Approval {
+            component,
+            capabilities,
+            answer,
+            ..
+        } => format!(
+            "{component} asked for {}: {answer}",
+            capabilities.join(", ")
+        ),
         E::SessionPrune {
             workspace,
             keep,

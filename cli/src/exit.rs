@@ -154,7 +154,7 @@ impl ExitStatus for CallError {
 impl ExitStatus for AuthorizeError {
     fn exit_code(&self) -> Option<u8> {
         match self {
-            AuthorizeError::Refused { .. } => Some(DENIED),
+            AuthorizeError::Refused { .. } | AuthorizeError::NotApproved { .. } => Some(DENIED),
             // Transparent: its `source()` skips the `GrantError` itself.
             AuthorizeError::Grant(e) => e.exit_code(),
             _ => None,

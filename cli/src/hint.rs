@@ -41,6 +41,23 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
                 out.push(format!("see `warden policy explain {component}`"));
                 break;
             }
+            Some(AuthorizeError::NotApproved {
+                component, answer, ..
+            }) => {
+                if answer == "unavailable" {
+                    out.push(
+                        "a grants.toml `ask` rule needs someone to answer: run the call in a \
+                         terminal (stdin and stderr), or serve it with `warden mcp` to a client \
+                         that supports elicitation"
+                            .into(),
+                    );
+                }
+                out.push(format!(
+                    "to stop asking, change the rule's effect to \"allow\" or \"deny\" in \
+                     grants.toml (see `warden policy explain {component}`)"
+                ));
+                break;
+            }
             Some(AuthorizeError::OrgPolicy { .. }) => {
                 out.push(
                     "an admin can replace it (`warden policy install`) or remove it \

@@ -6,6 +6,7 @@
 //! library does. The library crate depends on none of clap, rmcp, axum,
 //! indicatif or tracing-subscriber; they are here.
 
+mod approve_tty;
 mod audit;
 pub mod exit;
 mod grant_args;

@@ -365,6 +365,9 @@ fn explain(registry: &RegistryArgs, component: &str, json: bool) -> anyhow::Resu
     };
     let (user, org) = layers(&registry)?;
     let grant = effective(&subject.id, subject.requested.as_ref(), &user, org.as_ref());
+    // `ask` rules: what would be put to the user, and what an org forbids asking for.
+    let asks =
+        warden_policy::ask::plan(&subject.id, subject.requested.as_ref(), &user, org.as_ref());
     // Data residency: the labels, who may see each class, and the classes
     // this component's directories hold.
     let residency =
@@ -403,13 +406,28 @@ fn explain(registry: &RegistryArgs, component: &str, json: bool) -> anyhow::Resu
                 })
             })
             .collect();
+        let ask: Vec<_> = asks
+            .ask
+            .iter()
+            .map(|a| json!({ "capability": a.capability.to_string(), "rule": a.rule }))
+            .collect();
+        let ask_forbidden: Vec<_> = asks
+            .forbidden
+            .iter()
+            .map(|d| json!({ "capability": d.capability.to_string(), "because": d.because }))
+            .collect();
         print_json(&json!({
             "component": grant.component().to_string(),
             "decisions": decisions,
+            "ask": ask,
+            "ask_forbidden": ask_forbidden,
             "data": data,
         }));
     } else {
         print!("{grant}");
+        for line in asks.explain() {
+            println!("{line}");
+        }
         for line in &data {
             println!("{line}");
         }

@@ -3,7 +3,8 @@
 //! its notes are printed (with the hints a user needs) on stderr.
 
 use warden::authorize::{
-    AuthorizeError, AuthorizeNote, Authorized, CallGrants, DeniedGrants, PolicyLayers, authorize,
+    Asking, AuthorizeError, AuthorizeNote, Authorized, CallGrants, DeniedGrants, PolicyLayers,
+    authorize, authorize_asking,
 };
 use warden_registry::store::Registry;
 
@@ -53,6 +54,51 @@ pub fn resolve_under(
     flags: &GrantArgs,
     denied: DeniedFlags,
 ) -> anyhow::Result<Resolved> {
+    let (call, denied) = call_grants(flags, denied)?;
+    let authorized = authorize(layers, subject, &call, denied, registry.root(), || {
+        flags.stored_secrets()
+    })
+    .map_err(with_hint)?;
+    for note in &authorized.notes {
+        print_note(note, subject);
+    }
+    Ok(authorized)
+}
+
+/// [`resolve_under`], putting what a grants.toml `ask` rule names to the
+/// user through `asking` first (the question and the answer are recorded
+/// in the audit log by the library).
+pub async fn resolve_asking(
+    layers: &PolicyLayers,
+    registry: &Registry,
+    subject: &Subject,
+    flags: &GrantArgs,
+    denied: DeniedFlags,
+    asking: Asking<'_>,
+) -> anyhow::Result<Resolved> {
+    let (call, denied) = call_grants(flags, denied)?;
+    let authorized = authorize_asking(
+        layers,
+        subject,
+        &call,
+        denied,
+        registry.root(),
+        || flags.stored_secrets(),
+        asking,
+    )
+    .await
+    .map_err(with_hint)?;
+    for note in &authorized.notes {
+        print_note(note, subject);
+    }
+    Ok(authorized)
+}
+
+/// This call's flags as the library's call grants.
+fn call_grants(
+    flags: &GrantArgs,
+    denied: DeniedFlags,
+) -> anyhow::Result<(CallGrants, DeniedGrants)> {
     let FlagGrants {
         capabilities,
         env_values,
@@ -67,14 +113,7 @@ pub fn resolve_under(
         DeniedFlags::Refuse => DeniedGrants::Refuse,
         DeniedFlags::Warn => DeniedGrants::Note,
     };
-    let authorized = authorize(layers, subject, &call, denied, registry.root(), || {
-        flags.stored_secrets()
-    })
-    .map_err(with_hint)?;
-    for note in &authorized.notes {
-        print_note(note, subject);
-    }
-    Ok(authorized)
+    Ok((call, denied))
 }
 
 /// Prints one note of the authorize step, with what to do about it.

@@ -12,7 +12,7 @@ use warden_registry::store::Registry;
 use super::exit;
 use super::grant_args::GrantArgs;
 use super::output;
-use super::policy_grant::{DeniedFlags, resolve};
+use super::policy_grant::{DeniedFlags, resolve, resolve_asking};
 use super::registry_args::RegistryArgs;
 
 #[derive(Debug, Subcommand)]
@@ -147,11 +147,15 @@ pub(super) fn compile(
 /// Resolves `spec` (a component, `server:NAME` or `command:NAME`), works
 /// out its grant for this call, and compiles a component for an engine
 /// with the grant's stack limit.
-fn prepare(
+///
+/// For a call (`tool` given), what a grants.toml `ask` rule names is put
+/// to the user on the terminal first; a listing asks nothing.
+async fn prepare(
     spec: &str,
     flags: &GrantArgs,
     registry: &RegistryArgs,
     verbose: u8,
+    tool: Option<&str>,
 ) -> anyhow::Result<(Runtime, ToolSource, Grant)> {
     let registry = registry.open()?;
     let resolved = warden::resolve::resolve(spec, &registry)?;
@@ -159,13 +163,33 @@ fn prepare(
         Resolved::Component(located) => &located.subject,
         Resolved::Source { subject, .. } => subject,
     };
-    let authorized = resolve(&registry, subject, flags, DeniedFlags::Refuse)?;
+    let sink = audit_sink(&registry);
+    let authorized = match tool {
+        None => resolve(&registry, subject, flags, DeniedFlags::Refuse)?,
+        Some(tool) => {
+            let layers = warden::authorize::PolicyLayers::load(&registry)?;
+            let asking = warden::authorize::Asking {
+                approver: &super::approve_tty::Terminal,
+                audit: &sink,
+                tool: Some(tool),
+            };
+            resolve_asking(
+                &layers,
+                &registry,
+                subject,
+                flags,
+                DeniedFlags::Refuse,
+                asking,
+            )
+            .await?
+        }
+    };
     if verbose > 0 {
         for line in authorized.effective.explain() {
             eprintln!("{line}");
         }
     }
-    let runtime = Runtime::new(authorized.engine, audit_sink(&registry))?;
+    let runtime = Runtime::new(authorized.engine, sink)?;
     let source = match resolved {
         Resolved::Component(located) => {
             ToolSource::Component(compile(&runtime, &located, &registry)?)
@@ -176,7 +200,8 @@ fn prepare(
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let (runtime, source, grant) = prepare(&args.component, &args.grant, &args.registry, 0)?;
+    let (runtime, source, grant) =
+        prepare(&args.component, &args.grant, &args.registry, 0, None).await?;
     let tools = runtime
         .list_source(&source, &grant)
         .await
@@ -205,7 +230,14 @@ async fn call(args: CallArgs, verbose: u8) -> anyhow::Result<ExitCode> {
         anyhow::bail!("the tool input must be a JSON object, e.g. '{{\"path\": \"README.md\"}}'");
     }
 
-    let (runtime, source, grant) = prepare(&args.component, &args.grant, &args.registry, verbose)?;
+    let (runtime, source, grant) = prepare(
+        &args.component,
+        &args.grant,
+        &args.registry,
+        verbose,
+        Some(&args.tool),
+    )
+    .await?;
     // The runtime records the call (and any denial) in the audit log.
     let result = runtime
         .call_source(&source, &args.tool, &input, &grant)

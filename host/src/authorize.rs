@@ -24,10 +24,13 @@ use warden_policy::{
 use warden_registry::error::StoreError;
 use warden_registry::store::Registry;
 
+use crate::approval::{Approver, Question};
 use crate::engine::EngineConfig;
 use crate::error::GrantError;
 use crate::grant::{DirGrant, DirMode, Grant, HostPattern, Limits};
+use crate::record::AuditSink;
 use crate::secret::{SecretGrant, SecretValue, secret_destination};
+use warden_policy::ask::plan as ask_plan;
 
 /// Who is asking: the component's identity and, for an installed package,
 /// what its manifest requests.
@@ -271,6 +274,25 @@ pub enum AuthorizeError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// Capabilities an `ask` rule names were not approved: the user
+    /// declined, or nobody could be asked. The call does not run.
+    #[error(
+        "`{component}` was not given {}: {reason} (asked because {})",
+        capabilities.join(", "),
+        rules.join(", ")
+    )]
+    NotApproved {
+        /// The component.
+        component: String,
+        /// What was asked for, in words.
+        capabilities: Vec<String>,
+        /// The rules that say to ask.
+        rules: Vec<String>,
+        /// The answer (`decline`, `cancel`, `timeout`, `unavailable`).
+        answer: String,
+        /// Why, in words.
+        reason: String,
+    },
     /// A built-in name that is not a valid package name.
     #[error("`{name}` is not a valid built-in name")]
     BuiltinName {
@@ -303,8 +325,7 @@ pub fn authorize<E>(
 where
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let mut notes = Vec::new();
-    let component = subject.id.name.to_string();
+    let notes = Vec::new();
     // The call's grants are user grants for exactly this component.
     let target = Target {
         digest: Some(subject.id.digest),
@@ -315,10 +336,129 @@ where
         .clone()
         .with_call_grants(&target, &call.capabilities)
         .map_err(|e| AuthorizeError::Grants { source: e.into() })?;
-    let effective = effective(
+    authorize_user(
+        &user,
+        layers,
+        subject,
+        call,
+        denied,
+        home,
+        stored_secrets,
+        notes,
+    )
+}
+
+/// How [`authorize_asking`] reaches the user.
+pub struct Asking<'a> {
+    /// Who puts the question.
+    pub approver: &'a dyn Approver,
+    /// Where the question and answer are recorded.
+    pub audit: &'a AuditSink,
+    /// The tool about to be called, when known (for the question).
+    pub tool: Option<&'a str>,
+}
+
+/// [`authorize`], and first, when an `ask` rule of the user's grants names
+/// capabilities this call would get ([`warden_policy::ask::plan`]), put
+/// them to the user through `asking.approver`, record the question and the
+/// answer in `asking.audit`, and grant them only on [`Accept`](crate::approval::Answer::Accept);
+/// any other answer refuses the call ([`AuthorizeError::NotApproved`]).
+/// Without such a rule nothing is asked or recorded.
+#[allow(clippy::too_many_arguments)]
+pub async fn authorize_asking<E>(
+    layers: &PolicyLayers,
+    subject: &Subject,
+    call: &CallGrants,
+    denied: DeniedGrants,
+    home: &Path,
+    stored_secrets: impl FnOnce() -> Result<BTreeMap<String, SecretValue>, E>,
+    asking: Asking<'_>,
+) -> Result<Authorized, AuthorizeError>
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let target = Target {
+        digest: Some(subject.id.digest),
+        ..Target::from(subject.id.name.clone())
+    };
+    let user = layers
+        .user
+        .clone()
+        .with_call_grants(&target, &call.capabilities)
+        .map_err(|e| AuthorizeError::Grants { source: e.into() })?;
+    let plan = ask_plan(
         &subject.id,
         subject.requested.as_ref(),
         &user,
+        layers.org.as_ref(),
+    );
+    if plan.is_empty() {
+        return authorize_user(
+            &user,
+            layers,
+            subject,
+            call,
+            denied,
+            home,
+            stored_secrets,
+            Vec::new(),
+        );
+    }
+    let question = Question {
+        component: subject.id.name.to_string(),
+        digest: subject.id.digest,
+        tool: asking.tool.map(str::to_string),
+        capabilities: plan.ask.iter().map(|a| a.capability.to_string()).collect(),
+        rules: plan.ask.iter().map(|a| a.rule.clone()).collect(),
+    };
+    let answer = asking.approver.ask(&question).await;
+    asking
+        .audit
+        .record_approval(&question, &answer, asking.approver.channel());
+    if let Some(reason) = answer.refusal() {
+        let mut rules = question.rules.clone();
+        rules.dedup();
+        return Err(AuthorizeError::NotApproved {
+            component: question.component,
+            capabilities: question.capabilities,
+            rules,
+            answer: answer.as_str().to_string(),
+            reason,
+        });
+    }
+    let approved = user.with_approved(&plan.ask);
+    authorize_user(
+        &approved,
+        layers,
+        subject,
+        call,
+        denied,
+        home,
+        stored_secrets,
+        Vec::new(),
+    )
+}
+
+/// [`authorize`] with the user layer already made.
+#[allow(clippy::too_many_arguments)]
+fn authorize_user<E>(
+    user: &GrantsFile,
+    layers: &PolicyLayers,
+    subject: &Subject,
+    call: &CallGrants,
+    denied: DeniedGrants,
+    home: &Path,
+    stored_secrets: impl FnOnce() -> Result<BTreeMap<String, SecretValue>, E>,
+    mut notes: Vec<AuthorizeNote>,
+) -> Result<Authorized, AuthorizeError>
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let component = subject.id.name.to_string();
+    let effective = effective(
+        &subject.id,
+        subject.requested.as_ref(),
+        user,
         layers.org.as_ref(),
     );
     let (refused, reasons) = denied_call_grants(&effective, &call.capabilities, &mut notes);

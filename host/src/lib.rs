@@ -31,6 +31,7 @@
 
 mod admission;
 pub mod agent;
+pub mod approval;
 pub mod authorize;
 pub mod bindings;
 pub mod bounds;

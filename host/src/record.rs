@@ -94,6 +94,35 @@ impl AuditSink {
         }
     }
 
+    /// Records a question put to the user (an `ask` rule) and the answer,
+    /// before the call it is about runs (or is refused).
+    pub(crate) fn record_approval(
+        &self,
+        question: &crate::approval::Question,
+        answer: &crate::approval::Answer,
+        channel: &str,
+    ) {
+        let Some(log) = &self.log else {
+            return;
+        };
+        let detail = match answer {
+            crate::approval::Answer::Unavailable { reason } => reason.clone(),
+            _ => channel.to_string(),
+        };
+        let event = AuditEvent::Approval {
+            component: question.component.clone(),
+            digest: question.digest.to_string(),
+            function: question.tool.clone(),
+            capabilities: question.capabilities.clone(),
+            question: question.text(),
+            answer: answer.as_str().to_string(),
+            detail,
+        };
+        if let Err(e) = log.append(event, &[]) {
+            (self.on_failure)(&e);
+        }
+    }
+
     /// Records where a model request went under the data-residency policy
     /// (`provider`: the one it was sent to, or kept from).
     pub(crate) fn record_route(

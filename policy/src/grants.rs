@@ -17,6 +17,11 @@
 //! component = "*"
 //! effect = "deny"
 //! dirs = [{ host = "/home/*/.ssh" }]
+//!
+//! [[rule]]                       # granted only when you approve it, call by call
+//! component = "acme:grep"
+//! effect = "ask"
+//! network = [{ host = "api.example.com" }]
 //! ```
 //!
 //! In a grant, a directory is one host directory (not a pattern; the guest
@@ -54,6 +59,9 @@ pub struct GrantsFile {
     /// Rules from this index on were added for one call
     /// ([`GrantsFile::with_call_grants`]) and are never saved.
     call_rules_from: Option<usize>,
+    /// Rules from this index on were approved by the user for one call
+    /// ([`GrantsFile::with_approved`]) and are never saved.
+    approved_from: Option<usize>,
     /// The user's data labels and residency rules (within the org's).
     residency: crate::Residency,
 }
@@ -105,6 +113,7 @@ impl GrantsFile {
         Ok(GrantsFile {
             rules,
             call_rules_from: None,
+            approved_from: None,
             residency,
         })
     }
@@ -153,6 +162,24 @@ impl GrantsFile {
         Ok(out)
     }
 
+    /// These grants plus what the user approved for one call: each asked
+    /// capability as an allow rule for its `ask` rule's target, named
+    /// "your approval for this call" in explanations and never saved.
+    pub fn with_approved(&self, approved: &[crate::ask::Asked]) -> GrantsFile {
+        let mut out = self.clone();
+        let first = out.rules.len();
+        for asked in approved {
+            let mut rule = Rule::new(asked.target.clone(), Effect::Allow);
+            if push(&mut rule, asked.capability.clone()).is_ok() && !rule.is_empty() {
+                out.rules.push(rule);
+            }
+        }
+        if out.rules.len() > first {
+            out.approved_from = Some(first);
+        }
+        out
+    }
+
     /// Removes every allow rule for exactly `target` (when its package is
     /// removed); deny rules stay. Returns how many rules were removed.
     pub fn forget(&mut self, target: &Target) -> usize {
@@ -165,6 +192,9 @@ impl GrantsFile {
     /// How explanations name rule `index` (0-based): `grants.toml rule N`,
     /// or `command-line flags` for grants made for one call.
     pub fn rule_label(&self, index: usize) -> String {
+        if self.approved_from.is_some_and(|first| index >= first) {
+            return "your approval for this call".to_string();
+        }
         match self.call_rules_from {
             Some(first) if index >= first => "command-line flags".to_string(),
             _ => format!("{GRANTS_FILE} rule {}", index + 1),
@@ -173,7 +203,7 @@ impl GrantsFile {
 
     /// Writes the grants to `path` atomically.
     pub fn save(&self, path: &Path) -> Result<(), PolicyError> {
-        if self.call_rules_from.is_some() {
+        if self.call_rules_from.is_some() || self.approved_from.is_some() {
             return Err(PolicyError::CallGrantsNotSaved);
         }
         write_atomic(path, self.to_toml().as_bytes()).map_err(|source| PolicyError::Io {
@@ -295,7 +325,7 @@ impl GrantsFile {
     /// directory `resolve` cannot resolve keeps its path.
     pub fn with_resolved_dirs(&self, resolve: impl Fn(&str) -> Option<String>) -> GrantsFile {
         let mut out = self.clone();
-        for rule in out.rules.iter_mut().filter(|r| r.effect == Effect::Allow) {
+        for rule in out.rules.iter_mut().filter(|r| r.effect.grants()) {
             for dir in &mut rule.dirs {
                 if let Some(resolved) = dir
                     .host
@@ -381,6 +411,12 @@ pub enum GrantRuleError {
         /// The guest path.
         guest: String,
     },
+    /// A `no-ask` rule in the user's grants.
+    #[error(
+        "`no-ask` belongs in an org policy (it forbids asking); in your grants, use \
+         \"deny\" or leave the capability out"
+    )]
+    NoAskInGrants,
     /// A bad env or secret name.
     #[error(transparent)]
     Rule(#[from] RuleError),
@@ -390,7 +426,8 @@ pub enum GrantRuleError {
 /// path (the host path).
 fn check_user_rule(rule: &mut Rule) -> Result<(), GrantRuleError> {
     match rule.effect {
-        Effect::Allow => {
+        Effect::NoAsk => return Err(GrantRuleError::NoAskInGrants),
+        Effect::Allow | Effect::Ask => {
             for d in &mut rule.dirs {
                 let Some(host) = d.host.as_path() else {
                     return Err(GrantRuleError::DirPattern {

@@ -44,6 +44,7 @@
 //! # }
 //! ```
 
+pub mod ask;
 pub mod cidr;
 pub mod context;
 mod decide;
@@ -61,6 +62,7 @@ pub mod retention;
 pub mod rules;
 pub mod target;
 
+pub use ask::{AskPlan, Asked};
 pub use cidr::IpNet;
 pub use context::ContextCeiling;
 pub use decide::effective;

@@ -364,15 +364,16 @@ impl NetRule {
         port: Option<Option<u16>>,
         effect: Effect,
     ) -> Result<NetRule, NetRuleError> {
-        let scheme = scheme.unwrap_or(match effect {
-            Effect::Allow if host.is_loopback() => Scheme::Http,
-            Effect::Allow => Scheme::Https,
-            Effect::Deny => Scheme::Any,
+        let grants = effect.grants();
+        let scheme = scheme.unwrap_or(match grants {
+            true if host.is_loopback() => Scheme::Http,
+            true => Scheme::Https,
+            false => Scheme::Any,
         });
-        let port = match (port, effect) {
+        let port = match (port, grants) {
             (Some(port), _) => port,
-            (None, Effect::Deny) => None,
-            (None, Effect::Allow) => match scheme.default_port() {
+            (None, false) => None,
+            (None, true) => match scheme.default_port() {
                 Some(p) => Some(p),
                 None => {
                     return Err(NetRuleError::PortRequired { host });

@@ -86,6 +86,20 @@ pub struct OrgPolicy {
 }
 
 impl OrgPolicy {
+    /// The same policy with every `no-ask` rule as a deny rule: what a
+    /// capability asked for must fit (see [`crate::ask`]).
+    pub(crate) fn with_no_ask_as_deny(&self) -> Option<OrgPolicy> {
+        use super::rules::Effect;
+        if !self.rules.iter().any(|r| r.effect == Effect::NoAsk) {
+            return None;
+        }
+        let mut out = self.clone();
+        for rule in out.rules.iter_mut().filter(|r| r.effect == Effect::NoAsk) {
+            rule.effect = Effect::Deny;
+        }
+        Some(out)
+    }
+
     /// Whether subprocess tool sources (MCP servers over stdio, native
     /// commands) may only run confined by the kernel (Landlock):
     /// `require-confinement = true` at the top of the policy.
@@ -101,6 +115,17 @@ impl OrgPolicy {
         let doc = parse_document(text, origin)?;
         let mut rules = Vec::with_capacity(doc.rules.len());
         for (i, (rule, at)) in doc.rules.into_iter().enumerate() {
+            if rule.effect == super::rules::Effect::Ask {
+                return Err(rule_error(
+                    text,
+                    origin,
+                    i,
+                    at,
+                    "`ask` is each user's choice (in grants.toml); an org rule allows, denies, \
+                     or forbids asking with \"no-ask\""
+                        .to_string(),
+                ));
+            }
             if let Some(d) = rule.dirs.iter().find(|d| d.guest.is_some()) {
                 return Err(rule_error(
                     text,

@@ -6,7 +6,7 @@
 //! component = "acme:grep"        # a package name, `namespace:*` or `*`
 //! version = "^1.2"               # optional: a semver requirement
 //! digest = "sha256:…"            # optional: exactly these component bytes
-//! effect = "allow"               # or "deny"
+//! effect = "allow"               # or "deny"; "ask" (grants.toml) or "no-ask" (org policy)
 //! dirs = [{ host = "/home/me/src", guest = "/src", mode = "ro" }]
 //! network = [{ scheme = "https", host = "api.example.com", port = 443 }]
 //! env = ["RUST_LOG"]
@@ -22,6 +22,12 @@
 //! are letters, digits and `_`; `*` (any name) is allowed where patterns
 //! are (deny rules, org policies). A deny rule sets no limits: limits are
 //! ceilings, set by allow rules.
+//!
+//! An `ask` rule (user grants only) reads like an allow rule, but what it
+//! names is granted only when the user approves it at call time (see
+//! [`crate::ask`]); a `no-ask` rule (org policy only) matches like a deny
+//! rule and forbids asking for what it covers, so an `ask` for it is a deny.
+//! Neither sets limits.
 
 use std::fmt;
 
@@ -89,6 +95,12 @@ pub enum RuleError {
     /// A deny rule with `limits`.
     #[error("a deny rule cannot set `limits`: limits are ceilings, set by allow rules")]
     DenyWithLimits,
+    /// An `ask` or `no-ask` rule with `limits`.
+    #[error("an `{effect}` rule cannot set `limits`: limits are ceilings, set by allow rules")]
+    LimitsInAsk {
+        /// `ask` or `no-ask`.
+        effect: &'static str,
+    },
 }
 
 /// Whether a rule allows or denies what it names. Deny always wins.
@@ -98,15 +110,29 @@ pub enum Effect {
     Allow,
     /// Forbids, whatever any allow rule says.
     Deny,
+    /// Grants only what the user approves when a call needs it (user
+    /// grants only; see [`crate::ask`]).
+    Ask,
+    /// Forbids asking: what it covers is denied when a user rule says to
+    /// ask for it (org policy only; matches like a deny rule).
+    NoAsk,
 }
 
 impl Effect {
-    /// `allow` or `deny`.
+    /// `allow`, `deny`, `ask` or `no-ask`.
     pub fn as_str(self) -> &'static str {
         match self {
             Effect::Allow => "allow",
             Effect::Deny => "deny",
+            Effect::Ask => "ask",
+            Effect::NoAsk => "no-ask",
         }
+    }
+
+    /// Whether the rule names what it grants (allow, ask) rather than what
+    /// it matches (deny, no-ask: patterns, "no mode" means all access).
+    pub fn grants(self) -> bool {
+        matches!(self, Effect::Allow | Effect::Ask)
     }
 }
 
@@ -116,8 +142,10 @@ impl<'de> Deserialize<'de> for Effect {
         match text.as_str() {
             "allow" => Ok(Effect::Allow),
             "deny" => Ok(Effect::Deny),
+            "ask" => Ok(Effect::Ask),
+            "no-ask" => Ok(Effect::NoAsk),
             other => Err(de::Error::custom(format!(
-                "`effect` must be \"allow\" or \"deny\", not \"{other}\""
+                "`effect` must be \"allow\", \"deny\", \"ask\" or \"no-ask\", not \"{other}\""
             ))),
         }
     }
@@ -527,8 +555,16 @@ impl TryFrom<RawRule> for Rule {
 
     fn try_from(raw: RawRule) -> Result<Rule, RuleError> {
         let effect = raw.effect;
-        if effect == Effect::Deny && !raw.limits.is_empty() {
-            return Err(RuleError::DenyWithLimits);
+        if !raw.limits.is_empty() {
+            match effect {
+                Effect::Allow => {}
+                Effect::Deny => return Err(RuleError::DenyWithLimits),
+                Effect::Ask | Effect::NoAsk => {
+                    return Err(RuleError::LimitsInAsk {
+                        effect: effect.as_str(),
+                    });
+                }
+            }
         }
         let dirs = raw
             .dirs
@@ -536,9 +572,9 @@ impl TryFrom<RawRule> for Rule {
             .map(|d| DirRule {
                 host: d.host.0,
                 guest: d.guest.map(|g| g.0),
-                mode: match (d.mode, effect) {
-                    (None, Effect::Allow) => Some(Access::ReadOnly),
-                    (Some(Access::ReadOnly), Effect::Deny) => None,
+                mode: match (d.mode, effect.grants()) {
+                    (None, true) => Some(Access::ReadOnly),
+                    (Some(Access::ReadOnly), false) => None,
                     (mode, _) => mode,
                 },
             })
@@ -634,7 +670,7 @@ network = [{ host = "*.internal" }]
             ),
             (
                 "[[rule]]\ncomponent = \"*\"\neffect = \"forbid\"\n",
-                "must be \"allow\" or \"deny\"",
+                "must be \"allow\", \"deny\", \"ask\" or \"no-ask\"",
             ),
             (
                 "[[rule]]\ncomponent = \"*\"\neffect = \"deny\"\nlimits = { memory = 1 }\n",

@@ -28,6 +28,9 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+#[path = "mcp_http.rs"]
+mod mcp_http;
 use warden::{EngineConfig, Grant, Runtime, ToolComponent};
 use warden_tests::components::HOSTILE;
 use warden_tests::{hostile, runtime};
@@ -783,6 +786,24 @@ fn mcp_floor_and_fs(warden: &Path, w: &mut McpClient, w_tool: &str) -> Result<()
     let echo = timed(w, w_tool, &echo_args)?;
     let floor_samples = timed(&mut floor, &floor_tool, &echo_args)?;
     let fs_samples = timed(&mut fs, "read_file", &read)?;
+    // The same echo over streamable HTTP: one keep-alive connection.
+    let http_home = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut http_cmd = Command::new(warden);
+    http_cmd
+        .args(["mcp", HOSTILE, "--http", "127.0.0.1:0"])
+        .env("WARDEN_HOME", http_home.path());
+    let mut http = mcp_http::HttpMcp::start(http_cmd)?;
+    let http_tool = w_tool.to_string();
+    for _ in 0..3 {
+        http.call(&http_tool, echo_args.clone())?;
+    }
+    let http_samples = (0..n)
+        .map(|_| {
+            let started = Instant::now();
+            http.call(&http_tool, echo_args.clone())
+                .map(|()| started.elapsed())
+        })
+        .collect::<Result<Vec<Duration>, String>>()?;
     println!(
         "\n## MCP stdio: the transport's floor and a real tool, against `warden mcp` echo (0 B)\n"
     );
@@ -797,6 +818,11 @@ fn mcp_floor_and_fs(warden: &Path, w: &mut McpClient, w_tool: &str) -> Result<()
     row(
         "`warden mcp builtin:fs` read_file of a 24 B file (target ≤ 1.3)",
         fs_samples,
+        Some(base),
+    );
+    row(
+        "`warden mcp --http` echo, 0 B, streamable HTTP (one keep-alive connection)",
+        http_samples,
         Some(base),
     );
     Ok(())

@@ -29,6 +29,8 @@ mod loading;
 mod local_model;
 #[path = "e2e/mcp.rs"]
 mod mcp;
+#[path = "e2e/mcp_approval.rs"]
+mod mcp_approval;
 #[path = "e2e/mcp_cancel.rs"]
 mod mcp_cancel;
 #[path = "e2e/mcp_conformance.rs"]

@@ -29,7 +29,7 @@ use warden_registry::store::Registry;
 
 use crate::grant_args::GrantArgs;
 use crate::output::print_guest_log;
-use crate::policy_grant::{DeniedFlags, Subject, resolve, resolve_under};
+use crate::policy_grant::{DeniedFlags, Subject, resolve, resolve_asking};
 use crate::tool::{audit_sink_with, compile, locate_part};
 use warden::policy_cache::PolicyCache;
 
@@ -377,23 +377,31 @@ impl Inner {
         input: String,
         cancelled: impl std::future::Future<Output = ()>,
         progress: Option<warden::ProgressSender>,
+        peer: &rmcp::service::Peer<RoleServer>,
     ) -> (CallToolResult, Option<CapturedLog>) {
         let served = &self.served[exposed.served];
         // The policy layers come from the cache: three `stat`s when no
-        // policy file changed, no thread hop.
-        let resolved = self
-            .policy
-            .layers()
-            .map_err(anyhow::Error::from)
-            .and_then(|layers| {
-                resolve_under(
+        // policy file changed, no thread hop. What a grants.toml `ask` rule
+        // names is put to the client (elicitation) and recorded first.
+        let resolved = match self.policy.layers() {
+            Ok(layers) => {
+                let asking = warden::authorize::Asking {
+                    approver: &super::approve::Elicit { peer },
+                    audit: served.runtime.audit(),
+                    tool: Some(&exposed.tool),
+                };
+                resolve_asking(
                     &layers,
                     &self.registry,
                     &served.subject,
                     &self.flags,
                     DeniedFlags::Refuse,
+                    asking,
                 )
-            });
+                .await
+            }
+            Err(e) => Err(anyhow::Error::from(e)),
+        };
         let grant = match resolved {
             Ok(resolved) => {
                 if resolved.engine != served.engine {
@@ -508,19 +516,29 @@ fn cancelled_result(component: &str, tool: &str) -> CallToolResult {
 /// A call the grant resolution refused (a flag the org policy denies, an
 /// org policy that does not verify, unreadable grants).
 fn refused(component: &str, tool: &str, err: &anyhow::Error) -> CallToolResult {
-    let kind = if err.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<warden::authorize::AuthorizeError>(),
-            Some(warden::authorize::AuthorizeError::Refused { .. })
-        )
-    }) {
-        "denied"
-    } else {
-        "grant"
+    use warden::authorize::AuthorizeError;
+    let cause = err.chain().find_map(|c| c.downcast_ref::<AuthorizeError>());
+    let kind = match cause {
+        Some(AuthorizeError::Refused { .. } | AuthorizeError::NotApproved { .. }) => "denied",
+        _ => "grant",
     };
     let message = format!("warden did not run `{component}` tool `{tool}`: {err:#}");
     let mut result = CallToolResult::error(vec![ContentBlock::text(format!("{kind}: {message}"))]);
-    result.structured_content = Some(json!({ "error": { "kind": kind, "message": message } }));
+    let mut detail = json!({ "kind": kind, "message": message });
+    // A grants.toml `ask` rule that was not approved: what was asked, the
+    // answer and why.
+    if let Some(AuthorizeError::NotApproved {
+        capabilities,
+        answer,
+        reason,
+        ..
+    }) = cause
+    {
+        detail["capabilities"] = json!(capabilities);
+        detail["approval"] = json!(answer);
+        detail["reason"] = json!(reason);
+    }
+    result.structured_content = Some(json!({ "error": detail }));
     result
 }
 
@@ -577,10 +595,16 @@ impl rmcp::ServerHandler for ToolServer {
         let (result, log) = match context.meta.get_progress_token() {
             Some(token) => {
                 let (sender, reports) = tokio::sync::mpsc::unbounded_channel();
-                let call = self.inner.call(exposed, input, cancelled, Some(sender));
+                let call = self
+                    .inner
+                    .call(exposed, input, cancelled, Some(sender), &context.peer);
                 super::progress::forward_during(call, reports, &context.peer, token).await
             }
-            None => self.inner.call(exposed, input, cancelled, None).await,
+            None => {
+                self.inner
+                    .call(exposed, input, cancelled, None, &context.peer)
+                    .await
+            }
         };
         if let Some(log) = log {
             let component = self.inner.served[exposed.served].source.name();

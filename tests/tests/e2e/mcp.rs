@@ -25,7 +25,7 @@ const REQUIREMENTS: &str = include_str!("../../mcp/requirements.txt");
 /// script is written against (`mcp`), or the componentize-py the example is
 /// built with (`componentize-py`: its generated bindings' names are what
 /// `app.py` imports).
-fn requirement(package: &str) -> &'static str {
+pub(super) fn requirement(package: &str) -> &'static str {
     REQUIREMENTS
         .lines()
         .map(str::trim)
@@ -36,7 +36,7 @@ fn requirement(package: &str) -> &'static str {
         .unwrap_or_else(|| panic!("tests/mcp/requirements.txt has no line for `{package}`"))
 }
 
-fn repo_root() -> PathBuf {
+pub(super) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("tests/ has a parent")
@@ -45,11 +45,11 @@ fn repo_root() -> PathBuf {
 
 /// Skips `test` for want of Python (see `warden_test_skip`).
 #[track_caller]
-fn skip(test: &str, reason: &str) {
+pub(super) fn skip(test: &str, reason: &str) {
     warden_test_skip::skip(warden_test_skip::Prerequisite::Python, test, reason);
 }
 
-fn text(out: &Output) -> String {
+pub(super) fn text(out: &Output) -> String {
     format!(
         "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
         out.status.code(),
@@ -60,14 +60,14 @@ fn text(out: &Output) -> String {
 
 /// The Python (and its bin directory) to run with, or why there is none.
 #[derive(Debug, Clone)]
-struct Python {
-    python: PathBuf,
+pub(super) struct Python {
+    pub(super) python: PathBuf,
     bin: PathBuf,
 }
 
 /// A venv under `CARGO_TARGET_TMPDIR` (made once per test binary, reused
 /// across runs), or `WARDEN_TEST_PYTHON`.
-fn python() -> Result<Python, String> {
+pub(super) fn python() -> Result<Python, String> {
     static PYTHON: OnceLock<Result<Python, String>> = OnceLock::new();
     PYTHON.get_or_init(make_python).clone()
 }
@@ -109,7 +109,7 @@ fn make_python() -> Result<Python, String> {
 
 /// Installs `requirement` into the venv (once per test binary and
 /// requirement), or says why it cannot.
-fn pip_install(py: &Python, requirement: &str, import: &str) -> Result<(), String> {
+pub(super) fn pip_install(py: &Python, requirement: &str, import: &str) -> Result<(), String> {
     static DONE: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
     if done.iter().any(|r| r == requirement) {
@@ -154,7 +154,7 @@ fn pip_install(py: &Python, requirement: &str, import: &str) -> Result<(), Strin
 }
 
 /// The `warden` binary the tests run (the one `cargo test` just built).
-fn warden_bin() -> PathBuf {
+pub(super) fn warden_bin() -> PathBuf {
     PathBuf::from(warden().get_program())
 }
 
@@ -201,7 +201,7 @@ impl Scratch {
     }
 }
 
-fn s(p: &Path) -> &str {
+pub(super) fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 

@@ -13,7 +13,8 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::json;
 use warden::agent::{
-    AgentLimits, AgentTool, Broker, BrokerParts, DelegationConfig, ResidencyGuard,
+    AgentLimits, AgentTool, Broker, BrokerParts, ContextAccess, ContextGrant, DelegationConfig,
+    ResidencyGuard,
 };
 use warden::bindings::SkillSpec;
 use warden::bindings::planner::warden::plugin::planning::RunError;
@@ -275,6 +276,14 @@ impl RunArgs {
             assembled.fallback.as_ref().map(|(_, g)| g),
         );
         broker = broker.with_residency(Arc::new(guard), assembled.fallback.clone());
+        // The workspace's shared context, under the planner's `[context]`
+        // grant as the org policy caps it.
+        broker = broker.with_context(context_access(
+            &registry,
+            &workspace,
+            &assembled,
+            org.as_ref(),
+        )?);
         let broker = Arc::new(broker);
         let result = assembled
             .runtime
@@ -607,6 +616,29 @@ impl RunArgs {
             components: parts.found,
         })
     }
+}
+
+/// The planner's access to the workspace's shared context: the manifest's
+/// `[context]` grant, capped by the org policy's `[context]` table.
+fn context_access(
+    registry: &Registry,
+    workspace: &Path,
+    assembled: &Assembled,
+    org: Option<&warden_policy::OrgPolicy>,
+) -> anyhow::Result<ContextAccess> {
+    let state = warden_agent::WorkspaceState::open(registry.root(), workspace)
+        .with_context(|| format!("cannot keep the state of workspace {}", workspace.display()))?;
+    let grant = ContextGrant {
+        read: assembled.manifest.context.read.clone(),
+        write: assembled.manifest.context.write.clone(),
+    };
+    Ok(ContextAccess::new(
+        &state,
+        grant,
+        org.and_then(|o| o.context()),
+        assembled.planner.name(),
+        assembled.runtime.audit().clone(),
+    ))
 }
 
 /// Finds the parts of an agent and keeps, for each, its name as written in

@@ -9,6 +9,8 @@ mod bounds;
 mod cli;
 #[path = "e2e/cli_run.rs"]
 mod cli_run;
+#[path = "e2e/context.rs"]
+mod context;
 #[path = "e2e/edit_tool.rs"]
 mod edit_tool;
 #[path = "e2e/fs_tool.rs"]

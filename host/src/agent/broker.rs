@@ -155,6 +155,9 @@ pub struct Broker {
     /// The provider (and its grant) that takes the turns the residency
     /// policy keeps from `model`.
     fallback: Option<(ModelComponent, Grant)>,
+    /// The planner's access to the workspace's shared context (`None`:
+    /// every `context` call is denied).
+    context: Option<super::context::ContextAccess>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -244,6 +247,7 @@ impl Broker {
             replay: None,
             residency: None,
             fallback: None,
+            context: None,
         })
     }
 
@@ -277,6 +281,7 @@ impl Broker {
             replay: Some(replayer),
             residency: None,
             fallback: None,
+            context: None,
         }
     }
 
@@ -297,6 +302,27 @@ impl Broker {
         self.residency = Some(guard);
         self.fallback = fallback;
         self
+    }
+
+    /// Gives the planner (and its executors) `access` to the workspace's
+    /// shared context, under the planner's context grant.
+    pub fn with_context(mut self, access: super::context::ContextAccess) -> Broker {
+        self.context = Some(access);
+        self
+    }
+
+    /// The planner's access to the shared context, if the run gives it any.
+    pub fn context(&self) -> Option<&super::context::ContextAccess> {
+        self.context.as_ref()
+    }
+
+    /// Records a denial of the planner's (and reports it to the observer).
+    pub(crate) fn record_denial(&self, denial: &Denial) {
+        self.runtime.audit.record_denial("planner", None, denial);
+        self.observer.event(RunEvent::Denied {
+            depth: self.depth,
+            denial,
+        });
     }
 
     /// Where the next model request goes under the residency policy: the
@@ -941,6 +967,7 @@ impl Broker {
             replay: None,
             residency: self.residency.clone(),
             fallback: self.fallback.clone(),
+            context: self.context.clone(),
         });
         let mut grant = config.planner_grant.clone();
         grant.limits.timeout = limits.wall_clock;

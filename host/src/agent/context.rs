@@ -31,12 +31,21 @@ fn listed(list: &[String], namespace: &str) -> bool {
     list.iter().any(|n| n == "*" || n == namespace)
 }
 
-/// A context operation that did not happen, as the guest sees it.
+/// A context operation that did not happen, as the guest sees it (the
+/// `context-error` of `wit/context.wit`). Nothing was written.
 #[derive(Debug, Clone)]
 pub enum ContextFailure {
     /// The grant (or the org policy) does not allow it.
     Denied(Denial),
-    /// It was allowed but failed: a full namespace, a bad name, an I/O error.
+    /// The namespace would pass its size or entry limit.
+    Full(String),
+    /// The value is larger than one entry may be.
+    TooLarge(String),
+    /// There is no such entry (never written, removed, or expired).
+    NotFound(String),
+    /// The namespace or key is not valid.
+    Invalid(String),
+    /// It was allowed but failed: an I/O error.
     Failed(String),
 }
 
@@ -44,15 +53,33 @@ impl std::fmt::Display for ContextFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ContextFailure::Denied(d) => write!(f, "denied {}: {}", d.target, d.reason),
-            ContextFailure::Failed(m) => f.write_str(m),
+            ContextFailure::Full(m)
+            | ContextFailure::TooLarge(m)
+            | ContextFailure::NotFound(m)
+            | ContextFailure::Invalid(m)
+            | ContextFailure::Failed(m) => f.write_str(m),
         }
     }
 }
 
 impl From<ContextError> for ContextFailure {
     fn from(e: ContextError) -> ContextFailure {
-        ContextFailure::Failed(e.to_string())
+        let message = e.to_string();
+        match e {
+            ContextError::Full { .. } => ContextFailure::Full(message),
+            ContextError::TooLarge { .. } => ContextFailure::TooLarge(message),
+            ContextError::InvalidNamespace { .. } | ContextError::InvalidKey { .. } => {
+                ContextFailure::Invalid(message)
+            }
+            ContextError::Io { .. } => ContextFailure::Failed(message),
+        }
     }
+}
+
+fn not_found(namespace: &str, key: &str) -> ContextFailure {
+    ContextFailure::NotFound(format!(
+        "no entry `{key}` in the context namespace `{namespace}` (never written, removed, or expired)"
+    ))
 }
 
 /// One component's access to a workspace's shared context.
@@ -124,6 +151,29 @@ impl ContextAccess {
     pub fn get(&self, namespace: &str, key: &str) -> Result<Option<ContextEntry>, ContextFailure> {
         self.check(namespace, false)?;
         Ok(self.store.get(namespace, key)?)
+    }
+
+    /// Removes the entry under `key` in `namespace` (a write: audited with
+    /// the digest and size of what was removed); `NotFound` if there was
+    /// none.
+    pub fn remove(&self, namespace: &str, key: &str) -> Result<(), ContextFailure> {
+        self.check(namespace, true)?;
+        let Some(entry) = self.store.get(namespace, key)? else {
+            return Err(not_found(namespace, key));
+        };
+        if !self.store.remove(namespace, key)? {
+            return Err(not_found(namespace, key));
+        }
+        self.audit
+            .record_context_removal(&self.component, namespace, &entry);
+        Ok(())
+    }
+
+    /// The entry under `key` in `namespace`; `NotFound` if there is none
+    /// or it has expired.
+    pub fn require(&self, namespace: &str, key: &str) -> Result<ContextEntry, ContextFailure> {
+        self.get(namespace, key)?
+            .ok_or_else(|| not_found(namespace, key))
     }
 
     /// Every live entry of `namespace`.
@@ -279,8 +329,7 @@ mod tests {
         let a = access(&f, writer(), org.context());
         a.put("notes", "a", EntryKind::Note, "0123456789", None)
             .unwrap();
-        let Err(ContextFailure::Failed(m)) =
-            a.put("notes", "b", EntryKind::Note, "0123456789", None)
+        let Err(ContextFailure::Full(m)) = a.put("notes", "b", EntryKind::Note, "0123456789", None)
         else {
             panic!("over the org's cap");
         };

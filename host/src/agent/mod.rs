@@ -16,6 +16,7 @@
 
 pub mod broker;
 pub mod context;
+mod context_host;
 pub mod local_server;
 pub mod model;
 pub mod observer;

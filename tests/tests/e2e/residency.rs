@@ -27,7 +27,7 @@ secrets = ["*"]
 impl World {
     /// Signs `body` (after [`OPEN`]) with an admin key, trusts the key and
     /// installs the policy.
-    fn org_policy(&self, body: &str) {
+    pub(super) fn org_policy(&self, body: &str) {
         let key = self.root().join("admin.key");
         if !key.exists() {
             let out: Value = serde_json::from_str(&self.ok(&[
@@ -57,7 +57,7 @@ impl World {
     }
 
     /// The canonical workspace path.
-    fn ws(&self) -> String {
+    pub(super) fn ws(&self) -> String {
         self.workspace()
             .canonicalize()
             .expect("canonical")
@@ -96,7 +96,7 @@ impl World {
     }
 
     /// The audit records of type `kind`.
-    fn audit_of(&self, kind: &str) -> Vec<Value> {
+    pub(super) fn audit_of(&self, kind: &str) -> Vec<Value> {
         let tail = self.ok(&["audit", "tail", "-n", "500", "--json"]);
         tail.lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())

@@ -51,6 +51,8 @@ mod registry;
 mod replay;
 #[path = "e2e/residency.rs"]
 mod residency;
+#[path = "e2e/residency_sessions.rs"]
+mod residency_sessions;
 #[path = "e2e/secrets.rs"]
 mod secrets;
 #[path = "e2e/session_bundle.rs"]

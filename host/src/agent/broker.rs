@@ -577,6 +577,24 @@ impl Broker {
         Ok(result)
     }
 
+    /// Asks the model for a completion on the host's own behalf (e.g. a
+    /// history summary), on the same path as the planner's turns: routed by
+    /// the run's data-residency state (with its labels, and audited), under
+    /// the provider's grant. It is not a planner turn: it is neither
+    /// counted against the budget nor recorded for replay.
+    pub async fn ask_model(&self, request: &CompletionRequest) -> Result<Completion, ModelError> {
+        let Some(primary) = &self.model else {
+            return Err(ModelError::Unavailable(
+                "an offline replay has no model to ask".into(),
+            ));
+        };
+        let (model, grant) = self.route(primary).map_err(ModelError::Denied)?;
+        match self.runtime.complete(model, request, grant).await {
+            Ok(reply) => reply.result,
+            Err(e) => Err(model_error_of(e)),
+        }
+    }
+
     /// `broker.tools`: the specs of the agent's tools (plus `delegate`'s
     /// availability is the planner's business).
     pub fn tool_specs(&self) -> Vec<ToolSpec> {

@@ -112,7 +112,7 @@ fn two_sessions_share_a_note_and_the_write_is_audited_without_its_value() {
     let writes = w.audit_of("context-write");
     assert_eq!(writes.len(), 2, "{writes:?}");
     assert_eq!(writes[0]["event"]["namespace"], "workspace");
-    assert_eq!(writes[0]["event"]["component"], "warden:planner");
+    assert_eq!(writes[0]["event"]["component"], "planner", "{writes:?}");
     for record in &writes {
         assert!(!record.to_string().contains("make ci-7731"), "{record}");
     }

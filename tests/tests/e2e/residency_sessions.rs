@@ -15,66 +15,78 @@ use warden_tests::chat::{ChatServer, Reply};
 use warden_tests::{block_on, grant_dirs, runtime};
 
 use super::residency::{SECRET, bodies, world_with_secret};
+use super::world::World;
 
 /// How the host asks for a summary (`warden::agent::compaction`).
 const SUMMARY_ASK: &str = "Summarise the conversation you are given";
 
-#[test]
-fn a_resumed_labelled_session_keeps_its_classes_and_its_compaction_never_reaches_the_cloud() {
-    let read =
-        |id: &str, path: &str| Reply::tool_calls(&[(id, "read_file", json!({"path": path}))]);
-    let cloud = ChatServer::scripted(vec![
-        read("c1", "/workspace/hello.txt"),
-        read("c2", "/workspace/hello.txt"),
-        read("c3", "/workspace/secret/plan.txt"),
-        Reply::answer("CLOUD answer"),
-    ]);
-    let local = ChatServer::scripted(vec![
-        Reply::answer("LOCAL one"),
-        Reply::answer("LOCAL summary"),
-        Reply::answer("LOCAL two"),
-    ]);
-    let w = world_with_secret(local.port());
-    // Large enough (~28k tokens) that resuming compacts the history.
+fn read(id: &str, path: &str) -> Reply {
+    Reply::tool_calls(&[(id, "read_file", json!({"path": path}))])
+}
+
+/// A session of five turns whose conversation holds the labelled secret
+/// (~28k tokens of it, so resuming compacts the history): the first turn
+/// went to `cloud`, the rest (the fs tool reaches the labelled directory)
+/// to `local`, whose script must start with two reads and an answer.
+fn labelled_session(w: &World, cloud: &ChatServer, local: &ChatServer) -> String {
     std::fs::write(
         w.workspace().join("secret/plan.txt"),
         format!("{SECRET}\n{}", "filler ".repeat(16_000)),
     )
     .expect("write");
-    w.resident_agent(&cloud, Some(&local));
-
+    w.resident_agent(cloud, Some(local));
     let first = w.run_json("Look around, then summarise the plan in secret/");
     assert_eq!(first["answer"], "LOCAL one", "{first}");
     let id = first["session"].as_str().expect("session").to_string();
-    assert_eq!(
-        bodies(&cloud).len(),
-        3,
-        "the turns before the secret was read"
-    );
+    assert_eq!(bodies(cloud).len(), 1, "only the unlabelled first turn");
     let session: Value =
         serde_json::from_str(&std::fs::read_to_string(w.session_file(&id)).expect("read"))
             .expect("json");
     assert_eq!(session["data_classes"], json!(["restricted"]), "{session}");
+    id
+}
+
+/// `warden run TASK --session ID --json`: its JSON result and stderr.
+fn resume(w: &World, id: &str, task: &str) -> (Value, String) {
+    let out = w.run(&["run", task, "--session", id, "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    (json, stderr)
+}
+
+#[test]
+fn a_resumed_labelled_session_keeps_its_classes_and_its_compaction_never_reaches_the_cloud() {
+    let cloud = ChatServer::scripted(vec![
+        read("c1", "/workspace/hello.txt"),
+        Reply::answer("CLOUD answer"),
+    ]);
+    let local = ChatServer::scripted(vec![
+        read("c2", "/workspace/hello.txt"),
+        read("c3", "/workspace/secret/plan.txt"),
+        Reply::answer("LOCAL one"),
+        Reply::answer("LOCAL summary"),
+        Reply::answer("LOCAL two"),
+    ]);
+    let w = world_with_secret(local.port());
+    let id = labelled_session(&w, &cloud, &local);
 
     // Resumed: the history holds the secret, so the summary and every turn
-    // go to the local model, none to the cloud (whose workspace task alone
-    // is unlabelled).
-    let out = w.run(&["run", "What is next?", "--session", &id, "--json"]);
-    let out: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
-    });
+    // go to the local model, none to the cloud (although the workspace
+    // itself, and so the new task, is unlabelled).
+    let (out, _) = resume(&w, &id, "What is next?");
     assert_eq!(out["answer"], "LOCAL two", "{out}");
     let to_cloud = bodies(&cloud);
-    assert_eq!(to_cloud.len(), 3, "{to_cloud:?}");
+    assert_eq!(to_cloud.len(), 1, "{to_cloud:?}");
     assert!(
         to_cloud
             .iter()
             .all(|b| !b.contains(SECRET) && !b.contains(SUMMARY_ASK))
     );
     let to_local = bodies(&local);
-    assert_eq!(to_local.len(), 3, "{to_local:?}");
-    assert!(to_local[1].contains(SUMMARY_ASK), "{}", to_local[1]);
-    assert!(to_local[1].contains("Look around"), "{}", to_local[1]);
+    assert_eq!(to_local.len(), 5, "{to_local:?}");
+    assert!(to_local[3].contains(SUMMARY_ASK), "{}", to_local[3]);
+    assert!(to_local[3].contains("Look around"), "{}", to_local[3]);
+    assert!(to_local[4].contains("LOCAL summary"), "{}", to_local[4]);
     let session = w.session(&id);
     assert_eq!(
         session["compactions"].as_array().map(Vec::len),
@@ -90,44 +102,41 @@ fn a_resumed_labelled_session_keeps_its_classes_and_its_compaction_never_reaches
         .collect();
     assert_eq!(
         decisions,
-        ["sent", "sent", "sent", "fallback", "fallback", "fallback"],
+        [
+            "sent", "fallback", "fallback", "fallback", "fallback", "fallback"
+        ],
         "{decisions:?}"
     );
 }
 
 #[test]
 fn without_a_permitted_provider_a_labelled_history_is_not_compacted_and_stays_whole() {
-    let read =
-        |id: &str, path: &str| Reply::tool_calls(&[(id, "read_file", json!({"path": path}))]);
-    let cloud = ChatServer::scripted(vec![
-        read("c1", "/workspace/hello.txt"),
+    let cloud = ChatServer::scripted(vec![read("c1", "/workspace/hello.txt")]);
+    let local = ChatServer::scripted(vec![
         read("c2", "/workspace/hello.txt"),
         read("c3", "/workspace/secret/plan.txt"),
-        Reply::answer("CLOUD answer"),
+        Reply::answer("LOCAL one"),
     ]);
-    let w = world_with_secret(1);
-    std::fs::write(
-        w.workspace().join("secret/plan.txt"),
-        format!("{SECRET}\n{}", "filler ".repeat(16_000)),
-    )
-    .expect("write");
+    let w = world_with_secret(local.port());
+    let id = labelled_session(&w, &cloud, &local);
+    let messages = w.session(&id)["messages"].clone();
+
+    // The agent loses its fallback: nothing of the session may go anywhere.
+    let cloud = ChatServer::scripted(vec![Reply::answer("CLOUD answer")]);
     w.resident_agent(&cloud, None);
-    let first = w.run_json("Look around, then summarise the plan in secret/");
-    let id = first["session"].as_str().expect("session").to_string();
-    let out = w.run(&["run", "What is next?", "--session", &id, "--json"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (out, stderr) = resume(&w, &id, "What is next?");
+    assert_eq!(out["ok"], false, "{out}");
     assert!(
         stderr.contains("the history was not compacted") && stderr.contains("data residency"),
         "{stderr}"
     );
-    let to_cloud = bodies(&cloud);
-    assert_eq!(to_cloud.len(), 3, "{to_cloud:?}");
-    assert!(
-        to_cloud
-            .iter()
-            .all(|b| !b.contains(SECRET) && !b.contains(SUMMARY_ASK))
-    );
-    assert_eq!(w.session(&id)["compactions"], json!([]));
+    assert!(cloud.requests().is_empty(), "{:?}", bodies(&cloud));
+    let session = w.session(&id);
+    assert_eq!(session["compactions"], json!([]));
+    let kept = session["messages"].to_string();
+    for m in messages.as_array().expect("messages") {
+        assert!(kept.contains(&m.to_string()), "lost {m}");
+    }
 }
 
 /// The built-in provider's grant for `server`.

@@ -117,6 +117,13 @@ fn two_sessions_share_a_note_and_the_write_is_audited_without_its_value() {
         assert!(!record.to_string().contains("make ci-7731"), "{record}");
     }
     w.ok(&["audit", "verify"]);
+
+    // `policy explain` shows the planner's grant.
+    let explain = w.ok(&["policy", "explain", "builtin:planner"]);
+    assert!(
+        explain.contains("shared context `workspace`: write (by agent.toml)"),
+        "{explain}"
+    );
 }
 
 #[test]

@@ -316,13 +316,11 @@ impl Broker {
         self.context.as_ref()
     }
 
-    /// Records a denial of the planner's (and reports it to the observer).
+    /// Records a denial of the planner's in the audit log (like the
+    /// denials `ContextAccess` records; not a run event: a planner asking
+    /// for a context its run does not have is not a step of the run).
     pub(crate) fn record_denial(&self, denial: &Denial) {
         self.runtime.audit.record_denial("planner", None, denial);
-        self.observer.event(RunEvent::Denied {
-            depth: self.depth,
-            denial,
-        });
     }
 
     /// Where the next model request goes under the residency policy: the

@@ -339,4 +339,64 @@ mod tests {
             .unwrap();
         assert_eq!(a.get("notes", "t").unwrap(), None);
     }
+
+    #[test]
+    fn a_removal_is_audited_and_a_missing_or_expired_entry_is_not_found() {
+        let f = fixture();
+        let a = access(&f, writer(), None);
+        a.put("notes", "k", EntryKind::Kv, "gone soon", None)
+            .unwrap();
+        a.remove("notes", "k").unwrap();
+        assert!(matches!(
+            a.require("notes", "k"),
+            Err(ContextFailure::NotFound(_))
+        ));
+        let Err(ContextFailure::NotFound(m)) = a.remove("notes", "k") else {
+            panic!("nothing left to remove");
+        };
+        assert!(m.contains("no entry `k`"), "{m}");
+        a.put("notes", "t", EntryKind::Note, "v", Some(Duration::ZERO))
+            .unwrap();
+        assert!(matches!(
+            a.require("notes", "t"),
+            Err(ContextFailure::NotFound(_))
+        ));
+        let records = warden_audit::tail(&f.log, 10).unwrap();
+        let removal = records
+            .iter()
+            .map(|r| r.to_line())
+            .find(|l| l.contains("\"removed\":true"))
+            .expect("the removal is audited");
+        assert!(
+            removal.contains(&warden_core::Digest::of(b"gone soon").to_string()),
+            "{removal}"
+        );
+        assert!(!removal.contains("gone soon"), "{removal}");
+        // A reader may not remove.
+        let reader = access(
+            &f,
+            ContextGrant {
+                read: vec!["notes".into()],
+                write: vec![],
+            },
+            None,
+        );
+        assert!(matches!(
+            reader.remove("notes", "t"),
+            Err(ContextFailure::Denied(_))
+        ));
+        // A bad namespace is `invalid`, not a denial or an I/O failure.
+        let any = access(
+            &f,
+            ContextGrant {
+                read: vec![],
+                write: vec!["*".into()],
+            },
+            None,
+        );
+        assert!(matches!(
+            any.put("Bad/NS", "k", EntryKind::Kv, "v", None),
+            Err(ContextFailure::Invalid(_))
+        ));
+    }
 }

@@ -51,8 +51,8 @@ pub use error::{
 };
 pub use id::SessionId;
 pub use manifest::{
-    AgentManifest, Delegation, Fallback, Limits, ModelConfig, SessionsConfig, SkillSource,
-    default_agent,
+    AgentManifest, ContextGrants, Delegation, Fallback, Limits, ModelConfig, SessionsConfig,
+    SkillSource, default_agent,
 };
 pub use retention::Retention;
 pub use session::{

@@ -101,6 +101,11 @@ pub struct Session {
     /// The session this one was forked from, and where.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Lineage>,
+    /// The data classes (data residency) its conversation carries: once
+    /// labelled content entered it, a resumed run keeps sending it only to
+    /// providers the policy lets receive those classes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_classes: Vec<String>,
 }
 
 /// The recording kept beside a session ([`crate::SessionStore::recording_path`]).
@@ -372,7 +377,16 @@ impl Session {
             executors: Vec::new(),
             recording: None,
             parent: None,
+            data_classes: Vec::new(),
         }
+    }
+
+    /// Adds `classes` to the data classes the conversation carries (sorted,
+    /// each once; never removed).
+    pub fn carry_classes(&mut self, classes: impl IntoIterator<Item = String>) {
+        self.data_classes.extend(classes);
+        self.data_classes.sort();
+        self.data_classes.dedup();
     }
 
     /// Sets `updated` to now.

@@ -367,3 +367,27 @@ fn session_retention_and_the_fallback_model_are_read_and_round_trip() {
     ));
     assert!(reason.contains("plain http to a remote host"), "{reason}");
 }
+
+#[test]
+fn context_grants_are_read_and_a_bad_namespace_is_refused_where_it_is() {
+    let m = AgentManifest::parse(EXAMPLE).expect("the example is valid");
+    assert_eq!(m.context.read, ["team"]);
+    assert_eq!(m.context.write, ["workspace"]);
+    assert!(
+        AgentManifest::parse(MINIMAL)
+            .expect("valid")
+            .context
+            .is_empty()
+    );
+    let any =
+        AgentManifest::parse(&format!("{MINIMAL}\n[context]\nread = [\"*\"]\n")).expect("valid");
+    assert_eq!(any.context.read, ["*"]);
+    let (line, _, reason) = invalid(&format!("{MINIMAL}\n[context]\nwrite = [\"Notes/../x\"]\n"));
+    assert_eq!(line, Some(7));
+    assert!(
+        reason.contains("`context.write`: `Notes/../x` is not a namespace"),
+        "{reason}"
+    );
+    let (_, _, reason) = invalid(&format!("{MINIMAL}\n[context]\nadmin = true\n"));
+    assert!(reason.contains("unknown field `admin`"), "{reason}");
+}

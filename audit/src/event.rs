@@ -177,6 +177,10 @@ pub enum AuditEvent {
         digest: String,
         /// The value's size in bytes.
         size: u64,
+        /// The entry was removed (`digest` and `size` are then those of
+        /// the removed value). Absent (false) for a write.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        removed: bool,
     },
 }
 
@@ -341,6 +345,7 @@ impl AuditEvent {
                 namespace,
                 digest,
                 size: _,
+                removed: _,
             } => vec![component, namespace, digest],
         }
     }

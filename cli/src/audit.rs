@@ -292,6 +292,13 @@ fn summary(event: &audit::AuditEvent) -> String {
             component,
             namespace,
             size,
+            removed,
+            ..
+        } if *removed => format!("{component} removed {size} bytes from `{namespace}`"),
+        E::ContextWrite {
+            component,
+            namespace,
+            size,
             ..
         } => format!("{component} wrote {size} bytes to `{namespace}`"),
         E::Used {

@@ -20,6 +20,7 @@ mod oci;
 mod output;
 mod package;
 mod policy;
+mod policy_context;
 mod policy_grant;
 mod policy_suggest;
 mod registry_args;

@@ -386,6 +386,14 @@ fn explain(registry: &RegistryArgs, component: &str, json: bool) -> anyhow::Resu
     if let Some(ceiling) = org.as_ref().and_then(|o| o.sessions()) {
         data.push(ceiling.explain());
     }
+    // The shared context: the planner's grant in this workspace, as capped.
+    if let Ok(cwd) = std::env::current_dir() {
+        data.extend(super::policy_context::explain(
+            &subject.id.name.to_string(),
+            &cwd,
+            org.as_ref(),
+        ));
+    }
     if json {
         let decisions: Vec<_> = grant
             .decisions()

@@ -14,7 +14,8 @@ use clap::Args;
 use serde_json::json;
 use warden::agent::run_error::{describe_run_error, is_denial};
 use warden::agent::{
-    AgentLimits, AgentTool, Broker, BrokerParts, DelegationConfig, ResidencyGuard,
+    AgentLimits, AgentTool, Broker, BrokerParts, ContextAccess, ContextGrant, DelegationConfig,
+    ResidencyGuard,
 };
 use warden::bindings::SkillSpec;
 use warden::{ArtifactCache, Grant, Runtime};
@@ -28,7 +29,7 @@ use super::output::print_json;
 use super::policy_grant::{DeniedFlags, resolve};
 use super::registry_args::RegistryArgs;
 use super::run_recording::{self, Fork, HeaderParts};
-use super::session_log::{SessionRecorder, compact_if_needed, to_wit};
+use super::session_log::{SessionRecorder, compact, to_wit};
 use super::tool::{audit_sink, compile, locate_part};
 
 /// Where the agent's tools see the workspace.
@@ -173,14 +174,37 @@ impl RunArgs {
                 from_step: f.from_step,
             });
         }
-        compact_if_needed(
-            &assembled.runtime,
-            &assembled.model,
+        // Data residency, from the policy as it is now (a change applies
+        // at the next run); a resumed session keeps the classes its
+        // conversation already carries.
+        let (user, org) = super::policy_grant::layers(&registry)?;
+        let guard = Arc::new(ResidencyGuard::new(
+            Residency::merge(org.as_ref().map(|o| o.residency()), user.residency()),
+            Some(&workspace),
+            assembled
+                .tools
+                .iter()
+                .map(|t| (t.spec.name.as_str(), &t.grant)),
             &assembled.model_grant,
-            &mut session,
-            self.quiet || self.json,
-        )
-        .await;
+            assembled.fallback.as_ref().map(|(_, g)| g),
+        ));
+        guard.carry(session.data_classes.iter().cloned());
+        // Compaction goes through the broker's model path, under the run's
+        // residency state (its own broker: it is not a planner turn).
+        let compactor = Broker::new(
+            BrokerParts {
+                runtime: assembled.runtime.clone(),
+                model: (assembled.model.clone(), assembled.model_grant.clone()),
+                tools: Vec::new(),
+                skills: Vec::new(),
+                history: Vec::new(),
+                limits: assembled.limits,
+                delegation: None,
+            },
+            Arc::new(warden::agent::NoObserver),
+        )?
+        .with_residency(guard.clone(), assembled.fallback.clone());
+        compact(&compactor, &mut session, self.quiet || self.json).await;
         store.save(&session).context("cannot save the session")?;
         let history = session.active_history();
         let session_id = session.id.clone();
@@ -261,20 +285,15 @@ impl RunArgs {
         if let Some(f) = &fork {
             broker = broker.with_replay(f.replayer.clone());
         }
-        // Data residency, from the policy as it is now (a change applies
-        // at the next run).
-        let (user, org) = super::policy_grant::layers(&registry)?;
-        let guard = ResidencyGuard::new(
-            Residency::merge(org.as_ref().map(|o| o.residency()), user.residency()),
-            Some(&workspace),
-            assembled
-                .tools
-                .iter()
-                .map(|t| (t.spec.name.as_str(), &t.grant)),
-            &assembled.model_grant,
-            assembled.fallback.as_ref().map(|(_, g)| g),
-        );
-        broker = broker.with_residency(Arc::new(guard), assembled.fallback.clone());
+        broker = broker.with_residency(guard.clone(), assembled.fallback.clone());
+        // The workspace's shared context, under the planner's `[context]`
+        // grant as the org policy caps it.
+        broker = broker.with_context(context_access(
+            &registry,
+            &workspace,
+            &assembled,
+            org.as_ref(),
+        )?);
         let broker = Arc::new(broker);
         let result = assembled
             .runtime
@@ -286,6 +305,8 @@ impl RunArgs {
             )
             .await;
         let usage = broker.usage();
+        // The session keeps the data classes its conversation now carries.
+        recorder.update(|s| s.carry_classes(guard.classes()));
         let (status, answer, code) = match &result {
             Ok(Ok(outcome)) => (Status::Completed, Some(outcome.answer.clone()), exit::OK),
             Ok(Err(e)) => (
@@ -611,6 +632,29 @@ impl RunArgs {
             components: parts.found,
         })
     }
+}
+
+/// The planner's access to the workspace's shared context: the manifest's
+/// `[context]` grant, capped by the org policy's `[context]` table.
+fn context_access(
+    registry: &Registry,
+    workspace: &Path,
+    assembled: &Assembled,
+    org: Option<&warden_policy::OrgPolicy>,
+) -> anyhow::Result<ContextAccess> {
+    let state = warden_agent::WorkspaceState::open(registry.root(), workspace)
+        .with_context(|| format!("cannot keep the state of workspace {}", workspace.display()))?;
+    let grant = ContextGrant {
+        read: assembled.manifest.context.read.clone(),
+        write: assembled.manifest.context.write.clone(),
+    };
+    Ok(ContextAccess::new(
+        &state,
+        grant,
+        org.and_then(|o| o.context()),
+        assembled.planner.name(),
+        assembled.runtime.audit().clone(),
+    ))
 }
 
 /// Finds the parts of an agent and keeps, for each, its name as written in

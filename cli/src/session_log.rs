@@ -2,28 +2,22 @@
 //! a crash leaves a readable session to resume) and progress lines on
 //! stderr. (The audit record of every model turn, tool call and denial is
 //! written by the runtime, on the library's call path.)
-//! Also history compaction, which summarises old turns through the model.
+//! Also history compaction (in the library, on the broker's model path).
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use warden::agent::{ModelComponent, RunEvent, RunObserver};
+use warden::agent::compaction::{Compaction, compact_history};
+use warden::agent::{Broker, RunEvent, RunObserver};
 use warden::bindings::planner::warden::plugin::chat::{
-    CompletionRequest, Message as WitMessage, Role as WitRole, Sampling, ToolCall as WitToolCall,
-    ToolChoice,
+    Message as WitMessage, Role as WitRole, ToolCall as WitToolCall,
 };
-use warden::{Grant, Runtime};
 use warden_agent::compaction::Budget;
 use warden_agent::{
     ExecutorRun, Message, Role, Session, SessionStore, Status, Step, StepKind, ToolCall,
 };
 
-/// Active history beyond this many (estimated) tokens is compacted before
-/// a resumed run.
-pub const HISTORY_TOKEN_BUDGET: usize = 24_000;
-
-/// Turns always kept verbatim by compaction.
-pub const KEEP_LAST_TURNS: usize = 4;
+pub use warden::agent::compaction::{HISTORY_TOKEN_BUDGET, KEEP_LAST_TURNS};
 
 /// A session message as the planner sees it.
 pub fn to_wit(m: &Message) -> WitMessage {
@@ -293,67 +287,30 @@ impl RunObserver for SessionRecorder {
     }
 }
 
-/// Summarises old turns through the model when the session's active
-/// history is over [`HISTORY_TOKEN_BUDGET`]. The original messages stay in
-/// the file. A failed summary leaves the history as it is (with a warning).
-pub async fn compact_if_needed(
-    runtime: &Runtime,
-    model: &ModelComponent,
-    grant: &Grant,
-    session: &mut Session,
-    quiet: bool,
-) {
-    let Some(plan) = session.compaction_plan(Budget::Tokens(HISTORY_TOKEN_BUDGET), KEEP_LAST_TURNS)
-    else {
-        return;
-    };
-    if !quiet {
-        eprintln!(
-            "compacting the session history ({} messages) through the model",
-            plan.to_summarise.len()
-        );
-    }
-    let transcript: Vec<String> = plan
-        .to_summarise
-        .iter()
-        .map(|m| {
-            let calls: Vec<String> = m
-                .tool_calls
-                .iter()
-                .map(|c| format!("[calls {} {}]", c.name, c.arguments))
-                .collect();
-            format!("{:?}: {} {}", m.role, m.content, calls.join(" "))
-        })
-        .collect();
-    let request = CompletionRequest {
-        model: None,
-        messages: vec![
-            to_wit(&Message::system(
-                "Summarise the conversation you are given for your own later use: the task, \
-                 what was found, what was decided, what is left. Be brief and concrete.",
-            )),
-            to_wit(&Message::user(transcript.join("\n"))),
-        ],
-        tools: Vec::new(),
-        tool_choice: ToolChoice::None,
-        sampling: Sampling {
-            temperature: None,
-            top_p: None,
-            max_tokens: Some(1024),
-            stop: Vec::new(),
-            seed: None,
-        },
-    };
-    match runtime.complete(model, &request, grant).await {
-        Ok(reply) => match reply.result {
-            Ok(c) if !c.message.content.trim().is_empty() => {
-                if let Err(e) = session.apply_compaction(&plan, c.message.content) {
-                    eprintln!("warning: the history was not compacted: {e}");
-                }
+/// Compacts `session`'s history before a resumed run when it is over
+/// [`HISTORY_TOKEN_BUDGET`], through `broker`'s model path (so the run's
+/// data-residency labels decide where the old turns may go), and says what
+/// happened. The original messages stay in the file; a refused or failed
+/// summary leaves the history as it is (with a warning).
+pub async fn compact(broker: &Broker, session: &mut Session, quiet: bool) {
+    match compact_history(
+        broker,
+        session,
+        Budget::Tokens(HISTORY_TOKEN_BUDGET),
+        KEEP_LAST_TURNS,
+    )
+    .await
+    {
+        Compaction::NotNeeded => {}
+        Compaction::Summarised { messages } => {
+            if !quiet {
+                eprintln!("compacted the session history: {messages} messages summarised");
             }
-            Ok(_) => eprintln!("warning: the model returned an empty summary; history kept"),
-            Err(e) => eprintln!("warning: the history was not compacted: {e:?}"),
-        },
-        Err(e) => eprintln!("warning: the history was not compacted: {e}"),
+        }
+        Compaction::Refused(d) => eprintln!(
+            "warning: the history was not compacted: {}; it is kept as it is",
+            d.reason
+        ),
+        Compaction::Failed(e) => eprintln!("warning: the history was not compacted: {e}"),
     }
 }

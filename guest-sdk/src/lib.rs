@@ -62,6 +62,8 @@ pub use tool_world::*;
 pub mod model_provider;
 #[cfg(feature = "planner")]
 pub mod planner;
+#[cfg(feature = "planner-context")]
+pub mod planner_context;
 #[cfg(feature = "skill")]
 pub mod skill;
 

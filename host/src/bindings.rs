@@ -78,5 +78,27 @@ pub mod planner {
     });
 }
 
+/// The `planner-context` world: a planner that also imports the
+/// workspace's shared `context`. Only the `context` interface is generated
+/// here; everything else is the `planner` world's (the exports are the same,
+/// so one `PlannerPre` serves both worlds).
+#[allow(missing_docs)]
+pub mod planner_context {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "planner-context",
+        imports: { default: trappable },
+        exports: { default: async },
+        with: {
+            "warden:plugin/types": crate::bindings::tool::warden::plugin::types,
+            "warden:plugin/log": crate::bindings::tool::warden::plugin::log,
+            "warden:plugin/chat": crate::bindings::planner::warden::plugin::chat,
+            "warden:plugin/planning": crate::bindings::planner::warden::plugin::planning,
+            "warden:plugin/broker": crate::bindings::planner::warden::plugin::broker,
+            "warden:plugin/agent": crate::bindings::planner::exports::warden::plugin::agent,
+        },
+    });
+}
+
 pub use tool::warden::plugin::log::Level as LogLevel;
 pub use tool::warden::plugin::types::{Capability, Denial, SkillSpec, ToolError, ToolSpec};

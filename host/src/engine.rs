@@ -185,6 +185,13 @@ fn build_planner_linker(engine: &Engine) -> Result<Linker<SandboxState>, EngineE
         HasSelf<SandboxState>,
     >(&mut linker, |s| s)
     .map_err(err)?;
+    // The `planner-context` world's import; a `planner` component does not
+    // import it and links as before.
+    crate::bindings::planner_context::warden::plugin::context::add_to_linker::<
+        SandboxState,
+        HasSelf<SandboxState>,
+    >(&mut linker, |s| s)
+    .map_err(err)?;
     Ok(linker)
 }
 

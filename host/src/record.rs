@@ -161,6 +161,30 @@ impl AuditSink {
             namespace: receipt.namespace.clone(),
             digest: receipt.digest.to_string(),
             size: receipt.size,
+            removed: false,
+        };
+        if let Err(e) = log.append(event, &[]) {
+            (self.on_failure)(&e);
+        }
+    }
+
+    /// Records that `component` removed an entry of the shared context:
+    /// the namespace, and the digest and size of the value removed.
+    pub(crate) fn record_context_removal(
+        &self,
+        component: &str,
+        namespace: &str,
+        removed: &warden_agent::ContextEntry,
+    ) {
+        let Some(log) = &self.log else {
+            return;
+        };
+        let event = AuditEvent::ContextWrite {
+            component: component.to_string(),
+            namespace: namespace.to_string(),
+            digest: warden_core::Digest::of(removed.value.as_bytes()).to_string(),
+            size: removed.value.len() as u64,
+            removed: true,
         };
         if let Err(e) = log.append(event, &[]) {
             (self.on_failure)(&e);

@@ -9,6 +9,8 @@ mod bounds;
 mod cli;
 #[path = "e2e/cli_run.rs"]
 mod cli_run;
+#[path = "e2e/context.rs"]
+mod context;
 #[path = "e2e/edit_tool.rs"]
 mod edit_tool;
 #[path = "e2e/fs_tool.rs"]
@@ -51,6 +53,8 @@ mod registry;
 mod replay;
 #[path = "e2e/residency.rs"]
 mod residency;
+#[path = "e2e/residency_sessions.rs"]
+mod residency_sessions;
 #[path = "e2e/secrets.rs"]
 mod secrets;
 #[path = "e2e/session_bundle.rs"]

@@ -18,6 +18,7 @@
 //! | `[delegation]` | [`Delegation::default`]: 2 executors at once, 10 turns each (at most `max_turns`) |
 //! | `[sessions]` `keep` | none: sessions are kept until removed (an org policy may cap it) |
 //! | `[fallback]` | none: a turn the data-residency policy keeps from `[model]` is refused |
+//! | `[context]` `read`, `write` | none: the planner may not use the shared context |
 //!
 //! [`AgentManifest::parse`] refuses unknown fields and says which field is
 //! wrong, where (line and column), and what to write instead.
@@ -70,6 +71,29 @@ pub struct AgentManifest {
     /// `[model]` endpoint (e.g. a local model for restricted data).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<Fallback>,
+    /// What the planner may read and write of the workspace's shared
+    /// context (default: nothing). The org policy's `[context]` caps it.
+    #[serde(skip_serializing_if = "ContextGrants::is_empty")]
+    pub context: ContextGrants,
+}
+
+/// The `[context]` table: the shared-context namespaces the agent's planner
+/// may read and write (`"*"`: any). Writing implies reading.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ContextGrants {
+    /// Namespaces it may read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub read: Vec<String>,
+    /// Namespaces it may write.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub write: Vec<String>,
+}
+
+impl ContextGrants {
+    /// Whether it grants nothing.
+    pub fn is_empty(&self) -> bool {
+        self.read.is_empty() && self.write.is_empty()
+    }
 }
 
 /// The `[sessions]` table: retention of the workspace's sessions.
@@ -294,6 +318,7 @@ pub fn default_agent() -> AgentManifest {
         delegation: Delegation::default(),
         sessions: SessionsConfig::default(),
         fallback: None,
+        context: ContextGrants::default(),
     }
 }
 

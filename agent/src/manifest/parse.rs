@@ -8,8 +8,8 @@ use warden_core::error::line_column;
 use warden_registry::units::{BareNumber, parse_duration_ms};
 
 use super::{
-    AgentManifest, Delegation, Fallback, Limits, MAX_CONCURRENT_EXECUTORS, ModelConfig,
-    SessionsConfig, SkillSource,
+    AgentManifest, ContextGrants, Delegation, Fallback, Limits, MAX_CONCURRENT_EXECUTORS,
+    ModelConfig, SessionsConfig, SkillSource,
 };
 use crate::component_ref::ComponentRef;
 use crate::error::ManifestError;
@@ -34,6 +34,17 @@ struct RawManifest {
     #[serde(default)]
     sessions: RawSessions,
     fallback: Option<Spanned<RawFallback>>,
+    #[serde(default)]
+    context: RawContext,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawContext {
+    #[serde(default)]
+    read: Vec<Spanned<String>>,
+    #[serde(default)]
+    write: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -256,6 +267,26 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<AgentManifest, ManifestE
         None => None,
     };
 
+    let mut context = ContextGrants::default();
+    for (field, list, out) in [
+        ("read", raw.context.read, &mut context.read),
+        ("write", raw.context.write, &mut context.write),
+    ] {
+        for ns in list {
+            let name = ns.get_ref();
+            if name != "*" && crate::context_store::check_namespace(name).is_err() {
+                return Err(at(
+                    ns.span(),
+                    format!(
+                        "`context.{field}`: `{name}` is not a namespace: use 1-64 lowercase \
+                         letters, digits and `-` (or \"*\" for any), e.g. \"workspace\""
+                    ),
+                ));
+            }
+            out.push(ns.into_inner());
+        }
+    }
+
     Ok(AgentManifest {
         name,
         description,
@@ -268,6 +299,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<AgentManifest, ManifestE
         delegation,
         sessions,
         fallback,
+        context,
     })
 }
 

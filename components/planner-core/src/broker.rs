@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chat_wire::{Completion, CompletionRequest, Message, ModelError, ToolCall, ToolSpec};
 
+use crate::memory::{ContextError, ContextNote};
 use crate::types::{Budget, Delegation, Outcome, RunError, SkillSpec, ToolError};
 
 /// Severity of a log line.
@@ -41,6 +42,24 @@ pub trait Broker {
 
     /// Runs sub-tasks in executor agents; results in the order of `requests`.
     fn delegate(&mut self, requests: &[Delegation]) -> Vec<Result<Outcome, RunError>>;
+
+    /// Every live entry of the shared-context `namespace` (`context.list`).
+    /// By default: a host without the shared context.
+    fn context_list(&mut self, namespace: &str) -> Result<Vec<ContextNote>, ContextError> {
+        let _ = namespace;
+        Err(ContextError::Failed(
+            "this host has no shared context".into(),
+        ))
+    }
+
+    /// Stores a note under `key` in the shared-context `namespace`
+    /// (`context.put`).
+    fn context_put(&mut self, namespace: &str, key: &str, value: &str) -> Result<(), ContextError> {
+        let _ = (namespace, key, value);
+        Err(ContextError::Failed(
+            "this host has no shared context".into(),
+        ))
+    }
 
     /// Writes a log line (the component forwards it to the host's `log`).
     fn log(&mut self, level: Level, message: &str) {

@@ -45,6 +45,7 @@ mod broker;
 mod compact;
 mod content_calls;
 mod delegate;
+mod memory;
 mod prompt;
 mod run;
 mod types;
@@ -62,6 +63,10 @@ pub use compact::compact_for_overflow;
 pub use content_calls::tool_calls_in_content;
 pub use delegate::{
     DEFAULT_MAX_TURNS, DELEGATE_DESCRIPTION, DELEGATE_TOOL, delegate_spec, parse_delegations,
+};
+pub use memory::{
+    ContextError, ContextNote, MAX_NOTE_CHARS, MEMORY_NAMESPACE, NOTES_HEADER, Recall, note_key,
+    note_value, notes_text,
 };
 pub use prompt::{SYSTEM_PROMPT, initial_messages, repair_history, system_text};
 pub use run::{MAX_MODEL_RETRIES, MAX_RETRY_WAIT, RETRY_WAIT, describe_tool_error, run};

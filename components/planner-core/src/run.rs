@@ -11,6 +11,7 @@ use crate::broker::{Broker, Level};
 use crate::compact::compact_for_overflow;
 use crate::content_calls::tool_calls_in_content;
 use crate::delegate::{DELEGATE_TOOL, delegate_spec, format_results, parse_delegations};
+use crate::memory::{notes_text, recall, remember};
 use crate::prompt::initial_messages;
 use crate::types::{Budget, Delegation, Outcome, RunError, Step, StepKind, ToolError};
 
@@ -55,7 +56,7 @@ pub fn run<B: Broker>(broker: &mut B, task: &str) -> Result<Outcome, RunError> {
         ));
     }
     let mut run = Run {
-        broker,
+        broker: &mut *broker,
         started: Instant::now(),
         steps: Vec::new(),
         usage: Usage::default(),
@@ -77,6 +78,12 @@ pub fn run<B: Broker>(broker: &mut B, task: &str) -> Result<Outcome, RunError> {
     let skills = run.broker.skills();
     let history = run.broker.history();
     let mut messages = initial_messages(&skills, history, task, offers_delegate);
+    let recalled = recall(run.broker);
+    let notes = notes_text(&recalled);
+    if let Some(system) = messages.first_mut().filter(|_| !notes.is_empty()) {
+        system.content.push_str("\n\n");
+        system.content.push_str(&notes);
+    }
     let mut compactions = 0;
 
     loop {
@@ -119,7 +126,9 @@ pub fn run<B: Broker>(broker: &mut B, task: &str) -> Result<Outcome, RunError> {
             }
         }
         if reply.tool_calls.is_empty() {
-            return run.finish(reply.content, completion.finish_reason);
+            let outcome = run.finish(reply.content, completion.finish_reason)?;
+            remember(broker, &recalled, task, &outcome.answer);
+            return Ok(outcome);
         }
         unique_call_ids(&mut reply.tool_calls, run.turns);
         let answers = run.call(&reply.tool_calls, &own_tools, offers_delegate);

@@ -2,7 +2,7 @@
 
 use planner_core::chat as plain;
 use planner_core::{Outcome, RunError, Step, StepKind, ToolError};
-use warden_sdk::planner::bindings::warden::plugin::{chat, planning, types};
+use warden_sdk::planner_context::bindings::warden::plugin::{chat, planning, types};
 
 // --- chat -------------------------------------------------------------------
 
@@ -130,7 +130,7 @@ pub fn completion_from_wit(c: chat::Completion) -> plain::Completion {
 
 // --- errors -----------------------------------------------------------------
 
-fn denial_from_wit(d: types::Denial) -> plain::Denial {
+pub(crate) fn denial_from_wit(d: types::Denial) -> plain::Denial {
     plain::Denial {
         capability: match d.capability {
             types::Capability::Filesystem => plain::Capability::Filesystem,

@@ -10,9 +10,12 @@
 mod convert;
 
 use planner_core::chat::{Completion, CompletionRequest, Message, ModelError, ToolCall, ToolSpec};
-use planner_core::{Broker, Budget, Delegation, Level, Outcome, RunError, SkillSpec, ToolError};
-use warden_sdk::planner::bindings::exports::warden::plugin::agent::Guest;
-use warden_sdk::planner::bindings::warden::plugin::{broker, log, planning};
+use planner_core::{
+    Broker, Budget, ContextError, ContextNote, Delegation, Level, Outcome, RunError, SkillSpec,
+    ToolError,
+};
+use warden_sdk::planner_context::bindings::exports::warden::plugin::agent::Guest;
+use warden_sdk::planner_context::bindings::warden::plugin::{broker, context, log, planning};
 
 /// The component.
 struct Planner;
@@ -113,6 +116,25 @@ impl Broker for HostBroker {
             .collect()
     }
 
+    fn context_list(&mut self, namespace: &str) -> Result<Vec<ContextNote>, ContextError> {
+        context::list_entries(namespace)
+            .map(|entries| {
+                entries
+                    .into_iter()
+                    .map(|e| ContextNote {
+                        key: e.key,
+                        value: e.value,
+                        updated_ms: e.updated_ms,
+                    })
+                    .collect()
+            })
+            .map_err(context_error)
+    }
+
+    fn context_put(&mut self, namespace: &str, key: &str, value: &str) -> Result<(), ContextError> {
+        context::put(namespace, key, context::EntryKind::Note, value, None).map_err(context_error)
+    }
+
     fn log(&mut self, level: Level, message: &str) {
         let level = match level {
             Level::Debug => log::Level::Debug,
@@ -123,4 +145,16 @@ impl Broker for HostBroker {
     }
 }
 
-warden_sdk::planner::bindings::export!(Planner);
+/// A `context-error` as the loop sees it.
+fn context_error(e: context::ContextError) -> ContextError {
+    match e {
+        context::ContextError::Denied(d) => ContextError::Denied(convert::denial_from_wit(d)),
+        context::ContextError::Full(m) => ContextError::Full(m),
+        context::ContextError::TooLarge(m) => ContextError::TooLarge(m),
+        context::ContextError::NotFound(m) => ContextError::NotFound(m),
+        context::ContextError::Invalid(m) => ContextError::Invalid(m),
+        context::ContextError::Failed(m) => ContextError::Failed(m),
+    }
+}
+
+warden_sdk::planner_context::bindings::export!(Planner);

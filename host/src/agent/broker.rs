@@ -155,6 +155,9 @@ pub struct Broker {
     /// The provider (and its grant) that takes the turns the residency
     /// policy keeps from `model`.
     fallback: Option<(ModelComponent, Grant)>,
+    /// The planner's access to the workspace's shared context (`None`:
+    /// every `context` call is denied).
+    context: Option<super::context::ContextAccess>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -244,6 +247,7 @@ impl Broker {
             replay: None,
             residency: None,
             fallback: None,
+            context: None,
         })
     }
 
@@ -277,6 +281,7 @@ impl Broker {
             replay: Some(replayer),
             residency: None,
             fallback: None,
+            context: None,
         }
     }
 
@@ -297,6 +302,25 @@ impl Broker {
         self.residency = Some(guard);
         self.fallback = fallback;
         self
+    }
+
+    /// Gives the planner (and its executors) `access` to the workspace's
+    /// shared context, under the planner's context grant.
+    pub fn with_context(mut self, access: super::context::ContextAccess) -> Broker {
+        self.context = Some(access);
+        self
+    }
+
+    /// The planner's access to the shared context, if the run gives it any.
+    pub fn context(&self) -> Option<&super::context::ContextAccess> {
+        self.context.as_ref()
+    }
+
+    /// Records a denial of the planner's in the audit log (like the
+    /// denials `ContextAccess` records; not a run event: a planner asking
+    /// for a context its run does not have is not a step of the run).
+    pub(crate) fn record_denial(&self, denial: &Denial) {
+        self.runtime.audit.record_denial("planner", None, denial);
     }
 
     /// Where the next model request goes under the residency policy: the
@@ -549,6 +573,24 @@ impl Broker {
             duration: started.elapsed(),
         });
         Ok(result)
+    }
+
+    /// Asks the model for a completion on the host's own behalf (e.g. a
+    /// history summary), on the same path as the planner's turns: routed by
+    /// the run's data-residency state (with its labels, and audited), under
+    /// the provider's grant. It is not a planner turn: it is neither
+    /// counted against the budget nor recorded for replay.
+    pub async fn ask_model(&self, request: &CompletionRequest) -> Result<Completion, ModelError> {
+        let Some(primary) = &self.model else {
+            return Err(ModelError::Unavailable(
+                "an offline replay has no model to ask".into(),
+            ));
+        };
+        let (model, grant) = self.route(primary).map_err(ModelError::Denied)?;
+        match self.runtime.complete(model, request, grant).await {
+            Ok(reply) => reply.result,
+            Err(e) => Err(model_error_of(e)),
+        }
     }
 
     /// `broker.tools`: the specs of the agent's tools (plus `delegate`'s
@@ -941,6 +983,7 @@ impl Broker {
             replay: None,
             residency: self.residency.clone(),
             fallback: self.fallback.clone(),
+            context: self.context.clone(),
         });
         let mut grant = config.planner_grant.clone();
         grant.limits.timeout = limits.wall_clock;

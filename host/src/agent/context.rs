@@ -31,12 +31,21 @@ fn listed(list: &[String], namespace: &str) -> bool {
     list.iter().any(|n| n == "*" || n == namespace)
 }
 
-/// A context operation that did not happen, as the guest sees it.
+/// A context operation that did not happen, as the guest sees it (the
+/// `context-error` of `wit/context.wit`). Nothing was written.
 #[derive(Debug, Clone)]
 pub enum ContextFailure {
     /// The grant (or the org policy) does not allow it.
     Denied(Denial),
-    /// It was allowed but failed: a full namespace, a bad name, an I/O error.
+    /// The namespace would pass its size or entry limit.
+    Full(String),
+    /// The value is larger than one entry may be.
+    TooLarge(String),
+    /// There is no such entry (never written, removed, or expired).
+    NotFound(String),
+    /// The namespace or key is not valid.
+    Invalid(String),
+    /// It was allowed but failed: an I/O error.
     Failed(String),
 }
 
@@ -44,15 +53,33 @@ impl std::fmt::Display for ContextFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ContextFailure::Denied(d) => write!(f, "denied {}: {}", d.target, d.reason),
-            ContextFailure::Failed(m) => f.write_str(m),
+            ContextFailure::Full(m)
+            | ContextFailure::TooLarge(m)
+            | ContextFailure::NotFound(m)
+            | ContextFailure::Invalid(m)
+            | ContextFailure::Failed(m) => f.write_str(m),
         }
     }
 }
 
 impl From<ContextError> for ContextFailure {
     fn from(e: ContextError) -> ContextFailure {
-        ContextFailure::Failed(e.to_string())
+        let message = e.to_string();
+        match e {
+            ContextError::Full { .. } => ContextFailure::Full(message),
+            ContextError::TooLarge { .. } => ContextFailure::TooLarge(message),
+            ContextError::InvalidNamespace { .. } | ContextError::InvalidKey { .. } => {
+                ContextFailure::Invalid(message)
+            }
+            ContextError::Io { .. } => ContextFailure::Failed(message),
+        }
     }
+}
+
+fn not_found(namespace: &str, key: &str) -> ContextFailure {
+    ContextFailure::NotFound(format!(
+        "no entry `{key}` in the context namespace `{namespace}` (never written, removed, or expired)"
+    ))
 }
 
 /// One component's access to a workspace's shared context.
@@ -124,6 +151,29 @@ impl ContextAccess {
     pub fn get(&self, namespace: &str, key: &str) -> Result<Option<ContextEntry>, ContextFailure> {
         self.check(namespace, false)?;
         Ok(self.store.get(namespace, key)?)
+    }
+
+    /// Removes the entry under `key` in `namespace` (a write: audited with
+    /// the digest and size of what was removed); `NotFound` if there was
+    /// none.
+    pub fn remove(&self, namespace: &str, key: &str) -> Result<(), ContextFailure> {
+        self.check(namespace, true)?;
+        let Some(entry) = self.store.get(namespace, key)? else {
+            return Err(not_found(namespace, key));
+        };
+        if !self.store.remove(namespace, key)? {
+            return Err(not_found(namespace, key));
+        }
+        self.audit
+            .record_context_removal(&self.component, namespace, &entry);
+        Ok(())
+    }
+
+    /// The entry under `key` in `namespace`; `NotFound` if there is none
+    /// or it has expired.
+    pub fn require(&self, namespace: &str, key: &str) -> Result<ContextEntry, ContextFailure> {
+        self.get(namespace, key)?
+            .ok_or_else(|| not_found(namespace, key))
     }
 
     /// Every live entry of `namespace`.
@@ -279,8 +329,7 @@ mod tests {
         let a = access(&f, writer(), org.context());
         a.put("notes", "a", EntryKind::Note, "0123456789", None)
             .unwrap();
-        let Err(ContextFailure::Failed(m)) =
-            a.put("notes", "b", EntryKind::Note, "0123456789", None)
+        let Err(ContextFailure::Full(m)) = a.put("notes", "b", EntryKind::Note, "0123456789", None)
         else {
             panic!("over the org's cap");
         };
@@ -289,5 +338,65 @@ mod tests {
         a.put("notes", "t", EntryKind::Note, "soon", Some(Duration::ZERO))
             .unwrap();
         assert_eq!(a.get("notes", "t").unwrap(), None);
+    }
+
+    #[test]
+    fn a_removal_is_audited_and_a_missing_or_expired_entry_is_not_found() {
+        let f = fixture();
+        let a = access(&f, writer(), None);
+        a.put("notes", "k", EntryKind::Kv, "gone soon", None)
+            .unwrap();
+        a.remove("notes", "k").unwrap();
+        assert!(matches!(
+            a.require("notes", "k"),
+            Err(ContextFailure::NotFound(_))
+        ));
+        let Err(ContextFailure::NotFound(m)) = a.remove("notes", "k") else {
+            panic!("nothing left to remove");
+        };
+        assert!(m.contains("no entry `k`"), "{m}");
+        a.put("notes", "t", EntryKind::Note, "v", Some(Duration::ZERO))
+            .unwrap();
+        assert!(matches!(
+            a.require("notes", "t"),
+            Err(ContextFailure::NotFound(_))
+        ));
+        let records = warden_audit::tail(&f.log, 10).unwrap();
+        let removal = records
+            .iter()
+            .map(|r| r.to_line())
+            .find(|l| l.contains("\"removed\":true"))
+            .expect("the removal is audited");
+        assert!(
+            removal.contains(&warden_core::Digest::of(b"gone soon").to_string()),
+            "{removal}"
+        );
+        assert!(!removal.contains("gone soon"), "{removal}");
+        // A reader may not remove.
+        let reader = access(
+            &f,
+            ContextGrant {
+                read: vec!["notes".into()],
+                write: vec![],
+            },
+            None,
+        );
+        assert!(matches!(
+            reader.remove("notes", "t"),
+            Err(ContextFailure::Denied(_))
+        ));
+        // A bad namespace is `invalid`, not a denial or an I/O failure.
+        let any = access(
+            &f,
+            ContextGrant {
+                read: vec![],
+                write: vec!["*".into()],
+            },
+            None,
+        );
+        assert!(matches!(
+            any.put("Bad/NS", "k", EntryKind::Kv, "v", None),
+            Err(ContextFailure::Invalid(_))
+        ));
     }
 }

@@ -12,10 +12,13 @@
 //! - [`replay`]: answer a planner from a recording, and find where it diverges.
 //! - [`context`]: the shared context store, under each component's context grant.
 //! - [`residency`]: which model may see a request (data residency).
+//! - [`compaction`]: a resumed session's old turns summarised on the model path.
 //! - [`local_server`]: find a local model server; grant a loopback endpoint.
 
 pub mod broker;
+pub mod compaction;
 pub mod context;
+mod context_host;
 pub mod local_server;
 pub mod model;
 pub mod observer;

@@ -92,8 +92,8 @@ impl Runtime {
             .map_err(|e| LoadError::Link {
                 component: name.to_string(),
                 reason: format!(
-                    "{e:#} (a planner may import `warden:plugin/broker`, `warden:plugin/log` and \
-                     WASI 0.2 interfaces except wasi:http)"
+                    "{e:#} (a planner may import `warden:plugin/broker`, `warden:plugin/context`, \
+                     `warden:plugin/log` and WASI 0.2 interfaces except wasi:http)"
                 ),
             })?;
         let pre = PlannerPre::new(instance_pre).map_err(|e| LoadError::Link {

@@ -129,6 +129,15 @@ impl ResidencyGuard {
         }
     }
 
+    /// Notes classes the conversation already carries before the run
+    /// starts (a resumed session's): every request of the run carries them.
+    pub fn carry(&self, classes: impl IntoIterator<Item = String>) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(classes);
+    }
+
     /// The classes the next request carries.
     pub fn classes(&self) -> BTreeSet<String> {
         let mut classes = self.task.clone();

@@ -10,7 +10,7 @@ use warden_tests::chat::{ChatServer, Reply};
 use super::world::World;
 
 /// What the secret file holds: it must never reach the cloud server.
-const SECRET: &str = "TOP-SECRET-MERGER-PLAN";
+pub(super) const SECRET: &str = "TOP-SECRET-MERGER-PLAN";
 
 /// An org policy clause that opens every kind of capability (the org layer
 /// denies by default), so only the residency tables restrict anything.
@@ -27,7 +27,7 @@ secrets = ["*"]
 impl World {
     /// Signs `body` (after [`OPEN`]) with an admin key, trusts the key and
     /// installs the policy.
-    fn org_policy(&self, body: &str) {
+    pub(super) fn org_policy(&self, body: &str) {
         let key = self.root().join("admin.key");
         if !key.exists() {
             let out: Value = serde_json::from_str(&self.ok(&[
@@ -57,7 +57,7 @@ impl World {
     }
 
     /// The canonical workspace path.
-    fn ws(&self) -> String {
+    pub(super) fn ws(&self) -> String {
         self.workspace()
             .canonicalize()
             .expect("canonical")
@@ -68,7 +68,7 @@ impl World {
 
     /// Writes `agent.toml` into the workspace: the cloud server as the
     /// model, the local one as the fallback (if given), the fs tool.
-    fn resident_agent(&self, cloud: &ChatServer, local: Option<&ChatServer>) {
+    pub(super) fn resident_agent(&self, cloud: &ChatServer, local: Option<&ChatServer>) {
         let fallback = local.map_or(String::new(), |l| {
             format!("\n[fallback]\nendpoint = \"{}\"\n", l.base_url())
         });
@@ -85,7 +85,7 @@ impl World {
     }
 
     /// `warden run TASK --json` (the run may fail); its JSON result.
-    fn run_json(&self, task: &str) -> Value {
+    pub(super) fn run_json(&self, task: &str) -> Value {
         let out = self.run(&["run", task, "--json"]);
         serde_json::from_str(&String::from_utf8_lossy(&out.stdout)).unwrap_or_else(|e| {
             panic!(
@@ -96,7 +96,7 @@ impl World {
     }
 
     /// The audit records of type `kind`.
-    fn audit_of(&self, kind: &str) -> Vec<Value> {
+    pub(super) fn audit_of(&self, kind: &str) -> Vec<Value> {
         let tail = self.ok(&["audit", "tail", "-n", "500", "--json"]);
         tail.lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -107,7 +107,7 @@ impl World {
 
 /// A workspace with `secret/plan.txt` (labelled) next to `hello.txt`, and
 /// an org policy letting `restricted` go only to the server on `local_port`.
-fn world_with_secret(local_port: u16) -> World {
+pub(super) fn world_with_secret(local_port: u16) -> World {
     let w = World::new();
     std::fs::create_dir(w.workspace().join("secret")).expect("mkdir");
     std::fs::write(w.workspace().join("secret/plan.txt"), SECRET).expect("write");
@@ -119,7 +119,7 @@ fn world_with_secret(local_port: u16) -> World {
     w
 }
 
-fn bodies(server: &ChatServer) -> Vec<String> {
+pub(super) fn bodies(server: &ChatServer) -> Vec<String> {
     server.requests().iter().map(Value::to_string).collect()
 }
 

@@ -7,6 +7,7 @@
 //! indicatif or tracing-subscriber; they are here.
 
 mod audit;
+mod explain_source;
 pub mod exit;
 mod grant_args;
 mod hint;

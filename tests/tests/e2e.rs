@@ -45,6 +45,8 @@ mod policy_suggest;
 mod record;
 #[path = "e2e/registry.rs"]
 mod registry;
+#[path = "e2e/remote_servers.rs"]
+mod remote_servers;
 #[path = "e2e/replay.rs"]
 mod replay;
 #[path = "e2e/residency.rs"]

@@ -8,6 +8,7 @@
 
 mod audit;
 mod explain_source;
+mod run_servers;
 pub mod exit;
 mod grant_args;
 mod hint;

@@ -3,6 +3,8 @@
 
 #[path = "e2e/agent.rs"]
 mod agent;
+#[path = "e2e/agent_servers.rs"]
+mod agent_servers;
 #[path = "e2e/bounds.rs"]
 mod bounds;
 #[path = "e2e/cli.rs"]
@@ -47,6 +49,8 @@ mod record;
 mod registry;
 #[path = "e2e/remote_servers.rs"]
 mod remote_servers;
+#[path = "e2e/run_tests_tool.rs"]
+mod run_tests_tool;
 #[path = "e2e/replay.rs"]
 mod replay;
 #[path = "e2e/residency.rs"]

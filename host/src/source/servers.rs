@@ -149,6 +149,28 @@ impl ServersFile {
         Ok(file)
     }
 
+    /// The servers an agent manifest declares (`[servers.NAME]` tables of
+    /// `agent.toml` at `path`), each checked as in a servers file.
+    pub fn from_tables(
+        tables: &BTreeMap<String, warden_agent::manifest::ServerTable>,
+        path: &Path,
+    ) -> Result<ServersFile, ServersError> {
+        let mut file = ServersFile::default();
+        for (name, table) in tables {
+            let decl: ServerDecl =
+                table
+                    .0
+                    .clone()
+                    .try_into()
+                    .map_err(|e: toml::de::Error| ServersError::Invalid {
+                        path: path.to_path_buf(),
+                        reason: format!("[servers.{name}]: {}", e.message().trim_end()),
+                    })?;
+            file.add(name, decl)?;
+        }
+        Ok(file)
+    }
+
     /// Writes it to `home` (temp file, fsync, rename).
     pub fn save(&self, home: &Path) -> Result<(), ServersError> {
         let path = home.join(FILE_NAME);

@@ -351,3 +351,18 @@ fn located_installed(registry: &Registry, installed: &Installed) -> Result<Locat
         },
     })
 }
+
+#[cfg(all(test, not(feature = "mcp-servers")))]
+mod without_mcp_servers {
+    use super::*;
+
+    #[test]
+    fn a_server_is_a_typed_error_when_support_is_compiled_out() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let registry = Registry::open(home.path()).expect("registry");
+        match resolve("server:everything", &registry) {
+            Err(ResolveError::McpServersNotBuilt { name }) => assert_eq!(name, "everything"),
+            other => panic!("expected McpServersNotBuilt, got {other:?}"),
+        }
+    }
+}

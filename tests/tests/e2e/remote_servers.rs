@@ -170,16 +170,18 @@ impl World {
     /// Signs `rules` with a fresh admin key, trusts it and installs it.
     fn org(&self, rules: &str) {
         let key = self.path("admin.key");
-        let out = self.ok(&[
-            "key",
-            "generate",
-            "--out",
-            key.to_str().expect("utf-8"),
-            "--json",
-        ]);
-        let public = out["public_key"].as_str().expect("public key").to_string();
-        let trusted = self.run(&["policy", "trust", &public, "--label", "test admin"]);
-        assert!(trusted.status.success());
+        if !key.exists() {
+            let out = self.ok(&[
+                "key",
+                "generate",
+                "--out",
+                key.to_str().expect("utf-8"),
+                "--json",
+            ]);
+            let public = out["public_key"].as_str().expect("public key").to_string();
+            let trusted = self.run(&["policy", "trust", &public, "--label", "test admin"]);
+            assert!(trusted.status.success());
+        }
         let policy = self.path("policy.toml");
         std::fs::write(&policy, format!("version = 1\n{rules}")).expect("write");
         let signed = self.path("policy.signed.toml");

@@ -157,10 +157,13 @@ fn run_tests_needs_a_grant_and_returns_a_failure_bounded_tail_first() {
     // No grant names a directory: nothing runs, and cargo wrote nothing.
     let out = f.run(r#"{"filter": "adds"}"#, &[]);
     assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    let refused = json(&out);
+    assert_eq!(refused["error"]["kind"], "denied", "{refused}");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("no granted directory"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        refused["error"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no granted directory")),
+        "{refused}"
     );
     assert!(!f.path("crate/target").exists(), "cargo ran without a grant");
 
@@ -204,4 +207,52 @@ fn a_test_writing_outside_the_granted_crate_is_refused_by_the_kernel() {
         !Path::new(&f.path("outside/escaped.txt")).exists(),
         "the write outside the grant happened"
     );
+}
+
+#[test]
+fn policy_explain_shows_what_applies_to_a_command_and_not_a_components_limits() {
+    let f = Fixture::new();
+    let warden_ok = |args: &[&str]| {
+        let out = warden()
+            .args(args)
+            .env("WARDEN_HOME", f.path("home"))
+            .output()
+            .expect("warden runs");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    warden_ok(&["grant", "command:run-tests", "limit", "memory=128MiB"]);
+    warden_ok(&["grant", "command:run-tests", "limit", "wall-clock=90s"]);
+    let text = warden_ok(&["policy", "explain", "command:run_tests"]);
+    assert!(text.contains("source   command command:run-tests"), "{text}");
+    assert!(text.contains("wall clock 90s per call"), "{text}");
+    assert!(text.contains("processes: 256"), "{text}");
+    assert!(
+        text.contains("n/a      memory, fuel, stack"),
+        "memory does not bound a subprocess: {text}"
+    );
+    assert!(!text.contains("memory limit"), "no memory row: {text}");
+    let kernel = KernelSupport::detect();
+    let confined = match kernel.landlock_abi {
+        Some(abi) => format!("confined Landlock ABI {abi}"),
+        None => "confined no".to_string(),
+    };
+    assert!(text.contains(&confined), "{text}");
+    assert!(
+        text.contains("the org policy does not require confinement"),
+        "{text}"
+    );
+
+    // The JSON form carries the same lines and leaves out the same rows.
+    let json: serde_json::Value =
+        serde_json::from_str(&warden_ok(&["policy", "explain", "command:run_tests", "--json"]))
+            .expect("json");
+    let decisions = json["decisions"].to_string();
+    assert!(!decisions.contains("memory"), "{decisions}");
+    assert!(decisions.contains("wall-clock"), "{decisions}");
+    assert!(json["source"].to_string().contains("processes: 256"), "{json}");
 }

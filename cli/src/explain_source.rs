@@ -11,13 +11,13 @@ use warden_policy::{Capability, Decision, EffectiveGrant, LimitKind, OrgPolicy};
 /// Whether `decision` means anything for a source of this kind: memory,
 /// fuel and stack bound WebAssembly components only.
 pub fn applies(source: Option<&ToolSource>, decision: &Decision) -> bool {
-    match (source, &decision.capability) {
+    !matches!(
+        (source, &decision.capability),
         (
             Some(ToolSource::McpServer(_) | ToolSource::Command(_)),
             Capability::Limit(LimitKind::Memory | LimitKind::Fuel | LimitKind::Stack, _),
-        ) => false,
-        _ => true,
-    }
+        )
+    )
 }
 
 /// The lines for `source` (nothing for a component).

@@ -7,9 +7,8 @@
 //! indicatif or tracing-subscriber; they are here.
 
 mod audit;
-mod explain_source;
-mod run_servers;
 pub mod exit;
+mod explain_source;
 mod grant_args;
 mod hint;
 mod install;
@@ -30,6 +29,7 @@ mod run;
 mod run_engine;
 mod run_hint;
 mod run_recording;
+mod run_servers;
 mod server;
 mod session_log;
 mod sessions;

@@ -42,11 +42,7 @@ pub struct AddArgs {
     #[arg(long, value_name = "URL", conflicts_with = "command")]
     url: Option<String>,
     /// The command that starts the server (no shell), after `--`.
-    #[arg(
-        last = true,
-        required_unless_present = "url",
-        value_name = "COMMAND"
-    )]
+    #[arg(last = true, required_unless_present = "url", value_name = "COMMAND")]
     command: Vec<String>,
     /// Print JSON.
     #[arg(long)]

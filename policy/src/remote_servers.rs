@@ -25,10 +25,12 @@ pub struct RemoteServers {
 impl RemoteServers {
     /// Whether the server at `url` may be used.
     pub fn permits(&self, url: &str) -> bool {
-        self.allow.iter().any(|pattern| match pattern.strip_suffix('*') {
-            Some(prefix) => url.starts_with(prefix),
-            None => url == pattern,
-        })
+        self.allow
+            .iter()
+            .any(|pattern| match pattern.strip_suffix('*') {
+                Some(prefix) => url.starts_with(prefix),
+                None => url == pattern,
+            })
     }
 
     /// One line for `warden policy explain`.

@@ -49,12 +49,12 @@ mod record;
 mod registry;
 #[path = "e2e/remote_servers.rs"]
 mod remote_servers;
-#[path = "e2e/run_tests_tool.rs"]
-mod run_tests_tool;
 #[path = "e2e/replay.rs"]
 mod replay;
 #[path = "e2e/residency.rs"]
 mod residency;
+#[path = "e2e/run_tests_tool.rs"]
+mod run_tests_tool;
 #[path = "e2e/secrets.rs"]
 mod secrets;
 #[path = "e2e/session_bundle.rs"]

@@ -217,11 +217,13 @@ fn check(name: &str, decl: &ServerDecl) -> Result<(), ServersError> {
                 name: name.to_string(),
             });
         }
-        return parse_url(url).map(|_| ()).map_err(|reason| ServersError::Url {
-            name: name.to_string(),
-            url: url.clone(),
-            reason,
-        });
+        return parse_url(url)
+            .map(|_| ())
+            .map_err(|reason| ServersError::Url {
+                name: name.to_string(),
+                url: url.clone(),
+                reason,
+            });
     }
     if decl.command.is_empty() || decl.command[0].is_empty() {
         return Err(ServersError::NoCommand {
@@ -245,7 +247,9 @@ pub struct ServerUrl {
 /// Parses a server URL: absolute, `http` or `https`, with a host, without
 /// user info.
 pub fn parse_url(url: &str) -> Result<ServerUrl, String> {
-    let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| e.to_string())?;
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| e.to_string())?;
     let scheme = match uri.scheme_str() {
         Some("http") => "http",
         Some("https") => "https",

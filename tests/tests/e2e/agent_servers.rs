@@ -73,14 +73,9 @@ allow = ["echo"]
         Reply::answer("It echoed."),
     ]);
     let url = server.base_url();
-    let out: Value = serde_json::from_str(&w.ok(&[
-        "run",
-        "Echo something",
-        "--endpoint",
-        &url,
-        "--json",
-    ]))
-    .expect("json result");
+    let out: Value =
+        serde_json::from_str(&w.ok(&["run", "Echo something", "--endpoint", &url, "--json"]))
+            .expect("json result");
     assert_eq!(out["ok"], true, "{out}");
     assert_eq!(out["answer"], "It echoed.");
     assert_eq!(out["usage"]["tool_calls"], 1);

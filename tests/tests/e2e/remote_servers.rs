@@ -62,7 +62,10 @@ impl HttpEverything {
         // Readiness, not timing: wait until it accepts connections.
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-            assert!(Instant::now() < deadline, "server-everything never listened");
+            assert!(
+                Instant::now() < deadline,
+                "server-everything never listened"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         server
@@ -194,9 +197,17 @@ impl World {
             "--out",
             signed.to_str().expect("utf-8"),
         ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let out = self.run(&["policy", "install", signed.to_str().expect("utf-8")]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -237,7 +248,13 @@ fn a_streamable_http_server_is_listed_called_denied_and_recorded() {
 
     // Not granted: refused before anything is sent, and recorded.
     let stderr = w.fails(
-        &["tool", "call", "server:remote", "echo", r#"{"message": "x"}"#],
+        &[
+            "tool",
+            "call",
+            "server:remote",
+            "echo",
+            r#"{"message": "x"}"#,
+        ],
         4,
     );
     assert!(stderr.contains("127.0.0.1"), "{stderr}");
@@ -309,7 +326,12 @@ fn a_streamable_http_server_is_listed_called_denied_and_recorded() {
     let outcomes: Vec<String> = w
         .calls_of("server:remote")
         .iter()
-        .map(|r| r["event"]["outcome"].as_str().unwrap_or_default().to_string())
+        .map(|r| {
+            r["event"]["outcome"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect();
     assert_eq!(outcomes, ["denied", "ok", "ok", "denied"]);
 }
@@ -433,7 +455,9 @@ fn an_org_policy_listing_a_server_lets_it_be_used() {
     let w = World::new();
     let url = server.url();
     w.ok(&["server", "add", "remote", "--url", &url, "--json"]);
-    w.org(&format!("{OPEN_ORG}\n[remote-servers]\nallow = [\"{url}\"]\n"));
+    w.org(&format!(
+        "{OPEN_ORG}\n[remote-servers]\nallow = [\"{url}\"]\n"
+    ));
     let echo = w.ok(&[
         "tool",
         "call",
@@ -444,5 +468,8 @@ fn an_org_policy_listing_a_server_lets_it_be_used() {
         &server.grant(),
         "--json",
     ]);
-    assert!(echo["output"].to_string().contains("Echo: listed"), "{echo}");
+    assert!(
+        echo["output"].to_string().contains("Echo: listed"),
+        "{echo}"
+    );
 }

@@ -96,10 +96,17 @@ mod tests {{
 
     fn run(&self, input: &str, extra: &[&str]) -> Output {
         let mut cmd = warden();
-        cmd.args(["tool", "call", "command:run_tests", "run_tests", input, "--json"])
-            .args(extra)
-            .env("WARDEN_HOME", self.path("home"))
-            .current_dir(self.dir.path());
+        cmd.args([
+            "tool",
+            "call",
+            "command:run_tests",
+            "run_tests",
+            input,
+            "--json",
+        ])
+        .args(extra)
+        .env("WARDEN_HOME", self.path("home"))
+        .current_dir(self.dir.path());
         cmd.output().expect("warden runs")
     }
 
@@ -156,7 +163,12 @@ fn run_tests_needs_a_grant_and_returns_a_failure_bounded_tail_first() {
 
     // No grant names a directory: nothing runs, and cargo wrote nothing.
     let out = f.run(r#"{"filter": "adds"}"#, &[]);
-    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let refused = json(&out);
     assert_eq!(refused["error"]["kind"], "denied", "{refused}");
     assert!(
@@ -165,7 +177,10 @@ fn run_tests_needs_a_grant_and_returns_a_failure_bounded_tail_first() {
             .is_some_and(|r| r.contains("no granted directory")),
         "{refused}"
     );
-    assert!(!f.path("crate/target").exists(), "cargo ran without a grant");
+    assert!(
+        !f.path("crate/target").exists(),
+        "cargo ran without a grant"
+    );
 
     let flags = f.granted();
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
@@ -228,7 +243,10 @@ fn policy_explain_shows_what_applies_to_a_command_and_not_a_components_limits() 
     warden_ok(&["grant", "command:run-tests", "limit", "memory=128MiB"]);
     warden_ok(&["grant", "command:run-tests", "limit", "wall-clock=90s"]);
     let text = warden_ok(&["policy", "explain", "command:run_tests"]);
-    assert!(text.contains("source   command command:run-tests"), "{text}");
+    assert!(
+        text.contains("source   command command:run-tests"),
+        "{text}"
+    );
     assert!(text.contains("wall clock 90s per call"), "{text}");
     assert!(text.contains("processes: 256"), "{text}");
     assert!(
@@ -248,11 +266,18 @@ fn policy_explain_shows_what_applies_to_a_command_and_not_a_components_limits() 
     );
 
     // The JSON form carries the same lines and leaves out the same rows.
-    let json: serde_json::Value =
-        serde_json::from_str(&warden_ok(&["policy", "explain", "command:run_tests", "--json"]))
-            .expect("json");
+    let json: serde_json::Value = serde_json::from_str(&warden_ok(&[
+        "policy",
+        "explain",
+        "command:run_tests",
+        "--json",
+    ]))
+    .expect("json");
     let decisions = json["decisions"].to_string();
     assert!(!decisions.contains("memory"), "{decisions}");
     assert!(decisions.contains("wall-clock"), "{decisions}");
-    assert!(json["source"].to_string().contains("processes: 256"), "{json}");
+    assert!(
+        json["source"].to_string().contains("processes: 256"),
+        "{json}"
+    );
 }

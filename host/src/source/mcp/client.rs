@@ -20,12 +20,12 @@ use rmcp::service::{RoleClient, RunningService, ServiceExt};
 use tokio::io::{AsyncRead, ReadBuf};
 
 use super::{MAX_BACKOFF, McpServer};
-use crate::source::tool_not_allowed;
 use crate::bindings::{ToolError, ToolSpec};
 use crate::call::CallReport;
 use crate::confine::{ConfinedChild, Confinement};
 use crate::error::CallError;
 use crate::grant::Grant;
+use crate::source::tool_not_allowed;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
@@ -275,7 +275,8 @@ impl McpServer {
         if let Some(url) = &self.decl.url {
             let flooded = Arc::new(AtomicBool::new(false));
             let line_limit = message_limit(grant);
-            let transport = super::http::transport(&self.subject, url, grant, line_limit, &flooded).await?;
+            let transport =
+                super::http::transport(&self.subject, url, grant, line_limit, &flooded).await?;
             let client = ()
                 .serve(transport)
                 .await

@@ -37,10 +37,13 @@ impl McpServer {
 
     pub(crate) async fn call(
         &self,
-        _tool: &str,
+        tool: &str,
         _input: &str,
         _grant: &Grant,
     ) -> Result<CallReport, CallError> {
+        if let Some(why) = self.decl.refuses(tool) {
+            return Err(crate::source::tool_not_allowed(&self.subject, tool, why));
+        }
         Err(self.not_built())
     }
 }

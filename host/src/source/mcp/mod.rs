@@ -45,6 +45,7 @@ pub struct McpServer {
     digest: Digest,
     #[cfg_attr(not(feature = "mcp-servers"), allow(dead_code))]
     admission: Arc<Admission>,
+    #[cfg_attr(not(feature = "mcp-servers"), allow(dead_code))]
     state: Mutex<State>,
 }
 

@@ -9,6 +9,7 @@
 mod approve_tty;
 mod audit;
 pub mod exit;
+mod explain_source;
 mod grant_args;
 mod hint;
 mod install;
@@ -30,6 +31,7 @@ mod run;
 mod run_engine;
 mod run_hint;
 mod run_recording;
+mod run_servers;
 mod server;
 mod session_log;
 mod sessions;

@@ -359,9 +359,9 @@ fn show(registry: &RegistryArgs, json: bool) -> anyhow::Result<ExitCode> {
 fn explain(registry: &RegistryArgs, component: &str, json: bool) -> anyhow::Result<ExitCode> {
     let registry = registry.open()?;
     // Every kind of tool source is explained the same way: its subject.
-    let subject = match warden::resolve::resolve(component, &registry)? {
-        warden::resolve::Resolved::Component(located) => located.subject,
-        warden::resolve::Resolved::Source { subject, .. } => subject,
+    let (subject, source) = match warden::resolve::resolve(component, &registry)? {
+        warden::resolve::Resolved::Component(located) => (located.subject, None),
+        warden::resolve::Resolved::Source { subject, source } => (subject, Some(source)),
     };
     let (user, org) = layers(&registry)?;
     let grant = effective(&subject.id, subject.requested.as_ref(), &user, org.as_ref());
@@ -394,10 +394,17 @@ fn explain(registry: &RegistryArgs, component: &str, json: bool) -> anyhow::Resu
             org.as_ref(),
         ));
     }
+    // What applies to a server or command, and which limits do not.
+    let source_lines = source
+        .as_ref()
+        .map(|s| crate::explain_source::lines(s, &grant, org.as_ref()))
+        .unwrap_or_default();
+    let applies = |d: &&warden_policy::Decision| crate::explain_source::applies(source.as_ref(), d);
     if json {
         let decisions: Vec<_> = grant
             .decisions()
             .iter()
+            .filter(applies)
             .map(|d| {
                 json!({
                     "capability": d.capability.to_string(),
@@ -430,10 +437,24 @@ fn explain(registry: &RegistryArgs, component: &str, json: bool) -> anyhow::Resu
             "ask": ask,
             "ask_forbidden": ask_forbidden,
             "data": data,
+            "source": source_lines,
         }));
     } else {
-        print!("{grant}");
+        // The grant's own lines, without the decisions that do not apply.
+        let all = grant.explain();
+        let decision_lines: usize = grant.decisions().iter().map(|d| d.explain().len()).sum();
+        for line in &all[..all.len().saturating_sub(decision_lines)] {
+            println!("{line}");
+        }
+        for d in grant.decisions().iter().filter(applies) {
+            for line in d.explain() {
+                println!("{line}");
+            }
+        }
         for line in asks.explain() {
+            println!("{line}");
+        }
+        for line in &source_lines {
             println!("{line}");
         }
         for line in &data {

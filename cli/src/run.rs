@@ -542,13 +542,25 @@ impl RunArgs {
                 .await
                 .with_context(|| format!("cannot list the tools of `{}`", part.name))?;
             for spec in list.tools {
-                tools.push(AgentTool {
+                tools.push(AgentTool::of_component(
                     spec,
-                    component: component.clone(),
-                    grant: grant.clone(),
-                });
+                    component.clone(),
+                    grant.clone(),
+                ));
             }
         }
+        // The agent's MCP servers: their tools as `NAME__TOOL`, each call
+        // through the same call path under the grant of `server:NAME`.
+        tools.extend(
+            super::run_servers::server_tools(
+                &runtime,
+                registry,
+                &manifest,
+                self.agent.as_deref(),
+                &tool_flags,
+            )
+            .await?,
+        );
 
         // Skills: every listed one is checked against the agent's tools;
         // those that apply to the task are given to the planner.

@@ -16,7 +16,8 @@ use super::registry_args::RegistryArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum ServerCommand {
-    /// Declare a stdio MCP server: `warden server add NAME -- COMMAND ARGS…`.
+    /// Declare an MCP server: a stdio one (`warden server add NAME -- COMMAND
+    /// ARGS…`) or a streamable HTTP one (`warden server add NAME --url URL`).
     Add(AddArgs),
     /// List the declared servers.
     List(ListArgs),
@@ -37,8 +38,11 @@ pub struct AddArgs {
     /// The working directory, relative to the first granted directory.
     #[arg(long, value_name = "DIR")]
     cwd: Option<PathBuf>,
+    /// The URL of a streamable HTTP server (`http://…/mcp`, `https://…/mcp`).
+    #[arg(long, value_name = "URL", conflicts_with = "command")]
+    url: Option<String>,
     /// The command that starts the server (no shell), after `--`.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    #[arg(last = true, required_unless_present = "url", value_name = "COMMAND")]
     command: Vec<String>,
     /// Print JSON.
     #[arg(long)]
@@ -90,6 +94,7 @@ fn add(args: AddArgs) -> anyhow::Result<ExitCode> {
     let mut file = ServersFile::load(registry.root())?;
     let decl = ServerDecl {
         command: args.command,
+        url: args.url,
         cwd: args.cwd,
         allow: (!args.allow.is_empty()).then_some(args.allow),
         deny: args.deny,
@@ -102,6 +107,17 @@ fn add(args: AddArgs) -> anyhow::Result<ExitCode> {
         output::print_json(&serde_json::json!({
             "ok": true, "server": args.name, "subject": subject, "declaration": decl,
         }));
+    } else if let Some(url) = &decl.url {
+        println!("added {subject}: {url}");
+        let authority = url
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| Some(format!("{}://{}", u.scheme_str()?, u.authority()?)))
+            .unwrap_or_else(|| url.clone());
+        eprintln!(
+            "hint: it is reached only when granted: `warden grant {subject} network {authority}`, \
+             then `warden tool list {subject}`"
+        );
     } else {
         println!("added {subject}: {}", decl.command.join(" "));
         eprintln!(
@@ -122,7 +138,7 @@ fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
             .map(|(name, decl)| {
                 serde_json::json!({
                     "name": name, "subject": subject_name(name), "kind": "mcp-server",
-                    "origin": decl.command.join(" "), "declaration": decl,
+                    "origin": origin(decl), "declaration": decl,
                 })
             })
             .collect();
@@ -131,7 +147,7 @@ fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         println!("no MCP servers declared (add one: `warden server add NAME -- COMMAND ARGS…`)");
     } else {
         for (name, decl) in &file.servers {
-            println!("{}  {}", subject_name(name), decl.command.join(" "));
+            println!("{}  {}", subject_name(name), origin(decl));
             if let Some(allow) = &decl.allow {
                 println!("    allow: {}", allow.join(", "));
             }
@@ -154,4 +170,9 @@ fn remove(args: RemoveArgs) -> anyhow::Result<ExitCode> {
         println!("removed {}", subject_name(&args.name));
     }
     Ok(ExitCode::from(exit::OK))
+}
+
+/// Where a server comes from: its URL or its command line.
+fn origin(decl: &ServerDecl) -> String {
+    decl.url.clone().unwrap_or_else(|| decl.command.join(" "))
 }

@@ -532,6 +532,10 @@ where
     {
         grant.confinement = crate::confine::Requirement::Required;
     }
+    grant.remote_servers = layers
+        .org
+        .as_ref()
+        .and_then(|o| o.remote_servers().cloned());
     let limits = effective.limits();
     let defaults = Limits::default();
     grant.limits = Limits {

@@ -32,6 +32,9 @@ pub struct Grant {
     /// Whether a subprocess tool source may start without the kernel's
     /// confinement (see [`crate::confine`]).
     pub confinement: crate::confine::Requirement,
+    /// The remote MCP servers the org policy lets be used (`None`: the org
+    /// policy does not limit them).
+    pub remote_servers: Option<warden_policy::RemoteServers>,
 }
 
 impl Grant {

@@ -282,16 +282,9 @@ impl WasiHttpHooks for NetworkPolicy {
         let scheme = if https { "https" } else { "http" };
         let host = uri.host().unwrap_or_default().to_string();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        if !self.allows(scheme, &host, port) {
-            let target = if host.contains(':') && !host.starts_with('[') {
-                format!("[{host}]:{port}")
-            } else {
-                format!("{host}:{port}")
-            };
-            self.deny(scheme, &host, port, target);
+        if !self.check_url(scheme, &host, port) {
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
-        self.usage.connected(scheme, &host, port);
         // Bound every phase of the request by the call's wall-clock limit.
         let cap = |d: Option<Duration>| Some(d.map_or(self.timeout, |d| d.min(self.timeout)));
         let options = RequestOptions {
@@ -305,29 +298,7 @@ impl WasiHttpHooks for NetworkPolicy {
         // Each goes only to the scheme, host and port it was granted for,
         // and every response is scrubbed of them on the way back
         // (`outbound::send`), in case the server reflects them.
-        if let Some(reflection) = crate::secret::Reflection::new(&self.secrets) {
-            request.extensions_mut().insert(Arc::new(reflection));
-        }
-        for secret in self
-            .secrets
-            .iter()
-            .filter(|s| s.applies_to(scheme, &host, port))
-        {
-            match (
-                http::header::HeaderName::try_from(secret.header.as_str()),
-                http::header::HeaderValue::try_from(secret.header_value()),
-            ) {
-                (Ok(name), Ok(mut value)) => {
-                    value.set_sensitive(true);
-                    request.headers_mut().insert(name, value);
-                    self.usage.secret_sent(&secret.name, scheme, &host, port);
-                }
-                _ => tracing::warn!(
-                    "secret `{}` cannot be sent as a header; not injected",
-                    secret.name
-                ),
-            }
-        }
+        self.inject_secrets(&mut request, scheme, &host, port);
         Box::new(async move {
             use http_body_util::BodyExt;
             // Check the address actually connected, not just the name: a
@@ -347,9 +318,61 @@ impl WasiHttpHooks for NetworkPolicy {
 }
 
 impl NetworkPolicy {
+    /// Puts the secrets granted for `scheme://host:port` into `request`'s
+    /// headers (the requester never sees the values), and the secrets to
+    /// scrub from the response into its extensions (for
+    /// [`crate::outbound::send`]).
+    pub(crate) fn inject_secrets<B>(
+        &self,
+        request: &mut http::Request<B>,
+        scheme: &str,
+        host: &str,
+        port: u16,
+    ) {
+        if let Some(reflection) = crate::secret::Reflection::new(&self.secrets) {
+            request.extensions_mut().insert(Arc::new(reflection));
+        }
+        for secret in self
+            .secrets
+            .iter()
+            .filter(|s| s.applies_to(scheme, host, port))
+        {
+            match (
+                http::header::HeaderName::try_from(secret.header.as_str()),
+                http::header::HeaderValue::try_from(secret.header_value()),
+            ) {
+                (Ok(name), Ok(mut value)) => {
+                    value.set_sensitive(true);
+                    request.headers_mut().insert(name, value);
+                    self.usage.secret_sent(&secret.name, scheme, host, port);
+                }
+                _ => tracing::warn!(
+                    "secret `{}` cannot be sent as a header; not injected",
+                    secret.name
+                ),
+            }
+        }
+    }
+
+    /// Checks a connection to `scheme://host:port` by name, recording a
+    /// denial (and returning false) when the grant does not allow it.
+    pub(crate) fn check_url(&self, scheme: &str, host: &str, port: u16) -> bool {
+        if self.allows(scheme, host, port) {
+            self.usage.connected(scheme, host, port);
+            return true;
+        }
+        let target = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        self.deny(scheme, host, port, target);
+        false
+    }
+
     /// Resolves `host` and returns the first address the grant allows
     /// connecting to, recording a denial if there is none.
-    async fn resolve_checked(
+    pub(crate) async fn resolve_checked(
         &self,
         scheme: &str,
         host: &str,

@@ -138,11 +138,26 @@ pub enum ResolveError {
     /// The servers file cannot be used, or names no such server.
     #[error(transparent)]
     Servers(#[from] ServersError),
+    /// `server:NAME` in a build of the library without MCP-server support
+    /// (its `mcp-servers` feature is off).
+    #[error(
+        "`server:{name}` names an MCP server, but this build of the warden library has no \
+         MCP-server support (its `mcp-servers` feature is off)"
+    )]
+    McpServersNotBuilt {
+        /// The server's name.
+        name: String,
+    },
 }
 
 /// Resolves `spec` (see the module docs) in `registry`'s home.
 pub fn resolve(spec: &str, registry: &Registry) -> Result<Resolved, ResolveError> {
     if let Some(name) = spec.strip_prefix("server:") {
+        if !crate::source::mcp::SUPPORTED {
+            return Err(ResolveError::McpServersNotBuilt {
+                name: name.to_string(),
+            });
+        }
         let servers = ServersFile::load(registry.root())?;
         let decl = servers
             .servers
@@ -335,4 +350,19 @@ fn located_installed(registry: &Registry, installed: &Installed) -> Result<Locat
             requested: Some(requested),
         },
     })
+}
+
+#[cfg(all(test, not(feature = "mcp-servers")))]
+mod without_mcp_servers {
+    use super::*;
+
+    #[test]
+    fn a_server_is_a_typed_error_when_support_is_compiled_out() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let registry = Registry::open(home.path()).expect("registry");
+        match resolve("server:everything", &registry) {
+            Err(ResolveError::McpServersNotBuilt { name }) => assert_eq!(name, "everything"),
+            other => panic!("expected McpServersNotBuilt, got {other:?}"),
+        }
+    }
 }

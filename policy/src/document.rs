@@ -22,6 +22,9 @@ pub(crate) struct Document {
     /// `require-confinement = true`: subprocess tool sources may only run
     /// confined by the kernel (org policies only).
     pub(crate) require_confinement: Option<bool>,
+    /// `[remote-servers]`: the remote MCP servers that may be used (org
+    /// policies only).
+    pub(crate) remote_servers: Option<crate::RemoteServers>,
     pub(crate) rules: Vec<(Rule, usize)>,
     /// The `[[label]]` and `[[residency]]` tables.
     pub(crate) residency: Residency,
@@ -42,6 +45,8 @@ pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Document, Polic
         audit: Option<Audit>,
         #[serde(rename = "require-confinement")]
         require_confinement: Option<bool>,
+        #[serde(rename = "remote-servers")]
+        remote_servers: Option<crate::RemoteServers>,
         #[serde(default)]
         rule: Vec<toml::Spanned<Rule>>,
         #[serde(default)]
@@ -114,6 +119,7 @@ pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Document, Polic
         description: raw.description,
         audit_every_record: raw.audit.map(|a| matches!(a.sync, AuditSync::EveryRecord)),
         require_confinement: raw.require_confinement,
+        remote_servers: raw.remote_servers,
         rules: raw
             .rule
             .into_iter()

@@ -103,6 +103,14 @@ impl GrantsFile {
                 reason: "`require-confinement` belongs in an org policy, not in your grants".into(),
             });
         }
+        if doc.remote_servers.is_some() {
+            return Err(PolicyError::Invalid {
+                origin: GRANTS_FILE.to_string(),
+                line: None,
+                column: None,
+                reason: "`[remote-servers]` belongs in an org policy, not in your grants".into(),
+            });
+        }
         let residency = doc.residency;
         let mut rules = Vec::with_capacity(doc.rules.len());
         for (i, (mut rule, at)) in doc.rules.into_iter().enumerate() {

@@ -83,6 +83,7 @@ pub struct OrgPolicy {
     digest: Digest,
     signed_by: Option<PublicKey>,
     require_confinement: bool,
+    remote_servers: Option<crate::RemoteServers>,
 }
 
 impl OrgPolicy {
@@ -105,6 +106,12 @@ impl OrgPolicy {
     /// `require-confinement = true` at the top of the policy.
     pub fn requires_confinement(&self) -> bool {
         self.require_confinement
+    }
+
+    /// The remote MCP servers that may be used, if the policy limits them
+    /// (`[remote-servers]`; see [`crate::remote_servers`]).
+    pub fn remote_servers(&self) -> Option<&crate::RemoteServers> {
+        self.remote_servers.as_ref()
     }
 
     /// Parses and validates policy text without any signature check: for
@@ -145,6 +152,7 @@ impl OrgPolicy {
             description: doc.description,
             audit_every_record: doc.audit_every_record.unwrap_or(false),
             require_confinement: doc.require_confinement.unwrap_or(false),
+            remote_servers: doc.remote_servers,
             rules,
             residency: doc.residency,
             sessions: doc.sessions,

@@ -75,11 +75,7 @@ fn main() {
         .tools;
     let tools: Vec<AgentTool> = specs
         .into_iter()
-        .map(|spec| AgentTool {
-            spec,
-            component: fs.clone(),
-            grant: fs_grant.clone(),
-        })
+        .map(|spec| AgentTool::of_component(spec, fs.clone(), fs_grant.clone()))
         .collect();
     // Every odd request (a conversation that ends in a tool result) gets
     // the next tool call, until TURNS; then the answer.

@@ -3,6 +3,8 @@
 
 #[path = "e2e/agent.rs"]
 mod agent;
+#[path = "e2e/agent_servers.rs"]
+mod agent_servers;
 #[path = "e2e/bounds.rs"]
 mod bounds;
 #[path = "e2e/cli.rs"]
@@ -49,12 +51,16 @@ mod policy_suggest;
 mod record;
 #[path = "e2e/registry.rs"]
 mod registry;
+#[path = "e2e/remote_servers.rs"]
+mod remote_servers;
 #[path = "e2e/replay.rs"]
 mod replay;
 #[path = "e2e/residency.rs"]
 mod residency;
 #[path = "e2e/residency_sessions.rs"]
 mod residency_sessions;
+#[path = "e2e/run_tests_tool.rs"]
+mod run_tests_tool;
 #[path = "e2e/secrets.rs"]
 mod secrets;
 #[path = "e2e/session_bundle.rs"]

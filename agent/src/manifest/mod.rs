@@ -57,6 +57,13 @@ pub struct AgentManifest {
     pub tools: Vec<ComponentRef>,
     /// Skill directories and skill components, in the order written.
     pub skills: Vec<SkillSource>,
+    /// MCP servers whose tools the agent may use, by name: each a
+    /// `[servers.NAME]` table in the shape of warden's `servers.toml`
+    /// (`command = [...]` or `url = "..."`, `allow`, `deny`, `cwd`),
+    /// checked by the host when the agent runs. Their tools reach the
+    /// planner as `NAME__TOOL`, under the grant of `server:NAME`.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub servers: std::collections::BTreeMap<String, ServerTable>,
     /// How the provider reaches its model.
     #[serde(skip_serializing_if = "ModelConfig::is_empty")]
     pub model: ModelConfig,
@@ -95,6 +102,16 @@ impl ContextGrants {
         self.read.is_empty() && self.write.is_empty()
     }
 }
+
+/// One `[servers.NAME]` table of `agent.toml`, as written (the host
+/// checks it against the shape of `servers.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ServerTable(pub toml::Table);
+
+// A server declaration holds strings and lists of strings; a float (the
+// only value without a total equality) is refused by the host's check.
+impl Eq for ServerTable {}
 
 /// The `[sessions]` table: retention of the workspace's sessions.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -309,6 +326,7 @@ pub fn default_agent() -> AgentManifest {
             first_party("warden:edit"),
         ],
         skills: Vec::new(),
+        servers: std::collections::BTreeMap::new(),
         model: ModelConfig {
             endpoint: None,
             name: None,

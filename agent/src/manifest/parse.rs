@@ -26,6 +26,8 @@ struct RawManifest {
     #[serde(default)]
     skills: Vec<Spanned<SkillSource>>,
     #[serde(default)]
+    servers: std::collections::BTreeMap<String, super::ServerTable>,
+    #[serde(default)]
     model: RawModel,
     #[serde(default)]
     limits: RawLimits,
@@ -294,6 +296,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<AgentManifest, ManifestE
         provider: raw.provider,
         tools,
         skills,
+        servers: raw.servers,
         model,
         limits,
         delegation,

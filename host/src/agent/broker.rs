@@ -75,15 +75,30 @@ impl From<&warden_agent::manifest::Limits> for AgentLimits {
     }
 }
 
-/// One tool the agent may call: its spec, its component and its grant.
+/// One tool the agent may call: its spec, its source and its grant.
 #[derive(Debug, Clone)]
 pub struct AgentTool {
     /// The spec the model sees.
     pub spec: ToolSpec,
-    /// The component that provides it.
-    pub component: ToolComponent,
-    /// The component's grant.
+    /// What provides it: a component, an MCP server or a command.
+    pub source: crate::ToolSource,
+    /// Its name within its source (the spec's name may carry a prefix,
+    /// `SERVER__TOOL`).
+    pub tool: String,
+    /// The source's grant.
     pub grant: Grant,
+}
+
+impl AgentTool {
+    /// Tool `spec` of `component`, under the name it has there.
+    pub fn of_component(spec: ToolSpec, component: ToolComponent, grant: Grant) -> AgentTool {
+        AgentTool {
+            tool: spec.name.clone(),
+            spec,
+            source: crate::ToolSource::Component(component),
+            grant,
+        }
+    }
 }
 
 /// What delegation needs: the planner to start executors from, and how.
@@ -225,7 +240,7 @@ impl Broker {
             if let Some(other) = tools.insert(name.clone(), tool) {
                 return Err(BrokerError::DuplicateTool {
                     name,
-                    component: other.component.name().to_string(),
+                    component: other.source.name().to_string(),
                 });
             }
         }
@@ -710,7 +725,7 @@ impl Broker {
             let started = Instant::now();
             let result = self
                 .runtime
-                .call_tool(&tool.component, &call.name, &call.arguments, &tool.grant)
+                .call_source(&tool.source, &tool.tool, &call.arguments, &tool.grant)
                 .await;
             if let Some(guard) = &self.residency {
                 guard.saw_tool_result(&call.name);
@@ -718,12 +733,12 @@ impl Broker {
             self.step(StepKind::Tool, &call.name, result.is_ok(), started);
             self.observer.event(RunEvent::Tool {
                 depth: self.depth,
-                component: tool.component.name(),
+                component: tool.source.name(),
                 call,
                 result: &result,
                 duration: started.elapsed(),
             });
-            let component = tool.component.name().to_string();
+            let component = tool.source.name().to_string();
             let (result, used) = match result {
                 Ok(report) => {
                     let used = RecordedUse {

@@ -238,6 +238,10 @@ pub struct Confinement {
     pub source_name: String,
     /// The program, as an absolute path.
     pub program: PathBuf,
+    /// The name it is started as (`argv[0]`): as given, so a multi-call
+    /// program reached through a symlink (rustup's `cargo` proxy) sees the
+    /// name it was called by, not its resolved path.
+    pub arg0: String,
     /// Its arguments.
     pub args: Vec<String>,
     /// Where it starts (inside a granted directory).
@@ -322,6 +326,7 @@ impl Confinement {
         Ok(Confinement {
             source_name: source_name.to_string(),
             program: program_path,
+            arg0: program.to_string(),
             args: args.to_vec(),
             cwd,
             env: grant.env.clone(),
@@ -341,6 +346,7 @@ impl Confinement {
         }
         let mut command = std::process::Command::new(&self.program);
         command
+            .arg0(&self.arg0)
             .args(&self.args)
             .current_dir(&self.cwd)
             .env_clear()

@@ -8,7 +8,16 @@
 //! cwd = "."                 # inside the first granted directory (default)
 //! allow = ["echo", "add"]   # only these tools (default: all)
 //! deny = ["printEnv"]       # never these
+//!
+//! [servers.remote]
+//! url = "https://mcp.example.com/mcp"   # a streamable HTTP server
 //! ```
+//!
+//! A URL is a network capability like a component's: the grant of
+//! `server:NAME` must allow its scheme, host and port, the address it
+//! connects to is checked (special ranges only by IP), secrets granted for
+//! that host are injected by warden, and an org policy can forbid remote
+//! servers or allow only listed ones.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +34,9 @@ pub struct ServerDecl {
     /// The command that starts a stdio server: program, then arguments.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<String>,
+    /// The URL of a streamable HTTP server (instead of a command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// The working directory, relative to the first granted directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<PathBuf>,
@@ -79,11 +91,27 @@ pub enum ServersError {
         /// Why.
         reason: String,
     },
-    /// A declaration with no command.
+    /// A declaration with no command (and no URL).
     #[error("server `{name}` has no command")]
     NoCommand {
         /// The name.
         name: String,
+    },
+    /// A declaration with both a command and a URL.
+    #[error("server `{name}` has both a command and a URL; it is one or the other")]
+    CommandAndUrl {
+        /// The name.
+        name: String,
+    },
+    /// A URL that is not an absolute `http://` or `https://` URL with a host.
+    #[error("server `{name}` has an invalid URL `{url}`: {reason}")]
+    Url {
+        /// The name.
+        name: String,
+        /// As given.
+        url: String,
+        /// Why.
+        reason: String,
     },
     /// No such server.
     #[error("there is no server `{name}`")]
@@ -117,6 +145,28 @@ impl ServersFile {
         })?;
         for (name, decl) in &file.servers {
             check(name, decl)?;
+        }
+        Ok(file)
+    }
+
+    /// The servers an agent manifest declares (`[servers.NAME]` tables of
+    /// `agent.toml` at `path`), each checked as in a servers file.
+    pub fn from_tables(
+        tables: &BTreeMap<String, warden_agent::manifest::ServerTable>,
+        path: &Path,
+    ) -> Result<ServersFile, ServersError> {
+        let mut file = ServersFile::default();
+        for (name, table) in tables {
+            let decl: ServerDecl =
+                table
+                    .0
+                    .clone()
+                    .try_into()
+                    .map_err(|e: toml::de::Error| ServersError::Invalid {
+                        path: path.to_path_buf(),
+                        reason: format!("[servers.{name}]: {}", e.message().trim_end()),
+                    })?;
+            file.add(name, decl)?;
         }
         Ok(file)
     }
@@ -161,10 +211,65 @@ fn check(name: &str, decl: &ServerDecl) -> Result<(), ServersError> {
             name: name.to_string(),
             reason: e.reason,
         })?;
+    if let Some(url) = &decl.url {
+        if !decl.command.is_empty() {
+            return Err(ServersError::CommandAndUrl {
+                name: name.to_string(),
+            });
+        }
+        return parse_url(url)
+            .map(|_| ())
+            .map_err(|reason| ServersError::Url {
+                name: name.to_string(),
+                url: url.clone(),
+                reason,
+            });
+    }
     if decl.command.is_empty() || decl.command[0].is_empty() {
         return Err(ServersError::NoCommand {
             name: name.to_string(),
         });
     }
     Ok(())
+}
+
+/// A server URL's parts, as the network check sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerUrl {
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// The host (a lower-case name, or an IP literal without brackets).
+    pub host: String,
+    /// The port (the scheme's default when the URL has none).
+    pub port: u16,
+}
+
+/// Parses a server URL: absolute, `http` or `https`, with a host, without
+/// user info.
+pub fn parse_url(url: &str) -> Result<ServerUrl, String> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| e.to_string())?;
+    let scheme = match uri.scheme_str() {
+        Some("http") => "http",
+        Some("https") => "https",
+        Some(other) => return Err(format!("the scheme `{other}` is not http or https")),
+        None => return Err("it is not an absolute URL (http://… or https://…)".into()),
+    };
+    let authority = uri.authority().ok_or("it has no host")?;
+    if authority.as_str().contains('@') {
+        return Err("user info in the URL is not allowed; grant a secret instead".into());
+    }
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    if host.is_empty() {
+        return Err("it has no host".into());
+    }
+    let port = authority
+        .port_u16()
+        .unwrap_or(if scheme == "https" { 443 } else { 80 });
+    Ok(ServerUrl { scheme, host, port })
 }

@@ -59,11 +59,7 @@ fn tools_of(runtime: &Runtime, component: &warden::ToolComponent, grant: &Grant)
         .expect("tools list")
         .tools
         .into_iter()
-        .map(|spec| AgentTool {
-            spec,
-            component: component.clone(),
-            grant: grant.clone(),
-        })
+        .map(|spec| AgentTool::of_component(spec, component.clone(), grant.clone()))
         .collect()
 }
 

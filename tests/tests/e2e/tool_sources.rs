@@ -595,6 +595,7 @@ fn a_crashed_server_is_started_again_at_its_next_call() {
     let script = modules.join("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
     let decl = warden::source::servers::ServerDecl {
         command: vec!["node".into(), script.display().to_string(), "stdio".into()],
+        url: None,
         cwd: None,
         allow: None,
         deny: Vec::new(),

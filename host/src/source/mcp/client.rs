@@ -1,13 +1,13 @@
-//! MCP servers as tool sources: a stdio server is a subprocess warden
-//! starts confined ([`crate::confine`]) and talks to with rmcp's client.
+//! rmcp's client for an [`McpServer`] (the `mcp-servers` feature).
 //!
-//! The server is started at its first use and kept for the next calls
-//! under the same grant; a different grant restarts it (its confinement is
-//! built from the grant). A call that outlives the grant's wall clock kills
-//! the server's process group; a server that exited (crashed, killed,
+//! The server is started (or connected to) at its first use and kept for
+//! the next calls under the same grant; a different grant restarts it (its
+//! confinement and network policy are built from the grant). A call that
+//! outlives the grant's wall clock kills a stdio server's process group
+//! (and drops an HTTP connection); a server that exited (crashed, killed,
 //! flooded) is started again at the next use, after a backoff that doubles
-//! with each consecutive failure (up to [`MAX_BACKOFF`]). Every line the
-//! server writes is bounded: a line over the limit closes the connection
+//! with each consecutive failure (up to [`MAX_BACKOFF`]). Every message
+//! the server sends is bounded: one over the limit closes the connection
 //! and kills the server.
 
 use std::pin::Pin;
@@ -18,34 +18,19 @@ use std::time::{Duration, Instant};
 
 use rmcp::service::{RoleClient, RunningService, ServiceExt};
 use tokio::io::{AsyncRead, ReadBuf};
-use tokio::sync::Mutex;
-use warden_core::Digest;
 
-use super::servers::{ServerDecl, subject_name};
-use super::tool_not_allowed;
-use crate::admission::Admission;
+use super::{MAX_BACKOFF, McpServer};
 use crate::bindings::{ToolError, ToolSpec};
 use crate::call::CallReport;
 use crate::confine::{ConfinedChild, Confinement};
 use crate::error::CallError;
 use crate::grant::Grant;
+use crate::source::tool_not_allowed;
 
-/// The longest wait before a crashed server is started again.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
-/// An MCP server, started on demand.
-#[derive(Debug)]
-pub struct McpServer {
-    subject: String,
-    decl: ServerDecl,
-    digest: Digest,
-    admission: Arc<Admission>,
-    state: Mutex<State>,
-}
-
 #[derive(Debug, Default)]
-struct State {
+pub(super) struct State {
     running: Option<Running>,
     /// Consecutive starts that ended in a failure, and when the last ended.
     failures: u32,
@@ -61,51 +46,19 @@ struct Running {
     flooded: Arc<AtomicBool>,
     /// The line limit.
     line_limit: u64,
-    // Dropped last: kills the process group.
-    child: ConfinedChild,
+    // Dropped last: kills the process group (none for an HTTP server).
+    child: Option<ConfinedChild>,
 }
 
 impl std::fmt::Debug for Running {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Running")
-            .field("pid", &self.child.id())
+            .field("pid", &self.child.as_ref().and_then(ConfinedChild::id))
             .finish_non_exhaustive()
     }
 }
 
 impl McpServer {
-    /// The server `name` as `decl` declares it.
-    pub fn new(name: &str, decl: ServerDecl) -> McpServer {
-        let text = toml::to_string(&decl).unwrap_or_default();
-        McpServer {
-            subject: subject_name(name),
-            digest: Digest::of(text.as_bytes()),
-            decl,
-            admission: Arc::default(),
-            state: Mutex::default(),
-        }
-    }
-
-    /// Its policy name, `server:NAME`.
-    pub fn name(&self) -> &str {
-        &self.subject
-    }
-
-    /// The digest of its declaration.
-    pub fn digest(&self) -> &Digest {
-        &self.digest
-    }
-
-    /// Its declaration.
-    pub fn declaration(&self) -> &ServerDecl {
-        &self.decl
-    }
-
-    /// The command line that starts it.
-    pub fn origin(&self) -> String {
-        self.decl.command.join(" ")
-    }
-
     /// How many times it was started (a restart after a crash counts).
     pub async fn starts(&self) -> u64 {
         self.state.lock().await.starts
@@ -118,7 +71,7 @@ impl McpServer {
             .await
             .running
             .as_ref()
-            .and_then(|r| r.child.id())
+            .and_then(|r| r.child.as_ref().and_then(ConfinedChild::id))
     }
 
     /// Its tools that its declaration allows, listed under `grant`.
@@ -261,7 +214,9 @@ impl McpServer {
     async fn stop(&self, failed: bool) {
         let mut state = self.state.lock().await;
         if let Some(running) = state.running.take() {
-            running.child.kill_group();
+            if let Some(child) = &running.child {
+                child.kill_group();
+            }
             drop(running);
         }
         if failed {
@@ -317,6 +272,23 @@ impl McpServer {
     }
 
     async fn start(&self, grant: &Grant) -> Result<Running, CallError> {
+        if let Some(url) = &self.decl.url {
+            let flooded = Arc::new(AtomicBool::new(false));
+            let line_limit = message_limit(grant);
+            let transport =
+                super::http::transport(&self.subject, url, grant, line_limit, &flooded).await?;
+            let client = ()
+                .serve(transport)
+                .await
+                .map_err(|e| self.failed_call(format!("the MCP handshake failed: {e}")))?;
+            return Ok(Running {
+                client,
+                grant: grant.clone(),
+                flooded,
+                line_limit,
+                child: None,
+            });
+        }
         let (program, args) = self
             .decl
             .command
@@ -330,10 +302,10 @@ impl McpServer {
             grant,
             None,
         )
-        .map_err(|e| super::command::confine_error(&self.subject, e))?;
+        .map_err(|e| crate::source::command::confine_error(&self.subject, e))?;
         let mut child = confinement
             .spawn(grant.confinement)
-            .map_err(|e| super::command::confine_error(&self.subject, e))?;
+            .map_err(|e| crate::source::command::confine_error(&self.subject, e))?;
         let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
@@ -341,11 +313,7 @@ impl McpServer {
         };
         // What it writes on stderr is drained (bounded) so it never blocks.
         tokio::spawn(crate::confine::tail(Some(stderr), 16 * 1024));
-        let line_limit = grant
-            .limits
-            .max_output_bytes
-            .saturating_mul(2)
-            .saturating_add(64 * 1024);
+        let line_limit = message_limit(grant);
         let flooded = Arc::new(AtomicBool::new(false));
         let stdout = LineLimit {
             inner: stdout,
@@ -362,9 +330,19 @@ impl McpServer {
             grant: grant.clone(),
             flooded,
             line_limit,
-            child,
+            child: Some(child),
         })
     }
+}
+
+/// The longest message a server may send under `grant`: twice the output
+/// cap (JSON escaping) and room for the envelope.
+fn message_limit(grant: &Grant) -> u64 {
+    grant
+        .limits
+        .max_output_bytes
+        .saturating_mul(2)
+        .saturating_add(64 * 1024)
 }
 
 /// Cuts `text` to its last `max` bytes (at a character boundary).

@@ -60,10 +60,16 @@ pub use tool_world::*;
 
 #[cfg(feature = "model-provider")]
 pub mod model_provider;
+#[cfg(all(feature = "model-provider", feature = "streaming-model-provider"))]
+compile_error!(
+    "enable either `model-provider` or `streaming-model-provider`: both export `warden:plugin/model`"
+);
 #[cfg(feature = "planner")]
 pub mod planner;
 #[cfg(feature = "skill")]
 pub mod skill;
+#[cfg(feature = "streaming-model-provider")]
+pub mod streaming_model_provider;
 
 pub use schemars::JsonSchema;
 

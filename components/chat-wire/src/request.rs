@@ -434,7 +434,8 @@ mod tests {
             serde_json::from_slice(&encode_streaming_request(&request, None).unwrap()).unwrap();
         assert_eq!(body["stream"], true);
         assert_eq!(body["stream_options"], json!({"include_usage": true}));
-        let plain: Value = serde_json::from_slice(&encode_request(&request, None).unwrap()).unwrap();
+        let plain: Value =
+            serde_json::from_slice(&encode_request(&request, None).unwrap()).unwrap();
         assert_eq!(plain["stream"], false);
         assert!(plain.get("stream_options").is_none());
     }

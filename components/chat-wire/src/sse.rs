@@ -23,7 +23,11 @@ pub struct EventTooLarge {
 
 impl std::fmt::Display for EventTooLarge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "an event of the stream is longer than {} bytes", self.limit)
+        write!(
+            f,
+            "an event of the stream is longer than {} bytes",
+            self.limit
+        )
     }
 }
 
@@ -182,7 +186,10 @@ mod tests {
             }
         }
         let (i, e) = refused.expect("an endless line is refused");
-        assert!(i <= MAX_EVENT_BYTES / chunk.len(), "refused only after {i} chunks");
+        assert!(
+            i <= MAX_EVENT_BYTES / chunk.len(),
+            "refused only after {i} chunks"
+        );
         assert_eq!(e.limit, MAX_EVENT_BYTES);
         // Endless data lines in one event are refused the same way.
         let mut reader = SseReader::new();

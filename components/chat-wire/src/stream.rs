@@ -113,7 +113,11 @@ impl StreamAssembler {
                 self.bytes,
                 self.events,
                 self.content.chars().count(),
-                if mid_event { ", in the middle of an event" } else { "" }
+                if mid_event {
+                    ", in the middle of an event"
+                } else {
+                    ""
+                }
             )));
         }
         let usage = match self.usage.take() {
@@ -147,6 +151,13 @@ impl StreamAssembler {
             "usage": usage,
         });
         decode_completion(&self.url, reply.to_string().as_bytes(), fallback_model)
+    }
+
+    /// How many events have been read so far. A stream that ends with none
+    /// failed before it began (llama-cpp-python, for one, reports some
+    /// errors only by closing the stream it has opened).
+    pub fn events(&self) -> usize {
+        self.events
     }
 
     fn bad(&self, what: &str) -> ModelError {
@@ -402,7 +413,10 @@ mod tests {
             run(body.as_bytes(), 3).1,
             Err(ModelError::ContextOverflow(_))
         ));
-        let body = format!("data: {}\n\n", json!({"error": {"message": "model crashed"}}));
+        let body = format!(
+            "data: {}\n\n",
+            json!({"error": {"message": "model crashed"}})
+        );
         match run(body.as_bytes(), 0).1 {
             Err(ModelError::BadResponse(m)) => assert!(m.contains("model crashed"), "{m}"),
             other => panic!("{other:?}"),
@@ -415,7 +429,10 @@ mod tests {
             "data: [DONE]\n\ndata: {\"choices\": []}\n\n".to_string(),
         ] {
             assert!(
-                matches!(run(hostile.as_bytes(), 1).1, Err(ModelError::BadResponse(_))),
+                matches!(
+                    run(hostile.as_bytes(), 1).1,
+                    Err(ModelError::BadResponse(_))
+                ),
                 "{hostile}"
             );
         }
@@ -436,7 +453,9 @@ mod tests {
     #[test]
     fn a_last_event_without_its_blank_line_still_counts() {
         let body = [
-            chunk(json!({"content": "ok"}), Some("stop")).trim_end().to_string(),
+            chunk(json!({"content": "ok"}), Some("stop"))
+                .trim_end()
+                .to_string(),
             "\n".to_string(),
         ]
         .concat();

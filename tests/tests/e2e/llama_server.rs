@@ -62,6 +62,11 @@ fn skip(test: &str, reason: &str) {
 /// Starts the server on a free port with a fresh model, or says why it
 /// cannot.
 fn start(context: u32) -> Result<LlamaServer, String> {
+    start_saying(context, "hello")
+}
+
+/// [`start`] with a model that answers the words of `say`, one token each.
+fn start_saying(context: u32, say: &str) -> Result<LlamaServer, String> {
     let python = python().ok_or(
         "no Python with llama-cpp-python: set WARDEN_TEST_LLAMA_PYTHON (or WARDEN_TEST_PYTHON) \
          to a python with tests/llama/requirements.txt installed (.ci/run does)",
@@ -82,7 +87,7 @@ fn start(context: u32) -> Result<LlamaServer, String> {
     let made = Command::new(&python)
         .arg(repo_root().join("tests/llama/make_model.py"))
         .arg(&model)
-        .args(["--context", &context.to_string()])
+        .args(["--context", &context.to_string(), "--say", say])
         .output()
         .map_err(|e| e.to_string())?;
     if !made.status.success() {
@@ -269,4 +274,71 @@ fn a_real_llama_cpp_server_answers_through_warden_run_and_its_errors_are_typed()
     assert_eq!(json["ok"], false, "{json}");
     let error = json["error"].as_str().unwrap_or_default();
     assert!(error.contains("ContextOverflow"), "{json}");
+}
+
+#[test]
+fn a_real_llama_cpp_server_streams_tokens_through_warden_run() {
+    let server = match start_saying(4096, "hello world the end") {
+        Ok(s) => s,
+        Err(reason) => return skip("llama_server", &reason),
+    };
+    let (_dir, home, ws) = dirs();
+    let url = server.base_url();
+    // One turn, no tools: the server streams " hello", " world", " the",
+    // " end" as four chunks, then `stop` and `[DONE]` (no usage: it ignores
+    // `stream_options`).
+    let out = run_warden(
+        &home,
+        &ws,
+        &["Say hello", "--endpoint", &url, "--max-turns", "1"],
+    );
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let answer = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(answer.trim(), "hello world the end", "{said}");
+    // The pieces were printed as they came, on one line, before the turn
+    // ended ("model answered" is printed when the completion is back).
+    let line = said
+        .lines()
+        .position(|l| l.starts_with("  model: "))
+        .unwrap_or_else(|| panic!("nothing streamed: {said}"));
+    let answered = said
+        .lines()
+        .position(|l| l == "  model answered")
+        .unwrap_or_else(|| panic!("no summary: {said}"));
+    assert!(line < answered, "{said}");
+    let streamed = said.lines().nth(line).and_then(|l| l.strip_prefix("  model: "));
+    assert_eq!(streamed, Some(" hello world the end"), "{said}");
+    // What the session recorded is the assembled completion: exactly the
+    // streamed pieces joined.
+    let session = said
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("session "))
+        .and_then(|l| l.split(':').next())
+        .expect("session line")
+        .to_string();
+    let shown = warden()
+        .args(["sessions", "show", &session, "--json"])
+        .env("WARDEN_HOME", &home)
+        .current_dir(&ws)
+        .output()
+        .expect("warden runs");
+    let shown: Value = serde_json::from_slice(&shown.stdout).expect("session json");
+    let last = shown["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(last["role"], "assistant", "{shown}");
+    assert_eq!(last["content"].as_str(), streamed, "{shown}");
+    // The server sent no usage; the provider counted the streamed chunks
+    // (and estimated the prompt), so the run's token budget still counts.
+    let tokens: u64 = said
+        .lines()
+        .find_map(|l| l.split(" tool calls, ").nth(1))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no token count in {said}"));
+    assert!(tokens >= 4, "{said}");
 }

@@ -117,7 +117,11 @@ impl SessionRecorder {
             if streaming.is_some() {
                 let _ = writeln!(err);
             }
-            let _ = write!(err, "  {}model: ", if depth > 0 { "executor: " } else { "" });
+            let _ = write!(
+                err,
+                "  {}model: ",
+                if depth > 0 { "executor: " } else { "" }
+            );
             *streaming = Some(depth);
         }
         let _ = write!(err, "{text}");

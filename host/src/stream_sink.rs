@@ -143,7 +143,9 @@ mod tests {
         let got = Arc::new(Mutex::new(Vec::new()));
         let to = Arc::clone(&got);
         let on_delta: OnDelta = Arc::new(move |t: &str| {
-            to.lock().unwrap_or_else(|p| p.into_inner()).push(t.to_string());
+            to.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(t.to_string());
         });
         (StreamSink::new(on_delta, secrets), got)
     }
@@ -205,7 +207,11 @@ mod tests {
         }
         s.finish();
         let shown = taken(&got);
-        assert!(shown.iter().all(|d| d.len() <= MAX_DELTA_BYTES && d.starts_with('é')));
+        assert!(
+            shown
+                .iter()
+                .all(|d| d.len() <= MAX_DELTA_BYTES && d.starts_with('é'))
+        );
         let total: usize = shown.iter().map(String::len).sum();
         assert!(total <= MAX_STREAMED_BYTES, "{total}");
         assert!(total > MAX_STREAMED_BYTES - MAX_DELTA_BYTES, "{total}");

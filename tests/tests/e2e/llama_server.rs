@@ -307,7 +307,10 @@ fn a_real_llama_cpp_server_streams_tokens_through_warden_run() {
         .position(|l| l == "  model answered")
         .unwrap_or_else(|| panic!("no summary: {said}"));
     assert!(line < answered, "{said}");
-    let streamed = said.lines().nth(line).and_then(|l| l.strip_prefix("  model: "));
+    let streamed = said
+        .lines()
+        .nth(line)
+        .and_then(|l| l.strip_prefix("  model: "));
     assert_eq!(streamed, Some(" hello world the end"), "{said}");
     // What the session recorded is the assembled completion: exactly the
     // streamed pieces joined.
@@ -341,4 +344,103 @@ fn a_real_llama_cpp_server_streams_tokens_through_warden_run() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no token count in {said}"));
     assert!(tokens >= 4, "{said}");
+}
+
+/// The `warden run` line of `examples/fix-a-test/README.md` (its
+/// continuation lines joined): the flags before the task, and the task.
+fn example_command() -> (Vec<String>, String) {
+    let readme = std::fs::read_to_string(repo_root().join("examples/fix-a-test/README.md"))
+        .expect("examples/fix-a-test/README.md");
+    let joined = readme.replace("\\\n", "");
+    let line = joined
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("warden run "))
+        .expect("a `warden run` line in the example's README");
+    let rest = line.trim_start_matches("warden run ");
+    let (flags, quoted) = rest.split_once('"').expect("a quoted task");
+    let task = quoted.rsplit_once('"').expect("a closing quote").0;
+    (
+        flags.split_whitespace().map(str::to_string).collect(),
+        task.to_string(),
+    )
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        if entry.file_type().expect("type").is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn the_fix_a_test_example_runs_as_its_readme_says() {
+    let server = match start(8192) {
+        Ok(s) => s,
+        Err(reason) => return skip("llama_server", &reason),
+    };
+    let python = python().expect("start found a python");
+    let (_dir, home, _) = dirs();
+    let example = _dir.path().join("fix-a-test");
+    copy_dir(&repo_root().join("examples/fix-a-test"), &example);
+    let unittest = |dir: &Path| {
+        Command::new(&python)
+            .args(["-m", "unittest"])
+            .current_dir(dir)
+            .output()
+            .expect("python runs")
+    };
+    // As the README says: the test fails first.
+    let before = unittest(&example);
+    assert!(!before.status.success(), "test_add passes already");
+    assert!(
+        String::from_utf8_lossy(&before.stderr).contains("FAILED (failures=1)"),
+        "{}",
+        String::from_utf8_lossy(&before.stderr)
+    );
+
+    // The README's command, as it is written: no endpoint, no model (the
+    // probe finds the local server, here the test's llama.cpp server).
+    let (flags, task) = example_command();
+    assert_eq!(flags, ["--write"], "the README's flags changed");
+    let out = warden()
+        .arg("run")
+        .args(&flags)
+        .arg(&task)
+        .env("WARDEN_HOME", &home)
+        .env_remove("WARDEN_MODEL_ENDPOINT")
+        .env(
+            "WARDEN_TEST_LOCAL_SERVERS",
+            format!("llama.cpp={}", server.port),
+        )
+        .current_dir(&example)
+        .output()
+        .expect("warden runs");
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    // This model cannot fix anything (its weights are set so it says
+    // "hello"); the run's mechanics are what is checked: the server found
+    // with no flags, tools offered and called, an answer, a session.
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("llama.cpp"), "{said}");
+    let session = said
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("session "))
+        .and_then(|l| l.split(':').next())
+        .expect("session line")
+        .to_string();
+    // `warden sessions show <ID>` prints the transcript.
+    let shown = warden()
+        .args(["sessions", "show", &session])
+        .env("WARDEN_HOME", &home)
+        .current_dir(&example)
+        .output()
+        .expect("warden runs");
+    let transcript = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(shown.status.success(), "{transcript}");
+    assert!(transcript.contains(&task), "{transcript}");
+    assert!(transcript.contains("hello"), "{transcript}");
 }

@@ -68,7 +68,8 @@ fn tokens_are_shown_while_the_model_writes_and_the_answer_is_their_concatenation
         .expect("stdout");
     let status = child.wait().expect("warden ends");
     let opened = reader.join().expect("reader");
-    let stderr = String::from_utf8_lossy(&seen.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    let stderr =
+        String::from_utf8_lossy(&seen.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
     assert!(
         opened,
         "the first pieces never showed on stderr before the end: {stderr}"
@@ -84,7 +85,10 @@ fn tokens_are_shown_while_the_model_writes_and_the_answer_is_their_concatenation
     // The provider asked for a stream with its usage.
     let request = &server.requests()[0];
     assert_eq!(request["stream"], true, "{request}");
-    assert_eq!(request["stream_options"]["include_usage"], true, "{request}");
+    assert_eq!(
+        request["stream_options"]["include_usage"], true,
+        "{request}"
+    );
     // The session holds the assembled message (what was recorded), and
     // the usage the server streamed at the end.
     let id = session_id(&stderr);
@@ -137,7 +141,13 @@ fn a_stream_cut_mid_message_is_a_clear_error_and_the_session_keeps_what_was_done
         Reply::Sse(cut),
     ]);
     let url = server.base_url();
-    let out = w.run(&["run", "What does hello.txt say?", "--endpoint", &url, "--json"]);
+    let out = w.run(&[
+        "run",
+        "What does hello.txt say?",
+        "--endpoint",
+        &url,
+        "--json",
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let json: Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -153,10 +163,17 @@ fn a_stream_cut_mid_message_is_a_clear_error_and_the_session_keeps_what_was_done
     let session = w.session(json["session"].as_str().expect("session"));
     assert_eq!(session["status"]["state"], "failed", "{session}");
     let messages = session["messages"].to_string();
-    for kept in ["What does hello.txt say?", "read_file", "hello from the workspace"] {
+    for kept in [
+        "What does hello.txt say?",
+        "read_file",
+        "hello from the workspace",
+    ] {
         assert!(messages.contains(kept), "`{kept}` lost: {messages}");
     }
-    assert!(!messages.contains("It says"), "a cut message was kept: {messages}");
+    assert!(
+        !messages.contains("It says"),
+        "a cut message was kept: {messages}"
+    );
 }
 
 #[test]
@@ -198,12 +215,18 @@ fn huge_deltas_are_cut_on_the_terminal_but_the_answer_is_whole() {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let tail = &stderr[stderr.len().saturating_sub(2000)..];
     assert_eq!(out.status.code(), Some(0), "{tail}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), pieces.concat());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+        pieces.concat()
+    );
     let streamed = stderr
         .lines()
         .find_map(|l| l.strip_prefix("  model: "))
         .expect("a streamed line");
     let expected: String = pieces.iter().map(|p| &p[..16 * 1024]).collect();
     assert_eq!(streamed.len(), expected.len());
-    assert!(streamed == expected, "the streamed text is not the cut pieces in order");
+    assert!(
+        streamed == expected,
+        "the streamed text is not the cut pieces in order"
+    );
 }

@@ -278,14 +278,14 @@ fn a_real_llama_cpp_server_answers_through_warden_run_and_its_errors_are_typed()
 
 #[test]
 fn a_real_llama_cpp_server_streams_tokens_through_warden_run() {
-    let server = match start_saying(4096, "hello world the end") {
+    let server = match start_saying(16384, "hello world ok") {
         Ok(s) => s,
         Err(reason) => return skip("llama_server", &reason),
     };
     let (_dir, home, ws) = dirs();
     let url = server.base_url();
-    // One turn, no tools: the server streams " hello", " world", " the",
-    // " end" as four chunks, then `stop` and `[DONE]` (no usage: it ignores
+    // One turn, no tools: the server streams " hello", " world", " ok"
+    // as three chunks, then `stop` and `[DONE]` (no usage: it ignores
     // `stream_options`).
     let out = run_warden(
         &home,
@@ -295,7 +295,7 @@ fn a_real_llama_cpp_server_streams_tokens_through_warden_run() {
     let said = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(0), "{said}");
     let answer = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(answer.trim(), "hello world the end", "{said}");
+    assert_eq!(answer.trim(), "hello world ok", "{said}");
     // The pieces were printed as they came, on one line, before the turn
     // ended ("model answered" is printed when the completion is back).
     let line = said
@@ -311,7 +311,7 @@ fn a_real_llama_cpp_server_streams_tokens_through_warden_run() {
         .lines()
         .nth(line)
         .and_then(|l| l.strip_prefix("  model: "));
-    assert_eq!(streamed, Some(" hello world the end"), "{said}");
+    assert_eq!(streamed, Some(" hello world ok"), "{said}");
     // What the session recorded is the assembled completion: exactly the
     // streamed pieces joined.
     let session = said
@@ -343,7 +343,7 @@ fn a_real_llama_cpp_server_streams_tokens_through_warden_run() {
         .and_then(|l| l.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no token count in {said}"));
-    assert!(tokens >= 4, "{said}");
+    assert!(tokens >= 3, "{said}");
 }
 
 /// The `warden run` line of `examples/fix-a-test/README.md` (its
@@ -378,7 +378,9 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn the_fix_a_test_example_runs_as_its_readme_says() {
-    let server = match start(8192) {
+    // The tiny model's vocabulary spells most words byte by byte: the
+    // default agent's prompt with its nine tools takes about 11 000 tokens.
+    let server = match start(32768) {
         Ok(s) => s,
         Err(reason) => return skip("llama_server", &reason),
     };

@@ -422,11 +422,20 @@ fn the_fix_a_test_example_runs_as_its_readme_says() {
         .output()
         .expect("warden runs");
     let said = String::from_utf8_lossy(&out.stderr).into_owned();
-    // This model cannot fix anything (its weights are set so it says
-    // "hello"); the run's mechanics are what is checked: the server found
-    // with no flags, tools offered and called, an answer, a session.
-    assert_eq!(out.status.code(), Some(0), "{said}");
-    assert!(said.contains("llama.cpp"), "{said}");
+    // This model cannot fix anything (its weights are set so that it says
+    // "hello", and with tools offered the grammar makes it call the first
+    // tool with arguments that fit the schema but mean nothing): with the
+    // default agent's limits it calls tools until its token budget is
+    // spent. The run's mechanics are what is checked: the server found
+    // with no flags, the tools offered and called through the sandbox, the
+    // end of the run said plainly, a session to show.
+    assert!(said.contains("using llama.cpp at http://127.0.0.1:"), "{said}");
+    assert!(said.contains("  model asks for "), "{said}");
+    match out.status.code() {
+        Some(0) => {}
+        Some(1) => assert!(said.contains("error: the agent ran out of budget"), "{said}"),
+        other => panic!("exit {other:?}: {said}"),
+    }
     let session = said
         .lines()
         .rev()
@@ -444,5 +453,7 @@ fn the_fix_a_test_example_runs_as_its_readme_says() {
     let transcript = String::from_utf8_lossy(&shown.stdout).into_owned();
     assert!(shown.status.success(), "{transcript}");
     assert!(transcript.contains(&task), "{transcript}");
-    assert!(transcript.contains("hello"), "{transcript}");
+    // Each tool call the model made, with its arguments and result.
+    assert!(transcript.contains("  Assistant:  -> "), "{transcript}");
+    assert!(transcript.contains("  Tool: "), "{transcript}");
 }

@@ -429,11 +429,17 @@ fn the_fix_a_test_example_runs_as_its_readme_says() {
     // spent. The run's mechanics are what is checked: the server found
     // with no flags, the tools offered and called through the sandbox, the
     // end of the run said plainly, a session to show.
-    assert!(said.contains("using llama.cpp at http://127.0.0.1:"), "{said}");
+    assert!(
+        said.contains("using llama.cpp at http://127.0.0.1:"),
+        "{said}"
+    );
     assert!(said.contains("  model asks for "), "{said}");
     match out.status.code() {
         Some(0) => {}
-        Some(1) => assert!(said.contains("error: the agent ran out of budget"), "{said}"),
+        Some(1) => assert!(
+            said.contains("error: the agent ran out of budget"),
+            "{said}"
+        ),
         other => panic!("exit {other:?}: {said}"),
     }
     let session = said

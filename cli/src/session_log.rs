@@ -75,6 +75,8 @@ struct Inner {
 pub struct SessionRecorder {
     inner: Mutex<Inner>,
     progress: bool,
+    /// Depth of the turn whose text is being printed as it streams, if any.
+    streaming: Mutex<Option<u32>>,
 }
 
 impl SessionRecorder {
@@ -95,6 +97,36 @@ impl SessionRecorder {
                 session,
             }),
             progress,
+            streaming: Mutex::new(None),
+        }
+    }
+
+    /// Prints a streamed piece of a model turn's text on stderr, after
+    /// `  model: ` for the first piece of the turn.
+    fn show_delta(&self, depth: u32, text: &str) {
+        use std::io::Write;
+        let mut streaming = self.streaming.lock().unwrap_or_else(|p| p.into_inner());
+        let mut err = std::io::stderr().lock();
+        if *streaming != Some(depth) {
+            if streaming.is_some() {
+                let _ = writeln!(err);
+            }
+            let _ = write!(
+                err,
+                "  {}model: ",
+                if depth > 0 { "executor: " } else { "" }
+            );
+            *streaming = Some(depth);
+        }
+        let _ = write!(err, "{text}");
+        let _ = err.flush();
+    }
+
+    /// Ends the line of streamed text, if one is open.
+    fn end_stream(&self) {
+        let mut streaming = self.streaming.lock().unwrap_or_else(|p| p.into_inner());
+        if streaming.take().is_some() {
+            eprintln!();
         }
     }
 
@@ -140,9 +172,20 @@ fn millis(d: Duration) -> u64 {
 
 impl RunObserver for SessionRecorder {
     fn event(&self, event: RunEvent<'_>) {
+        // Streamed text is shown, not saved: the turn's completion is.
+        if let RunEvent::ModelDelta { depth, text } = event {
+            if self.progress {
+                self.show_delta(depth, text);
+            }
+            return;
+        }
+        if self.progress {
+            self.end_stream();
+        }
         let mut inner = self.inner();
         let prefix = |depth: u32| if depth > 0 { "executor: " } else { "" };
         match event {
+            RunEvent::ModelDelta { .. } => {}
             RunEvent::Model {
                 depth,
                 request,

@@ -58,14 +58,25 @@ mod tool_world;
 #[cfg(feature = "tool")]
 pub use tool_world::*;
 
-#[cfg(feature = "model-provider")]
+#[cfg(all(feature = "model-provider", not(feature = "streaming-model-provider")))]
 pub mod model_provider;
+/// With both `model-provider` and `streaming-model-provider` enabled (two
+/// crates of one workspace, or `--all-features`), one set of bindings
+/// serves both, since the two worlds export the same `model` interface
+/// (generated twice, its export macros would clash): the streaming world's.
+/// A provider that never calls `stream_sink` does not import it.
+#[cfg(all(feature = "model-provider", feature = "streaming-model-provider"))]
+pub mod model_provider {
+    pub use crate::streaming_model_provider::bindings;
+}
 #[cfg(feature = "planner")]
 pub mod planner;
 #[cfg(feature = "planner-context")]
 pub mod planner_context;
 #[cfg(feature = "skill")]
 pub mod skill;
+#[cfg(feature = "streaming-model-provider")]
+pub mod streaming_model_provider;
 
 pub use schemars::JsonSchema;
 

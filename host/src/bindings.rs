@@ -46,6 +46,25 @@ pub mod model_provider {
     });
 }
 
+/// The `streaming-model-provider` world: `model-provider` plus the
+/// `stream-sink` import (see [`crate::stream_sink`]). Its `model` export is
+/// the same interface, so components of both worlds are loaded as
+/// [`model_provider::ModelProviderPre`]; only the import is used from here.
+#[allow(missing_docs)]
+pub mod streaming_model_provider {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "streaming-model-provider",
+        imports: { default: trappable },
+        exports: { default: async },
+        with: {
+            "warden:plugin/types": crate::bindings::tool::warden::plugin::types,
+            "warden:plugin/log": crate::bindings::tool::warden::plugin::log,
+            "warden:plugin/chat": crate::bindings::planner::warden::plugin::chat,
+        },
+    });
+}
+
 /// The `skill` world: what a skill component exports.
 #[allow(missing_docs)]
 pub mod skill {

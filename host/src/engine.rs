@@ -170,6 +170,12 @@ fn build_linker(engine: &Engine) -> Result<Linker<SandboxState>, EngineError> {
         .map_err(err)?;
     v2::progress::add_to_linker::<SandboxState, HasSelf<SandboxState>>(&mut linker, |s| s)
         .map_err(err)?;
+    // Streaming model providers: their `stream-sink` import.
+    crate::bindings::streaming_model_provider::warden::plugin::stream_sink::add_to_linker::<
+        SandboxState,
+        HasSelf<SandboxState>,
+    >(&mut linker, |s| s)
+    .map_err(err)?;
     Ok(linker)
 }
 

@@ -40,6 +40,8 @@ pub struct SandboxState {
     pub(crate) guard: CallGuard,
     /// Where a 0.2.0 tool's progress reports go, if anyone listens.
     pub(crate) progress: Option<crate::progress::ProgressSink>,
+    /// Where a streaming model provider's text goes, if anyone watches.
+    pub(crate) stream: Option<crate::stream_sink::StreamSink>,
 }
 
 impl SandboxState {
@@ -110,6 +112,7 @@ impl SandboxState {
             broker: None,
             guard: CallGuard::new(grant.limits.memory_bytes),
             progress: None,
+            stream: None,
         })
     }
 

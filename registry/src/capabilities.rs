@@ -6,7 +6,7 @@
 //! - is a core module rather than a component;
 //! - imports anything but WASI (`wasi:*`) and the `warden:plugin`
 //!   interfaces a component may import (`log`, `types`, `chat`,
-//!   `planning`, and `broker` for planners only);
+//!   `planning`, `progress`, `stream-sink`, and `broker` for planners only);
 //! - uses a `warden:plugin` version other than its manifest's world;
 //! - can send HTTP requests (`wasi:http/outgoing-handler`) while its
 //!   manifest declares no `hosts`;
@@ -62,8 +62,17 @@ use crate::error::CapabilityError;
 use crate::manifest::{Kind, Manifest, WIT_PACKAGE};
 
 /// The `warden:plugin` interfaces any component may import (`progress`
-/// exists only in the 0.2.0 tool world).
-const WARDEN_IMPORTS: [&str; 5] = ["log", "types", "chat", "planning", "progress"];
+/// exists only in the 0.2.0 tool world, `stream-sink` only in the
+/// `streaming-model-provider` world; the host links both for everyone, and
+/// they do nothing outside a tool call or a completion).
+const WARDEN_IMPORTS: [&str; 6] = [
+    "log",
+    "types",
+    "chat",
+    "planning",
+    "progress",
+    "stream-sink",
+];
 /// The `warden:plugin` interface only planners may import.
 const BROKER: &str = "broker";
 
@@ -469,6 +478,29 @@ world bare-function {
                 "{summary:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_streaming_model_provider_passes_and_lists_its_stream_sink() {
+        let component = synthetic(
+            &[
+                "package test:t;\nworld w { include warden:plugin/streaming-model-provider@0.1.0; }\n",
+            ],
+            "w",
+        );
+        let summary = check(&manifest(Kind::ModelProvider, &[]), &component).expect("passes");
+        assert!(
+            summary
+                .imports
+                .contains(&"warden:plugin/stream-sink@0.1.0".to_string()),
+            "{summary:?}"
+        );
+        assert!(
+            summary
+                .exports
+                .contains(&"warden:plugin/model@0.1.0".to_string()),
+            "{summary:?}"
+        );
     }
 
     /// Regression (fuzz target `component`, out of memory): a section that

@@ -8,8 +8,10 @@ not matter), so each position's state is its token's embedding; the embeddings
 are one-hot, and the output layer maps "newline" to the piece " hello" and
 " hello" to the end-of-turn token. After a ChatML prompt (which ends with
 "assistant\n") the model says " hello" and stops, whatever the sampling.
+With `--say "hello world"` it says each word in turn (one token each, from
+the vocabulary below) and then stops: several tokens, for streaming.
 
-usage: python make_model.py OUT.gguf [--context 256]
+usage: python make_model.py OUT.gguf [--context 256] [--say "hello world"]
 """
 
 import argparse
@@ -33,6 +35,7 @@ def main() -> None:
     parser.add_argument("out")
     parser.add_argument("--context", type=int, default=512)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--say", default="hello")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
 
@@ -76,17 +79,19 @@ def main() -> None:
         w.add_tensor(name, np.ones(N_EMBD, dtype=np.float32))
 
     newline = tokens.index("<0x0A>")
-    hello = tokens.index("▁hello")
+    words = [tokens.index("▁" + word) for word in args.say.split()]
+    if not words or len(set(words)) != len(words):
+        parser.error("--say needs distinct words")
     eos = tokens.index("<|im_end|>")
-    # One-hot embeddings: newline on dim 0, " hello" on dim 1, every other
-    # token on one of the other dims.
+    # One-hot embeddings: newline on dim 0, the i-th word on dim 1 + i,
+    # every other token on one of the other dims.
+    first_free = 1 + len(words)
     embd = np.zeros((n_vocab, N_EMBD), dtype=np.float32)
     for tok in range(n_vocab):
-        embd[tok, 2 + tok % (N_EMBD - 2)] = 1.0
-    embd[newline] = 0.0
-    embd[newline, 0] = 1.0
-    embd[hello] = 0.0
-    embd[hello, 1] = 1.0
+        embd[tok, first_free + tok % (N_EMBD - first_free)] = 1.0
+    for dim, tok in enumerate([newline] + words):
+        embd[tok] = 0.0
+        embd[tok, dim] = 1.0
     w.add_tensor("token_embd.weight", embd)
     for i in range(N_LAYER):
         ones(f"blk.{i}.attn_norm.weight")
@@ -102,8 +107,10 @@ def main() -> None:
         zeros(f"blk.{i}.ffn_down.weight", N_EMBD, N_FF)
     ones("output_norm.weight")
     out = np.zeros((n_vocab, N_EMBD), dtype=np.float32)
-    out[hello, 0] = 10.0  # after a newline: " hello"
-    out[eos, 1] = 10.0  # after " hello": end of turn
+    # After a newline the first word, after each word the next, after the
+    # last the end of turn.
+    for dim, tok in enumerate(words + [eos]):
+        out[tok, dim] = 10.0
     w.add_tensor("output.weight", out)
 
     w.write_header_to_file()

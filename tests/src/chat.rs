@@ -28,6 +28,50 @@ pub enum Reply {
     Slow(Duration, Box<Reply>),
     /// 200 announcing a longer body than it sends, then closes.
     Truncated(String),
+    /// 200 `text/event-stream`: each string written (and flushed) on its
+    /// own, then the connection closed. Made with [`Reply::streamed`],
+    /// [`Reply::sse_event`] and [`Reply::sse_text`].
+    Sse(Vec<String>),
+    /// Like [`Reply::Sse`], but the events after the first `before` wait
+    /// until the [`Gate`] opens: the test opens it once it has seen what
+    /// the first ones should have produced.
+    GatedSse {
+        /// The events sent at once.
+        before: Vec<String>,
+        /// What the rest wait for.
+        gate: Gate,
+        /// The events sent once the gate is open.
+        after: Vec<String>,
+    },
+}
+
+/// A gate the server waits at ([`Reply::GatedSse`]); clones share it.
+#[derive(Debug, Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, std::sync::Condvar)>);
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    /// Opens it for good.
+    pub fn open(&self) {
+        let (open, wake) = &*self.0;
+        *open.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        wake.notify_all();
+    }
+
+    /// Waits until it is open, at most `limit` (so a broken client fails
+    /// the test instead of hanging it); whether it opened.
+    pub fn wait(&self, limit: Duration) -> bool {
+        let (open, wake) = &*self.0;
+        let guard = open.lock().unwrap_or_else(|p| p.into_inner());
+        let (guard, _) = wake
+            .wait_timeout_while(guard, limit, |open| !*open)
+            .unwrap_or_else(|p| p.into_inner());
+        *guard
+    }
 }
 
 impl Reply {
@@ -46,6 +90,45 @@ impl Reply {
                          "message": {"role": "assistant", "content": null, "tool_calls": calls}}],
             "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
         }))
+    }
+
+    /// One SSE event carrying `chunk` (a `chat.completion.chunk`).
+    pub fn sse_event(chunk: &Value) -> String {
+        format!("data: {chunk}\n\n")
+    }
+
+    /// The SSE event of a chunk whose delta is the text `text`.
+    pub fn sse_text(text: &str) -> String {
+        Reply::sse_event(&json!({
+            "object": "chat.completion.chunk", "model": "scripted",
+            "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]
+        }))
+    }
+
+    /// The events of a complete streamed answer made of `pieces`, as
+    /// llama.cpp's server sends them: a role chunk, one chunk per piece,
+    /// a `stop` chunk, the usage, `[DONE]`.
+    pub fn streamed_events(pieces: &[&str]) -> Vec<String> {
+        let mut events = vec![Reply::sse_event(&json!({
+            "object": "chat.completion.chunk", "model": "scripted",
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": null}, "finish_reason": null}]
+        }))];
+        events.extend(pieces.iter().map(|p| Reply::sse_text(p)));
+        events.push(Reply::sse_event(&json!({
+            "object": "chat.completion.chunk", "model": "scripted",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]
+        })));
+        events.push(Reply::sse_event(&json!({
+            "object": "chat.completion.chunk", "model": "scripted", "choices": [],
+            "usage": {"prompt_tokens": 10, "completion_tokens": pieces.len()}
+        })));
+        events.push("data: [DONE]\n\n".to_string());
+        events
+    }
+
+    /// A complete streamed answer made of `pieces`.
+    pub fn streamed(pieces: &[&str]) -> Reply {
+        Reply::Sse(Reply::streamed_events(pieces))
     }
 
     /// A completion with a final answer.
@@ -229,8 +312,36 @@ fn serve(
     respond(stream, script(index, &request));
 }
 
+/// Writes an event stream: the head, then each event flushed on its own;
+/// between `before` and `after`, waits for `gate`.
+fn respond_sse(mut stream: TcpStream, before: Vec<String>, gate: Option<(Gate, Vec<String>)>) {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.flush();
+    let send = |stream: &mut TcpStream, events: Vec<String>| {
+        for event in events {
+            let _ = stream.write_all(event.as_bytes());
+            let _ = stream.flush();
+        }
+    };
+    send(&mut stream, before);
+    if let Some((gate, after)) = gate {
+        if !gate.wait(Duration::from_secs(120)) {
+            // Never opened: close mid-stream, which fails the run.
+            return;
+        }
+        send(&mut stream, after);
+    }
+}
+
 fn respond(mut stream: TcpStream, reply: Reply) {
     let (status, body, declared) = match reply {
+        Reply::Sse(events) => return respond_sse(stream, events, None),
+        Reply::GatedSse {
+            before,
+            gate,
+            after,
+        } => return respond_sse(stream, before, Some((gate, after))),
         Reply::Slow(wait, inner) => {
             std::thread::sleep(wait);
             return respond(stream, *inner);

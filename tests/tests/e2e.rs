@@ -65,6 +65,8 @@ mod run_tests_tool;
 mod secrets;
 #[path = "e2e/session_bundle.rs"]
 mod session_bundle;
+#[path = "e2e/streaming.rs"]
+mod streaming;
 #[path = "e2e/tool_sources.rs"]
 mod tool_sources;
 #[path = "e2e/trust_core.rs"]

@@ -25,14 +25,18 @@
 mod endpoint;
 mod request;
 mod response;
+mod sse;
+mod stream;
 mod types;
 
 pub use endpoint::{CONTEXT_WINDOW_VAR, ENDPOINT_VAR, Endpoint, MODEL_VAR};
-pub use request::encode_request;
+pub use request::{encode_request, encode_streaming_request};
 pub use response::{
     MAX_RESPONSE_BYTES, body_interrupted, decode_completion, decode_response, status_error,
     too_large,
 };
+pub use sse::{EventTooLarge, MAX_EVENT_BYTES, SseReader};
+pub use stream::{MAX_STREAMED_TOOL_CALLS, StreamAssembler};
 pub use types::{
     Capability, Completion, CompletionRequest, Denial, FinishReason, Message, ModelError, Role,
     Sampling, ToolCall, ToolChoice, ToolSpec, Usage,

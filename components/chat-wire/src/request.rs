@@ -27,6 +27,9 @@ struct WireRequest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<u64>,
     stream: bool,
+    /// Sent with `stream`: asks for the usage in a last chunk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<Value>,
 }
 
 /// One message. `content` is always a string (empty for an assistant
@@ -83,6 +86,24 @@ struct WireFunction<'a> {
 pub fn encode_request(
     request: &CompletionRequest,
     default_model: Option<&str>,
+) -> Result<Vec<u8>, ModelError> {
+    encode(request, default_model, false)
+}
+
+/// [`encode_request`] for a streamed reply: `"stream": true`, and
+/// `"stream_options": {"include_usage": true}` so servers that can send the
+/// usage in a last chunk do (read with [`crate::StreamAssembler`]).
+pub fn encode_streaming_request(
+    request: &CompletionRequest,
+    default_model: Option<&str>,
+) -> Result<Vec<u8>, ModelError> {
+    encode(request, default_model, true)
+}
+
+fn encode(
+    request: &CompletionRequest,
+    default_model: Option<&str>,
+    stream: bool,
 ) -> Result<Vec<u8>, ModelError> {
     let model = request
         .model
@@ -143,7 +164,8 @@ pub fn encode_request(
         max_tokens: sampling.max_tokens,
         stop: sampling.stop.iter().map(String::as_str).collect(),
         seed: sampling.seed,
-        stream: false,
+        stream,
+        stream_options: stream.then(|| json!({"include_usage": true})),
     };
     serde_json::to_vec(&body).map_err(|e| {
         ModelError::InvalidRequest(format!("the request could not be encoded as JSON: {e}"))
@@ -400,5 +422,21 @@ mod tests {
             "{}"
         );
         assert_eq!(body["tools"][0]["function"]["parameters"]["type"], "object");
+    }
+
+    #[test]
+    fn a_streaming_request_asks_for_the_stream_and_its_usage() {
+        let request = CompletionRequest {
+            messages: vec![Message::text(Role::User, "hi")],
+            ..CompletionRequest::default()
+        };
+        let body: Value =
+            serde_json::from_slice(&encode_streaming_request(&request, None).unwrap()).unwrap();
+        assert_eq!(body["stream"], true);
+        assert_eq!(body["stream_options"], json!({"include_usage": true}));
+        let plain: Value =
+            serde_json::from_slice(&encode_request(&request, None).unwrap()).unwrap();
+        assert_eq!(plain["stream"], false);
+        assert!(plain.get("stream_options").is_none());
     }
 }

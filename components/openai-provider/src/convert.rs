@@ -1,6 +1,6 @@
 //! Generated `model-provider` bindings ⇄ the plain types of `chat-wire`.
 
-use warden_sdk::model_provider::bindings::warden::plugin::{chat, types};
+use warden_sdk::streaming_model_provider::bindings::warden::plugin::{chat, types};
 
 /// The plain form of a completion request.
 pub fn request(r: chat::CompletionRequest) -> chat_wire::CompletionRequest {

@@ -2,7 +2,8 @@
 //! failure turned into a typed [`ModelError`] naming the URL.
 
 use chat_wire::{
-    Capability, Denial, Endpoint, MAX_RESPONSE_BYTES, ModelError, body_interrupted, too_large,
+    Capability, Completion, Denial, Endpoint, MAX_RESPONSE_BYTES, ModelError, StreamAssembler,
+    body_interrupted, too_large,
 };
 use wasi::clocks::monotonic_clock::Duration;
 use wasi::http::outgoing_handler;
@@ -37,14 +38,96 @@ pub struct Reply {
     pub body: Vec<u8>,
 }
 
-/// Sends `body` (JSON) to `endpoint` and reads the reply.
+/// Sends `body` (JSON) to `endpoint` and reads the whole reply.
 pub fn post_json(endpoint: &Endpoint, body: &[u8]) -> Result<Reply, ModelError> {
+    let response = send(endpoint, body, "application/json")?;
+    read_reply(&endpoint.url, response)
+}
+
+/// What came back for a streamed request.
+pub enum Streamed {
+    /// A `text/event-stream` reply that ended (or broke) before its first
+    /// event; how many bytes came.
+    Nothing(u64),
+    /// A `text/event-stream` reply, read to its end.
+    Completion(Completion),
+    /// Any other reply (an error status, or a server that ignored
+    /// `"stream": true` and sent one JSON document), read whole.
+    Reply(Reply),
+}
+
+/// Sends `body` (a streaming request) to `endpoint` and reads the event
+/// stream as it arrives, handing each piece of text to `on_text`. At most
+/// [`MAX_RESPONSE_BYTES`] of stream are read.
+pub fn post_streaming(
+    endpoint: &Endpoint,
+    body: &[u8],
+    fallback_model: &str,
+    on_text: &mut dyn FnMut(&str),
+) -> Result<Streamed, ModelError> {
+    let url = endpoint.url.as_str();
+    let response = send(endpoint, body, "text/event-stream, application/json")?;
+    let event_stream = header(&response, "content-type").is_some_and(|t| {
+        t.trim()
+            .to_ascii_lowercase()
+            .starts_with("text/event-stream")
+    });
+    if !(200..300).contains(&response.status()) || !event_stream {
+        return read_reply(url, response).map(Streamed::Reply);
+    }
+    let unreadable =
+        || ModelError::Unavailable(format!("the reply body from {url} could not be read"));
+    let incoming = response.consume().map_err(|()| unreadable())?;
+    let stream = incoming.stream().map_err(|()| unreadable())?;
+    let mut assembler = StreamAssembler::new(url);
+    let mut received: u64 = 0;
+    loop {
+        match stream.blocking_read(16 * 1024) {
+            Ok(chunk) => {
+                received += chunk.len() as u64;
+                if received > MAX_RESPONSE_BYTES {
+                    return Err(too_large(url, MAX_RESPONSE_BYTES));
+                }
+                assembler.feed(&chunk, on_text)?;
+            }
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(_)) if assembler.events() == 0 => {
+                return Ok(Streamed::Nothing(received));
+            }
+            Err(StreamError::LastOperationFailed(e)) => {
+                let cause = match http_error_code(&e) {
+                    Some(code) => format!("{code:?}"),
+                    None => e.to_debug_string(),
+                };
+                return Err(body_interrupted(
+                    url,
+                    usize::try_from(received).unwrap_or(usize::MAX),
+                    &format!("{cause}; the streamed completion was cut and nothing of it was used"),
+                ));
+            }
+        }
+    }
+    // Child resources go before their parents.
+    drop(stream);
+    drop(incoming);
+    drop(response);
+    if assembler.events() == 0 {
+        return Ok(Streamed::Nothing(received));
+    }
+    assembler
+        .finish(fallback_model, body.len(), on_text)
+        .map(Streamed::Completion)
+}
+
+/// Sends `body` (JSON) to `endpoint`, asking for `accept`; the response
+/// once its head has arrived.
+fn send(endpoint: &Endpoint, body: &[u8], accept: &str) -> Result<IncomingResponse, ModelError> {
     let url = endpoint.url.as_str();
     let headers = Fields::new();
     let length = body.len().to_string();
     for (name, value) in [
         ("content-type", "application/json"),
-        ("accept", "application/json"),
+        ("accept", accept),
         ("user-agent", USER_AGENT),
         ("content-length", length.as_str()),
     ] {
@@ -115,7 +198,12 @@ pub fn post_json(endpoint: &Endpoint, body: &[u8]) -> Result<Reply, ModelError> 
             "sending the request body to {url} failed: {cause}"
         )));
     }
+    Ok(response)
+}
 
+/// Reads a whole reply: all of a 2xx body (at most [`MAX_RESPONSE_BYTES`]),
+/// the first [`MAX_ERROR_BYTES`] of another.
+fn read_reply(url: &str, response: IncomingResponse) -> Result<Reply, ModelError> {
     let status = response.status();
     let retry_after = header(&response, "retry-after");
     let success = (200..300).contains(&status);

@@ -1,6 +1,10 @@
 //! warden's `openai-provider` component: the `model-provider` world over any
 //! OpenAI-compatible chat-completions API (llama.cpp's server, Ollama, vLLM,
-//! hosted APIs), non-streaming, with tool calling.
+//! hosted APIs), with tool calling. Replies are streamed (`"stream": true`):
+//! each piece of text goes to the host through `stream-sink` as it arrives
+//! (the `streaming-model-provider` world), and the assembled message is the
+//! completion; a server that ignores `stream` and answers with one JSON
+//! document is read as before.
 //!
 //! Configuration comes from the environment the host grants:
 //!
@@ -24,11 +28,14 @@ mod http;
 
 use chat_wire::{
     CONTEXT_WINDOW_VAR, ENDPOINT_VAR, Endpoint, MODEL_VAR, ModelError, decode_response,
-    encode_request,
+    encode_request, encode_streaming_request,
 };
-use warden_sdk::model_provider::bindings::exports::warden::plugin::model::{Guest, ModelInfo};
-use warden_sdk::model_provider::bindings::warden::plugin::chat;
-use warden_sdk::model_provider::bindings::warden::plugin::log::{Level, log};
+use warden_sdk::streaming_model_provider::bindings::exports::warden::plugin::model::{
+    Guest, ModelInfo,
+};
+use warden_sdk::streaming_model_provider::bindings::warden::plugin::chat;
+use warden_sdk::streaming_model_provider::bindings::warden::plugin::log::{Level, log};
+use warden_sdk::streaming_model_provider::bindings::warden::plugin::stream_sink;
 
 /// The component.
 struct Provider;
@@ -62,12 +69,12 @@ impl Guest for Provider {
 fn complete(request: chat_wire::CompletionRequest) -> Result<chat_wire::Completion, ModelError> {
     let endpoint = Endpoint::from_env_value(env_raw(ENDPOINT_VAR)?.as_deref())?;
     let default_model = env(MODEL_VAR)?;
-    let body = encode_request(&request, default_model.as_deref())?;
+    let body = encode_streaming_request(&request, default_model.as_deref())?;
     let model = request
         .model
         .clone()
         .filter(|m| !m.trim().is_empty())
-        .or(default_model)
+        .or(default_model.clone())
         .unwrap_or_else(|| "server-default".to_string());
     log(
         Level::Debug,
@@ -79,11 +86,44 @@ fn complete(request: chat_wire::CompletionRequest) -> Result<chat_wire::Completi
             request.tools.len()
         ),
     );
-    let reply = http::post_json(&endpoint, &body)?;
+    let mut deltas = 0u32;
+    let mut on_text = |text: &str| {
+        deltas = deltas.saturating_add(1);
+        stream_sink::delta(text);
+    };
+    let reply = match http::post_streaming(&endpoint, &body, &model, &mut on_text)? {
+        http::Streamed::Completion(completion) => {
+            log(
+                Level::Debug,
+                &format!(
+                    "{} streamed the completion ({deltas} text deltas)",
+                    endpoint.url
+                ),
+            );
+            return Ok(completion);
+        }
+        http::Streamed::Reply(reply) => reply,
+        http::Streamed::Nothing(bytes) => {
+            // The server opened a stream and closed it before its first
+            // event: it could not stream this request (llama-cpp-python
+            // cannot stream tool calls, and reports errors such as a
+            // context overflow only by closing the stream). Asked again
+            // without streaming, it answers or says what is wrong.
+            log(
+                Level::Info,
+                &format!(
+                    "{} closed its stream before the first event ({bytes} bytes); asking again without streaming",
+                    endpoint.url
+                ),
+            );
+            let body = encode_request(&request, default_model.as_deref())?;
+            http::post_json(&endpoint, &body)?
+        }
+    };
     log(
         Level::Debug,
         &format!(
-            "{} answered {} ({} bytes)",
+            "{} answered {} ({} bytes, not streamed)",
             endpoint.url,
             reply.status,
             reply.body.len()
@@ -114,4 +154,4 @@ fn env_raw(name: &str) -> Result<Option<String>, ModelError> {
     }
 }
 
-warden_sdk::model_provider::bindings::export!(Provider);
+warden_sdk::streaming_model_provider::bindings::export!(Provider);

@@ -533,7 +533,16 @@ impl Broker {
                         .limits
                         .timeout
                         .min(Duration::from_millis(budget.time_left_ms.max(1)));
-                    match self.runtime.complete(model, &request, &grant).await {
+                    let observer = Arc::clone(&self.observer);
+                    let depth = self.depth;
+                    let on_delta: crate::stream_sink::OnDelta = Arc::new(move |text: &str| {
+                        observer.event(RunEvent::ModelDelta { depth, text });
+                    });
+                    match self
+                        .runtime
+                        .complete_streaming(model, &request, &grant, Some(on_delta))
+                        .await
+                    {
                         Ok(reply) => {
                             model_use = Some(RecordedUse {
                                 component: model.name().to_string(),

@@ -103,8 +103,8 @@ impl Runtime {
                 .map_err(|e| LoadError::Link {
                     component: name.to_string(),
                     reason: format!(
-                        "{e:#} (a model provider may import `warden:plugin/log` and WASI 0.2 \
-                         interfaces, including wasi:http, only)"
+                        "{e:#} (a model provider may import `warden:plugin/log`, `warden:plugin/stream-sink` \
+                         and WASI 0.2 interfaces, including wasi:http, only)"
                     ),
                 })?;
         let pre = ModelProviderPre::new(instance_pre).map_err(|e| LoadError::Link {
@@ -128,6 +128,22 @@ impl Runtime {
         request: &CompletionRequest,
         grant: &Grant,
     ) -> Result<ModelReply, CallError> {
+        self.complete_streaming(model, request, grant, None).await
+    }
+
+    /// [`complete`](Self::complete), handing the text of the completion to
+    /// `on_delta` as a streaming provider (`streaming-model-provider`)
+    /// receives it: bounded and with the grant's secrets removed (see
+    /// [`crate::stream_sink`]). The deltas are for display; the recorded
+    /// and returned completion is the one the provider returns. A provider
+    /// of the plain `model-provider` world sends none.
+    pub async fn complete_streaming(
+        &self,
+        model: &ModelComponent,
+        request: &CompletionRequest,
+        grant: &Grant,
+        on_delta: Option<crate::stream_sink::OnDelta>,
+    ) -> Result<ModelReply, CallError> {
         let arguments = format!("{:?}", request.messages);
         let record = |outcome, duration, stats, denial, used| CallRecord {
             component: &model.name,
@@ -145,7 +161,9 @@ impl Runtime {
             &self.audit,
             record("cancelled", Duration::ZERO, None, None, None),
         );
-        let reply = self.complete_unrecorded(model, request, grant).await;
+        let reply = self
+            .complete_unrecorded(model, request, grant, on_delta)
+            .await;
         let duration = guard.started().elapsed();
         guard.finish();
         self.audit.record(&record(
@@ -167,6 +185,7 @@ impl Runtime {
         model: &ModelComponent,
         request: &CompletionRequest,
         grant: &Grant,
+        on_delta: Option<crate::stream_sink::OnDelta>,
     ) -> Result<ModelReply, CallError> {
         let redactor = Redactor::new(&grant.secrets);
         let pre = &model.pre;
@@ -174,7 +193,10 @@ impl Runtime {
             .run_sandboxed(
                 &model.name,
                 grant,
-                |_| {},
+                |state| {
+                    state.stream =
+                        on_delta.map(|f| crate::stream_sink::StreamSink::new(f, &grant.secrets));
+                },
                 instantiate_and_call!(pre, |instance, store| instance
                     .warden_plugin_model()
                     .call_complete(&mut store, request)),
@@ -182,6 +204,9 @@ impl Runtime {
             .await?;
         let stats = run.stats(grant);
         let (result, mut store) = (run.value, run.store);
+        if let Some(sink) = &mut store.data_mut().stream {
+            sink.finish();
+        }
         let host_denial = store.data().denials.snapshot().into_iter().next();
         let used = store.data().usage.take();
         let limit = grant.limits.max_output_bytes;

@@ -17,6 +17,16 @@ use crate::error::CallError;
 /// 1 for its executors.
 #[derive(Debug)]
 pub enum RunEvent<'a> {
+    /// A piece of the text of the model turn in progress, as a streaming
+    /// provider receives it (bounded and redacted; see
+    /// [`crate::stream_sink`]). The turn's [`RunEvent::Model`] follows with
+    /// the completion, which is what counts.
+    ModelDelta {
+        /// 0 for the manager, 1 for an executor.
+        depth: u32,
+        /// The text.
+        text: &'a str,
+    },
     /// A model turn ended.
     Model {
         /// 0 for the manager, 1 for an executor.

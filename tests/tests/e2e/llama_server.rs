@@ -62,6 +62,11 @@ fn skip(test: &str, reason: &str) {
 /// Starts the server on a free port with a fresh model, or says why it
 /// cannot.
 fn start(context: u32) -> Result<LlamaServer, String> {
+    start_saying(context, "hello")
+}
+
+/// [`start`] with a model that answers the words of `say`, one token each.
+fn start_saying(context: u32, say: &str) -> Result<LlamaServer, String> {
     let python = python().ok_or(
         "no Python with llama-cpp-python: set WARDEN_TEST_LLAMA_PYTHON (or WARDEN_TEST_PYTHON) \
          to a python with tests/llama/requirements.txt installed (.ci/run does)",
@@ -82,7 +87,7 @@ fn start(context: u32) -> Result<LlamaServer, String> {
     let made = Command::new(&python)
         .arg(repo_root().join("tests/llama/make_model.py"))
         .arg(&model)
-        .args(["--context", &context.to_string()])
+        .args(["--context", &context.to_string(), "--say", say])
         .output()
         .map_err(|e| e.to_string())?;
     if !made.status.success() {
@@ -269,4 +274,192 @@ fn a_real_llama_cpp_server_answers_through_warden_run_and_its_errors_are_typed()
     assert_eq!(json["ok"], false, "{json}");
     let error = json["error"].as_str().unwrap_or_default();
     assert!(error.contains("ContextOverflow"), "{json}");
+}
+
+#[test]
+fn a_real_llama_cpp_server_streams_tokens_through_warden_run() {
+    let server = match start_saying(16384, "hello world ok") {
+        Ok(s) => s,
+        Err(reason) => return skip("llama_server", &reason),
+    };
+    let (_dir, home, ws) = dirs();
+    let url = server.base_url();
+    // One turn, no tools: the server streams " hello", " world", " ok"
+    // as three chunks, then `stop` and `[DONE]` (no usage: it ignores
+    // `stream_options`).
+    let out = run_warden(
+        &home,
+        &ws,
+        &["Say hello", "--endpoint", &url, "--max-turns", "1"],
+    );
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let answer = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(answer.trim(), "hello world ok", "{said}");
+    // The pieces were printed as they came, on one line, before the turn
+    // ended ("model answered" is printed when the completion is back).
+    let line = said
+        .lines()
+        .position(|l| l.starts_with("  model: "))
+        .unwrap_or_else(|| panic!("nothing streamed: {said}"));
+    let answered = said
+        .lines()
+        .position(|l| l == "  model answered")
+        .unwrap_or_else(|| panic!("no summary: {said}"));
+    assert!(line < answered, "{said}");
+    let streamed = said
+        .lines()
+        .nth(line)
+        .and_then(|l| l.strip_prefix("  model: "));
+    assert_eq!(streamed, Some(" hello world ok"), "{said}");
+    // What the session recorded is the assembled completion: exactly the
+    // streamed pieces joined.
+    let session = said
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("session "))
+        .and_then(|l| l.split(':').next())
+        .expect("session line")
+        .to_string();
+    let shown = warden()
+        .args(["sessions", "show", &session, "--json"])
+        .env("WARDEN_HOME", &home)
+        .current_dir(&ws)
+        .output()
+        .expect("warden runs");
+    let shown: Value = serde_json::from_slice(&shown.stdout).expect("session json");
+    let last = shown["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(last["role"], "assistant", "{shown}");
+    assert_eq!(last["content"].as_str(), streamed, "{shown}");
+    // The server sent no usage; the provider counted the streamed chunks
+    // (and estimated the prompt), so the run's token budget still counts.
+    let tokens: u64 = said
+        .lines()
+        .find_map(|l| l.split(" tool calls, ").nth(1))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no token count in {said}"));
+    assert!(tokens >= 3, "{said}");
+}
+
+/// The `warden run` line of `examples/fix-a-test/README.md` (its
+/// continuation lines joined): the flags before the task, and the task.
+fn example_command() -> (Vec<String>, String) {
+    let readme = std::fs::read_to_string(repo_root().join("examples/fix-a-test/README.md"))
+        .expect("examples/fix-a-test/README.md");
+    let joined = readme.replace("\\\n", "");
+    let line = joined
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("warden run "))
+        .expect("a `warden run` line in the example's README");
+    let rest = line.trim_start_matches("warden run ");
+    let (flags, quoted) = rest.split_once('"').expect("a quoted task");
+    let task = quoted.rsplit_once('"').expect("a closing quote").0;
+    (
+        flags.split_whitespace().map(str::to_string).collect(),
+        task.to_string(),
+    )
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        if entry.file_type().expect("type").is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn the_fix_a_test_example_runs_as_its_readme_says() {
+    // The tiny model's vocabulary spells most words byte by byte: the
+    // default agent's prompt with its nine tools takes about 11 000 tokens.
+    let server = match start(32768) {
+        Ok(s) => s,
+        Err(reason) => return skip("llama_server", &reason),
+    };
+    let python = python().expect("start found a python");
+    let (_dir, home, _) = dirs();
+    let example = _dir.path().join("fix-a-test");
+    copy_dir(&repo_root().join("examples/fix-a-test"), &example);
+    let unittest = |dir: &Path| {
+        Command::new(&python)
+            .args(["-m", "unittest"])
+            .current_dir(dir)
+            .output()
+            .expect("python runs")
+    };
+    // As the README says: the test fails first.
+    let before = unittest(&example);
+    assert!(!before.status.success(), "test_add passes already");
+    assert!(
+        String::from_utf8_lossy(&before.stderr).contains("FAILED (failures=1)"),
+        "{}",
+        String::from_utf8_lossy(&before.stderr)
+    );
+
+    // The README's command, as it is written: no endpoint, no model (the
+    // probe finds the local server, here the test's llama.cpp server).
+    let (flags, task) = example_command();
+    assert_eq!(flags, ["--write"], "the README's flags changed");
+    let out = warden()
+        .arg("run")
+        .args(&flags)
+        .arg(&task)
+        .env("WARDEN_HOME", &home)
+        .env_remove("WARDEN_MODEL_ENDPOINT")
+        .env(
+            "WARDEN_TEST_LOCAL_SERVERS",
+            format!("llama.cpp={}", server.port),
+        )
+        .current_dir(&example)
+        .output()
+        .expect("warden runs");
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    // This model cannot fix anything (its weights are set so that it says
+    // "hello", and with tools offered the grammar makes it call the first
+    // tool with arguments that fit the schema but mean nothing): with the
+    // default agent's limits it calls tools until its token budget is
+    // spent. The run's mechanics are what is checked: the server found
+    // with no flags, the tools offered and called through the sandbox, the
+    // end of the run said plainly, a session to show.
+    assert!(
+        said.contains("using llama.cpp at http://127.0.0.1:"),
+        "{said}"
+    );
+    assert!(said.contains("  model asks for "), "{said}");
+    match out.status.code() {
+        Some(0) => {}
+        Some(1) => assert!(
+            said.contains("error: the agent ran out of budget"),
+            "{said}"
+        ),
+        other => panic!("exit {other:?}: {said}"),
+    }
+    let session = said
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("session "))
+        .and_then(|l| l.split(':').next())
+        .expect("session line")
+        .to_string();
+    // `warden sessions show <ID>` prints the transcript.
+    let shown = warden()
+        .args(["sessions", "show", &session])
+        .env("WARDEN_HOME", &home)
+        .current_dir(&example)
+        .output()
+        .expect("warden runs");
+    let transcript = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(shown.status.success(), "{transcript}");
+    assert!(transcript.contains(&task), "{transcript}");
+    // Each tool call the model made, with its arguments and result.
+    assert!(transcript.contains("  Assistant:  -> "), "{transcript}");
+    assert!(transcript.contains("  Tool: "), "{transcript}");
 }

@@ -325,17 +325,7 @@ pub fn authorize<E>(
 where
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let notes = Vec::new();
-    // The call's grants are user grants for exactly this component.
-    let target = Target {
-        digest: Some(subject.id.digest),
-        ..Target::from(subject.id.name.clone())
-    };
-    let user = layers
-        .user
-        .clone()
-        .with_call_grants(&target, &call.capabilities)
-        .map_err(|e| AuthorizeError::Grants { source: e.into() })?;
+    let user = user_grants_with_call(layers, subject, call)?;
     authorize_user(
         &user,
         layers,
@@ -344,8 +334,26 @@ where
         denied,
         home,
         stored_secrets,
-        notes,
+        Vec::new(),
     )
+}
+
+/// The user's grants with the call's grants added: user grants for exactly
+/// this component (name and digest).
+fn user_grants_with_call(
+    layers: &PolicyLayers,
+    subject: &Subject,
+    call: &CallGrants,
+) -> Result<GrantsFile, AuthorizeError> {
+    let target = Target {
+        digest: Some(subject.id.digest),
+        ..Target::from(subject.id.name.clone())
+    };
+    layers
+        .user
+        .clone()
+        .with_call_grants(&target, &call.capabilities)
+        .map_err(|e| AuthorizeError::Grants { source: e.into() })
 }
 
 /// How [`authorize_asking`] reaches the user.
@@ -377,15 +385,7 @@ pub async fn authorize_asking<E>(
 where
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let target = Target {
-        digest: Some(subject.id.digest),
-        ..Target::from(subject.id.name.clone())
-    };
-    let user = layers
-        .user
-        .clone()
-        .with_call_grants(&target, &call.capabilities)
-        .map_err(|e| AuthorizeError::Grants { source: e.into() })?;
+    let user = user_grants_with_call(layers, subject, call)?;
     let plan = ask_plan(
         &subject.id,
         subject.requested.as_ref(),

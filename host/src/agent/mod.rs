@@ -19,6 +19,7 @@ pub mod broker;
 pub mod compaction;
 pub mod context;
 mod context_host;
+pub mod loaded;
 pub mod local_server;
 pub mod model;
 pub mod observer;

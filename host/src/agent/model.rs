@@ -2,7 +2,6 @@
 //! fresh store under its own grant (usually: one endpoint, a few env vars,
 //! an API key the host injects).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use warden_core::Digest;
@@ -26,33 +25,7 @@ use crate::secret::Redactor;
 pub const MODEL_INTERFACE: &str = "warden:plugin/model@0.1.0";
 
 /// A compiled model-provider component, ready to instantiate.
-#[derive(Clone)]
-pub struct ModelComponent {
-    pub(crate) name: Arc<str>,
-    /// The digest of the component's bytes, for its audit records.
-    pub(crate) digest: Digest,
-    pub(crate) pre: ModelProviderPre<SandboxState>,
-}
-
-impl std::fmt::Debug for ModelComponent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ModelComponent")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ModelComponent {
-    /// The component's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The digest of the component's bytes.
-    pub fn digest(&self) -> &Digest {
-        &self.digest
-    }
-}
+pub type ModelComponent = super::loaded::Loaded<ModelProviderPre<SandboxState>>;
 
 /// What one completion call produced.
 #[derive(Debug, Clone)]

@@ -29,33 +29,7 @@ pub const AGENT_INTERFACE: &str = "warden:plugin/agent@0.1.0";
 
 /// A compiled planner component, ready to instantiate (once per run, and
 /// once per executor).
-#[derive(Clone)]
-pub struct PlannerComponent {
-    pub(crate) name: Arc<str>,
-    /// The digest of the component's bytes, for its audit records.
-    pub(crate) digest: Digest,
-    pub(crate) pre: PlannerPre<SandboxState>,
-}
-
-impl std::fmt::Debug for PlannerComponent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PlannerComponent")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-impl PlannerComponent {
-    /// The component's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The digest of the component's bytes.
-    pub fn digest(&self) -> &Digest {
-        &self.digest
-    }
-}
+pub type PlannerComponent = super::loaded::Loaded<PlannerPre<SandboxState>>;
 
 impl Runtime {
     /// Compiles `bytes` as the planner component `name`: it must export

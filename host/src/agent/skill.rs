@@ -3,8 +3,6 @@
 //! grant, like any call; what they return is data, checked like a
 //! `SKILL.md` (required tools must be in the agent).
 
-use std::sync::Arc;
-
 use crate::bindings::SkillSpec;
 use crate::bindings::skill::SkillPre;
 use crate::engine::Runtime;
@@ -17,26 +15,7 @@ use crate::sandboxed::instantiate_and_call;
 pub const SKILLS_INTERFACE: &str = "warden:plugin/skills@0.1.0";
 
 /// A compiled skill component.
-#[derive(Clone)]
-pub struct SkillComponent {
-    pub(crate) name: Arc<str>,
-    pub(crate) pre: SkillPre<SandboxState>,
-}
-
-impl std::fmt::Debug for SkillComponent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SkillComponent")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SkillComponent {
-    /// The component's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-}
+pub type SkillComponent = super::loaded::Loaded<SkillPre<SandboxState>>;
 
 impl Runtime {
     /// Compiles `bytes` as the skill component `name`: it must export
@@ -57,6 +36,7 @@ impl Runtime {
         })?;
         Ok(SkillComponent {
             name: name.into(),
+            digest: warden_core::Digest::of(bytes),
             pre,
         })
     }

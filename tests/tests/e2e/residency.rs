@@ -219,7 +219,7 @@ fn without_a_fallback_the_planner_gets_a_typed_denial_and_a_labelled_workspace_n
     let out = w.run_json("Summarise the plan in secret/");
     assert_eq!(out["ok"], false, "{out}");
     let error = out["error"].as_str().expect("an error");
-    assert!(error.contains("Denied"), "{error}");
+    assert!(error.contains("denied component access"), "{error}");
     assert!(error.contains("data residency"), "{error}");
     assert!(error.contains("no [fallback] provider"), "{error}");
     let to_cloud = bodies(&cloud);

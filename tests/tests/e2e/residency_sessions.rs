@@ -193,11 +193,7 @@ fn taint_is_per_run_and_never_leaks_into_the_next_run_on_the_same_runtime() {
         .expect("tools")
         .tools
         .into_iter()
-        .map(|spec| AgentTool {
-            spec,
-            component: fs.clone(),
-            grant: fs_grant.clone(),
-        })
+        .map(|spec| AgentTool::of_component(spec, fs.clone(), fs_grant.clone()))
         .collect();
     let (cloud_grant, local_grant) = (provider_grant(&cloud), provider_grant(&local));
     let limits = AgentLimits::default();

@@ -198,6 +198,12 @@ fn short(name: &str) -> &str {
     &name[..floor_char_boundary(name, 64)]
 }
 
+/// `text` cut to at most `max` bytes, at a character boundary (no marker:
+/// for bounded pieces such as stream deltas and progress messages).
+pub(crate) fn prefix_within(text: &str, max: usize) -> &str {
+    &text[..floor_char_boundary(text, max)]
+}
+
 /// The largest index `<= at` that is a char boundary of `text`.
 fn floor_char_boundary(text: &str, at: usize) -> usize {
     if at >= text.len() {

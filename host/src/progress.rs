@@ -63,7 +63,10 @@ impl ProgressSink {
             return;
         }
         let total = total.filter(|t| t.is_finite() && *t >= 0.0);
-        let message = message.map(|m| self.redactor.redact(cut(&m, MAX_MESSAGE_BYTES)));
+        let message = message.map(|m| {
+            self.redactor
+                .redact(crate::bounds::prefix_within(&m, MAX_MESSAGE_BYTES))
+        });
         // The caller may have stopped listening; the call goes on.
         let _ = self.sender.send(Progress {
             progress,
@@ -73,18 +76,6 @@ impl ProgressSink {
         self.last = Some(progress);
         self.sent += 1;
     }
-}
-
-/// `s` cut to at most `max` bytes, at a character boundary.
-fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 impl wit_progress::Host for SandboxState {

@@ -61,7 +61,7 @@ impl StreamSink {
         }
         self.received += 1;
         let room = MAX_STREAMED_BYTES - self.forwarded_bytes;
-        let text = cut(text, MAX_DELTA_BYTES.min(room));
+        let text = crate::bounds::prefix_within(text, MAX_DELTA_BYTES.min(room));
         if text.is_empty() {
             return;
         }
@@ -109,18 +109,6 @@ impl StreamSink {
         self.partial = rest;
         (self.on_delta)(&text);
     }
-}
-
-/// `s` cut to at most `max` bytes, at a character boundary.
-fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 impl wit_stream_sink::Host for SandboxState {

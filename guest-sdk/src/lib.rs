@@ -69,8 +69,14 @@ pub mod model_provider;
 pub mod model_provider {
     pub use crate::streaming_model_provider::bindings;
 }
-#[cfg(feature = "planner")]
+#[cfg(all(feature = "planner", not(feature = "planner-context")))]
 pub mod planner;
+/// With `planner-context` also enabled, the `planner` module is that
+/// world's bindings (one set of planner exports per component).
+#[cfg(all(feature = "planner", feature = "planner-context"))]
+pub mod planner {
+    pub use crate::planner_context::bindings;
+}
 #[cfg(feature = "planner-context")]
 pub mod planner_context;
 #[cfg(feature = "skill")]

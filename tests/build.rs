@@ -27,6 +27,7 @@ fn main() {
             "hostile_wasi".into(),
             "greet".into(),
             "hostile_planner".into(),
+            "hostile_provider".into(),
             "skill_example".into(),
             "hostile_sizes".into(),
             "conformance".into(),

@@ -23,6 +23,8 @@ mod grep_tool;
 mod held_attacks;
 #[path = "e2e/hostile.rs"]
 mod hostile;
+#[path = "e2e/hostile_provider.rs"]
+mod hostile_provider;
 #[path = "e2e/http_fetch.rs"]
 mod http_fetch;
 #[path = "e2e/llama_server.rs"]

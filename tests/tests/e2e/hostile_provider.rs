@@ -49,14 +49,15 @@ fn request(task: &str) -> CompletionRequest {
 
 /// A grant with the secret `API_TOKEN` (for a host it never reaches).
 fn grant_with_secret() -> Grant {
-    let mut grant = Grant::default();
-    grant.secrets = vec![
-        parse_secret("API_TOKEN@api.example.com", |_| {
-            Some(SecretValue::new(SECRET))
-        })
-        .expect("secret"),
-    ];
-    grant
+    Grant {
+        secrets: vec![
+            parse_secret("API_TOKEN@api.example.com", |_| {
+                Some(SecretValue::new(SECRET))
+            })
+            .expect("secret"),
+        ],
+        ..Grant::default()
+    }
 }
 
 /// Runs `task` under a grant without secrets (so nothing is held back for

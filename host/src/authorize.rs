@@ -328,14 +328,26 @@ where
     let user = user_grants_with_call(layers, subject, call)?;
     authorize_user(
         &user,
-        layers,
-        subject,
-        call,
-        denied,
-        home,
-        stored_secrets,
-        Vec::new(),
+        Inputs {
+            layers,
+            subject,
+            call,
+            denied,
+            home,
+            stored_secrets,
+        },
     )
+}
+
+/// What [`authorize`] and [`authorize_asking`] hand to the step they share,
+/// [`authorize_user`].
+struct Inputs<'a, S> {
+    layers: &'a PolicyLayers,
+    subject: &'a Subject,
+    call: &'a CallGrants,
+    denied: DeniedGrants,
+    home: &'a Path,
+    stored_secrets: S,
 }
 
 /// The user's grants with the call's grants added: user grants for exactly
@@ -386,6 +398,14 @@ where
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let user = user_grants_with_call(layers, subject, call)?;
+    let inputs = Inputs {
+        layers,
+        subject,
+        call,
+        denied,
+        home,
+        stored_secrets,
+    };
     let plan = ask_plan(
         &subject.id,
         subject.requested.as_ref(),
@@ -393,16 +413,7 @@ where
         layers.org.as_ref(),
     );
     if plan.is_empty() {
-        return authorize_user(
-            &user,
-            layers,
-            subject,
-            call,
-            denied,
-            home,
-            stored_secrets,
-            Vec::new(),
-        );
+        return authorize_user(&user, inputs);
     }
     let question = Question {
         component: subject.id.name.to_string(),
@@ -427,33 +438,27 @@ where
         });
     }
     let approved = user.with_approved(&plan.ask);
-    authorize_user(
-        &approved,
+    authorize_user(&approved, inputs)
+}
+
+/// [`authorize`] with the user layer already made.
+fn authorize_user<E, S>(
+    user: &GrantsFile,
+    inputs: Inputs<'_, S>,
+) -> Result<Authorized, AuthorizeError>
+where
+    S: FnOnce() -> Result<BTreeMap<String, SecretValue>, E>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let Inputs {
         layers,
         subject,
         call,
         denied,
         home,
         stored_secrets,
-        Vec::new(),
-    )
-}
-
-/// [`authorize`] with the user layer already made.
-#[allow(clippy::too_many_arguments)]
-fn authorize_user<E>(
-    user: &GrantsFile,
-    layers: &PolicyLayers,
-    subject: &Subject,
-    call: &CallGrants,
-    denied: DeniedGrants,
-    home: &Path,
-    stored_secrets: impl FnOnce() -> Result<BTreeMap<String, SecretValue>, E>,
-    mut notes: Vec<AuthorizeNote>,
-) -> Result<Authorized, AuthorizeError>
-where
-    E: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+    } = inputs;
+    let mut notes = Vec::new();
     let component = subject.id.name.to_string();
     let effective = effective(
         &subject.id,

@@ -25,6 +25,8 @@ mod held_attacks;
 mod hostile;
 #[path = "e2e/http_fetch.rs"]
 mod http_fetch;
+#[path = "e2e/js_tool.rs"]
+mod js_tool;
 #[path = "e2e/llama_server.rs"]
 mod llama_server;
 #[path = "e2e/loading.rs"]

@@ -125,7 +125,11 @@ fn build(toolchain: &Path, world: &World, name: &str, extra: &[&str]) -> PathBuf
         .current_dir(&dir)
         .output()
         .expect("jco runs");
-    assert!(out.status.success(), "jco componentize failed:\n{}", text(&out));
+    assert!(
+        out.status.success(),
+        "jco componentize failed:\n{}",
+        text(&out)
+    );
     let bytes = std::fs::read(&wasm).expect("jco wrote the component");
     // A component's preamble: magic, version 0x0d, layer 1.
     assert!(
@@ -203,7 +207,10 @@ fn a_javascript_tool_built_with_jco_runs_under_its_grant() {
     let installed: Value =
         serde_json::from_str(&w.ok(&["install", "--from", s(&pkg), "--yes", "--json"]))
             .expect("json");
-    assert_eq!(installed["packages"][0]["name"], "acme:js-words", "{installed}");
+    assert_eq!(
+        installed["packages"][0]["name"], "acme:js-words",
+        "{installed}"
+    );
 
     // Its tools, with the 0.2.0 metadata the JS code declares.
     let list: Value =
@@ -211,12 +218,15 @@ fn a_javascript_tool_built_with_jco_runs_under_its_grant() {
     let tools = list["tools"].as_array().expect("tools");
     let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
     assert_eq!(names, ["word_count", "fetch_words"], "{list}");
-    assert_eq!(tools[0]["title"], "Count words", "{list}");
+    assert_eq!(tools[0]["meta"]["title"], "Count words", "{list}");
     assert_eq!(tools[0]["input_schema"]["required"][0], "text", "{list}");
-    assert_eq!(
-        tools[1]["output_schema"]["required"][1], "status",
-        "{list}"
-    );
+    let output_schema: Value = serde_json::from_str(
+        tools[1]["meta"]["output_schema"]
+            .as_str()
+            .expect("an output schema"),
+    )
+    .expect("the output schema is JSON");
+    assert_eq!(output_schema["required"][1], "status", "{list}");
 
     // A pure call: the arguments are used, the output is structured.
     let (code, counted, out) = call(

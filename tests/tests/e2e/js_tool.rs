@@ -271,6 +271,32 @@ fn a_javascript_tool_built_with_jco_runs_under_its_grant() {
     assert_eq!(denied["error"]["capability"], "network", "{out}");
     assert_eq!(denied["error"]["target"], other_host.as_str(), "{out}");
     assert!(!out.contains("hello from the test server"), "{out}");
+
+    // Both fetches are in the audit log like any component's calls: the
+    // host the granted one used, the refused one's call and denial.
+    let events: Vec<Value> = std::fs::read_to_string(w.home().join("audit.jsonl"))
+        .expect("audit log")
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("audit line is JSON")["event"].clone())
+        .collect();
+    let fetches: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "call" && e["function"] == "fetch_words")
+        .filter_map(|e| e["outcome"].as_str())
+        .collect();
+    assert_eq!(fetches, ["ok", "denied"], "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "used" && e["usage"]["hosts"][0]["port"] == granted.port()),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|e| e["type"] == "denial"
+            && e["capability"] == "network"
+            && e["target"] == other_host.as_str()),
+        "{events:?}"
+    );
 }
 
 /// componentize-js links `wasi:http` for `fetch()` whether or not the code

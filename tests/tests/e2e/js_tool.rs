@@ -257,6 +257,14 @@ fn a_javascript_tool_built_with_jco_runs_under_its_grant() {
     assert_eq!(fetched["output"]["status"], 200, "{out}");
     assert_eq!(fetched["output"]["words"], 5, "{out}");
     assert_eq!(fetched["output"]["url"], url.as_str(), "{out}");
+    // Its `log` import reaches the host's log, tagged with its level.
+    assert_eq!(fetched["log"]["lines"][0]["level"], "info", "{out}");
+    assert!(
+        fetched["log"]["lines"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("status 200")),
+        "{out}"
+    );
 
     // ... and to any other is denied by the host, which reports its own
     // denial (capability, target) over the `failed` the JS code returned.

@@ -27,6 +27,8 @@ mod hostile;
 mod hostile_provider;
 #[path = "e2e/http_fetch.rs"]
 mod http_fetch;
+#[path = "e2e/js_tool.rs"]
+mod js_tool;
 #[path = "e2e/llama_server.rs"]
 mod llama_server;
 #[path = "e2e/loading.rs"]

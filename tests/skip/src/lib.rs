@@ -51,7 +51,8 @@ pub enum Prerequisite {
     /// build (`cargo build --release --workspace`).
     GuestBuild,
     /// npm and its registry, for the MCP conformance suite
-    /// (`tests/mcp/conformance`).
+    /// (`tests/mcp/conformance`), and Node.js >= 20.19 with jco and
+    /// componentize-js for the JavaScript tool (`examples/js-words`).
     Node,
     /// Linux Landlock (the kernel's confinement of subprocess tool
     /// sources), and the npm MCP servers the tool-source tests run

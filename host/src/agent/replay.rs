@@ -17,6 +17,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
+use super::context_call::ContextCall;
 use super::recording::{Exchange, Recording};
 use crate::bindings::ToolError;
 use crate::bindings::planner::warden::plugin::chat::{
@@ -275,6 +276,31 @@ impl Replayer {
         })?;
         Ok(match taken {
             Some((_, Exchange::Delegate { answer, .. })) => Answer::Recorded(answer),
+            _ => Answer::Live,
+        })
+    }
+
+    /// A `context` request: the recorded answer if `call` is the recorded
+    /// request. A recording made before context requests were recorded
+    /// (it holds none) answers none of them: they run as they did then.
+    pub(crate) fn context(
+        &self,
+        call: &ContextCall,
+    ) -> wasmtime::Result<Answer<super::context_call::ContextAnswer>> {
+        let recorded_any = self
+            .recording
+            .steps()
+            .iter()
+            .any(|x| matches!(x, Exchange::Context { .. }));
+        if !recorded_any {
+            return Ok(Answer::Live);
+        }
+        let taken = self.take("context", "the context request", call, |x| match x {
+            Exchange::Context { call, .. } => serde_json::to_value(call).ok(),
+            _ => None,
+        })?;
+        Ok(match taken {
+            Some((_, Exchange::Context { answer, .. })) => Answer::Recorded(answer),
             _ => Answer::Live,
         })
     }

@@ -541,7 +541,10 @@ mod tests {
         let got = s.get("notes", "plan").expect("get").expect("an entry");
         assert_eq!(got.classes, ["pii", "restricted"]);
         let file = std::fs::read_to_string(s.entry_path("notes", "plan")).expect("read");
-        assert!(file.contains("\"restricted\""), "persisted with the entry: {file}");
+        assert!(
+            file.contains("\"restricted\""),
+            "persisted with the entry: {file}"
+        );
         // An entry file from before entries were labelled reads as
         // unlabelled.
         let old = r#"{"namespace":"notes","key":"old","kind":"note","value":"v","updated":"2026-01-01T00:00:00Z"}"#;
@@ -551,6 +554,12 @@ mod tests {
         // Rewriting without classes drops them (the new value is what counts).
         s.put("notes", "plan", EntryKind::Note, "fresh", None)
             .expect("put");
-        assert!(s.get("notes", "plan").expect("get").expect("entry").classes.is_empty());
+        assert!(
+            s.get("notes", "plan")
+                .expect("get")
+                .expect("entry")
+                .classes
+                .is_empty()
+        );
     }
 }

@@ -61,9 +61,9 @@ impl ContextCommand {
     pub fn execute(self, registry: &RegistryArgs) -> anyhow::Result<ExitCode> {
         let registry = registry.open()?;
         let state = |workspace: &PathBuf| -> anyhow::Result<WorkspaceState> {
-            let workspace = workspace.canonicalize().with_context(|| {
-                format!("the workspace {} does not exist", workspace.display())
-            })?;
+            let workspace = workspace
+                .canonicalize()
+                .with_context(|| format!("the workspace {} does not exist", workspace.display()))?;
             WorkspaceState::open(registry.root(), &workspace).with_context(|| {
                 format!("cannot open the state of workspace {}", workspace.display())
             })
@@ -74,7 +74,8 @@ impl ContextCommand {
                 workspace,
                 json,
             } => {
-                let store = ContextStore::for_workspace(&state(&workspace)?, ContextLimits::default());
+                let store =
+                    ContextStore::for_workspace(&state(&workspace)?, ContextLimits::default());
                 let mut rows = Vec::new();
                 if let Ok(dirs) = std::fs::read_dir(store.dir()) {
                     for dir in dirs.flatten() {
@@ -105,7 +106,8 @@ impl ContextCommand {
                 workspace,
                 json,
             } => {
-                let store = ContextStore::for_workspace(&state(&workspace)?, ContextLimits::default());
+                let store =
+                    ContextStore::for_workspace(&state(&workspace)?, ContextLimits::default());
                 let entries = store
                     .list(&namespace)
                     .with_context(|| format!("cannot list the context namespace `{namespace}`"))?;

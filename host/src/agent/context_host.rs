@@ -45,7 +45,10 @@ impl SandboxState {
     /// Hands `call` to the broker of the planner's run (which checks the
     /// grant, records the call and, in a replay, answers it from the
     /// recording).
-    fn context_call(&self, call: ContextCall) -> wasmtime::Result<Result<Vec<Entry>, ContextError>> {
+    fn context_call(
+        &self,
+        call: ContextCall,
+    ) -> wasmtime::Result<Result<Vec<Entry>, ContextError>> {
         let broker = self.broker.clone().ok_or_else(|| {
             wasmtime::Error::msg(format!(
                 "`{}` called the context interface, but it is not running as a planner",

@@ -50,7 +50,13 @@ impl World {
 
     /// Stores an entry the way the host does (one JSON file per key),
     /// standing in for an earlier session.
-    pub(super) fn stored_entry(&self, ns: &str, key: &str, value: &str, expires: Option<&str>) -> PathBuf {
+    pub(super) fn stored_entry(
+        &self,
+        ns: &str,
+        key: &str,
+        value: &str,
+        expires: Option<&str>,
+    ) -> PathBuf {
         let dir = self.context_dir(ns);
         std::fs::create_dir_all(&dir).expect("mkdir");
         let mut entry = serde_json::json!({
@@ -234,8 +240,9 @@ fn a_full_namespace_tells_the_user_and_what_to_do_and_the_note_fits_once_room_is
     let server = ChatServer::scripted(vec![Reply::answer("Answered anyway.")]);
     w.context_agent(&server, "[context]\nwrite = [\"workspace\"]");
 
-    // With --json, the refusal is in the result.
-    let out = w.answered("A task whose note does not fit");
+    // With --json, the refusal is in the result. (The note, ~45 bytes,
+    // fits an entry but not beside the 60 bytes already there.)
+    let out = w.answered("Task one");
     let warnings = out["warnings"].to_string();
     assert!(
         warnings.contains("context namespace `workspace` is full")
@@ -243,18 +250,23 @@ fn a_full_namespace_tells_the_user_and_what_to_do_and_the_note_fits_once_room_is
         "{out}"
     );
     // Without, on stderr, with what to do.
-    let run = w.run(&["run", "Another task whose note does not fit"]);
+    let run = w.run(&["run", "Task two"]);
     assert_eq!(run.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
-        stderr.contains("warning: the shared context was not changed: context namespace `workspace` is full"),
+        stderr.contains(
+            "warning: the shared context was not changed: context namespace `workspace` is full"
+        ),
         "{stderr}"
     );
     assert!(
         stderr.contains("hint: see what `workspace` holds with `warden context list workspace`"),
         "{stderr}"
     );
-    assert!(w.audit_of("context-write").is_empty(), "nothing was written");
+    assert!(
+        w.audit_of("context-write").is_empty(),
+        "nothing was written"
+    );
 
     // The user does what the hint says: the entry is listed, removed (and
     // the removal audited), and the next run's note fits.
@@ -263,12 +275,18 @@ fn a_full_namespace_tells_the_user_and_what_to_do_and_the_note_fits_once_room_is
     assert_eq!(listed["entries"][0]["key"], "earlier", "{listed}");
     assert_eq!(listed["entries"][0]["bytes"], 60, "{listed}");
     let namespaces = w.ok(&["context", "list"]);
-    assert!(namespaces.contains("workspace\t1 entries\t60 bytes"), "{namespaces}");
+    assert!(
+        namespaces.contains("workspace\t1 entries\t60 bytes"),
+        "{namespaces}"
+    );
     w.ok(&["context", "rm", "workspace", "earlier"]);
     let removals = w.audit_of("context-write");
     assert_eq!(removals.len(), 1, "{removals:?}");
     assert_eq!(removals[0]["event"]["removed"], true, "{removals:?}");
-    w.fails(&["context", "rm", "workspace", "earlier"], "no entry `earlier`");
+    w.fails(
+        &["context", "rm", "workspace", "earlier"],
+        "no entry `earlier`",
+    );
 
     let out = w.answered("A short one");
     assert!(out.get("warnings").is_none(), "{out}");

@@ -16,7 +16,10 @@ fn context_files(w: &World) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let root = w.context_dir("workspace");
     for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
-        out.insert(entry.path(), std::fs::read(entry.path()).unwrap_or_default());
+        out.insert(
+            entry.path(),
+            std::fs::read(entry.path()).unwrap_or_default(),
+        );
     }
     out
 }
@@ -41,7 +44,11 @@ fn a_run_that_recalled_a_note_replays_without_the_store_and_writes_nothing() {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter_map(|l| l["exchange"]["kind"].as_str().map(String::from))
         .collect();
-    assert_eq!(kinds, ["context", "complete", "context", "end"], "{recording}");
+    assert_eq!(
+        kinds,
+        ["context", "complete", "context", "end"],
+        "{recording}"
+    );
     assert!(recording.contains("RECALLED-NOTE-2718"));
 
     // The note changes, the run's own note is removed: the live store no

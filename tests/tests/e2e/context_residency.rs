@@ -77,13 +77,20 @@ fn a_note_from_a_labelled_run_is_labelled_and_a_run_that_recalls_it_stays_local(
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["classes"], json!(["restricted"]), "{entries:?}");
     assert!(
-        entries[0]["value"].as_str().unwrap_or_default().contains(SECRET),
+        entries[0]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(SECRET),
         "{entries:?}"
     );
     // `warden context list` shows the label.
     let listed: Value =
         serde_json::from_str(&w.ok(&["context", "list", "workspace", "--json"])).expect("json");
-    assert_eq!(listed["entries"][0]["classes"], json!(["restricted"]), "{listed}");
+    assert_eq!(
+        listed["entries"][0]["classes"],
+        json!(["restricted"]),
+        "{listed}"
+    );
 
     // Run 2, a new session whose task and tools touch nothing labelled,
     // recalls the note: every one of its requests goes to the local model.
@@ -91,7 +98,11 @@ fn a_note_from_a_labelled_run_is_labelled_and_a_run_that_recalls_it_stays_local(
     assert_eq!(second["answer"], "LOCAL recalled the plan", "{second}");
     assert_ne!(first["session"], second["session"]);
     let to_cloud = bodies(&cloud);
-    assert_eq!(to_cloud.len(), 1, "the cloud saw nothing of run 2: {to_cloud:?}");
+    assert_eq!(
+        to_cloud.len(),
+        1,
+        "the cloud saw nothing of run 2: {to_cloud:?}"
+    );
     assert!(to_cloud.iter().all(|b| !b.contains(SECRET)), "{to_cloud:?}");
     let to_local = bodies(&local);
     assert_eq!(to_local.len(), 2, "{to_local:?}");
@@ -103,7 +114,11 @@ fn a_note_from_a_labelled_run_is_labelled_and_a_run_that_recalls_it_stays_local(
     let routes = w.audit_of("model-route");
     let last = routes.last().expect("a route");
     assert_eq!(last["event"]["decision"], "fallback", "{routes:?}");
-    assert_eq!(last["event"]["classes"], json!(["restricted"]), "{routes:?}");
+    assert_eq!(
+        last["event"]["classes"],
+        json!(["restricted"]),
+        "{routes:?}"
+    );
     // Run 2's session carries the class too.
     let session = w.session(second["session"].as_str().expect("id"));
     assert_eq!(session["data_classes"], json!(["restricted"]), "{session}");
@@ -174,14 +189,19 @@ fn a_run_killed_after_a_labelled_read_leaves_a_session_that_carries_the_class() 
     child.kill().expect("kill");
     let _ = child.wait();
 
-    let list: Value =
-        serde_json::from_str(&w.ok(&["sessions", "list", "--json"])).expect("json");
-    let id = list["sessions"][0]["id"].as_str().expect("a session").to_string();
+    let list: Value = serde_json::from_str(&w.ok(&["sessions", "list", "--json"])).expect("json");
+    let id = list["sessions"][0]["id"]
+        .as_str()
+        .expect("a session")
+        .to_string();
     let session: Value =
         serde_json::from_str(&std::fs::read_to_string(w.session_file(&id)).expect("read"))
             .expect("json");
     assert_eq!(session["data_classes"], json!(["restricted"]), "{session}");
-    assert_eq!(session["status"]["state"], "running", "it never finished: {session}");
+    assert_eq!(
+        session["status"]["state"], "running",
+        "it never finished: {session}"
+    );
 
     // Resumed, the session's conversation (which holds the tool result)
     // goes to the local model only.

@@ -106,6 +106,8 @@ pub struct PutReceipt {
     pub size: u64,
     /// What the namespace holds after the write, in bytes.
     pub namespace_bytes: u64,
+    /// The data classes the entry carries.
+    pub classes: Vec<String>,
 }
 
 /// A context operation that failed.
@@ -310,6 +312,7 @@ impl ContextStore {
                 c
             },
         };
+        let labels = entry.classes.clone();
         let dir = self.dir.join(namespace);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let path = self.entry_path(namespace, key);
@@ -323,6 +326,7 @@ impl ContextStore {
             digest: Digest::of(value.as_bytes()),
             size,
             namespace_bytes: after,
+            classes: labels,
         })
     }
 

@@ -86,7 +86,11 @@ fn a_note_from_a_labelled_run_is_labelled_and_a_run_that_recalls_it_stays_local(
     // The write is audited with the class (and never the value).
     let writes = w.audit_of("context-write");
     assert_eq!(writes.len(), 1, "{writes:?}");
-    assert_eq!(writes[0]["event"]["classes"], json!(["restricted"]), "{writes:?}");
+    assert_eq!(
+        writes[0]["event"]["classes"],
+        json!(["restricted"]),
+        "{writes:?}"
+    );
     assert!(!writes[0].to_string().contains(SECRET), "{writes:?}");
     // `warden context list` shows the label.
     let listed: Value =

@@ -80,6 +80,12 @@ pub struct ContextEntry {
     /// When it expires, if ever.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<Timestamp>,
+    /// The data classes (residency labels, e.g. `restricted`) of the run
+    /// that wrote it: what it says may be derived from data of these
+    /// classes, so a run that reads it carries them. An entry written
+    /// before entries were labelled has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
 }
 
 impl ContextEntry {
@@ -100,6 +106,8 @@ pub struct PutReceipt {
     pub size: u64,
     /// What the namespace holds after the write, in bytes.
     pub namespace_bytes: u64,
+    /// The data classes the entry carries.
+    pub classes: Vec<String>,
 }
 
 /// A context operation that failed.
@@ -240,7 +248,8 @@ impl ContextStore {
     /// Stores `value` under `key` in `namespace`, replacing what was
     /// there; `expires` is when it stops being returned. Refused, with
     /// nothing written, when the value or the namespace would pass its
-    /// limit.
+    /// limit. The entry carries no data classes (see
+    /// [`ContextStore::put_labelled`]).
     pub fn put(
         &self,
         namespace: &str,
@@ -248,6 +257,21 @@ impl ContextStore {
         kind: EntryKind,
         value: &str,
         expires: Option<Timestamp>,
+    ) -> Result<PutReceipt, ContextError> {
+        self.put_labelled(namespace, key, kind, value, expires, &[])
+    }
+
+    /// [`ContextStore::put`] of an entry labelled with `classes`, the data
+    /// classes of what it was derived from (stored with it, sorted, each
+    /// once).
+    pub fn put_labelled(
+        &self,
+        namespace: &str,
+        key: &str,
+        kind: EntryKind,
+        value: &str,
+        expires: Option<Timestamp>,
+        classes: &[String],
     ) -> Result<PutReceipt, ContextError> {
         check_namespace(namespace)?;
         Self::check_key(namespace, key)?;
@@ -281,7 +305,14 @@ impl ContextStore {
             value: value.into(),
             updated: Timestamp::now(),
             expires,
+            classes: {
+                let mut c = classes.to_vec();
+                c.sort();
+                c.dedup();
+                c
+            },
         };
+        let labels = entry.classes.clone();
         let dir = self.dir.join(namespace);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let path = self.entry_path(namespace, key);
@@ -295,6 +326,7 @@ impl ContextStore {
             digest: Digest::of(value.as_bytes()),
             size,
             namespace_bytes: after,
+            classes: labels,
         })
     }
 
@@ -502,5 +534,36 @@ mod tests {
             s.put("kv", "", EntryKind::Kv, "v", None),
             Err(ContextError::InvalidKey { .. })
         ));
+    }
+
+    #[test]
+    fn an_entry_keeps_the_classes_it_was_written_with_and_an_old_entry_has_none() {
+        let (_h, _w, s) = store(ContextLimits::default());
+        let classes = ["restricted".to_string(), "pii".into(), "restricted".into()];
+        s.put_labelled("notes", "plan", EntryKind::Note, "derived", None, &classes)
+            .expect("put");
+        let got = s.get("notes", "plan").expect("get").expect("an entry");
+        assert_eq!(got.classes, ["pii", "restricted"]);
+        let file = std::fs::read_to_string(s.entry_path("notes", "plan")).expect("read");
+        assert!(
+            file.contains("\"restricted\""),
+            "persisted with the entry: {file}"
+        );
+        // An entry file from before entries were labelled reads as
+        // unlabelled.
+        let old = r#"{"namespace":"notes","key":"old","kind":"note","value":"v","updated":"2026-01-01T00:00:00Z"}"#;
+        std::fs::write(s.entry_path("notes", "old"), old).expect("write");
+        let got = s.get("notes", "old").expect("get").expect("an entry");
+        assert!(got.classes.is_empty());
+        // Rewriting without classes drops them (the new value is what counts).
+        s.put("notes", "plan", EntryKind::Note, "fresh", None)
+            .expect("put");
+        assert!(
+            s.get("notes", "plan")
+                .expect("get")
+                .expect("entry")
+                .classes
+                .is_empty()
+        );
     }
 }

@@ -181,6 +181,10 @@ pub enum AuditEvent {
         /// the removed value). Absent (false) for a write.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         removed: bool,
+        /// The data classes the entry carries (those of the run that wrote
+        /// it); absent when none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        classes: Vec<String>,
     },
 }
 
@@ -346,7 +350,12 @@ impl AuditEvent {
                 digest,
                 size: _,
                 removed: _,
-            } => vec![component, namespace, digest],
+                classes,
+            } => {
+                let mut v = vec![component, namespace, digest];
+                v.extend(classes.iter_mut());
+                v
+            }
         }
     }
 

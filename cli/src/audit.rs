@@ -299,6 +299,16 @@ fn summary(event: &audit::AuditEvent) -> String {
             component,
             namespace,
             size,
+            classes,
+            ..
+        } if !classes.is_empty() => format!(
+            "{component} wrote {size} bytes to `{namespace}` [{}]",
+            classes.join(", ")
+        ),
+        E::ContextWrite {
+            component,
+            namespace,
+            size,
             ..
         } => format!("{component} wrote {size} bytes to `{namespace}`"),
         E::Used {

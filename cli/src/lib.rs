@@ -8,6 +8,7 @@
 
 mod approve_tty;
 mod audit;
+mod context;
 pub mod exit;
 mod explain_source;
 mod grant_args;
@@ -106,6 +107,14 @@ enum Command {
         #[command(flatten)]
         registry: registry_args::RegistryArgs,
     },
+    /// List the shared context of a workspace (what its sessions keep for
+    /// each other) and remove entries (audited).
+    Context {
+        #[command(subcommand)]
+        command: context::ContextCommand,
+        #[command(flatten)]
+        registry: registry_args::RegistryArgs,
+    },
     /// Skills an agent would use.
     #[command(subcommand)]
     Skills(SkillsCommand),
@@ -157,6 +166,7 @@ impl Cli {
             Command::Run(a) => a.json,
             Command::Replay(a) => a.json,
             Command::Sessions { command, .. } => command.json(),
+            Command::Context { command, .. } => command.json(),
             Command::Skills(SkillsCommand::List(a)) => a.json,
             Command::Policy { command, .. } => command.json(),
             Command::Audit { command, .. } => command.json(),
@@ -184,6 +194,7 @@ impl Cli {
             Command::Run(a) => a.execute().await,
             Command::Replay(a) => a.execute().await,
             Command::Sessions { command, registry } => command.execute(&registry),
+            Command::Context { command, registry } => command.execute(&registry),
             Command::Skills(SkillsCommand::List(a)) => a.execute(),
             Command::Grant(a) => a.grant(),
             Command::Revoke(a) => a.revoke(),

@@ -153,7 +153,7 @@ impl SuggestArgs {
             match step {
                 Exchange::Complete { used, .. } => used.iter().for_each(&mut add),
                 Exchange::CallTools { used, .. } => used.iter().for_each(&mut add),
-                Exchange::Delegate { .. } | Exchange::End { .. } => {}
+                Exchange::Delegate { .. } | Exchange::Context { .. } | Exchange::End { .. } => {}
             }
         }
         Ok(uses)

@@ -223,12 +223,10 @@ impl RunArgs {
             );
         }
 
-        let recorder = Arc::new(SessionRecorder::new(
-            store,
-            session,
-            &history,
-            !(self.quiet || self.json),
-        ));
+        let recorder = Arc::new(
+            SessionRecorder::new(store, session, &history, !(self.quiet || self.json))
+                .with_residency(guard.clone()),
+        );
         let delegation =
             (assembled.manifest.delegation.max_concurrent > 0).then(|| DelegationConfig {
                 planner: assembled.planner.clone(),
@@ -362,14 +360,19 @@ impl RunArgs {
             )?;
         }
         if self.json {
-            print_json(&json!({
+            let mut out = json!({
                 "ok": answer.is_some(),
                 "session": session_id.as_str(),
                 "answer": answer,
                 "error": match &status { Status::Failed { reason } => Some(reason.clone()), _ => None },
                 "usage": {"turns": usage.turns, "tool_calls": usage.tool_calls, "tokens": usage.tokens},
                 "steps": session.as_ref().map(|s| s.steps.len()).unwrap_or_default(),
-            }));
+            });
+            let warnings = recorder.warnings();
+            if !warnings.is_empty() {
+                out["warnings"] = json!(warnings);
+            }
+            print_json(&out);
         } else {
             match (&answer, &status) {
                 (Some(answer), _) => println!("{answer}"),

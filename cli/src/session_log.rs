@@ -4,11 +4,11 @@
 //! written by the runtime, on the library's call path.)
 //! Also history compaction (in the library, on the broker's model path).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use warden::agent::compaction::{Compaction, compact_history};
-use warden::agent::{Broker, RunEvent, RunObserver};
+use warden::agent::{Broker, ContextFailure, ResidencyGuard, RunEvent, RunObserver};
 use warden::bindings::planner::warden::plugin::chat::{
     Message as WitMessage, Role as WitRole, ToolCall as WitToolCall,
 };
@@ -77,6 +77,12 @@ pub struct SessionRecorder {
     progress: bool,
     /// Depth of the turn whose text is being printed as it streams, if any.
     streaming: Mutex<Option<u32>>,
+    /// The run's data-residency state: the session keeps the classes the
+    /// run carries from the step they enter it.
+    residency: Option<Arc<ResidencyGuard>>,
+    /// What the user should know although the run went on (a note the
+    /// shared context refused).
+    warnings: Mutex<Vec<String>>,
 }
 
 impl SessionRecorder {
@@ -98,6 +104,43 @@ impl SessionRecorder {
             }),
             progress,
             streaming: Mutex::new(None),
+            residency: None,
+            warnings: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Saves the data classes `guard` says the run carries with every
+    /// step, so a run that fails or crashes midway leaves a session that
+    /// still carries them (a resumed run starts with them).
+    pub fn with_residency(mut self, guard: Arc<ResidencyGuard>) -> SessionRecorder {
+        self.residency = Some(guard);
+        self
+    }
+
+    /// The warnings of the run so far (printed as they happened when
+    /// progress is shown).
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Keeps `warning` (and prints it, with `hint`, if progress is shown).
+    fn warn(&self, warning: String, hint: &str) {
+        if self.progress {
+            eprintln!("warning: {warning}\nhint: {hint}");
+        }
+        self.warnings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(warning);
+    }
+
+    /// Adds the classes the run carries now to the session.
+    fn carry(&self, inner: &mut Inner) {
+        if let Some(guard) = &self.residency {
+            inner.session.carry_classes(guard.classes());
         }
     }
 
@@ -138,6 +181,7 @@ impl SessionRecorder {
     pub fn update(&self, change: impl FnOnce(&mut Session)) {
         let mut inner = self.inner();
         change(&mut inner.session);
+        self.carry(&mut inner);
         save(&inner);
     }
 
@@ -155,6 +199,7 @@ impl SessionRecorder {
             }
         }
         inner.session.set_status(status);
+        self.carry(&mut inner);
         save(&inner);
         Some(inner.session.clone())
     }
@@ -290,6 +335,23 @@ impl RunObserver for SessionRecorder {
                     );
                 }
             }
+            RunEvent::Context { call, result, .. } => {
+                // A write the store refused for its limits: the run goes
+                // on, but the user should know what was not kept.
+                if let (true, Err(ContextFailure::Full(m) | ContextFailure::TooLarge(m))) =
+                    (call.writes(), result)
+                {
+                    self.warn(
+                        format!("the shared context was not changed: {m}"),
+                        &format!(
+                            "see what `{ns}` holds with `warden context list {ns}` and remove \
+                             what is no longer needed with `warden context rm {ns} KEY`, or \
+                             ask for a larger `max_namespace` in the org policy's [context]",
+                            ns = call.namespace()
+                        ),
+                    );
+                }
+            }
             RunEvent::Delegation {
                 depth,
                 task,
@@ -326,6 +388,7 @@ impl RunObserver for SessionRecorder {
                 }
             }
         }
+        self.carry(&mut inner);
         save(&inner);
     }
 }

@@ -162,6 +162,7 @@ impl AuditSink {
             digest: receipt.digest.to_string(),
             size: receipt.size,
             removed: false,
+            classes: receipt.classes.clone(),
         };
         if let Err(e) = log.append(event, &[]) {
             (self.on_failure)(&e);
@@ -185,6 +186,7 @@ impl AuditSink {
             digest: warden_core::Digest::of(removed.value.as_bytes()).to_string(),
             size: removed.value.len() as u64,
             removed: true,
+            classes: removed.classes.clone(),
         };
         if let Err(e) = log.append(event, &[]) {
             (self.on_failure)(&e);

@@ -13,6 +13,10 @@ mod cli;
 mod cli_run;
 #[path = "e2e/context.rs"]
 mod context;
+#[path = "e2e/context_replay.rs"]
+mod context_replay;
+#[path = "e2e/context_residency.rs"]
+mod context_residency;
 #[path = "e2e/edit_tool.rs"]
 mod edit_tool;
 #[path = "e2e/fs_tool.rs"]

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 
+use super::context::ContextFailure;
+use super::context_call::{ContextAnswer, ContextCall, classes_of};
 use super::model::ModelComponent;
 use super::observer::{RunEvent, RunObserver};
 use super::planner::PlannerComponent;
@@ -336,6 +338,63 @@ impl Broker {
     /// for a context its run does not have is not a step of the run).
     pub(crate) fn record_denial(&self, denial: &Denial) {
         self.runtime.audit.record_denial("planner", None, denial);
+    }
+
+    /// A `context` request of the planner `component` (see
+    /// [`super::context_call`]): answered from the recording in a replay,
+    /// else by the run's context access (a `put` labelled with the classes
+    /// the run carries); recorded; and the classes of every entry it
+    /// returns carried by the run from then on.
+    pub fn context_call(
+        &self,
+        component: &str,
+        call: ContextCall,
+    ) -> wasmtime::Result<ContextAnswer> {
+        let recorded = match &self.replay {
+            Some(r) => r.context(&call)?,
+            None => Answer::Live,
+        };
+        // A run whose planner is granted no namespace at all has nothing
+        // to record: every call is refused alike, live or replayed (and
+        // its recording keeps the steps it had before context calls were
+        // recorded).
+        let mut recorded_step = self
+            .context
+            .as_ref()
+            .is_some_and(super::context::ContextAccess::grants_anything);
+        let answer = match recorded {
+            Answer::Recorded(answer) => {
+                recorded_step = true;
+                answer
+            }
+            Answer::Live => {
+                let classes: Vec<String> = self
+                    .residency
+                    .as_ref()
+                    .map(|g| g.classes().into_iter().collect())
+                    .unwrap_or_default();
+                let answer = call.run(self.context.as_ref(), component, &classes);
+                if let (None, Err(ContextFailure::Denied(d))) = (&self.context, &answer) {
+                    self.record_denial(d);
+                }
+                answer
+            }
+        };
+        if let Some(guard) = &self.residency {
+            guard.carry(classes_of(&answer));
+        }
+        self.observer.event(RunEvent::Context {
+            depth: self.depth,
+            call: &call,
+            result: &answer,
+        });
+        if recorded_step {
+            self.record(|| Exchange::Context {
+                call,
+                answer: answer.clone(),
+            });
+        }
+        Ok(answer)
     }
 
     /// Where the next model request goes under the residency policy: the

@@ -32,8 +32,10 @@ fn listed(list: &[String], namespace: &str) -> bool {
 }
 
 /// A context operation that did not happen, as the guest sees it (the
-/// `context-error` of `wit/context.wit`). Nothing was written.
-#[derive(Debug, Clone)]
+/// `context-error` of `wit/context.wit`). Nothing was written. Kept in a
+/// run's recording as the planner was answered.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ContextFailure {
     /// The grant (or the org policy) does not allow it.
     Denied(Denial),
@@ -117,6 +119,12 @@ impl ContextAccess {
         }
     }
 
+    /// Whether the grant names any namespace (if not, every call is
+    /// refused).
+    pub fn grants_anything(&self) -> bool {
+        !self.grant.read.is_empty() || !self.grant.write.is_empty()
+    }
+
     /// Refuses `namespace` for `write` (or read) access, saying why.
     fn check(&self, namespace: &str, write: bool) -> Result<(), ContextFailure> {
         let deny = |reason: String| {
@@ -183,7 +191,7 @@ impl ContextAccess {
     }
 
     /// Stores `value` under `key` in `namespace`, expiring after `ttl` if
-    /// given; audited.
+    /// given; audited. The entry carries no data classes.
     pub fn put(
         &self,
         namespace: &str,
@@ -192,9 +200,26 @@ impl ContextAccess {
         value: &str,
         ttl: Option<Duration>,
     ) -> Result<PutReceipt, ContextFailure> {
+        self.put_labelled(namespace, key, kind, value, ttl, &[])
+    }
+
+    /// [`ContextAccess::put`] of an entry labelled with `classes`: the
+    /// data classes the writing run carries (a later run that reads the
+    /// entry carries them too; see [`super::residency`]).
+    pub fn put_labelled(
+        &self,
+        namespace: &str,
+        key: &str,
+        kind: EntryKind,
+        value: &str,
+        ttl: Option<Duration>,
+        classes: &[String],
+    ) -> Result<PutReceipt, ContextFailure> {
         self.check(namespace, true)?;
         let expires = ttl.map(warden_agent::context_store::expiry_after);
-        let receipt = self.store.put(namespace, key, kind, value, expires)?;
+        let receipt = self
+            .store
+            .put_labelled(namespace, key, kind, value, expires, classes)?;
         self.audit.record_context_write(&self.component, &receipt);
         Ok(receipt)
     }

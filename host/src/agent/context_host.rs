@@ -1,17 +1,16 @@
 //! The host side of the `context` import (`wit/context.wit`): a planner's
-//! calls go to the [`ContextAccess`] its run's broker holds, which checks
-//! the planner's context grant under the org policy and audits every write.
+//! calls go to its run's broker ([`super::Broker::context_call`]), which
+//! checks the planner's context grant under the org policy, audits every
+//! write, records the call and carries the data classes of what it read.
 //! A run without context access answers every call with a typed denial.
-
-use std::time::Duration;
 
 use warden_agent::{ContextEntry, EntryKind};
 
-use super::context::{ContextAccess, ContextFailure};
+use super::context::ContextFailure;
+use super::context_call::ContextCall;
 use crate::bindings::planner_context::warden::plugin::context::{
     self as wit, ContextError, Entry, EntryKind as WitKind,
 };
-use crate::bindings::{Capability, Denial};
 use crate::sandbox::SandboxState;
 
 fn entry_to_wit(e: ContextEntry) -> Entry {
@@ -43,34 +42,31 @@ fn error_to_wit(f: ContextFailure) -> ContextError {
 }
 
 impl SandboxState {
-    /// The context access of the planner's run, or the denial it gets
-    /// when the run has none (recorded like any denial).
-    fn context_access(
+    /// Hands `call` to the broker of the planner's run (which checks the
+    /// grant, records the call and, in a replay, answers it from the
+    /// recording).
+    fn context_call(
         &self,
-        namespace: &str,
-    ) -> wasmtime::Result<Result<ContextAccess, ContextError>> {
+        call: ContextCall,
+    ) -> wasmtime::Result<Result<Vec<Entry>, ContextError>> {
         let broker = self.broker.clone().ok_or_else(|| {
             wasmtime::Error::msg(format!(
                 "`{}` called the context interface, but it is not running as a planner",
                 self.component()
             ))
         })?;
-        Ok(match broker.context() {
-            Some(access) => Ok(access.clone()),
-            None => {
-                let denial = Denial {
-                    capability: Capability::Component,
-                    target: format!("context:{namespace}"),
-                    reason: format!(
-                        "`{}` is not granted the shared context in this run",
-                        self.component()
-                    ),
-                };
-                broker.record_denial(&denial);
-                Err(ContextError::Denied(denial))
-            }
-        })
+        Ok(broker
+            .context_call(self.component(), call)?
+            .map(|entries| entries.into_iter().map(entry_to_wit).collect())
+            .map_err(error_to_wit))
     }
+}
+
+fn one(entries: Vec<Entry>) -> Result<Entry, ContextError> {
+    entries
+        .into_iter()
+        .next()
+        .ok_or_else(|| ContextError::Failed("the host answered `get` with no entry".into()))
 }
 
 impl wit::Host for SandboxState {
@@ -79,11 +75,9 @@ impl wit::Host for SandboxState {
         namespace: String,
         key: String,
     ) -> wasmtime::Result<Result<Entry, ContextError>> {
-        Ok(self.context_access(&namespace)?.and_then(|a| {
-            a.require(&namespace, &key)
-                .map(entry_to_wit)
-                .map_err(error_to_wit)
-        }))
+        Ok(self
+            .context_call(ContextCall::Get { namespace, key })?
+            .and_then(one))
     }
 
     fn put(
@@ -99,17 +93,15 @@ impl wit::Host for SandboxState {
             WitKind::Fact => EntryKind::Fact,
             WitKind::Kv => EntryKind::Kv,
         };
-        Ok(self.context_access(&namespace)?.and_then(|a| {
-            a.put(
-                &namespace,
-                &key,
+        Ok(self
+            .context_call(ContextCall::Put {
+                namespace,
+                key,
                 kind,
-                &value,
-                ttl_ms.map(Duration::from_millis),
-            )
-            .map(|_| ())
-            .map_err(error_to_wit)
-        }))
+                value,
+                ttl_ms,
+            })?
+            .map(|_| ()))
     }
 
     fn delete(
@@ -118,18 +110,14 @@ impl wit::Host for SandboxState {
         key: String,
     ) -> wasmtime::Result<Result<(), ContextError>> {
         Ok(self
-            .context_access(&namespace)?
-            .and_then(|a| a.remove(&namespace, &key).map_err(error_to_wit)))
+            .context_call(ContextCall::Delete { namespace, key })?
+            .map(|_| ()))
     }
 
     fn list_entries(
         &mut self,
         namespace: String,
     ) -> wasmtime::Result<Result<Vec<Entry>, ContextError>> {
-        Ok(self.context_access(&namespace)?.and_then(|a| {
-            a.list(&namespace)
-                .map(|entries| entries.into_iter().map(entry_to_wit).collect())
-                .map_err(error_to_wit)
-        }))
+        self.context_call(ContextCall::List { namespace })
     }
 }

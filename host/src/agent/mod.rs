@@ -11,6 +11,7 @@
 //! - [`recording`]: every input the planner consumed, hash-chained.
 //! - [`replay`]: answer a planner from a recording, and find where it diverges.
 //! - [`context`]: the shared context store, under each component's context grant.
+//! - [`context_call`]: a planner's context request: labelled, recorded, replayed.
 //! - [`residency`]: which model may see a request (data residency).
 //! - [`compaction`]: a resumed session's old turns summarised on the model path.
 //! - [`local_server`]: find a local model server; grant a loopback endpoint.
@@ -18,6 +19,7 @@
 pub mod broker;
 pub mod compaction;
 pub mod context;
+pub mod context_call;
 mod context_host;
 pub mod loaded;
 pub mod local_server;
@@ -33,6 +35,7 @@ mod worktree;
 
 pub use broker::{AgentLimits, AgentTool, Broker, BrokerParts, DelegationConfig, RunUsage};
 pub use context::{ContextAccess, ContextFailure, ContextGrant};
+pub use context_call::{ContextAnswer, ContextCall};
 pub use model::{ModelComponent, ModelReply};
 pub use observer::{NoObserver, RunEvent, RunObserver};
 pub use planner::PlannerComponent;

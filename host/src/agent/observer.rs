@@ -60,6 +60,15 @@ pub enum RunEvent<'a> {
         /// What was refused.
         denial: &'a Denial,
     },
+    /// A shared-context request was answered (or refused).
+    Context {
+        /// 0 for the manager, 1 for an executor.
+        depth: u32,
+        /// The request.
+        call: &'a super::context_call::ContextCall,
+        /// The entries it returned, or why it did not happen.
+        result: &'a super::context_call::ContextAnswer,
+    },
     /// An executor finished.
     Delegation {
         /// The delegating agent's depth.

@@ -9,7 +9,8 @@
 //! - one *exchange* per step: each model completion as the provider
 //!   returned it (after the host's secret redaction), each `call-tools`
 //!   request with every result or typed error as the model saw it, each
-//!   delegation with its executors' outcomes;
+//!   delegation with its executors' outcomes, each shared-context request
+//!   with the entries (and their data classes) or the error it returned;
 //! - an `end` line with the run's answer or error.
 //!
 //! Not recorded: the planner's WASI clock readings and random bytes. The
@@ -247,6 +248,14 @@ pub enum Exchange {
         /// Each executor's outcome.
         answer: Vec<Result<Outcome, RunError>>,
     },
+    /// A `context` request (`get`, `list-entries`, `put`, `delete`).
+    Context {
+        /// The request, as the planner made it.
+        call: super::context_call::ContextCall,
+        /// The entries it returned (with their data classes), or the
+        /// typed error the planner got.
+        answer: super::context_call::ContextAnswer,
+    },
     /// How the run ended (the last line).
     End {
         /// The planner's answer, if it returned one.
@@ -263,6 +272,7 @@ impl Exchange {
             Exchange::Complete { .. } => "complete",
             Exchange::CallTools { .. } => "call-tools",
             Exchange::Delegate { .. } => "delegate",
+            Exchange::Context { .. } => "context",
             Exchange::End { .. } => "end",
         }
     }

@@ -17,6 +17,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
+use super::context_call::ContextCall;
 use super::recording::{Exchange, Recording};
 use crate::bindings::ToolError;
 use crate::bindings::planner::warden::plugin::chat::{
@@ -279,6 +280,31 @@ impl Replayer {
         })
     }
 
+    /// A `context` request: the recorded answer if `call` is the recorded
+    /// request. A recording made before context requests were recorded
+    /// (it holds none) answers none of them: they run as they did then.
+    pub(crate) fn context(
+        &self,
+        call: &ContextCall,
+    ) -> wasmtime::Result<Answer<super::context_call::ContextAnswer>> {
+        let recorded_any = self
+            .recording
+            .steps()
+            .iter()
+            .any(|x| matches!(x, Exchange::Context { .. }));
+        if !recorded_any {
+            return Ok(Answer::Live);
+        }
+        let taken = self.take("context", "the context request", call, |x| match x {
+            Exchange::Context { call, .. } => serde_json::to_value(call).ok(),
+            _ => None,
+        })?;
+        Ok(match taken {
+            Some((_, Exchange::Context { answer, .. })) => Answer::Recorded(answer),
+            _ => Answer::Live,
+        })
+    }
+
     /// After the planner returned: the run must have used every recorded
     /// step and ended with the recorded answer. Returns the steps
     /// reproduced, or the divergence (also the one a broker call found).
@@ -386,6 +412,7 @@ pub fn line_diff(old: &str, new: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -403,5 +430,83 @@ mod tests {
         assert!(d.contains("- 20\n+ twenty\n"), "{d}");
         assert!(d.contains("…"), "{d}");
         assert!(!d.contains("  5\n"), "{d}");
+    }
+
+    fn recording_with(steps: &[Exchange]) -> (tempfile::TempDir, Recording) {
+        use super::super::recording::{RecordedLimits, Recorder, RecordingHeader, WIT_PACKAGE};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("r.jsonl");
+        let header = RecordingHeader {
+            format: super::super::recording::RECORDING_FORMAT,
+            wit: WIT_PACKAGE.into(),
+            session: "s".into(),
+            task: "t".into(),
+            planner: "planner".into(),
+            components: Default::default(),
+            tools: Vec::new(),
+            history: Vec::new(),
+            skills: Vec::new(),
+            limits: RecordedLimits {
+                max_turns: 3,
+                max_tool_calls: 3,
+                token_budget: 100,
+                wall_clock_ms: 1000,
+                max_parallel_tools: 1,
+            },
+            setup: Default::default(),
+            parent: None,
+        };
+        let r =
+            Recorder::create(&path, &header, crate::secret::Redactor::default()).expect("create");
+        for step in steps {
+            r.record(step);
+        }
+        r.finish(Some("done".into()), None).expect("finish");
+        let recording = Recording::load(&path).expect("load");
+        (dir, recording)
+    }
+
+    fn list(namespace: &str) -> ContextCall {
+        ContextCall::List {
+            namespace: namespace.into(),
+        }
+    }
+
+    #[test]
+    fn a_recorded_context_call_is_answered_from_the_recording_with_its_classes() {
+        let entry: warden_agent::ContextEntry = serde_json::from_value(serde_json::json!({
+            "namespace": "workspace", "key": "k", "kind": "note", "value": "recalled",
+            "updated": "2026-01-01T00:00:00Z", "classes": ["restricted"],
+        }))
+        .expect("an entry");
+        let (_dir, recording) = recording_with(&[Exchange::Context {
+            call: list("workspace"),
+            answer: Ok(vec![entry.clone()]),
+        }]);
+        let replayer = Replayer::new(recording.clone(), ReplayMode::Offline);
+        match replayer
+            .context(&list("workspace"))
+            .expect("the recorded call")
+        {
+            Answer::Recorded(Ok(entries)) => assert_eq!(entries, [entry]),
+            _ => panic!("answered from the recording"),
+        }
+        // Another request than the recorded one diverges, naming it.
+        let replayer = Replayer::new(recording, ReplayMode::Offline);
+        assert!(replayer.context(&list("other")).is_err());
+        let d = replayer.divergence().expect("diverged");
+        assert_eq!(d.step, 1);
+        assert_eq!(d.what, "the context request");
+    }
+
+    #[test]
+    fn a_recording_without_context_calls_answers_them_as_before() {
+        let (_dir, recording) = recording_with(&[]);
+        let replayer = Replayer::new(recording, ReplayMode::Offline);
+        assert!(matches!(
+            replayer.context(&list("workspace")).expect("no divergence"),
+            Answer::Live
+        ));
+        assert_eq!(replayer.reproduced(), 0);
     }
 }

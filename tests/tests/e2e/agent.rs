@@ -70,7 +70,7 @@ struct Recorder(Mutex<Vec<String>>);
 impl RunObserver for Recorder {
     fn event(&self, event: RunEvent<'_>) {
         let line = match event {
-            RunEvent::ModelDelta { .. } => return,
+            RunEvent::ModelDelta { .. } | RunEvent::Context { .. } => return,
             RunEvent::Model { depth, result, .. } => {
                 format!(
                     "{depth} model {}",

@@ -13,12 +13,12 @@ use warden_tests::chat::{ChatServer, Reply};
 use super::world::World;
 
 /// How the planner introduces recalled notes (planner-core's `NOTES_HEADER`).
-const NOTES_HEADER: &str = "Notes earlier sessions of this workspace stored";
+pub(super) const NOTES_HEADER: &str = "Notes earlier sessions of this workspace stored";
 
 impl World {
     /// Writes `agent.toml`: the built-in parts, `server` as the model, and
     /// `context` as the `[context]` table (none if empty).
-    fn context_agent(&self, server: &ChatServer, context: &str) {
+    pub(super) fn context_agent(&self, server: &ChatServer, context: &str) {
         std::fs::write(
             self.workspace().join("agent.toml"),
             format!(
@@ -32,7 +32,7 @@ impl World {
     }
 
     /// `warden run TASK --json`, which must answer.
-    fn answered(&self, task: &str) -> Value {
+    pub(super) fn answered(&self, task: &str) -> Value {
         let out: Value = serde_json::from_str(&self.ok(&["run", task, "--json"])).expect("json");
         assert_eq!(out["ok"], true, "{out}");
         out
@@ -40,7 +40,7 @@ impl World {
 
     /// The directory of the shared-context namespace `ns` of the workspace:
     /// under warden's home, never in the workspace.
-    fn context_dir(&self, ns: &str) -> PathBuf {
+    pub(super) fn context_dir(&self, ns: &str) -> PathBuf {
         self.sessions_dir()
             .parent()
             .expect("workspace state dir")
@@ -50,7 +50,13 @@ impl World {
 
     /// Stores an entry the way the host does (one JSON file per key),
     /// standing in for an earlier session.
-    fn stored_entry(&self, ns: &str, key: &str, value: &str, expires: Option<&str>) -> PathBuf {
+    pub(super) fn stored_entry(
+        &self,
+        ns: &str,
+        key: &str,
+        value: &str,
+        expires: Option<&str>,
+    ) -> PathBuf {
         let dir = self.context_dir(ns);
         std::fs::create_dir_all(&dir).expect("mkdir");
         let mut entry = serde_json::json!({
@@ -73,7 +79,7 @@ impl World {
 }
 
 /// The system message of the `n`th request `server` received.
-fn system_of(server: &ChatServer, n: usize) -> String {
+pub(super) fn system_of(server: &ChatServer, n: usize) -> String {
     let requests = server.requests();
     requests[n]["messages"][0]["content"]
         .as_str()
@@ -223,4 +229,68 @@ fn a_full_namespace_refuses_the_note_and_loses_nothing() {
     let system = system_of(&server, 1);
     assert!(system.contains(&kept), "{system}");
     assert!(!system.contains("Answered anyway."), "{system}");
+}
+
+#[test]
+fn a_full_namespace_tells_the_user_and_what_to_do_and_the_note_fits_once_room_is_made() {
+    let w = World::new();
+    w.org_policy("[context]\nmax_namespace = \"64\"\n");
+    let kept = "K".repeat(60);
+    w.stored_entry("workspace", "earlier", &kept, None);
+    let server = ChatServer::scripted(vec![Reply::answer("Answered anyway.")]);
+    w.context_agent(&server, "[context]\nwrite = [\"workspace\"]");
+
+    // With --json, the refusal is in the result. (The note, ~45 bytes,
+    // fits an entry but not beside the 60 bytes already there.)
+    let out = w.answered("Task one");
+    let warnings = out["warnings"].to_string();
+    assert!(
+        warnings.contains("context namespace `workspace` is full")
+            && warnings.contains("nothing was written"),
+        "{out}"
+    );
+    // Without, on stderr, with what to do.
+    let run = w.run(&["run", "Task two"]);
+    assert_eq!(run.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(
+            "warning: the shared context was not changed: context namespace `workspace` is full"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: see what `workspace` holds with `warden context list workspace`"),
+        "{stderr}"
+    );
+    assert!(
+        w.audit_of("context-write").is_empty(),
+        "nothing was written"
+    );
+
+    // The user does what the hint says: the entry is listed, removed (and
+    // the removal audited), and the next run's note fits.
+    let listed: Value =
+        serde_json::from_str(&w.ok(&["context", "list", "workspace", "--json"])).expect("json");
+    assert_eq!(listed["entries"][0]["key"], "earlier", "{listed}");
+    assert_eq!(listed["entries"][0]["bytes"], 60, "{listed}");
+    let namespaces = w.ok(&["context", "list"]);
+    assert!(
+        namespaces.contains("workspace\t1 entries\t60 bytes"),
+        "{namespaces}"
+    );
+    w.ok(&["context", "rm", "workspace", "earlier"]);
+    let removals = w.audit_of("context-write");
+    assert_eq!(removals.len(), 1, "{removals:?}");
+    assert_eq!(removals[0]["event"]["removed"], true, "{removals:?}");
+    w.fails(
+        &["context", "rm", "workspace", "earlier"],
+        "no entry `earlier`",
+    );
+
+    let out = w.answered("A short one");
+    assert!(out.get("warnings").is_none(), "{out}");
+    let listed: Value =
+        serde_json::from_str(&w.ok(&["context", "list", "workspace", "--json"])).expect("json");
+    assert_eq!(listed["entries"][0]["key"], "task: A short one", "{listed}");
 }

@@ -51,6 +51,10 @@ mod policy_suggest;
 mod record;
 #[path = "e2e/registry.rs"]
 mod registry;
+#[path = "e2e/remote_hostile.rs"]
+mod remote_hostile;
+#[path = "e2e/remote_secrets.rs"]
+mod remote_secrets;
 #[path = "e2e/remote_servers.rs"]
 mod remote_servers;
 #[path = "e2e/replay.rs"]

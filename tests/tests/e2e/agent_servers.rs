@@ -116,7 +116,7 @@ allow = ["echo"]
 /// `agent.toml` naming a server by URL, `[servers.NAME] url = …`.
 fn remote_agent(w: &super::remote_servers::World, name: &str, url: &str) {
     std::fs::write(
-        w.path("agent.toml"),
+        w.workspace().join("agent.toml"),
         format!(
             r#"
 name = "tester"
@@ -187,7 +187,7 @@ fn an_agents_remote_server_outside_its_grant_or_the_org_policy_is_never_connecte
 
     // Not granted: the run stops before the planner is asked anything.
     let stderr = w.fails(
-        &["run", "Add", "--endpoint", &model.base_url(), "--json"],
+        &["run", "Add", "--endpoint", &model.base_url()],
         4,
     );
     assert!(
@@ -209,7 +209,7 @@ fn an_agents_remote_server_outside_its_grant_or_the_org_policy_is_never_connecte
         super::remote_servers::OPEN_ORG
     ));
     let stderr = w.fails(
-        &["run", "Add", "--endpoint", &model.base_url(), "--json"],
+        &["run", "Add", "--endpoint", &model.base_url()],
         4,
     );
     assert!(

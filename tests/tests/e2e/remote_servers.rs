@@ -128,7 +128,14 @@ impl World {
             dir: tempfile::tempdir().expect("tempdir"),
         };
         std::fs::create_dir_all(w.path("home")).expect("mkdir");
+        std::fs::create_dir_all(w.workspace()).expect("mkdir");
         w
+    }
+
+    /// Where commands run (beside warden's home, not around it: `warden
+    /// run` grants its workspace).
+    pub(super) fn workspace(&self) -> PathBuf {
+        self.path("work")
     }
 
     pub(super) fn path(&self, rel: &str) -> PathBuf {
@@ -145,7 +152,7 @@ impl World {
             .args(args)
             .env("WARDEN_HOME", self.path("home"))
             .envs(env.iter().copied())
-            .current_dir(self.dir.path())
+            .current_dir(self.workspace())
             .output()
             .expect("warden runs")
     }

@@ -721,7 +721,7 @@ fn policy_suggest_says_a_commands_use_is_unobserved_and_claims_nothing_unused() 
     let dir = format!("{}:ro", repo.display());
     // Granted in grants.toml, and used by the call below (git reads the
     // repository), though nothing can see it do so.
-    let granted = w.run(&["grant", "command:git_status", "dir", &dir]);
+    let granted = w.run(&["grant", "command:git-status", "dir", &dir]);
     assert!(granted.status.success());
     w.ok(&[
         "tool",

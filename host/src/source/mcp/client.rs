@@ -192,6 +192,12 @@ impl McpServer {
     ) -> Result<T, CallError> {
         match tokio::time::timeout(grant.limits.timeout, work).await {
             Ok(Ok(v)) => Ok(v),
+            // A flood cut the connection mid-message: what is left of it
+            // cannot be trusted, so the server is started afresh.
+            Ok(Err(e @ CallError::InvalidOutput { .. })) => {
+                self.stop(true).await;
+                Err(e)
+            }
             Ok(Err(e)) => {
                 self.stop_if_dead().await;
                 Err(e)

@@ -174,8 +174,7 @@ pub fn suggest(
     uses.iter()
         .map(|(component, u)| {
             let (capabilities, mut skipped) = capabilities_for(&u.usage);
-            let unobserved =
-                is_process_subject(component) && u.calls > 0 && u.usage.is_empty();
+            let unobserved = is_process_subject(component) && u.calls > 0 && u.usage.is_empty();
             let unused = if unobserved {
                 skipped.push(UNOBSERVED.to_string());
                 Vec::new()

@@ -111,12 +111,17 @@ impl ServerSecret {
     /// Why it cannot be used, if it cannot.
     fn problem(&self) -> Option<String> {
         if !warden_policy::request::is_var_name(&self.name) {
-            return Some("a secret's name is letters, digits and `_`, not starting with a digit".into());
+            return Some(
+                "a secret's name is letters, digits and `_`, not starting with a digit".into(),
+            );
         }
         if http::HeaderName::try_from(self.header.as_str()).is_err() {
             return Some(format!("`{}` is not a header name", self.header));
         }
-        if RESERVED_HEADERS.iter().any(|h| self.header.eq_ignore_ascii_case(h)) {
+        if RESERVED_HEADERS
+            .iter()
+            .any(|h| self.header.eq_ignore_ascii_case(h))
+        {
             return Some(format!("warden sets the `{}` header itself", self.header));
         }
         if !self.value_format().contains("{}") {

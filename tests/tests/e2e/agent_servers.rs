@@ -186,10 +186,7 @@ fn an_agents_remote_server_outside_its_grant_or_the_org_policy_is_never_connecte
     let model = ChatServer::scripted(vec![Reply::answer("unused")]);
 
     // Not granted: the run stops before the planner is asked anything.
-    let stderr = w.fails(
-        &["run", "Add", "--endpoint", &model.base_url()],
-        4,
-    );
+    let stderr = w.fails(&["run", "Add", "--endpoint", &model.base_url()], 4);
     assert!(
         stderr.contains("cannot list the tools of server `remote`")
             && stderr.contains(&format!("127.0.0.1:{}", target.port())),
@@ -208,10 +205,7 @@ fn an_agents_remote_server_outside_its_grant_or_the_org_policy_is_never_connecte
         "{}\n[remote-servers]\nallow = [\"https://mcp.example.com/*\"]\n",
         super::remote_servers::OPEN_ORG
     ));
-    let stderr = w.fails(
-        &["run", "Add", "--endpoint", &model.base_url()],
-        4,
-    );
+    let stderr = w.fails(&["run", "Add", "--endpoint", &model.base_url()], 4);
     assert!(
         stderr.contains("allows only these remote MCP servers"),
         "{stderr}"

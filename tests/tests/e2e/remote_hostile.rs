@@ -142,7 +142,12 @@ fn respond(out: &mut TcpStream, status: &str, extra_headers: &str, body: Option<
 
 /// Answers a tool call with the tool's attack.
 fn attack(out: &mut TcpStream, call: &Value, redirect_to: u16) -> bool {
-    let content = |text: &str| reply(call, json!({ "content": [{ "type": "text", "text": text }] }));
+    let content = |text: &str| {
+        reply(
+            call,
+            json!({ "content": [{ "type": "text", "text": text }] }),
+        )
+    };
     match call["params"]["name"].as_str().unwrap_or_default() {
         "hang" => {
             // An event stream that never sends an event nor ends.

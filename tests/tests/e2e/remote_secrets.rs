@@ -234,7 +234,11 @@ fn a_granted_secret_reaches_the_server_in_its_header_and_nowhere_else() {
     assert!(requests.len() >= 3, "{requests:?}");
     for request in &requests {
         let headers = request["headers"].as_object().expect("headers");
-        assert_eq!(headers.get("x-api-key"), Some(&Value::from(VALUE)), "{request}");
+        assert_eq!(
+            headers.get("x-api-key"),
+            Some(&Value::from(VALUE)),
+            "{request}"
+        );
         for (name, value) in headers {
             if name != "x-api-key" {
                 assert!(
@@ -251,7 +255,12 @@ fn a_granted_secret_reaches_the_server_in_its_header_and_nowhere_else() {
     let outcomes: Vec<String> = w
         .calls_of("server:keyed")
         .iter()
-        .map(|r| r["event"]["outcome"].as_str().unwrap_or_default().to_string())
+        .map(|r| {
+            r["event"]["outcome"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect();
     assert_eq!(outcomes, ["denied", "denied", "ok", "ok"], "{outcomes:?}");
     for (path, text) in every_file(&w.path("home")) {
@@ -259,6 +268,22 @@ fn a_granted_secret_reaches_the_server_in_its_header_and_nowhere_else() {
     }
     let verified = w.run(&["audit", "verify"]);
     assert!(verified.status.success());
+
+    // `policy suggest` learns the remote server's grant from the audit
+    // log: its URL's origin and the secret sent there, no value; the
+    // refusals listed apart.
+    let suggested = w.ok(&["policy", "suggest", "--audit", "--since", "1h", "--json"]);
+    let keyed = &suggested["components"]["server:keyed"];
+    let grants = keyed["grants"].to_string();
+    assert!(
+        grants.contains(&format!("network {origin}")) && grants.contains(&secret),
+        "{suggested:#}"
+    );
+    assert!(
+        keyed["denied"].to_string().contains(&secret),
+        "{suggested:#}"
+    );
+    assert!(!suggested.to_string().contains(VALUE));
 }
 
 #[test]
@@ -332,5 +357,8 @@ fn a_declared_secret_the_grant_lacks_refuses_the_server_and_sends_none() {
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("sets the `mcp-session-id` header itself"), "{stderr}");
+    assert!(
+        stderr.contains("sets the `mcp-session-id` header itself"),
+        "{stderr}"
+    );
 }

@@ -738,7 +738,9 @@ fn policy_suggest_says_a_commands_use_is_unobserved_and_claims_nothing_unused() 
     // Not reported unused: its use is not observed, not absent.
     assert_eq!(command["unused"], serde_json::json!([]), "{out:#}");
     assert!(
-        command["skipped"].to_string().contains("used nothing observable"),
+        command["skipped"]
+            .to_string()
+            .contains("used nothing observable"),
         "{out:#}"
     );
 }

@@ -36,8 +36,8 @@ use crate::grant::Grant;
 use crate::net::{DenialLog, NetworkPolicy};
 use crate::outbound::Target;
 use crate::secret::SecretGrant;
-use crate::usage::UsageLog;
 use crate::source::servers::{ServerSecret, ServerUrl, parse_url};
+use crate::usage::UsageLog;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const LAST_EVENT_HEADER: &str = "last-event-id";

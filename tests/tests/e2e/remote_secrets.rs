@@ -331,6 +331,13 @@ fn a_declared_secret_the_grant_lacks_refuses_the_server_and_sends_none() {
     assert!(text.contains("OTHER_KEY"), "{text}");
     assert!(!text.contains(VALUE), "{text}");
     assert!(server.requests().is_empty(), "{:?}", server.requests());
+    // `policy explain` says what the server needs and what is missing.
+    let explain = w.run(&["policy", "explain", "server:two-keys"]);
+    let text = String::from_utf8_lossy(&explain.stdout);
+    assert!(
+        text.contains("needs    secret OTHER_KEY in the `x-other` header: not granted"),
+        "{text}"
+    );
 
     // A stdio server is given env vars, not secrets: the declaration is
     // refused when added.

@@ -276,11 +276,18 @@ fn a_granted_secret_reaches_the_server_in_its_header_and_nowhere_else() {
     let keyed = &suggested["components"]["server:keyed"];
     let grants = keyed["grants"].to_string();
     assert!(
-        grants.contains(&format!("network {origin}")) && grants.contains(&secret),
+        grants.contains(&format!("network {origin}"))
+            && grants.contains(&format!("secret API_KEY for {origin}")),
         "{suggested:#}"
     );
     assert!(
         keyed["denied"].to_string().contains(&secret),
+        "{suggested:#}"
+    );
+    assert!(
+        suggested["grants_toml"]
+            .as_str()
+            .is_some_and(|t| t.contains(&format!("secrets = [\"{secret}\"]"))),
         "{suggested:#}"
     );
     assert!(!suggested.to_string().contains(VALUE));

@@ -51,6 +51,26 @@ pub fn lines(source: &ToolSource, grant: &EffectiveGrant, org: Option<&OrgPolicy
              granted secrets for its host are sent by warden"
                 .into(),
         );
+        if let ToolSource::McpServer(server) = source {
+            for secret in &server.declaration().secrets {
+                let granted = grant
+                    .secrets()
+                    .iter()
+                    .filter(|g| warden_policy::rules::secret_name(g) == secret.name)
+                    .map(String::as_str)
+                    .collect::<Vec<_>>();
+                lines.push(format!(
+                    "needs    secret {} in the `{}` header: {}",
+                    secret.name,
+                    secret.header,
+                    if granted.is_empty() {
+                        "not granted (the server is refused until it is)".to_string()
+                    } else {
+                        format!("granted as {}", granted.join(", "))
+                    }
+                ));
+            }
+        }
         lines.push(
             "n/a      memory, fuel, stack, processes, kernel confinement: nothing runs locally"
                 .into(),

@@ -149,6 +149,11 @@ fn for_denial(err: &CallError) -> Vec<String> {
         Capability::Environment => vec![format!(
             "pass --env {target} for this call; for every call: warden grant {subject} env {target}"
         )],
+        // A server's declared secret: the target is `NAME@ORIGIN`.
+        Capability::Secret if target.contains('@') => vec![format!(
+            "pass --secret {target} for this call (its value from the environment or the secrets \
+             file); for every call: warden grant {subject} secret {target}"
+        )],
         Capability::Secret | Capability::Component => Vec::new(),
     }
 }

@@ -144,6 +144,9 @@ impl SuggestArgs {
         let mut uses: BTreeMap<String, ComponentUse> = BTreeMap::new();
         let mut add = |u: &RecordedUse| {
             let entry = uses.entry(policy_name(&u.component)).or_default();
+            if u.component.starts_with("server:") || u.component.starts_with("command:") {
+                entry.calls += 1;
+            }
             entry.add_usage(&u.usage);
             for d in &u.denied {
                 entry.add_denial(d.clone());
@@ -173,6 +176,13 @@ fn from_audit(
     for record in export.by_ref() {
         let record = record.context("cannot read the audit log")?;
         match record.event {
+            // A server's or command's calls, so that one whose use was not
+            // observed is reported as such (see `warden::suggest::UNOBSERVED`).
+            AuditEvent::Call { component, .. }
+                if component.starts_with("server:") || component.starts_with("command:") =>
+            {
+                uses.entry(component).or_default().calls += 1;
+            }
             AuditEvent::Used {
                 component, usage, ..
             } => uses

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use warden::source::servers::{ServerDecl, ServersFile, subject_name};
+use warden::source::servers::{ServerDecl, ServerSecret, ServersFile, subject_name};
 
 use super::exit;
 use super::output;
@@ -41,6 +41,12 @@ pub struct AddArgs {
     /// The URL of a streamable HTTP server (`http://…/mcp`, `https://…/mcp`).
     #[arg(long, value_name = "URL", conflicts_with = "command")]
     url: Option<String>,
+    /// A secret the URL's server needs (repeatable): sent by warden as
+    /// `Authorization: Bearer VALUE`, or with `=HEADER` as that header's
+    /// value; it must also be granted (`warden grant server:NAME secret
+    /// NAME@URL`).
+    #[arg(long, value_name = "NAME[=HEADER]", requires = "url")]
+    secret: Vec<String>,
     /// The command that starts the server (no shell), after `--`.
     #[arg(last = true, required_unless_present = "url", value_name = "COMMAND")]
     command: Vec<String>,
@@ -98,6 +104,14 @@ fn add(args: AddArgs) -> anyhow::Result<ExitCode> {
         cwd: args.cwd,
         allow: (!args.allow.is_empty()).then_some(args.allow),
         deny: args.deny,
+        secrets: args
+            .secret
+            .iter()
+            .map(|s| match s.split_once('=') {
+                Some((name, header)) => ServerSecret::new(name, Some(header)),
+                None => ServerSecret::new(s, None),
+            })
+            .collect(),
     };
     file.add(&args.name, decl.clone())
         .with_context(|| format!("cannot add server `{}`", args.name))?;
@@ -153,6 +167,9 @@ fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
             }
             if !decl.deny.is_empty() {
                 println!("    deny: {}", decl.deny.join(", "));
+            }
+            for secret in &decl.secrets {
+                println!("    secret: {} in `{}`", secret.name, secret.header);
             }
         }
     }

@@ -37,6 +37,9 @@ pub struct ComponentUse {
     pub usage: Usage,
     /// Everything it was refused (each once, in the order first seen).
     pub denied: Vec<RecordedDenial>,
+    /// How many calls of an MCP server or a native command were seen
+    /// (components' calls are not counted: their use is always observed).
+    pub calls: u64,
 }
 
 impl ComponentUse {
@@ -147,16 +150,37 @@ fn net_rule(h: &HostUse) -> Result<NetRule, warden_policy::network::NetRuleError
     }
 }
 
+/// What `suggest` says of an MCP server or a command that was called but
+/// whose use of its grant was not observed.
+pub const UNOBSERVED: &str = "its calls used nothing observable: a stdio MCP server or a command \
+    runs as a confined process whose file, environment and network use the kernel enforces \
+    without reporting it (only a remote server's connections and secrets are observed), so no \
+    grant is suggested and none is reported unused; its refusals are listed";
+
+/// Whether `subject` runs as a process of its own (a server, a command)
+/// rather than a component.
+fn is_process_subject(subject: &str) -> bool {
+    subject.starts_with("server:") || subject.starts_with("command:")
+}
+
 /// Per component: the grants covering its use, what `grants` allows it
-/// that it never used, and what it was refused.
+/// that it never used, and what it was refused. An MCP server or command
+/// that was called but of whose use nothing was observed gets the note
+/// [`UNOBSERVED`] instead of grants and unused capabilities.
 pub fn suggest(
     uses: &BTreeMap<String, ComponentUse>,
     grants: &GrantsFile,
 ) -> BTreeMap<String, Suggestion> {
     uses.iter()
         .map(|(component, u)| {
-            let (capabilities, skipped) = capabilities_for(&u.usage);
-            let unused = unused(component, &u.usage, grants);
+            let (capabilities, mut skipped) = capabilities_for(&u.usage);
+            let unobserved = is_process_subject(component) && u.calls > 0 && u.usage.is_empty();
+            let unused = if unobserved {
+                skipped.push(UNOBSERVED.to_string());
+                Vec::new()
+            } else {
+                unused(component, &u.usage, grants)
+            };
             let suggestion = Suggestion {
                 grants: capabilities.iter().map(ToString::to_string).collect(),
                 unused,

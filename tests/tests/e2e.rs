@@ -59,6 +59,12 @@ mod policy_suggest;
 mod record;
 #[path = "e2e/registry.rs"]
 mod registry;
+#[path = "e2e/remote_events.rs"]
+mod remote_events;
+#[path = "e2e/remote_hostile.rs"]
+mod remote_hostile;
+#[path = "e2e/remote_secrets.rs"]
+mod remote_secrets;
 #[path = "e2e/remote_servers.rs"]
 mod remote_servers;
 #[path = "e2e/replay.rs"]

@@ -11,6 +11,8 @@
 //!
 //! [servers.remote]
 //! url = "https://mcp.example.com/mcp"   # a streamable HTTP server
+//! # the secrets it needs, each sent by warden in its header
+//! secrets = [{ name = "API_KEY", header = "x-api-key" }]
 //! ```
 //!
 //! A URL is a network capability like a component's: the grant of
@@ -28,7 +30,7 @@ use serde::{Deserialize, Serialize};
 pub const FILE_NAME: &str = "servers.toml";
 
 /// How one MCP server is reached and which of its tools may be used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerDecl {
     /// The command that starts a stdio server: program, then arguments.
@@ -46,6 +48,87 @@ pub struct ServerDecl {
     /// These tools may never be listed or called.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deny: Vec<String>,
+    /// The secrets a streamable HTTP server needs: each must be granted to
+    /// `server:NAME` for the server's URL, or nothing is connected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<ServerSecret>,
+}
+
+/// A secret a streamable HTTP server needs, and the header warden sends it
+/// in (the value never leaves the host otherwise; see [`crate::secret`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSecret {
+    /// The secret's name, as granted (`--secret NAME@URL`).
+    pub name: String,
+    /// The request header it is sent in (default `authorization`).
+    #[serde(default = "default_secret_header")]
+    pub header: String,
+    /// The header's value, `{}` standing for the secret (default
+    /// `Bearer {}` in `authorization`, `{}` in any other header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+}
+
+fn default_secret_header() -> String {
+    "authorization".into()
+}
+
+/// Headers warden itself sets on a request to a server: a secret may not
+/// replace them.
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "accept",
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "last-event-id",
+];
+
+impl ServerSecret {
+    /// A secret sent in `header` (`authorization` as `Bearer VALUE`,
+    /// any other header as the bare value).
+    pub fn new(name: &str, header: Option<&str>) -> ServerSecret {
+        ServerSecret {
+            name: name.to_string(),
+            header: header.map_or_else(default_secret_header, str::to_ascii_lowercase),
+            format: None,
+        }
+    }
+
+    /// The header value's template, `{}` standing for the secret.
+    pub fn value_format(&self) -> &str {
+        match &self.format {
+            Some(f) => f,
+            None if self.header.eq_ignore_ascii_case("authorization") => "Bearer {}",
+            None => "{}",
+        }
+    }
+
+    /// Why it cannot be used, if it cannot.
+    fn problem(&self) -> Option<String> {
+        if !warden_policy::request::is_var_name(&self.name) {
+            return Some(
+                "a secret's name is letters, digits and `_`, not starting with a digit".into(),
+            );
+        }
+        if http::HeaderName::try_from(self.header.as_str()).is_err() {
+            return Some(format!("`{}` is not a header name", self.header));
+        }
+        if RESERVED_HEADERS
+            .iter()
+            .any(|h| self.header.eq_ignore_ascii_case(h))
+        {
+            return Some(format!("warden sets the `{}` header itself", self.header));
+        }
+        if !self.value_format().contains("{}") {
+            return Some("its format has no `{}` for the value".into());
+        }
+        None
+    }
 }
 
 impl ServerDecl {
@@ -110,6 +193,17 @@ pub enum ServersError {
         name: String,
         /// As given.
         url: String,
+        /// Why.
+        reason: String,
+    },
+    /// A secret a stdio server declares (it would get an env var instead),
+    /// or one that cannot be sent.
+    #[error("server `{name}` cannot be sent the secret `{secret}`: {reason}")]
+    Secret {
+        /// The server.
+        name: String,
+        /// The secret.
+        secret: String,
         /// Why.
         reason: String,
     },
@@ -211,6 +305,19 @@ fn check(name: &str, decl: &ServerDecl) -> Result<(), ServersError> {
             name: name.to_string(),
             reason: e.reason,
         })?;
+    for secret in &decl.secrets {
+        let reason = match &decl.url {
+            None => Some("only a server reached by URL is sent secrets".to_string()),
+            Some(_) => secret.problem(),
+        };
+        if let Some(reason) = reason {
+            return Err(ServersError::Secret {
+                name: name.to_string(),
+                secret: secret.name.clone(),
+                reason,
+            });
+        }
+    }
     if let Some(url) = &decl.url {
         if !decl.command.is_empty() {
             return Err(ServersError::CommandAndUrl {

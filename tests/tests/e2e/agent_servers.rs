@@ -112,3 +112,104 @@ allow = ["echo"]
     );
     w.ok(&["audit", "verify"]);
 }
+
+/// `agent.toml` naming a server by URL, `[servers.NAME] url = …`.
+fn remote_agent(w: &super::remote_servers::World, name: &str, url: &str) {
+    std::fs::write(
+        w.workspace().join("agent.toml"),
+        format!(
+            r#"
+name = "tester"
+planner = "warden:planner@^0.1"
+provider = "warden:openai-provider@^0.1"
+tools = []
+
+[servers.{name}]
+url = "{url}"
+allow = ["echo", "get-sum"]
+"#
+        ),
+    )
+    .expect("write agent.toml");
+}
+
+#[test]
+fn an_agents_remote_server_is_listed_called_and_audited_through_run() {
+    let root = match super::remote_servers::mcp_servers() {
+        Ok(r) => r,
+        Err(why) => return skip(Prerequisite::Node, "agent.toml remote servers", &why),
+    };
+    let everything = super::remote_servers::HttpEverything::start(&root);
+    let w = super::remote_servers::World::new();
+    remote_agent(&w, "remote", &everything.url());
+    let granted = w.run(&["grant", "server:remote", "network", &everything.grant()]);
+    assert!(
+        granted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&granted.stderr)
+    );
+
+    let model = ChatServer::scripted(vec![
+        Reply::tool_calls(&[("c1", "remote__get-sum", json!({"a": 19, "b": 23}))]),
+        Reply::answer("The sum is 42."),
+    ]);
+    let out = w.ok(&[
+        "run",
+        "Add 19 and 23",
+        "--endpoint",
+        &model.base_url(),
+        "--json",
+    ]);
+    assert_eq!(out["ok"], true, "{out}");
+    assert_eq!(out["answer"], "The sum is 42.");
+    let requests = model.requests();
+    let offered = requests[0]["tools"].to_string();
+    assert!(
+        offered.contains("remote__echo") && offered.contains("remote__get-sum"),
+        "{offered}"
+    );
+    assert!(!offered.contains("remote__get-env"), "{offered}");
+    let answered = requests[1]["messages"].to_string();
+    assert!(answered.contains("42"), "{answered}");
+    let calls = w.calls_of("server:remote");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0]["event"]["function"], "get-sum");
+    assert_eq!(calls[0]["event"]["outcome"], "ok");
+}
+
+#[test]
+fn an_agents_remote_server_outside_its_grant_or_the_org_policy_is_never_connected() {
+    let w = super::remote_servers::World::new();
+    let target = super::remote_servers::Untouched::new();
+    let url = format!("http://127.0.0.1:{}/mcp", target.port());
+    remote_agent(&w, "remote", &url);
+    let model = ChatServer::scripted(vec![Reply::answer("unused")]);
+
+    // Not granted: the run stops before the planner is asked anything.
+    let stderr = w.fails(&["run", "Add", "--endpoint", &model.base_url()], 4);
+    assert!(
+        stderr.contains("cannot list the tools of server `remote`")
+            && stderr.contains(&format!("127.0.0.1:{}", target.port())),
+        "{stderr}"
+    );
+    target.assert_untouched();
+
+    // Granted, but the org policy allows only other remote servers.
+    let host = format!("http://127.0.0.1:{}", target.port());
+    assert!(
+        w.run(&["grant", "server:remote", "network", &host])
+            .status
+            .success()
+    );
+    w.org(&format!(
+        "{}\n[remote-servers]\nallow = [\"https://mcp.example.com/*\"]\n",
+        super::remote_servers::OPEN_ORG
+    ));
+    let stderr = w.fails(&["run", "Add", "--endpoint", &model.base_url()], 4);
+    assert!(
+        stderr.contains("allows only these remote MCP servers"),
+        "{stderr}"
+    );
+    target.assert_untouched();
+    assert!(model.requests().is_empty(), "the model was asked");
+}

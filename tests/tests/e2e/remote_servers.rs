@@ -19,7 +19,7 @@ use warden_test_skip::{Prerequisite, skip};
 use super::cli::warden;
 
 /// The npm MCP servers' `node_modules` directory.
-fn mcp_servers() -> Result<PathBuf, String> {
+pub(super) fn mcp_servers() -> Result<PathBuf, String> {
     let root = std::env::var_os("WARDEN_TEST_MCP_SERVERS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/tmp/ci-mcp-servers"));
@@ -41,13 +41,13 @@ fn everything_script(root: &Path) -> PathBuf {
 
 /// server-everything over streamable HTTP on a free loopback port, killed
 /// on drop.
-struct HttpEverything {
+pub(super) struct HttpEverything {
     child: Child,
     port: u16,
 }
 
 impl HttpEverything {
-    fn start(root: &Path) -> HttpEverything {
+    pub(super) fn start(root: &Path) -> HttpEverything {
         let port = free_port();
         let child = std::process::Command::new("node")
             .arg(everything_script(root))
@@ -71,11 +71,11 @@ impl HttpEverything {
         server
     }
 
-    fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/mcp", self.port)
     }
 
-    fn grant(&self) -> String {
+    pub(super) fn grant(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 }
@@ -87,7 +87,7 @@ impl Drop for HttpEverything {
     }
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -95,20 +95,20 @@ fn free_port() -> u16 {
 }
 
 /// A listener of the test's own that must never be connected to.
-struct Untouched(TcpListener);
+pub(super) struct Untouched(TcpListener);
 
 impl Untouched {
-    fn new() -> Untouched {
+    pub(super) fn new() -> Untouched {
         let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
         l.set_nonblocking(true).expect("nonblocking");
         Untouched(l)
     }
 
-    fn port(&self) -> u16 {
+    pub(super) fn port(&self) -> u16 {
         self.0.local_addr().expect("addr").port()
     }
 
-    fn assert_untouched(&self) {
+    pub(super) fn assert_untouched(&self) {
         match self.0.accept() {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Ok((_, peer)) => panic!("something connected from {peer}"),
@@ -118,33 +118,46 @@ impl Untouched {
 }
 
 /// A warden home and the audit log.
-struct World {
+pub(super) struct World {
     dir: tempfile::TempDir,
 }
 
 impl World {
-    fn new() -> World {
+    pub(super) fn new() -> World {
         let w = World {
             dir: tempfile::tempdir().expect("tempdir"),
         };
         std::fs::create_dir_all(w.path("home")).expect("mkdir");
+        std::fs::create_dir_all(w.workspace()).expect("mkdir");
         w
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
+    /// Where commands run (beside warden's home, not around it: `warden
+    /// run` grants its workspace).
+    pub(super) fn workspace(&self) -> PathBuf {
+        self.path("work")
+    }
+
+    pub(super) fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(super) fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[])
+    }
+
+    /// `warden ARGS` with `env` set (e.g. secret values).
+    pub(super) fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         warden()
             .args(args)
             .env("WARDEN_HOME", self.path("home"))
-            .current_dir(self.dir.path())
+            .envs(env.iter().copied())
+            .current_dir(self.workspace())
             .output()
             .expect("warden runs")
     }
 
-    fn ok(&self, args: &[&str]) -> serde_json::Value {
+    pub(super) fn ok(&self, args: &[&str]) -> serde_json::Value {
         let out = self.run(args);
         assert!(
             out.status.success(),
@@ -154,14 +167,14 @@ impl World {
         serde_json::from_slice(&out.stdout).expect("JSON on stdout")
     }
 
-    fn fails(&self, args: &[&str], code: i32) -> String {
+    pub(super) fn fails(&self, args: &[&str], code: i32) -> String {
         let out = self.run(args);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
         stderr
     }
 
-    fn calls_of(&self, component: &str) -> Vec<serde_json::Value> {
+    pub(super) fn calls_of(&self, component: &str) -> Vec<serde_json::Value> {
         std::fs::read_to_string(self.path("home/audit.jsonl"))
             .unwrap_or_default()
             .lines()
@@ -171,7 +184,7 @@ impl World {
     }
 
     /// Signs `rules` with a fresh admin key, trusts it and installs it.
-    fn org(&self, rules: &str) {
+    pub(super) fn org(&self, rules: &str) {
         let key = self.path("admin.key");
         if !key.exists() {
             let out = self.ok(&[
@@ -213,7 +226,7 @@ impl World {
 
 /// An org policy that allows every directory, network destination,
 /// variable and secret: only its `[remote-servers]` table restricts.
-const OPEN_ORG: &str = r#"
+pub(super) const OPEN_ORG: &str = r#"
 [[rule]]
 component = "*"
 effect = "allow"

@@ -599,6 +599,7 @@ fn a_crashed_server_is_started_again_at_its_next_call() {
         cwd: None,
         allow: None,
         deny: Vec::new(),
+        secrets: Vec::new(),
     };
     let warden::resolve::Resolved::Source { source, .. } = warden::resolve::server("crashy", decl)
     else {
@@ -706,4 +707,40 @@ fn warden_mcp_serves_a_servers_tools_under_its_prefix_as_a_gateway() {
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0]["event"]["function"], "echo");
     assert_eq!(calls[0]["event"]["outcome"], "ok");
+}
+
+#[test]
+fn policy_suggest_says_a_commands_use_is_unobserved_and_claims_nothing_unused() {
+    if let Err(why) = landlock() {
+        return skip(Prerequisite::Confinement, "suggest for commands", &why);
+    }
+    let w = World::new();
+    let repo = w.path("repo");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("a.txt"), "one\n").expect("write");
+    let dir = format!("{}:ro", repo.display());
+    // Granted in grants.toml, and used by the call below (git reads the
+    // repository), though nothing can see it do so.
+    let granted = w.run(&["grant", "command:git-status", "dir", &dir]);
+    assert!(granted.status.success());
+    w.ok(&[
+        "tool",
+        "call",
+        "command:git_status",
+        "git_status",
+        "{}",
+        "--json",
+    ]);
+    let out = w.ok(&["policy", "suggest", "--audit", "--since", "1h", "--json"]);
+    let command = &out["components"]["command:git-status"];
+    assert!(command.is_object(), "{out:#}");
+    assert_eq!(command["grants"], serde_json::json!([]), "{out:#}");
+    // Not reported unused: its use is not observed, not absent.
+    assert_eq!(command["unused"], serde_json::json!([]), "{out:#}");
+    assert!(
+        command["skipped"]
+            .to_string()
+            .contains("used nothing observable"),
+        "{out:#}"
+    );
 }

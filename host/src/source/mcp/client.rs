@@ -26,6 +26,7 @@ use crate::confine::{ConfinedChild, Confinement};
 use crate::error::CallError;
 use crate::grant::Grant;
 use crate::source::tool_not_allowed;
+use crate::usage::UsageLog;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
@@ -46,6 +47,9 @@ struct Running {
     flooded: Arc<AtomicBool>,
     /// The line limit.
     line_limit: u64,
+    /// What its calls used of the grant (a remote server's connections
+    /// and secrets; nothing is observed of a stdio server).
+    usage: UsageLog,
     // Dropped last: kills the process group (none for an HTTP server).
     child: Option<ConfinedChild>,
 }
@@ -125,10 +129,11 @@ impl McpServer {
             let running = self.connect(&mut state, grant).await?;
             let peer = running.client.peer().clone();
             let (flooded, limit) = (running.flooded.clone(), running.line_limit);
+            let usage = running.usage.clone();
             drop(state);
             let params =
                 rmcp::model::CallToolRequestParams::new(tool.to_string()).with_arguments(arguments);
-            peer.call_tool(params).await.map_err(|e| {
+            let result = peer.call_tool(params).await.map_err(|e| {
                 if flooded.load(Ordering::Relaxed) {
                     CallError::InvalidOutput {
                         component: self.subject.clone(),
@@ -140,9 +145,10 @@ impl McpServer {
                 } else {
                     self.failed_call(e.to_string())
                 }
-            })
+            });
+            result.map(|r| (r, usage.take()))
         };
-        let result = self.bounded(grant, work).await?;
+        let (result, used) = self.bounded(grant, work).await?;
         let text = || {
             result
                 .content
@@ -172,7 +178,9 @@ impl McpServer {
                 limit: grant.limits.max_output_bytes,
             });
         }
-        Ok(CallReport::of_subprocess(output, started.elapsed()))
+        let mut report = CallReport::of_subprocess(output, started.elapsed());
+        report.used = used;
+        Ok(report)
     }
 
     /// Runs `work` within the grant's wall clock; past it, the server is
@@ -184,6 +192,12 @@ impl McpServer {
     ) -> Result<T, CallError> {
         match tokio::time::timeout(grant.limits.timeout, work).await {
             Ok(Ok(v)) => Ok(v),
+            // A flood cut the connection mid-message: what is left of it
+            // cannot be trusted, so the server is started afresh.
+            Ok(Err(e @ CallError::InvalidOutput { .. })) => {
+                self.stop(true).await;
+                Err(e)
+            }
             Ok(Err(e)) => {
                 self.stop_if_dead().await;
                 Err(e)
@@ -275,8 +289,17 @@ impl McpServer {
         if let Some(url) = &self.decl.url {
             let flooded = Arc::new(AtomicBool::new(false));
             let line_limit = message_limit(grant);
-            let transport =
-                super::http::transport(&self.subject, url, grant, line_limit, &flooded).await?;
+            let usage = UsageLog::new(grant);
+            let transport = super::http::transport(
+                &self.subject,
+                url,
+                &self.decl.secrets,
+                grant,
+                line_limit,
+                &flooded,
+                &usage,
+            )
+            .await?;
             let client = ()
                 .serve(transport)
                 .await
@@ -286,6 +309,7 @@ impl McpServer {
                 grant: grant.clone(),
                 flooded,
                 line_limit,
+                usage,
                 child: None,
             });
         }
@@ -330,6 +354,7 @@ impl McpServer {
             grant: grant.clone(),
             flooded,
             line_limit,
+            usage: UsageLog::default(),
             child: Some(child),
         })
     }

@@ -35,10 +35,18 @@ use crate::error::CallError;
 use crate::grant::Grant;
 use crate::net::{DenialLog, NetworkPolicy};
 use crate::outbound::Target;
-use crate::source::servers::{ServerUrl, parse_url};
+use crate::secret::SecretGrant;
+use crate::source::servers::{ServerSecret, ServerUrl, parse_url};
+use crate::usage::UsageLog;
 
 const SESSION_HEADER: &str = "mcp-session-id";
+const LAST_EVENT_HEADER: &str = "last-event-id";
 const JSON: &str = "application/json";
+/// How long the standing event stream may stay silent before warden
+/// drops it (and rmcp opens it again).
+const STANDING_IDLE: std::time::Duration = std::time::Duration::from_secs(300);
+/// How many times the standing stream is reopened in a row.
+const STANDING_REOPENS: usize = 3;
 const EVENT_STREAM: &str = "text/event-stream";
 
 /// Why a request to the server failed.
@@ -76,9 +84,11 @@ pub(super) struct GuardedHttp {
 pub(super) async fn transport(
     subject: &str,
     url: &str,
+    declared: &[ServerSecret],
     grant: &Grant,
     limit: u64,
     flooded: &Arc<AtomicBool>,
+    usage: &UsageLog,
 ) -> Result<StreamableHttpClientTransport<GuardedHttp>, CallError> {
     let parsed = parse_url(url).map_err(|reason| CallError::Instantiate {
         component: subject.to_string(),
@@ -96,10 +106,12 @@ pub(super) async fn transport(
             },
         });
     }
+    let secrets = secrets_to_send(subject, &parsed, declared, &grant.secrets)?;
     let denials = DenialLog::default();
     let policy = NetworkPolicy::new(&grant.hosts, denials.clone(), grant.limits.timeout)
         .with_deny(&grant.deny_hosts)
-        .with_secrets(&grant.secrets);
+        .with_secrets(&secrets)
+        .with_usage(usage.clone());
     let denied = |denials: &DenialLog, fallback: String| {
         let denial = denials.take().pop();
         match denial {
@@ -151,10 +163,54 @@ pub(super) async fn transport(
     let cap = usize::try_from(limit).unwrap_or(usize::MAX);
     config.max_sse_event_size = cap;
     config.max_json_response_size = cap;
+    let mut reopen = rmcp::transport::common::client_side_sse::ExponentialBackoff::default();
+    reopen.max_times = Some(STANDING_REOPENS);
+    reopen.max_delay = Some(super::MAX_BACKOFF);
+    config.retry_config = Arc::new(reopen);
     Ok(StreamableHttpClientTransport::with_client(client, config))
 }
 
 type ClientError = StreamableHttpError<HttpError>;
+
+/// The grant's secrets, each declared one sent in its declared header: a
+/// declared secret the grant does not give for the server's scheme, host
+/// and port is a [`CallError::Denied`] naming it (target `NAME@ORIGIN`,
+/// the form that grants it), before anything is resolved or connected.
+fn secrets_to_send(
+    subject: &str,
+    url: &ServerUrl,
+    declared: &[ServerSecret],
+    granted: &[SecretGrant],
+) -> Result<Vec<SecretGrant>, CallError> {
+    let mut secrets = granted.to_vec();
+    for wanted in declared {
+        let given = secrets
+            .iter_mut()
+            .find(|s| s.name == wanted.name && s.applies_to(url.scheme, &url.host, url.port));
+        let Some(given) = given else {
+            let host = if url.host.contains(':') {
+                format!("[{}]", url.host)
+            } else {
+                url.host.clone()
+            };
+            let origin = format!("{}://{host}:{}", url.scheme, url.port);
+            return Err(CallError::Denied {
+                component: subject.to_string(),
+                denial: crate::bindings::Denial {
+                    capability: crate::bindings::Capability::Secret,
+                    target: format!("{}@{origin}", wanted.name),
+                    reason: format!(
+                        "the server needs the secret `{}` and it is not granted for {origin}",
+                        wanted.name
+                    ),
+                },
+            });
+        };
+        given.header = wanted.header.to_ascii_lowercase();
+        given.format = wanted.value_format().to_string();
+    }
+    Ok(secrets)
+}
 
 impl GuardedHttp {
     /// Sends `request` to the checked address, with the granted secrets.
@@ -162,13 +218,45 @@ impl GuardedHttp {
         &self,
         mut request: Request<Full<Bytes>>,
     ) -> Result<http::Response<crate::outbound::ResponseBody>, ClientError> {
+        self.prepare(&mut request)?;
+        let request = request.map(|b| b.map_err(|e| match e {}));
+        let (response, driver) = crate::outbound::send(request, &self.target, &self.options)
+            .await
+            .map_err(|e| StreamableHttpError::Client(HttpError::Send(e)))?;
+        tokio::spawn(driver);
+        Ok(response)
+    }
+
+    /// Checks the request's destination again (noting the use, for
+    /// `warden policy suggest`), names the host and adds the secrets.
+    fn prepare(&self, request: &mut Request<Full<Bytes>>) -> Result<(), ClientError> {
+        let (scheme, host, port) = (self.url.scheme, &self.url.host, self.url.port);
+        if !self.policy.check_url(scheme, host, port) {
+            return Err(StreamableHttpError::Client(HttpError::Send(
+                wasmtime_wasi_http::Error::HttpRequestDenied,
+            )));
+        }
         request
             .headers_mut()
             .insert(http::header::HOST, self.authority.clone());
-        self.policy
-            .inject_secrets(&mut request, self.url.scheme, &self.url.host, self.url.port);
+        self.policy.inject_secrets(request, scheme, host, port);
+        Ok(())
+    }
+
+    /// Sends the standing GET: bounded while it connects and until its
+    /// head arrives, then open for as long as the session lives (idle is
+    /// normal for it).
+    async fn send_standing(
+        &self,
+        mut request: Request<Full<Bytes>>,
+    ) -> Result<http::Response<crate::outbound::ResponseBody>, ClientError> {
+        self.prepare(&mut request)?;
         let request = request.map(|b| b.map_err(|e| match e {}));
-        let (response, driver) = crate::outbound::send(request, &self.target, &self.options)
+        let options = RequestOptions {
+            between_bytes_timeout: Some(STANDING_IDLE),
+            ..self.options
+        };
+        let (response, driver) = crate::outbound::send(request, &self.target, &options)
             .await
             .map_err(|e| StreamableHttpError::Client(HttpError::Send(e)))?;
         tokio::spawn(driver);
@@ -339,14 +427,121 @@ impl StreamableHttpClient for GuardedHttp {
 
     async fn get_stream(
         &self,
-        _uri: Arc<str>,
-        _session_id: Option<Arc<str>>,
-        _last_event_id: Option<String>,
-        _auth_header: Option<String>,
-        _custom_headers: HashMap<HeaderName, HeaderValue>,
+        uri: Arc<str>,
+        session_id: Option<Arc<str>>,
+        last_event_id: Option<String>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<BoxStream<'static, Result<Sse, SseError>>, ClientError> {
-        // Warden asks and the server answers in the response to each POST;
-        // it opens no standing stream for server-initiated messages.
-        Err(StreamableHttpError::ServerDoesNotSupportSse)
+        // The standing stream for server-initiated messages (the spec's
+        // optional GET): rmcp opens it once the session exists and reopens
+        // it (a bounded number of times) when it ends.
+        let mut builder = self
+            .request(
+                Method::GET,
+                &uri,
+                session_id.as_deref(),
+                auth_header,
+                custom_headers,
+            )
+            .header(http::header::ACCEPT, EVENT_STREAM);
+        if let Some(id) = last_event_id {
+            builder = builder.header(LAST_EVENT_HEADER, id);
+        }
+        let request = builder
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| StreamableHttpError::Client(HttpError::Build(e)))?;
+        let response = self.send_standing(request).await?;
+        let status = response.status();
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            return Err(StreamableHttpError::ServerDoesNotSupportSse);
+        }
+        if !status.is_success() {
+            return Err(StreamableHttpError::UnexpectedServerResponse(Cow::Owned(
+                format!("HTTP {status} to the event stream request"),
+            )));
+        }
+        let content_type = response.headers().get(http::header::CONTENT_TYPE);
+        if !media_type_is(content_type, EVENT_STREAM) {
+            return Err(StreamableHttpError::UnexpectedContentType(
+                content_type.and_then(|v| v.to_str().ok().map(str::to_string)),
+            ));
+        }
+        Ok(standing_events(response.into_body(), self.limit))
+    }
+}
+
+/// The events of the standing stream, each bounded by `limit` bytes: the
+/// stream lives as long as the session, so its total is not bounded (a
+/// POST's is), but an event over the limit ends it.
+fn standing_events(
+    body: crate::outbound::ResponseBody,
+    limit: u64,
+) -> BoxStream<'static, Result<Sse, SseError>> {
+    let mut event = EventSize::default();
+    let bytes = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(HttpError::Send)?;
+        if event.grows_past(&chunk, limit) {
+            return Err(HttpError::TooLarge(limit));
+        }
+        Ok(chunk)
+    });
+    SseStream::from_bytes_stream(bytes).boxed()
+}
+
+/// The size of the event being read from a stream of chunks: an event
+/// ends at an empty line (`\n\n`, `\r` ignored; a server ending lines
+/// with a bare `\r` only is cut at the limit, never let through).
+#[derive(Debug, Default)]
+struct EventSize {
+    bytes: u64,
+    after_newline: bool,
+}
+
+impl EventSize {
+    /// Counts `chunk`; true once an event is longer than `limit`.
+    fn grows_past(&mut self, chunk: &[u8], limit: u64) -> bool {
+        for &b in chunk {
+            match b {
+                b'\r' => {}
+                b'\n' if self.after_newline => {
+                    self.bytes = 0;
+                    self.after_newline = false;
+                    continue;
+                }
+                b'\n' => self.after_newline = true,
+                _ => self.after_newline = false,
+            }
+            self.bytes += 1;
+            if self.bytes > limit {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventSize;
+
+    #[test]
+    fn an_event_is_bounded_and_the_count_restarts_at_each_empty_line() {
+        let mut size = EventSize::default();
+        // Many small events: never over, however long the stream.
+        for _ in 0..10_000 {
+            assert!(!size.grows_past(b"data: {\"n\": 1}\n\n", 32));
+        }
+        // CRLF line ends end events too, also split across chunks.
+        for _ in 0..1_000 {
+            assert!(!size.grows_past(b"data: 12345678901234567890\r\n", 32));
+            assert!(!size.grows_past(b"\r\n", 32));
+        }
+        // One event of 40 bytes, in chunks of 8, is over 32.
+        let over = (0..5).any(|_| size.grows_past(b"data: xx", 32));
+        assert!(over);
+        // A stream that never ends its line is cut.
+        let mut endless = EventSize::default();
+        assert!((0..100).any(|_| endless.grows_past(&[b'x'; 16], 1024)));
     }
 }

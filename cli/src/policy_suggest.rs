@@ -173,7 +173,14 @@ fn from_audit(
     for record in export.by_ref() {
         let record = record.context("cannot read the audit log")?;
         match record.event {
-            AuditEvent::Used {
+            // A call's usage is in its record; logs of earlier versions
+            // have it in a `used` record after the call.
+            AuditEvent::Call {
+                component,
+                used: Some(usage),
+                ..
+            }
+            | AuditEvent::Used {
                 component, usage, ..
             } => uses
                 .entry(policy_name(&component))

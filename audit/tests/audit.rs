@@ -844,7 +844,7 @@ fn events_json_cannot_hold_are_refused() {
         duration_ms,
         fuel_used: None,
         peak_memory_bytes: None,
-            used: None,
+        used: None,
     };
     let err = log
         .append(call(f64::NAN, "ok".into()), &[])
@@ -966,7 +966,7 @@ fn float_durations_survive_the_round_trip() {
                 duration_ms,
                 fuel_used: None,
                 peak_memory_bytes: None,
-            used: None,
+                used: None,
             },
             &[],
         )

@@ -108,7 +108,9 @@ impl GrantArgs {
                 "effect": effect, "changed": changed,
             }));
         } else if ask && changed {
-            println!("{cap} to {target} will be asked for: granted for a call only when you approve it");
+            println!(
+                "{cap} to {target} will be asked for: granted for a call only when you approve it"
+            );
         } else if ask {
             println!("{cap} to {target} was already asked for");
         } else if changed {

@@ -159,13 +159,7 @@ fn a_model_provider_denied_the_network_is_told_what_run_offers() {
 #[test]
 fn asking_for_a_limit_is_refused() {
     let case = Case::new();
-    insta::assert_snapshot!(case.run(&[
-        "grant",
-        "builtin:fs",
-        "limit",
-        "memory=64MiB",
-        "--ask"
-    ]));
+    insta::assert_snapshot!(case.run(&["grant", "builtin:fs", "limit", "memory=64MiB", "--ask"]));
 }
 
 #[test]

@@ -103,8 +103,7 @@ impl Answer {
                 Some(format!("the user did not answer within {after_secs} s"))
             }
             Answer::Deferred => Some(
-                "the question was sent to the client, which answers it by retrying the call"
-                    .into(),
+                "the question was sent to the client, which answers it by retrying the call".into(),
             ),
             Answer::Unavailable { reason } => Some(format!("nobody could be asked: {reason}")),
         }

@@ -158,9 +158,18 @@ mod tests {
     #[tokio::test]
     async fn the_retry_is_answered_from_its_responses() {
         let q = question("directory /data read-write");
-        assert_eq!(answered(state_of(&q), "accept").ask(&q).await, Answer::Accept);
-        assert_eq!(answered(state_of(&q), "decline").ask(&q).await, Answer::Decline);
-        assert_eq!(answered(state_of(&q), "cancel").ask(&q).await, Answer::Cancel);
+        assert_eq!(
+            answered(state_of(&q), "accept").ask(&q).await,
+            Answer::Accept
+        );
+        assert_eq!(
+            answered(state_of(&q), "decline").ask(&q).await,
+            Answer::Decline
+        );
+        assert_eq!(
+            answered(state_of(&q), "cancel").ask(&q).await,
+            Answer::Cancel
+        );
     }
 
     #[tokio::test]

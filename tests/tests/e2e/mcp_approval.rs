@@ -291,10 +291,20 @@ fn warden_tool_call_on_a_terminal_runs_on_yes_and_refuses_on_no() {
         &h,
         &py.python,
         "y",
-        &["tool", "call", "builtin:fs", "write_file", &write("yes.txt")],
+        &[
+            "tool",
+            "call",
+            "builtin:fs",
+            "write_file",
+            &write("yes.txt"),
+        ],
     );
     let report = text(&yes);
-    assert_eq!(yes.status.code(), Some(0), "`y` lets the call run:\n{report}");
+    assert_eq!(
+        yes.status.code(),
+        Some(0),
+        "`y` lets the call run:\n{report}"
+    );
     let shown = String::from_utf8_lossy(&yes.stdout);
     assert!(
         shown.contains("builtin:fs") && shown.contains("write_file") && shown.contains("[y/N]"),
@@ -317,7 +327,10 @@ fn warden_tool_call_on_a_terminal_runs_on_yes_and_refuses_on_no() {
         String::from_utf8_lossy(&no.stdout).contains("the user declined"),
         "{report}"
     );
-    assert!(!exists(&h.path("data/no.txt")), "the declined call never ran");
+    assert!(
+        !exists(&h.path("data/no.txt")),
+        "the declined call never ran"
+    );
 
     let approvals = h.events("approval");
     let answers: Vec<(&str, &str)> = approvals

@@ -88,7 +88,10 @@ fn a_client_that_never_answers_is_refused_after_the_timeout_and_the_server_goes_
             "clientInfo": {"name": "silent-client", "version": "0"}}}),
     );
     let (init, _) = until_response(&mut lines, 1);
-    assert!(init["result"]["capabilities"]["tools"].is_object(), "{init}");
+    assert!(
+        init["result"]["capabilities"]["tools"].is_object(),
+        "{init}"
+    );
     send(
         &mut stdin,
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),

@@ -113,7 +113,10 @@ fn a_granted_directory_swapped_for_a_symlink_is_not_followed() {
     // The granted directory becomes a link to the outside.
     std::fs::rename(&granted, root.join("granted.moved")).expect("rename");
     std::os::unix::fs::symlink(&outside, &granted).expect("symlink");
-    refused(&fs.call("read_file", "/data/secret.txt"), "read through the link");
+    refused(
+        &fs.call("read_file", "/data/secret.txt"),
+        "read through the link",
+    );
     refused_listing(&fs.call("list_dir", "/data"));
 
     // Put back, the grant works again: nothing was cached that outlives the
@@ -144,6 +147,9 @@ fn a_directory_above_the_grant_swapped_for_a_symlink_is_not_followed() {
     // `parent` becomes a link to `outside`, which has a `granted` too.
     std::fs::rename(root.join("parent"), root.join("parent.moved")).expect("rename");
     std::os::unix::fs::symlink(root.join("outside"), root.join("parent")).expect("symlink");
-    refused(&fs.call("read_file", "/data/secret.txt"), "read through the link");
+    refused(
+        &fs.call("read_file", "/data/secret.txt"),
+        "read through the link",
+    );
     refused_listing(&fs.call("list_dir", "/data"));
 }

@@ -36,6 +36,7 @@ fn call(i: usize) -> AuditEvent {
         duration_ms: 1.5 + (i % 100) as f64 / 8.0,
         fuel_used: Some(1_000_000 + i as u64),
         peak_memory_bytes: Some(2 << 20),
+        used: None,
     }
 }
 

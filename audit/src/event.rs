@@ -99,9 +99,15 @@ pub enum AuditEvent {
         fuel_used: Option<u64>,
         /// Peak linear memory, when measured.
         peak_memory_bytes: Option<u64>,
+        /// What the call used of its grant, when it used anything (absent
+        /// otherwise). Logs written before this field have a separate
+        /// [`AuditEvent::Used`] record after the call instead.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        used: Option<crate::Usage>,
     },
-    /// What a call used of its grant (written after its `call` record,
-    /// when it used anything).
+    /// What a call used of its grant: written after its `call` record by
+    /// earlier versions; a call's usage is now [`AuditEvent::Call`]'s
+    /// `used`. Still read (`warden policy suggest`, `audit tail`).
     Used {
         /// The component.
         component: String,
@@ -289,7 +295,14 @@ impl AuditEvent {
                 duration_ms: _,
                 fuel_used: _,
                 peak_memory_bytes: _,
-            } => vec![component, digest, function, argument_digest, outcome],
+                used,
+            } => {
+                let mut v = vec![component, digest, function, argument_digest, outcome];
+                if let Some(usage) = used {
+                    v.extend(usage.strings_mut());
+                }
+                v
+            }
             AuditEvent::Used {
                 component,
                 digest,

@@ -64,6 +64,7 @@ fn event(i: usize) -> AuditEvent {
             duration_ms: 1.25 + i as f64,
             fuel_used: Some(12_345),
             peak_memory_bytes: None,
+            used: None,
         },
         _ => AuditEvent::Denial {
             component: "acme:fetch".into(),
@@ -720,6 +721,7 @@ fn secrets_never_reach_the_log() {
             duration_ms: 3.5,
             fuel_used: None,
             peak_memory_bytes: Some(1 << 20),
+            used: None,
         },
         AuditEvent::Denial {
             component: "acme:fetch".into(),
@@ -842,6 +844,7 @@ fn events_json_cannot_hold_are_refused() {
         duration_ms,
         fuel_used: None,
         peak_memory_bytes: None,
+        used: None,
     };
     let err = log
         .append(call(f64::NAN, "ok".into()), &[])
@@ -963,6 +966,7 @@ fn float_durations_survive_the_round_trip() {
                 duration_ms,
                 fuel_used: None,
                 peak_memory_bytes: None,
+                used: None,
             },
             &[],
         )

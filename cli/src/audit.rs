@@ -257,8 +257,15 @@ fn summary(event: &audit::AuditEvent) -> String {
             function,
             outcome,
             duration_ms,
+            used,
             ..
-        } => format!("{component} {function} -> {outcome} ({duration_ms:.1} ms)"),
+        } => match used {
+            Some(usage) => format!(
+                "{component} {function} -> {outcome} ({duration_ms:.1} ms; used {})",
+                usage_summary(usage)
+            ),
+            None => format!("{component} {function} -> {outcome} ({duration_ms:.1} ms)"),
+        },
         E::Denial {
             component,
             capability,
@@ -316,12 +323,17 @@ fn summary(event: &audit::AuditEvent) -> String {
             function,
             usage,
             ..
-        } => format!(
-            "{component} {function} used {} dir(s), {} host(s), {} env var(s), {} secret(s)",
-            usage.dirs.len(),
-            usage.hosts.len(),
-            usage.env.len(),
-            usage.secrets.len()
-        ),
+        } => format!("{component} {function} used {}", usage_summary(usage)),
     }
+}
+
+/// What a call used, counted: `1 dir(s), 0 host(s), 0 env var(s), 0 secret(s)`.
+fn usage_summary(usage: &warden_audit::Usage) -> String {
+    format!(
+        "{} dir(s), {} host(s), {} env var(s), {} secret(s)",
+        usage.dirs.len(),
+        usage.hosts.len(),
+        usage.env.len(),
+        usage.secrets.len()
+    )
 }

@@ -40,6 +40,12 @@ pub struct GrantArgs {
     #[arg(long)]
     deny: bool,
 
+    /// Add an ask rule instead (grant only): the capability is granted for
+    /// one call when you approve it then (an MCP client's elicitation, or
+    /// the terminal for `warden tool call`). Not for limits.
+    #[arg(long, conflicts_with = "deny")]
+    ask: bool,
+
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -75,15 +81,23 @@ impl GrantArgs {
         let (target, cap) = self.parse()?;
         let registry = self.registry.open()?;
         let deny = self.deny;
+        let ask = self.ask;
+        let effect = match (deny, ask) {
+            (true, _) => "deny",
+            (false, true) => "ask",
+            (false, false) => "allow",
+        };
         let changed = registry.update_grants_file(|g| {
             let changed = if deny {
                 g.deny(&target, cap.clone())?
+            } else if ask {
+                g.ask(&target, cap.clone())?
             } else {
                 g.grant(&target, cap.clone())?
             };
             let event = changed.then(|| AuditEvent::Grant {
                 package: target.to_string(),
-                capabilities: vec![format!("{} {cap}", if deny { "deny" } else { "allow" })],
+                capabilities: vec![format!("{effect} {cap}")],
             });
             Ok((changed, event))
         })?;
@@ -91,8 +105,14 @@ impl GrantArgs {
         if self.json {
             print_json(&json!({
                 "ok": true, "component": target.to_string(), "capability": cap.to_string(),
-                "effect": if deny { "deny" } else { "allow" }, "changed": changed,
+                "effect": effect, "changed": changed,
             }));
+        } else if ask && changed {
+            println!(
+                "{cap} to {target} will be asked for: granted for a call only when you approve it"
+            );
+        } else if ask {
+            println!("{cap} to {target} was already asked for");
         } else if changed {
             println!("{verb} {cap} to {target}");
         } else {
@@ -106,6 +126,14 @@ impl GrantArgs {
         if self.deny {
             bail!(
                 "--deny is for `warden grant`; to lift a deny rule, edit grants.toml (see `warden policy show`)"
+            );
+        }
+        if self.ask {
+            bail!(
+                "--ask is for `warden grant`; `warden revoke` removes the capability from allow and ask rules alike\nhint: warden revoke {} {} {}",
+                self.target,
+                self.kind,
+                self.spec
             );
         }
         let (target, cap) = self.parse()?;

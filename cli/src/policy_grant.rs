@@ -76,12 +76,56 @@ pub async fn resolve_asking(
     denied: DeniedFlags,
     asking: Asking<'_>,
 ) -> anyhow::Result<Resolved> {
-    let (call, denied) = call_grants(flags, denied)?;
+    let parsed = ParsedFlags::parse(flags, denied)?;
+    resolve_parsed(layers, registry, subject, &parsed, asking).await
+}
+
+/// The flags of a long-running server as call grants, parsed once (a
+/// `--dir` is canonicalised when parsed: doing it per call cost a
+/// `readlink` per path component). Flags naming secrets are parsed again
+/// for every call, so a changed secrets file applies without a restart.
+pub struct ParsedFlags {
+    flags: GrantArgs,
+    once: Option<(CallGrants, DeniedGrants)>,
+    denied: DeniedFlags,
+}
+
+impl ParsedFlags {
+    /// Parses `flags` (checking them now, whatever they name).
+    pub fn parse(flags: &GrantArgs, denied: DeniedFlags) -> anyhow::Result<ParsedFlags> {
+        let parsed = call_grants(flags, denied)?;
+        Ok(ParsedFlags {
+            flags: flags.clone(),
+            once: flags.secrets.is_empty().then_some(parsed),
+            denied,
+        })
+    }
+
+    /// The call grants for one call.
+    fn call_grants(&self) -> anyhow::Result<std::borrow::Cow<'_, (CallGrants, DeniedGrants)>> {
+        Ok(match &self.once {
+            Some(parsed) => std::borrow::Cow::Borrowed(parsed),
+            None => std::borrow::Cow::Owned(call_grants(&self.flags, self.denied)?),
+        })
+    }
+}
+
+/// [`resolve_asking`] with flags parsed once ([`ParsedFlags`]).
+pub async fn resolve_parsed(
+    layers: &PolicyLayers,
+    registry: &Registry,
+    subject: &Subject,
+    parsed: &ParsedFlags,
+    asking: Asking<'_>,
+) -> anyhow::Result<Resolved> {
+    let grants = parsed.call_grants()?;
+    let (call, denied) = &*grants;
+    let flags = &parsed.flags;
     let authorized = authorize_asking(
         layers,
         subject,
-        &call,
-        denied,
+        call,
+        *denied,
         registry.root(),
         || flags.stored_secrets(),
         asking,

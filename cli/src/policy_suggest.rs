@@ -177,13 +177,26 @@ fn from_audit(
         let record = record.context("cannot read the audit log")?;
         match record.event {
             // A server's or command's calls, so that one whose use was not
-            // observed is reported as such (see `warden::suggest::UNOBSERVED`).
-            AuditEvent::Call { component, .. }
-                if component.starts_with("server:") || component.starts_with("command:") =>
-            {
-                uses.entry(component).or_default().calls += 1;
+            // observed is reported as such (see `warden::suggest::UNOBSERVED`),
+            // with what a call noted of its use (a remote server's connection
+            // and secrets).
+            AuditEvent::Call {
+                component, used, ..
+            } if component.starts_with("server:") || component.starts_with("command:") => {
+                let entry = uses.entry(component).or_default();
+                entry.calls += 1;
+                if let Some(usage) = used {
+                    entry.add_usage(&usage);
+                }
             }
-            AuditEvent::Used {
+            // A call's usage is in its record; logs of earlier versions
+            // have it in a `used` record after the call.
+            AuditEvent::Call {
+                component,
+                used: Some(usage),
+                ..
+            }
+            | AuditEvent::Used {
                 component, usage, ..
             } => uses
                 .entry(policy_name(&component))

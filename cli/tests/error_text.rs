@@ -155,3 +155,22 @@ fn a_model_provider_denied_the_network_is_told_what_run_offers() {
         case.run(&["run", "hi", "--endpoint", "http://127.1:9/v1", "--quiet",])
     );
 }
+
+#[test]
+fn asking_for_a_limit_is_refused() {
+    let case = Case::new();
+    insta::assert_snapshot!(case.run(&["grant", "builtin:fs", "limit", "memory=64MiB", "--ask"]));
+}
+
+#[test]
+fn ask_and_deny_together_are_refused() {
+    let case = Case::new();
+    insta::assert_snapshot!(case.run(&[
+        "grant",
+        "builtin:fs",
+        "network",
+        "api.example.com",
+        "--ask",
+        "--deny"
+    ]));
+}

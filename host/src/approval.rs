@@ -67,6 +67,10 @@ pub enum Answer {
         /// How long the approver waited, in seconds.
         after_secs: u64,
     },
+    /// The question was handed to the client, which answers it by retrying
+    /// the call (MCP 2026-07-28 `input_required`): the call does not run
+    /// now; the retry is asked (and recorded) again, with the answer.
+    Deferred,
     /// Nobody could be asked.
     Unavailable {
         /// Why (no terminal, a client without elicitation, ...).
@@ -75,14 +79,15 @@ pub enum Answer {
 }
 
 impl Answer {
-    /// `accept`, `decline`, `cancel`, `timeout` or `unavailable`, as
-    /// recorded.
+    /// `accept`, `decline`, `cancel`, `timeout`, `deferred` or
+    /// `unavailable`, as recorded.
     pub fn as_str(&self) -> &'static str {
         match self {
             Answer::Accept => "accept",
             Answer::Decline => "decline",
             Answer::Cancel => "cancel",
             Answer::Timeout { .. } => "timeout",
+            Answer::Deferred => "deferred",
             Answer::Unavailable { .. } => "unavailable",
         }
     }
@@ -97,6 +102,9 @@ impl Answer {
             Answer::Timeout { after_secs } => {
                 Some(format!("the user did not answer within {after_secs} s"))
             }
+            Answer::Deferred => Some(
+                "the question was sent to the client, which answers it by retrying the call".into(),
+            ),
             Answer::Unavailable { reason } => Some(format!("nobody could be asked: {reason}")),
         }
     }

@@ -489,7 +489,7 @@ where
             Access::ReadOnly => DirMode::ReadOnly,
             Access::ReadWrite => DirMode::ReadWrite,
         };
-        match DirGrant::new(Path::new(&dir.host), Some(&dir.guest), mode) {
+        match DirGrant::granted(Path::new(&dir.host), &dir.guest, mode) {
             Ok(d) => grant.dirs.push(d),
             Err(e) => notes.push(AuthorizeNote::DirNotMounted {
                 reason: e.to_string(),

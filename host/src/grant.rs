@@ -48,6 +48,9 @@ impl Grant {
     /// A component that could see the home could read the audit signing key
     /// and secrets, or rewrite the trust store, grants and sessions.
     pub fn refuse_reserved(&self, component: &str, home: &Path) -> Result<(), GrantError> {
+        if self.dirs.is_empty() {
+            return Ok(());
+        }
         let home = home.canonicalize().unwrap_or_else(|_| home.to_path_buf());
         for dir in &self.dirs {
             let contains_home = home.starts_with(&dir.host);
@@ -159,6 +162,36 @@ impl DirGrant {
             guest,
             mode,
         })
+    }
+}
+
+impl DirGrant {
+    /// A directory of an effective grant, for one call: its host path was
+    /// made canonical when the grant was loaded, so when it is an absolute
+    /// path with no `.` or `..` it is kept as it is after one `stat` that it
+    /// is a directory (no `canonicalize`, which costs a `readlink` per path
+    /// component, on every call). The sandbox opens it refusing any
+    /// symbolic link in the path (`granted_dir`), so a directory replaced by
+    /// a link since is not followed. Any other path is resolved as by
+    /// [`DirGrant::new`].
+    pub fn granted(host: &Path, guest: &str, mode: DirMode) -> Result<DirGrant, GrantError> {
+        use std::path::Component;
+        let clean = host.is_absolute()
+            && host
+                .components()
+                .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+        let guest_ok = warden_policy::path::normalize_guest(guest).is_ok_and(|g| g == guest);
+        if !(clean && guest_ok) {
+            return DirGrant::new(host, Some(guest), mode);
+        }
+        match std::fs::metadata(host) {
+            Ok(meta) if meta.is_dir() => Ok(DirGrant {
+                host: host.to_path_buf(),
+                guest: guest.to_string(),
+                mode,
+            }),
+            _ => DirGrant::new(host, Some(guest), mode),
+        }
     }
 }
 

@@ -43,6 +43,7 @@ pub mod confine;
 mod engine;
 pub mod error;
 pub mod grant;
+mod granted_dir;
 pub mod guard;
 pub mod guest_log;
 mod instance;

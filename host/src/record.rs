@@ -277,8 +277,8 @@ pub(crate) struct CallRecord<'a> {
 }
 
 impl CallRecord<'_> {
-    /// The call event, then what it used (if anything), then the denial
-    /// event if there was one.
+    /// The call event (with what it used, if anything: one record, one
+    /// append), then the denial event if there was one.
     fn events(&self) -> Vec<AuditEvent> {
         let mut events = vec![AuditEvent::Call {
             component: self.component.to_string(),
@@ -289,15 +289,8 @@ impl CallRecord<'_> {
             duration_ms: self.duration.as_secs_f64() * 1000.0,
             fuel_used: self.stats.map(|s| s.fuel_used),
             peak_memory_bytes: self.stats.map(|s| s.peak_memory_bytes),
+            used: self.used.filter(|u| !u.is_empty()).cloned(),
         }];
-        if let Some(used) = self.used.filter(|u| !u.is_empty()) {
-            events.push(AuditEvent::Used {
-                component: self.component.to_string(),
-                digest: self.digest.to_string(),
-                function: self.function.to_string(),
-                usage: used.clone(),
-            });
-        }
         if let Some(d) = self.denial {
             events.push(denial_event(self.component, Some(self.digest), d));
         }

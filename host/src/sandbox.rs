@@ -68,14 +68,17 @@ impl SandboxState {
                 DirMode::ReadOnly => FsPerms::ReadOnly,
                 DirMode::ReadWrite => FsPerms::ReadWrite,
             };
-            wasi.preopened_dir(&dir.host, &dir.guest, perms)
-                .map_err(|e| CallError::Grant {
-                    component: component.to_string(),
-                    reason: format!(
-                        "cannot open granted directory `{}`: {e}",
-                        dir.host.display()
-                    ),
-                })?;
+            let refused = |e: &dyn std::fmt::Display| CallError::Grant {
+                component: component.to_string(),
+                reason: format!(
+                    "cannot open granted directory `{}`: {e}",
+                    dir.host.display()
+                ),
+            };
+            // Never through a symbolic link put in the path after the grant.
+            let pinned = crate::granted_dir::pin(&dir.host).map_err(|e| refused(&e))?;
+            wasi.preopened_dir(pinned.path(), &dir.guest, perms)
+                .map_err(|e| refused(&e))?;
         }
         if let Some(first) = grant.dirs.first() {
             wasi.initial_cwd(&first.guest);

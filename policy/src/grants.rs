@@ -250,6 +250,13 @@ impl GrantsFile {
         self.add(target, Effect::Deny, capability)
     }
 
+    /// Marks `capability` to `target` to be asked for: it is granted for
+    /// one call when the user approves it then (an `effect = "ask"` rule).
+    /// Limits cannot be asked for. Returns whether anything changed.
+    pub fn ask(&mut self, target: &Target, capability: Capability) -> Result<bool, PolicyError> {
+        self.add(target, Effect::Ask, capability)
+    }
+
     fn add(
         &mut self,
         target: &Target,
@@ -281,9 +288,9 @@ impl GrantsFile {
         Ok(merge(&mut self.rules[index], normalized))
     }
 
-    /// Removes `capability` from the allow rules for exactly `target` (a
-    /// directory is matched by host path, and by guest path if `capability`
-    /// names one; a limit by kind). Rules left empty are dropped. Returns
+    /// Removes `capability` from the allow and ask rules for exactly
+    /// `target` (a directory is matched by host path, and by guest path if
+    /// `capability` names one; a limit by kind). Rules left empty are dropped. Returns
     /// how many entries were removed; refuses when there were none, saying
     /// which other rule grants it, if any.
     pub fn revoke(
@@ -295,7 +302,7 @@ impl GrantsFile {
         for rule in self
             .rules
             .iter_mut()
-            .filter(|r| r.effect == Effect::Allow && r.target == *target)
+            .filter(|r| matches!(r.effect, Effect::Allow | Effect::Ask) && r.target == *target)
         {
             removed += remove(rule, capability);
         }
@@ -413,6 +420,12 @@ pub enum GrantRuleError {
     /// A deny rule setting limits.
     #[error("a deny rule cannot set limits; grant a smaller limit instead")]
     DenyWithLimits,
+    /// An ask rule setting limits.
+    #[error(
+        "an ask rule cannot set limits: a limit is a ceiling, not something to approve; \
+         grant the limit instead"
+    )]
+    AskWithLimits,
     /// A guest path given where a host directory is needed.
     #[error("`{guest}` is a guest path; name the host directory to map there (HOST:{guest})")]
     GuestPathOnly {
@@ -436,6 +449,9 @@ fn check_user_rule(rule: &mut Rule) -> Result<(), GrantRuleError> {
     match rule.effect {
         Effect::NoAsk => return Err(GrantRuleError::NoAskInGrants),
         Effect::Allow | Effect::Ask => {
+            if rule.effect == Effect::Ask && !rule.limits.is_empty() {
+                return Err(GrantRuleError::AskWithLimits);
+            }
             for d in &mut rule.dirs {
                 let Some(host) = d.host.as_path() else {
                     return Err(GrantRuleError::DirPattern {

@@ -128,6 +128,7 @@ fn the_audit_seed_is_an_intact_signed_log() {
                 duration_ms: 1.25,
                 fuel_used: Some(12_345),
                 peak_memory_bytes: Some(1 << 20),
+                used: None,
             },
             AuditEvent::Denial {
                 component: "acme:fetch".into(),

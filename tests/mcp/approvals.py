@@ -14,7 +14,8 @@ nothing else. The script starts `warden mcp builtin:fs` over stdio and:
 3. answers "accept" again: the same server serves the next call;
 4. a client that declared no elicitation capability is refused, naming why;
 5. a 2026-07-28 client (server/discover; the revision has no server-to-client
-   requests) is refused too.
+   requests) gets the question as an `input_required` result, answers
+   "accept" and retries: the call runs.
 
 Each check prints `ok: ...`; the last line is `approvals: all checks passed`.
 """
@@ -118,11 +119,17 @@ async def main() -> None:
     async with Client(
         params(args), mode="auto", read_timeout_seconds=60, elicitation_callback=modern
     ) as client:
-        refused = await client.call_tool("read_file", {"path": "/data/accepted.txt"})
+        ok = await client.call_tool("read_file", {"path": "/data/accepted.txt"})
         check(
-            refused.is_error and "nobody could be asked" in text_of(refused),
-            "2026-07-28: refused, nobody could be asked",
-            text_of(refused),
+            not ok.is_error and "yes" in text_of(ok),
+            "2026-07-28: asked through input_required, the retried call runs",
+            text_of(ok),
+        )
+        check(len(modern.questions) == 1, "2026-07-28: one question was put", modern.questions)
+        check(
+            "builtin:fs" in modern.questions[0] and "read_file" in modern.questions[0],
+            "2026-07-28: the question names the component and the tool",
+            modern.questions,
         )
     print("approvals: all checks passed", flush=True)
 

@@ -43,10 +43,14 @@ mod local_model;
 mod mcp;
 #[path = "e2e/mcp_approval.rs"]
 mod mcp_approval;
+#[path = "e2e/mcp_approval_wait.rs"]
+mod mcp_approval_wait;
 #[path = "e2e/mcp_cancel.rs"]
 mod mcp_cancel;
 #[path = "e2e/mcp_conformance.rs"]
 mod mcp_conformance;
+#[path = "e2e/mcp_dir_swap.rs"]
+mod mcp_dir_swap;
 #[path = "e2e/mcp_rich.rs"]
 mod mcp_rich;
 #[path = "e2e/oci.rs"]

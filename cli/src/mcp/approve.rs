@@ -11,13 +11,15 @@ use rmcp::model::{ElicitRequestParams, ElicitationAction, ElicitationSchema};
 use rmcp::service::{ElicitationMode, Peer, RoleServer, ServiceError};
 use warden::approval::{Answer, AnswerFuture, Approver, Question};
 
-/// How long a client has to answer.
+/// How long a client has to answer, unless `--approval-timeout` says.
 pub const WAIT: Duration = Duration::from_secs(120);
 
 /// Asks the MCP client of one request.
 pub struct Elicit<'p> {
     /// The client.
     pub peer: &'p Peer<RoleServer>,
+    /// How long it has to answer.
+    pub wait: Duration,
 }
 
 impl Approver for Elicit<'_> {
@@ -45,7 +47,7 @@ impl Approver for Elicit<'_> {
             };
             match self
                 .peer
-                .create_elicitation_with_timeout(params, Some(WAIT))
+                .create_elicitation_with_timeout(params, Some(self.wait))
                 .await
             {
                 Ok(result) => match result.action {
@@ -54,7 +56,7 @@ impl Approver for Elicit<'_> {
                     _ => Answer::Cancel,
                 },
                 Err(ServiceError::Timeout { .. }) => Answer::Timeout {
-                    after_secs: WAIT.as_secs(),
+                    after_secs: self.wait.as_secs(),
                 },
                 Err(e) => Answer::Unavailable {
                     reason: format!("the client's elicitation failed: {e}"),

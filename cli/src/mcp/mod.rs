@@ -13,6 +13,7 @@ mod annotations;
 mod approve;
 mod audit_sync;
 mod client_log;
+mod input_required;
 mod progress;
 mod prompts;
 mod server;
@@ -90,6 +91,12 @@ pub struct McpArgs {
     #[arg(long, value_enum)]
     audit_sync: Option<AuditSync>,
 
+    /// How long a client has to answer an approval question (a grants.toml
+    /// `ask` rule, put through elicitation) before the call is refused,
+    /// e.g. 30s or 2m. Default 120s.
+    #[arg(long, value_name = "DURATION")]
+    approval_timeout: Option<String>,
+
     #[command(flatten)]
     grant: GrantArgs,
 
@@ -126,6 +133,14 @@ impl McpArgs {
             },
             AuditSync::EveryRecord => warden_audit::Durability::EveryRecord,
         };
+        let approval_wait = match &self.approval_timeout {
+            Some(text) => warden::grant::parse_duration(text)
+                .with_context(|| format!("invalid --approval-timeout `{text}`"))?,
+            None => approve::WAIT,
+        };
+        if approval_wait.is_zero() {
+            bail!("invalid --approval-timeout: it must be greater than zero");
+        }
         let server = ToolServer::load(
             registry,
             self.grant.clone(),
@@ -134,7 +149,8 @@ impl McpArgs {
             durability,
         )
         .await
-        .context("cannot start the MCP server")?;
+        .context("cannot start the MCP server")?
+        .with_approval_wait(approval_wait);
         let summary = server.summary();
         match address {
             None => serve_stdio(server, &summary).await?,

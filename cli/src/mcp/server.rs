@@ -13,8 +13,8 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
     ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ResourceContents, ServerCapabilities,
-    ServerConfig, Tool, ToolAnnotations,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ResourceContents,
+    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use warden::guest_log::CapturedLog;
@@ -29,7 +29,7 @@ use warden_registry::store::Registry;
 
 use crate::grant_args::GrantArgs;
 use crate::output::print_guest_log;
-use crate::policy_grant::{DeniedFlags, Subject, resolve, resolve_asking};
+use crate::policy_grant::{DeniedFlags, ParsedFlags, Subject, resolve, resolve_parsed};
 use crate::tool::{audit_sink_with, compile, locate_part};
 use warden::policy_cache::PolicyCache;
 
@@ -83,7 +83,8 @@ struct Inner {
     registry: Registry,
     /// The policy layers, reloaded when their files change.
     policy: PolicyCache,
-    flags: GrantArgs,
+    /// The grant flags, parsed once.
+    flags: ParsedFlags,
     served: Vec<Served>,
     tools: Vec<Exposed>,
     /// Index into `tools` by MCP name.
@@ -103,6 +104,8 @@ pub struct ToolServer {
     inner: Arc<Inner>,
     /// This session's `logging/setLevel`.
     log: ClientLog,
+    /// How long a client has to answer an approval question.
+    approval_wait: std::time::Duration,
 }
 
 impl ToolServer {
@@ -192,14 +195,22 @@ impl ToolServer {
             inner: Arc::new(Inner {
                 policy: PolicyCache::new(registry.clone()),
                 registry,
-                flags,
+                flags: ParsedFlags::parse(&flags, DeniedFlags::Refuse)?,
                 served,
                 tools,
                 by_name,
                 skills,
             }),
             log: ClientLog::default(),
+            approval_wait: super::approve::WAIT,
         })
+    }
+
+    /// Gives clients `wait` to answer an approval question (default
+    /// [`super::approve::WAIT`]).
+    pub fn with_approval_wait(mut self, wait: std::time::Duration) -> ToolServer {
+        self.approval_wait = wait;
+        self
     }
 
     /// The same host for a new session (an HTTP client), with its own
@@ -208,6 +219,7 @@ impl ToolServer {
         ToolServer {
             inner: self.inner.clone(),
             log: ClientLog::default(),
+            approval_wait: self.approval_wait,
         }
     }
 
@@ -377,7 +389,7 @@ impl Inner {
         input: String,
         cancelled: impl std::future::Future<Output = ()>,
         progress: Option<warden::ProgressSender>,
-        peer: &rmcp::service::Peer<RoleServer>,
+        approver: &dyn warden::approval::Approver,
     ) -> (CallToolResult, Option<CapturedLog>) {
         let served = &self.served[exposed.served];
         // The policy layers come from the cache: three `stat`s when no
@@ -386,16 +398,15 @@ impl Inner {
         let resolved = match self.policy.layers() {
             Ok(layers) => {
                 let asking = warden::authorize::Asking {
-                    approver: &super::approve::Elicit { peer },
+                    approver,
                     audit: served.runtime.audit(),
                     tool: Some(&exposed.tool),
                 };
-                resolve_asking(
+                resolve_parsed(
                     &layers,
                     &self.registry,
                     &served.subject,
                     &self.flags,
-                    DeniedFlags::Refuse,
                     asking,
                 )
                 .await
@@ -592,20 +603,40 @@ impl rmcp::ServerHandler for ToolServer {
         };
         let input = Value::Object(request.arguments.unwrap_or_default()).to_string();
         let cancelled = context.ct.cancelled();
+        // Who answers an `ask` rule's question: on 2026-07-28 the client, by
+        // retrying the call (`input_required`); before, elicitation now.
+        let modern = context
+            .protocol_version()
+            .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
+        let elicit = super::approve::Elicit {
+            peer: &context.peer,
+            wait: self.approval_wait,
+        };
+        let retry = super::input_required::InputRequired::new(
+            request.request_state,
+            request.input_responses,
+            context
+                .client_capabilities()
+                .is_some_and(|c| c.elicitation.is_some()),
+        );
+        let approver: &dyn warden::approval::Approver = if modern { &retry } else { &elicit };
         let (result, log) = match context.meta.get_progress_token() {
             Some(token) => {
                 let (sender, reports) = tokio::sync::mpsc::unbounded_channel();
                 let call = self
                     .inner
-                    .call(exposed, input, cancelled, Some(sender), &context.peer);
+                    .call(exposed, input, cancelled, Some(sender), approver);
                 super::progress::forward_during(call, reports, &context.peer, token).await
             }
             None => {
                 self.inner
-                    .call(exposed, input, cancelled, None, &context.peer)
+                    .call(exposed, input, cancelled, None, approver)
                     .await
             }
         };
+        if let Some(question) = modern.then(|| retry.result()).flatten() {
+            return Ok(question.into());
+        }
         if let Some(log) = log {
             let component = self.inner.served[exposed.served].source.name();
             self.log.forward(&context.peer, component, &log).await;

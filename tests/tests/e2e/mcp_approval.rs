@@ -138,11 +138,22 @@ fn an_ask_grant_is_put_to_the_mcp_client_and_recorded_with_its_answer() {
         .iter()
         .map(|a| a["answer"].as_str().unwrap_or_default())
         .collect();
+    // The 2026-07-28 client: the question deferred to it (input_required),
+    // then its retry with the answer.
     assert_eq!(
         answers,
-        ["accept", "decline", "accept", "unavailable", "unavailable"],
+        [
+            "accept",
+            "decline",
+            "accept",
+            "unavailable",
+            "deferred",
+            "accept"
+        ],
         "{approvals:#?}"
     );
+    assert_eq!(approvals[4]["detail"], "mcp-input-required");
+    assert_eq!(approvals[5]["detail"], "mcp-input-required");
     let first = &approvals[0];
     assert_eq!(first["component"], "builtin:fs");
     assert_eq!(first["function"], "write_file");
@@ -160,9 +171,9 @@ fn an_ask_grant_is_put_to_the_mcp_client_and_recorded_with_its_answer() {
         "{:#}",
         approvals[3]
     );
-    // Only approved calls ran: two, each recorded.
+    // Only approved calls ran: three, each recorded.
     let calls = h.events("call");
-    assert_eq!(calls.len(), 2, "{calls:#?}");
+    assert_eq!(calls.len(), 3, "{calls:#?}");
     let verify = h.run(&["audit", "verify"]);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
 }
@@ -250,4 +261,136 @@ dirs = [{ host = "/" }]
     assert!(!exists(&h.path("data/x.txt")), "{report}");
     assert!(h.events("approval").is_empty(), "nothing was asked");
     assert_eq!(h.events("denial").len(), 1, "the sandbox denied it");
+}
+
+/// `warden tool call ARGS…` on a pseudo-terminal (`tests/tty/answer.py`,
+/// standard-library Python) that answers `answer` to the question.
+fn on_terminal(h: &Home, py: &std::path::Path, answer: &str, args: &[&str]) -> Output {
+    Command::new(py)
+        .arg(repo_root().join("tests/tty/answer.py"))
+        .arg(answer)
+        .arg(warden_bin())
+        .args(args)
+        .env("WARDEN_HOME", h.path("home"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(h.dir.path())
+        .output()
+        .expect("answer.py runs")
+}
+
+#[test]
+fn warden_tool_call_on_a_terminal_runs_on_yes_and_refuses_on_no() {
+    let py = match python() {
+        Ok(py) => py,
+        Err(reason) => return skip("a terminal answering `warden tool call`", &reason),
+    };
+    let h = Home::new();
+    let write = |name: &str| format!(r#"{{"path": "/data/{name}", "content": "{name}"}}"#);
+
+    let yes = on_terminal(
+        &h,
+        &py.python,
+        "y",
+        &[
+            "tool",
+            "call",
+            "builtin:fs",
+            "write_file",
+            &write("yes.txt"),
+        ],
+    );
+    let report = text(&yes);
+    assert_eq!(
+        yes.status.code(),
+        Some(0),
+        "`y` lets the call run:\n{report}"
+    );
+    let shown = String::from_utf8_lossy(&yes.stdout);
+    assert!(
+        shown.contains("builtin:fs") && shown.contains("write_file") && shown.contains("[y/N]"),
+        "the question names the component and the tool:\n{report}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(h.path("data/yes.txt")).expect("the approved write happened"),
+        "yes.txt"
+    );
+
+    let no = on_terminal(
+        &h,
+        &py.python,
+        "n",
+        &["tool", "call", "builtin:fs", "write_file", &write("no.txt")],
+    );
+    let report = text(&no);
+    assert_eq!(no.status.code(), Some(4), "`n` is a denial:\n{report}");
+    assert!(
+        String::from_utf8_lossy(&no.stdout).contains("the user declined"),
+        "{report}"
+    );
+    assert!(
+        !exists(&h.path("data/no.txt")),
+        "the declined call never ran"
+    );
+
+    let approvals = h.events("approval");
+    let answers: Vec<(&str, &str)> = approvals
+        .iter()
+        .map(|a| {
+            (
+                a["answer"].as_str().unwrap_or_default(),
+                a["detail"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        [("accept", "terminal"), ("decline", "terminal")],
+        "{approvals:#?}"
+    );
+    assert_eq!(h.events("call").len(), 1, "only the approved call ran");
+    let verify = h.run(&["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
+}
+
+#[test]
+fn warden_grant_ask_writes_an_ask_rule_that_explain_shows_and_revoke_removes() {
+    let h = Home::new();
+    std::fs::remove_file(h.path("home/grants.toml")).expect("start without grants");
+    let dir = format!("{}:/data:rw", h.data());
+    let said = h.ok(&["grant", "builtin:fs", "dir", &dir, "--ask"]);
+    assert!(said.contains("will be asked for"), "{said}");
+    let grants = std::fs::read_to_string(h.path("home/grants.toml")).expect("grants.toml");
+    assert!(grants.contains("effect = \"ask\""), "{grants}");
+    assert!(!grants.contains("effect = \"allow\""), "{grants}");
+
+    let explain = h.ok(&["policy", "explain", "builtin:fs"]);
+    assert!(explain.contains("ask      directory"), "{explain}");
+    assert!(
+        explain.contains("grants.toml rule 1 says to ask"),
+        "{explain}"
+    );
+    // An ask rule, not an allow: without a terminal nobody can be asked.
+    let out = h.run(&[
+        "tool",
+        "call",
+        "builtin:fs",
+        "write_file",
+        r#"{"path": "/data/x.txt", "content": "x"}"#,
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(!exists(&h.path("data/x.txt")));
+    assert_eq!(h.events("approval").len(), 1);
+    let grant_events = h.events("grant");
+    assert!(
+        grant_events[0]["capabilities"][0]
+            .as_str()
+            .is_some_and(|c| c.starts_with("ask ")),
+        "{grant_events:#?}"
+    );
+
+    h.ok(&["revoke", "builtin:fs", "dir", &dir]);
+    let explain = h.ok(&["policy", "explain", "builtin:fs"]);
+    assert!(!explain.contains("ask      directory"), "{explain}");
+    let grants = std::fs::read_to_string(h.path("home/grants.toml")).expect("grants.toml");
+    assert!(!grants.contains("effect = \"ask\""), "{grants}");
 }

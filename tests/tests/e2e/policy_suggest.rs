@@ -204,3 +204,43 @@ fn each_call_reports_the_granted_directories_it_used_and_how() {
     assert_eq!(write.used.dirs.len(), 1, "{:?}", write.used);
     assert!(write.used.dirs[0].write, "{:?}", write.used);
 }
+
+#[test]
+fn a_log_written_before_usage_moved_into_the_call_record_is_still_read() {
+    // Earlier versions wrote what a call used as a separate `used` record
+    // after its `call` record; `--audit` still reads those.
+    let w = World::new();
+    let data = w.path("legacy-data");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    let host = data
+        .canonicalize()
+        .expect("canonical")
+        .display()
+        .to_string();
+    let log = warden_audit::AuditLog::open(w.home().join("audit.jsonl"), None).expect("log");
+    let usage = warden_audit::Usage {
+        dirs: vec![warden_audit::DirUse {
+            host: host.clone(),
+            guest: "/legacy".into(),
+            write: false,
+        }],
+        ..Default::default()
+    };
+    log.append(
+        warden_audit::AuditEvent::Used {
+            component: "builtin:fs".into(),
+            digest: "sha256:00".into(),
+            function: "read_file".into(),
+            usage,
+        },
+        &[],
+    )
+    .expect("append a legacy record");
+    let audit = suggest(&w, &["--audit", "--since", "1h"]);
+    assert!(
+        strings(&audit["components"]["builtin:fs"]["grants"])
+            .iter()
+            .any(|g| g.contains(&host) && g.contains("/legacy")),
+        "{audit:#}"
+    );
+}

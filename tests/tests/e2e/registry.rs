@@ -670,13 +670,18 @@ fn installs_calls_and_denials_are_in_a_verifiable_audit_log() {
         .iter()
         .filter_map(|e| e["event"]["type"].as_str())
         .collect();
-    // An answered call is followed by what it used of its grant.
+    // An answered call's record says what it used of its grant (one
+    // record per call, no separate `used` record).
     assert_eq!(
         kinds,
-        ["trust-add", "install", "call", "used", "call", "denial"],
+        ["trust-add", "install", "call", "call", "denial"],
         "{tail}"
     );
-    assert_eq!(events[3]["event"]["usage"]["dirs"][0]["guest"], "/data");
+    assert_eq!(events[2]["event"]["used"]["dirs"][0]["guest"], "/data");
+    assert!(
+        events[3]["event"].get("used").is_none(),
+        "a call that used nothing records no `used`: {tail}"
+    );
     let call = &events[2]["event"];
     assert_eq!(call["outcome"], "ok");
     assert!(
@@ -689,8 +694,8 @@ fn installs_calls_and_denials_are_in_a_verifiable_audit_log() {
         !tail.contains("/data/./"),
         "raw arguments are never logged: {tail}"
     );
-    assert_eq!(events[5]["event"]["capability"], "filesystem");
-    assert_eq!(events[5]["event"]["target"], "/etc/passwd");
+    assert_eq!(events[4]["event"]["capability"], "filesystem");
+    assert_eq!(events[4]["event"]["target"], "/etc/passwd");
     w.ok(&["audit", "verify"]);
 
     // Edit one record in the middle: verify names its line.

@@ -36,6 +36,10 @@ pub const DIVERGED: u8 = 14;
 /// `warden replay`: the recording was refused (edited, incompatible, or a component it names is missing).
 pub const RECORDING_REFUSED: u8 = 15;
 
+/// Standard output was closed before warden finished writing (e.g. `| head`):
+/// the code a shell reports for a process ended by `SIGPIPE` (128 + 13).
+pub const BROKEN_PIPE: u8 = 141;
+
 /// Every exit code, written once: the code, its meaning in a few words as the
 /// README lists it (`cli/tests/exit_codes.rs` checks the README), and its line
 /// in the `--help` table ([`help`]).
@@ -90,6 +94,11 @@ pub const EXIT_CODES: &[(u8, &str, &str)] = &[
         RECORDING_REFUSED,
         "a recording was refused",
         "warden replay: the recording was refused (edited, incompatible, or a component is missing)",
+    ),
+    (
+        BROKEN_PIPE,
+        "standard output was closed early",
+        "standard output was closed before the output was written (e.g. `| head`)",
     ),
 ];
 

@@ -8,6 +8,7 @@
 
 mod approve_tty;
 mod audit;
+pub mod broken_pipe;
 mod context;
 pub mod exit;
 mod explain_source;

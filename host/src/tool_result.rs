@@ -66,13 +66,29 @@ pub struct ToolMeta {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// JSON Schema of the structured output (a JSON object, checked when
-    /// the tools are listed).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// the tools are listed). Serialized as that object, not as its text.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "schema_as_json"
+    )]
     pub output_schema: Option<String>,
     /// Whether the tool declares it may destroy or overwrite data (`None`:
     /// it declares nothing either way, as every 0.1.0 tool).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub destructive: Option<bool>,
+}
+
+/// An output schema as the JSON value it is (as text if it does not parse,
+/// which the checks when the tools are listed do not let through).
+fn schema_as_json<S: serde::Serializer>(schema: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    match schema
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+    {
+        Some(Ok(value)) => value.serialize(s),
+        _ => schema.serialize(s),
+    }
 }
 
 /// What the guest returned, before the host bounded, redacted and parsed it.

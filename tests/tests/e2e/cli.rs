@@ -66,6 +66,28 @@ fn json_of(output: &Output) -> serde_json::Value {
 }
 
 #[test]
+fn a_closed_stdout_ends_warden_quietly_with_the_broken_pipe_code() {
+    // The reading end is closed before warden starts, so its first write
+    // fails (as `warden tool list | head -0` would make it).
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = warden()
+        .args(["tool", "list", "builtin:fs", "--json"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("warden runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.trim().is_empty(), "nothing to say: {stderr}");
+    // Any other failure still reports as before.
+    let out = run(&["tool", "list", "/no/such/component.wasm"]);
+    assert_ne!(out.status.code(), Some(141));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error:"));
+}
+
+#[test]
 fn tool_list_json_shows_each_tool_and_its_schema() {
     let out = run(&["tool", "list", "builtin:fs", "--json"]);
     assert_eq!(

@@ -5,11 +5,11 @@
 //!
 //! The toolchain is pinned in `examples/js-words/package.json` (+ lock).
 //! `WARDEN_TEST_JS_TOOLCHAIN` names a directory where it is installed
-//! (`.ci/run` makes one with `npm ci`); otherwise the tests run `npm ci`
-//! under `CARGO_TARGET_TMPDIR`. Node from `PATH` runs it and must be at
-//! least 20.19 (what the toolchain's native parts require). Without Node,
-//! npm or the registry the tests skip through `warden_test_skip` (a failure
-//! under `WARDEN_TEST_REQUIRE_ALL=1`).
+//! (`.ci/run` makes one with `npm ci`; the pinned versions are checked);
+//! otherwise the tests run `npm ci` under `CARGO_TARGET_TMPDIR`. Node from
+//! `PATH` runs it and must be at least 20.19 (what the toolchain's native
+//! parts require). Without Node, npm or the registry the tests skip through
+//! `warden_test_skip` (a failure under `WARDEN_TEST_REQUIRE_ALL=1`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -71,14 +71,7 @@ fn check_node() -> Result<(), String> {
 fn install_toolchain() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("WARDEN_TEST_JS_TOOLCHAIN").filter(|d| !d.is_empty()) {
         let dir = PathBuf::from(dir);
-        if !dir.join("node_modules/.bin/jco").is_file() {
-            return Err(format!(
-                "WARDEN_TEST_JS_TOOLCHAIN={} has no node_modules/.bin/jco; run `npm ci` there \
-                 with examples/js-words/package.json and package-lock.json",
-                dir.display()
-            ));
-        }
-        return Ok(dir);
+        return check_pinned(&dir).map(|()| dir);
     }
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("js-toolchain");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -101,6 +94,40 @@ fn install_toolchain() -> Result<PathBuf, String> {
     }
     std::fs::write(&installed, PACKAGE_LOCK).map_err(|e| e.to_string())?;
     Ok(dir)
+}
+
+/// Whether `dir` holds the versions `examples/js-words/package.json` pins.
+fn check_pinned(dir: &Path) -> Result<(), String> {
+    let again = || {
+        format!(
+            "run `npm ci` in {} with examples/js-words/package.json and package-lock.json",
+            dir.display()
+        )
+    };
+    let pinned: Value = serde_json::from_str(PACKAGE_JSON).expect("package.json is JSON");
+    let pins = pinned["devDependencies"]
+        .as_object()
+        .expect("package.json pins devDependencies");
+    for (name, version) in pins {
+        let version = version.as_str().expect("a pinned version");
+        let manifest = dir.join("node_modules").join(name).join("package.json");
+        let installed = std::fs::read_to_string(&manifest)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+            .and_then(|v| v["version"].as_str().map(str::to_string));
+        if installed.as_deref() != Some(version) {
+            return Err(format!(
+                "{name} {version} is not installed in {} (found: {}); {}",
+                dir.display(),
+                installed.as_deref().unwrap_or("none"),
+                again()
+            ));
+        }
+    }
+    if !dir.join("node_modules/.bin/jco").is_file() {
+        return Err(format!("no node_modules/.bin/jco; {}", again()));
+    }
+    Ok(())
 }
 
 /// Builds `examples/js-words/words.js` from a copy under `world`, with

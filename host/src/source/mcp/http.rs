@@ -8,9 +8,13 @@
 //! by warden and scrubbed from what comes back
 //! ([`NetworkPolicy::inject_secrets`]). An org policy's
 //! `[remote-servers]` is checked first: a URL it does not list is refused
-//! before anything is resolved or connected. Every response is bounded: a body
-//! or event stream over the limit fails the request and marks the server
-//! flooded.
+//! before anything is resolved or connected, and so is a server whose
+//! declared secrets the grant does not give for its URL. Every response is
+//! bounded: a body or event stream over the limit fails the request and
+//! marks the server flooded. The standing event stream (the spec's optional
+//! `GET`) goes through the same check and address; each of its events is
+//! bounded by the same limit, and rmcp reopens it at most
+//! `STANDING_REOPENS` times in a row. Redirects are never followed.
 
 use std::borrow::Cow;
 use std::collections::HashMap;

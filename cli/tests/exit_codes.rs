@@ -6,7 +6,10 @@ use warden_cli::exit::{EXIT_CODES, help, readme_sentence};
 #[test]
 fn every_code_is_listed_once_in_order() {
     let codes: Vec<u8> = EXIT_CODES.iter().map(|(code, _, _)| *code).collect();
-    assert_eq!(codes, [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 141]);
+    assert_eq!(
+        codes,
+        [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 141]
+    );
 }
 
 #[test]

@@ -320,7 +320,7 @@ fn a_javascript_tool_built_with_jco_runs_under_its_grant() {
     assert!(
         events
             .iter()
-            .any(|e| e["type"] == "used" && e["usage"]["hosts"][0]["port"] == granted.port()),
+            .any(|e| e["type"] == "call" && e["used"]["hosts"][0]["port"] == granted.port()),
         "{events:?}"
     );
     assert!(

@@ -53,6 +53,8 @@ mod mcp_conformance;
 mod mcp_dir_swap;
 #[path = "e2e/mcp_rich.rs"]
 mod mcp_rich;
+#[path = "e2e/mcp_stdio.rs"]
+mod mcp_stdio;
 #[path = "e2e/oci.rs"]
 mod oci;
 #[path = "e2e/policy.rs"]

@@ -4,13 +4,9 @@
 //! `timeout`, and the same server asks again, and serves, the next call.
 //! Driven by a minimal JSON-RPC client over stdio (no prerequisites).
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
 use serde_json::{Value, json};
 
-use super::cli::warden;
-use super::mcp_cancel::send;
+use super::mcp_stdio::{McpStdio, send};
 
 /// Reads messages until the response to `id`, returning it and the
 /// server's requests seen on the way (messages with a `method` and an `id`).
@@ -70,31 +66,15 @@ fn a_client_that_never_answers_is_refused_after_the_timeout_and_the_server_goes_
     )
     .expect("grants");
 
-    let mut child = warden()
-        .env("WARDEN_HOME", &home)
-        .args(["mcp", "builtin:fs", "--approval-timeout", "1s"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("warden mcp starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    send(
-        &mut stdin,
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {"elicitation": {"form": {}}},
-            "clientInfo": {"name": "silent-client", "version": "0"}}}),
-    );
-    let (init, _) = until_response(&mut lines, 1);
-    assert!(
-        init["result"]["capabilities"]["tools"].is_object(),
-        "{init}"
-    );
-    send(
-        &mut stdin,
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    let McpStdio {
+        mut child,
+        mut stdin,
+        mut lines,
+    } = McpStdio::start(
+        &home,
+        &["builtin:fs", "--approval-timeout", "1s"],
+        "silent-client",
+        json!({"elicitation": {"form": {}}}),
     );
 
     // The question comes; the client says nothing.

@@ -3,38 +3,13 @@
 //! server answers the next call. Driven by a minimal JSON-RPC client over
 //! stdio (no prerequisites).
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::Stdio;
+use std::io::BufReader;
 
 use serde_json::{Value, json};
 use warden_tests::components::HOSTILE;
 
 use super::cli::warden;
-
-pub(super) fn send(stdin: &mut impl Write, message: Value) {
-    writeln!(stdin, "{message}").expect("write to warden mcp");
-    stdin.flush().expect("flush");
-}
-
-/// Reads messages until the response with `id`; returns it and the
-/// responses to other ids seen on the way.
-pub(super) fn response(
-    lines: &mut impl Iterator<Item = std::io::Result<String>>,
-    id: u64,
-) -> (Value, Vec<Value>) {
-    let mut others = Vec::new();
-    for line in lines {
-        let line = line.expect("read from warden mcp");
-        let message: Value = serde_json::from_str(&line).expect("a JSON-RPC line");
-        if message["id"] == json!(id) {
-            return (message, others);
-        }
-        if message.get("id").is_some() {
-            others.push(message);
-        }
-    }
-    panic!("warden mcp closed stdout before answering {id}");
-}
+use super::mcp_stdio::{McpStdio, response, send};
 
 /// A `warden mcp HOSTILE ARGS…` over stdio with its own fresh home under
 /// the target's temp dir, initialized; its stdin and stdout lines.
@@ -49,32 +24,13 @@ impl Server {
     fn start(home_name: &str, args: &[&str]) -> Server {
         let home = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(home_name);
         let _ = std::fs::remove_dir_all(&home);
-        let mut child = warden()
-            .env("WARDEN_HOME", &home)
-            .args(["mcp", HOSTILE])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("warden mcp starts");
-        let mut stdin = child.stdin.take().expect("stdin");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        send(
-            &mut stdin,
-            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "cancel-test", "version": "0"}}}),
-        );
-        let (init, _) = response(&mut lines, 1);
-        assert!(
-            init["result"]["capabilities"]["tools"].is_object(),
-            "{init}"
-        );
-        send(
-            &mut stdin,
-            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        );
+        let mut all = vec![HOSTILE];
+        all.extend_from_slice(args);
+        let McpStdio {
+            child,
+            stdin,
+            lines,
+        } = McpStdio::start(&home, &all, "cancel-test", json!({}));
         Server {
             child,
             stdin,

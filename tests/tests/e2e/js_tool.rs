@@ -73,27 +73,12 @@ fn install_toolchain() -> Result<PathBuf, String> {
         let dir = PathBuf::from(dir);
         return check_pinned(&dir).map(|()| dir);
     }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("js-toolchain");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let installed = dir.join("installed-lock.json");
-    if std::fs::read_to_string(&installed).is_ok_and(|l| l == PACKAGE_LOCK) {
-        return Ok(dir);
-    }
-    std::fs::write(dir.join("package.json"), PACKAGE_JSON).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("package-lock.json"), PACKAGE_LOCK).map_err(|e| e.to_string())?;
-    let out = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(&dir)
-        .output()
-        .map_err(|e| format!("npm is not installed ({e}); install Node.js and npm"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "`npm ci` of examples/js-words failed (no registry?): {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    std::fs::write(&installed, PACKAGE_LOCK).map_err(|e| e.to_string())?;
-    Ok(dir)
+    warden_tests::npm::ci_pinned(
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("js-toolchain"),
+        "examples/js-words",
+        PACKAGE_JSON,
+        PACKAGE_LOCK,
+    )
 }
 
 /// Whether `dir` holds the versions `examples/js-words/package.json` pins.

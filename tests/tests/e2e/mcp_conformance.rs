@@ -48,27 +48,12 @@ fn suite_dir() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("WARDEN_TEST_MCP_CONFORMANCE").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-conformance");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let installed = dir.join("installed-lock.json");
-    if std::fs::read_to_string(&installed).is_ok_and(|l| l == PACKAGE_LOCK) {
-        return Ok(dir);
-    }
-    std::fs::write(dir.join("package.json"), PACKAGE_JSON).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("package-lock.json"), PACKAGE_LOCK).map_err(|e| e.to_string())?;
-    let out = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(&dir)
-        .output()
-        .map_err(|e| format!("npm is not installed ({e}); install Node.js and npm"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "`npm ci` of tests/mcp/conformance failed (no registry?): {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    std::fs::write(&installed, PACKAGE_LOCK).map_err(|e| e.to_string())?;
-    Ok(dir)
+    warden_tests::npm::ci_pinned(
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-conformance"),
+        "tests/mcp/conformance",
+        PACKAGE_JSON,
+        PACKAGE_LOCK,
+    )
 }
 
 /// `warden mcp --http 127.0.0.1:0` serving the conformance components;

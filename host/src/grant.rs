@@ -51,7 +51,7 @@ impl Grant {
         if self.dirs.is_empty() {
             return Ok(());
         }
-        let home = home.canonicalize().unwrap_or_else(|_| home.to_path_buf());
+        let home = canonical_home(home);
         for dir in &self.dirs {
             let contains_home = home.starts_with(&dir.host);
             if contains_home || dir.host.starts_with(&home) {
@@ -65,6 +65,31 @@ impl Grant {
         }
         Ok(())
     }
+}
+
+/// `home` made canonical, remembered per process: a long-running server
+/// checks every call's grant against the same home, and `canonicalize`
+/// costs a `readlink` per path component. (A home re-pointed while warden
+/// runs is not followed; it is set when warden starts.)
+fn canonical_home(home: &Path) -> PathBuf {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashMap<PathBuf, PathBuf>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(Mutex::default);
+    if let Some(c) = seen.lock().ok().and_then(|m| m.get(home).cloned()) {
+        return c;
+    }
+    let Ok(canonical) = home.canonicalize() else {
+        return home.to_path_buf();
+    };
+    if let Ok(mut m) = seen.lock() {
+        // A process has one home or a few (tests): never let it grow.
+        if m.len() >= 64 {
+            m.clear();
+        }
+        m.insert(home.to_path_buf(), canonical.clone());
+    }
+    canonical
 }
 
 /// Whether a granted directory may be written.

@@ -6,12 +6,13 @@
 //! call, the directory, or any directory above it, could be replaced by a
 //! symbolic link to somewhere else; opening the path as it is then would
 //! hand the guest whatever the link points to. So each call's preopen is
-//! made from a directory opened with `openat2(RESOLVE_NO_SYMLINKS)`: the
-//! kernel refuses the open if any component of the path is a symbolic
-//! link, in one system call and with no window between a check and the
-//! open. The preopen then names that very directory through
-//! `/proc/self/fd/N`. (This also replaces the `canonicalize` per call that
-//! cost a `readlink` per path component.)
+//! the directory opened with `openat2(RESOLVE_NO_SYMLINKS)`: the kernel
+//! refuses the open if any component of the path is a symbolic link, in one
+//! system call and with no window between a check and the open. That very
+//! descriptor becomes the guest's preopen (`crate::guard::fs`), so nothing
+//! names the path again. (This replaced a `canonicalize` per call, which cost
+//! a `readlink` per path component, and then a reopen through
+//! `/proc/self/fd/N`.)
 //!
 //! Where `openat2` is not available (Linux before 5.6, a seccomp filter
 //! that refuses it, another system), the path is canonicalised and must be
@@ -19,24 +20,7 @@
 //! window between the check and the open.
 
 use std::io;
-use std::path::{Path, PathBuf};
-
-/// A granted directory opened for one call's preopen: hold it until the
-/// preopen is made from [`PinnedDir::path`].
-#[derive(Debug)]
-pub(crate) struct PinnedDir {
-    /// The directory as opened (keeps `/proc/self/fd/N` naming it).
-    #[cfg(target_os = "linux")]
-    _fd: Option<std::os::fd::OwnedFd>,
-    path: PathBuf,
-}
-
-impl PinnedDir {
-    /// The path to preopen: it names the directory that was opened.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-}
+use std::path::Path;
 
 /// Why a granted directory was not opened.
 #[derive(Debug, thiserror::Error)]
@@ -50,29 +34,35 @@ pub(crate) enum PinError {
     Io(#[from] io::Error),
 }
 
+/// How a directory is opened: only to name it (`O_PATH` where the system
+/// has it, as wasmtime-wasi's own preopens are), and only a directory.
+#[cfg(target_os = "linux")]
+fn dir_flags() -> rustix::fs::OFlags {
+    use rustix::fs::OFlags;
+    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC
+}
+
+#[cfg(not(target_os = "linux"))]
+fn dir_flags() -> rustix::fs::OFlags {
+    use rustix::fs::OFlags;
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC
+}
+
 /// Opens granted directory `host` (canonical when granted) for one call,
-/// refusing a path that now goes through a symbolic link.
-pub(crate) fn pin(host: &Path) -> Result<PinnedDir, PinError> {
+/// refusing a path that now goes through a symbolic link. The descriptor
+/// is what the guest's preopen uses.
+pub(crate) fn pin(host: &Path) -> Result<std::fs::File, PinError> {
     #[cfg(target_os = "linux")]
     {
-        use rustix::fs::{CWD, Mode, OFlags, ResolveFlags, openat2};
+        use rustix::fs::{CWD, Mode, ResolveFlags, openat2};
         match openat2(
             CWD,
             host,
-            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            dir_flags(),
             Mode::empty(),
             ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
         ) {
-            Ok(fd) => {
-                use std::os::fd::AsRawFd;
-                let path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
-                if proc_fd_works() {
-                    return Ok(PinnedDir {
-                        _fd: Some(fd),
-                        path,
-                    });
-                }
-            }
+            Ok(fd) => return Ok(std::fs::File::from(fd)),
             Err(rustix::io::Errno::LOOP) => return Err(PinError::Symlink),
             Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM) => {}
             Err(e) => return Err(PinError::Io(e.into())),
@@ -82,19 +72,9 @@ pub(crate) fn pin(host: &Path) -> Result<PinnedDir, PinError> {
     if canonical != host {
         return Err(PinError::Symlink);
     }
-    Ok(PinnedDir {
-        #[cfg(target_os = "linux")]
-        _fd: None,
-        path: canonical,
-    })
-}
-
-/// Whether `/proc/self/fd/N` names this process's open files (procfs is
-/// mounted), checked once.
-#[cfg(target_os = "linux")]
-fn proc_fd_works() -> bool {
-    static WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *WORKS.get_or_init(|| Path::new("/proc/self/fd").is_dir())
+    let fd = rustix::fs::open(&canonical, dir_flags(), rustix::fs::Mode::empty())
+        .map_err(io::Error::from)?;
+    Ok(std::fs::File::from(fd))
 }
 
 #[cfg(test)]
@@ -107,10 +87,16 @@ mod tests {
         let dir = tmp.path().canonicalize().expect("canonical");
         std::fs::write(dir.join("f"), "x").expect("write");
         let pinned = pin(&dir).expect("a real directory opens");
-        assert_eq!(
-            std::fs::read_to_string(pinned.path().join("f")).expect("read through the pin"),
-            "x"
-        );
+        let f = rustix::fs::openat(
+            &pinned,
+            "f",
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .expect("open through the pinned descriptor");
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::fs::File::from(f), &mut text).expect("read");
+        assert_eq!(text, "x");
     }
 
     #[test]

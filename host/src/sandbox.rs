@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::filesystem::Dir as PreopenDir;
+use wasmtime_wasi::{FsPerms, OpenMode, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::tool::warden::plugin::log as wit_log;
@@ -31,6 +32,10 @@ pub struct SandboxState {
     pub(crate) denials: DenialLog,
     /// What the guest used of its grant.
     pub(crate) usage: UsageLog,
+    /// The granted directories, opened for this call (see
+    /// `crate::granted_dir`), with their guest paths: what the guest's
+    /// `wasi:filesystem/preopens` answers (`crate::guard::fs`).
+    pub(crate) preopens: Vec<(PreopenDir, String)>,
     /// Set when the wall-clock deadline interrupted the guest.
     pub(crate) timed_out: bool,
     component: Arc<str>,
@@ -63,6 +68,7 @@ impl SandboxState {
         wasi.allow_blocking_current_thread(true);
         wasi.stdout(log.stream(LogSource::Stdout));
         wasi.stderr(log.stream(LogSource::Stderr));
+        let mut preopens = Vec::with_capacity(grant.dirs.len());
         for dir in &grant.dirs {
             let perms = match dir.mode {
                 DirMode::ReadOnly => FsPerms::ReadOnly,
@@ -75,10 +81,17 @@ impl SandboxState {
                     dir.host.display()
                 ),
             };
-            // Never through a symbolic link put in the path after the grant.
+            // Never through a symbolic link put in the path after the grant:
+            // the descriptor opened here is the preopen itself.
             let pinned = crate::granted_dir::pin(&dir.host).map_err(|e| refused(&e))?;
-            wasi.preopened_dir(pinned.path(), &dir.guest, perms)
-                .map_err(|e| refused(&e))?;
+            let open_mode = match perms {
+                FsPerms::ReadOnly => OpenMode::READ,
+                FsPerms::ReadWrite => OpenMode::READ | OpenMode::WRITE,
+            };
+            preopens.push((
+                PreopenDir::new(pinned, perms, open_mode, true),
+                dir.guest.clone(),
+            ));
         }
         if let Some(first) = grant.dirs.first() {
             wasi.initial_cwd(&first.guest);
@@ -110,6 +123,7 @@ impl SandboxState {
             log,
             denials,
             usage,
+            preopens,
             timed_out: false,
             component,
             broker: None,

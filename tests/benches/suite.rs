@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 
 #[path = "mcp_http.rs"]
 mod mcp_http;
-use warden::{EngineConfig, Grant, Runtime, ToolComponent};
+use warden::{DirMode, EngineConfig, Grant, Runtime, ToolComponent};
 use warden_tests::components::HOSTILE;
 use warden_tests::{hostile, runtime};
 
@@ -130,8 +130,9 @@ struct Cx {
 /// A section of the suite.
 type Section = fn(&Cx);
 
-const SECTIONS: [(&str, Section); 7] = [
+const SECTIONS: [(&str, Section); 8] = [
     ("calls", tool_calls),
+    ("fscall", fs_in_process),
     ("mcp", mcp_stdio),
     ("cli", cli_process),
     ("instantiations", instantiations),
@@ -210,6 +211,101 @@ fn tool_calls(cx: &Cx) {
             sub_p50.as_secs_f64() / wasm_p50.as_secs_f64()
         );
     }
+}
+
+/// `builtin:fs` read_file of a small file in process (fresh instance, no
+/// audit, no MCP) against the echo: what the guest's file access and the
+/// sandbox's directory grant cost, apart from any server around them.
+fn fs_in_process(cx: &Cx) {
+    let Cx {
+        rt,
+        runtime,
+        echo,
+        grant,
+    } = cx;
+    println!("\n## `builtin:fs` read_file in process, against echo\n");
+    println!("| measurement | samples | p50 | p99 | ratio |");
+    println!("|---|---:|---:|---:|---:|");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("small.txt"), "hello from a small file\n").expect("write");
+    let fs = warden_tests::builtin("fs");
+    let fs_grant = warden_tests::grant_dirs(&[(dir.path(), "/data", DirMode::ReadOnly)]);
+    let read = json!({ "path": "/data/small.txt" }).to_string();
+    let list = json!({ "path": "/data" }).to_string();
+    let echo_in = json!({ "text": "" }).to_string();
+    let n = 2000;
+    let mut echo_t = Vec::new();
+    let mut read_t = Vec::new();
+    let mut list_t = Vec::new();
+    let mut echo_dir_t = Vec::new();
+    // Interleaved, so a busy moment of the machine falls on every row alike.
+    for _ in 0..n {
+        echo_t.push(time(|| {
+            rt.block_on(runtime.call_tool(echo, "echo", &echo_in, grant))
+                .expect("echo")
+        }));
+        echo_dir_t.push(time(|| {
+            rt.block_on(runtime.call_tool(echo, "echo", &echo_in, &fs_grant))
+                .expect("echo")
+        }));
+        read_t.push(time(|| {
+            rt.block_on(runtime.call_tool(&fs, "read_file", &read, &fs_grant))
+                .expect("read_file")
+        }));
+        list_t.push(time(|| {
+            rt.block_on(runtime.call_tool(&fs, "list_dir", &list, &fs_grant))
+                .expect("list_dir")
+        }));
+    }
+    let base = row("echo, 0 B, no directory (baseline)", echo_t, None);
+    row(
+        "echo, 0 B, with a granted directory",
+        echo_dir_t,
+        Some(base),
+    );
+    row("`builtin:fs` read_file of 24 B", read_t, Some(base));
+    row("`builtin:fs` list_dir of one entry", list_t, Some(base));
+
+    // The same two calls with the audit log on (records synced in groups,
+    // as `warden mcp` does by default).
+    let home = tempfile::tempdir().expect("home");
+    let log = warden_audit::AuditLog::open(home.path().join("audit.jsonl"), None)
+        .and_then(|l| {
+            l.with_durability(warden_audit::Durability::Batched {
+                window: Duration::from_millis(5),
+            })
+        })
+        .expect("audit log");
+    let audited =
+        Runtime::new(EngineConfig::default(), warden::AuditSink::log(log)).expect("engine");
+    let echo_a = audited
+        .load_tool_file(Path::new(HOSTILE))
+        .expect("hostile loads");
+    let fs_a = audited
+        .load_tool("fs", warden::builtin::lookup("fs").expect("built-in fs"))
+        .expect("fs loads");
+    let mut echo_t = Vec::new();
+    let mut read_t = Vec::new();
+    for _ in 0..n {
+        echo_t.push(time(|| {
+            rt.block_on(audited.call_tool(&echo_a, "echo", &echo_in, &fs_grant))
+                .expect("echo")
+        }));
+        read_t.push(time(|| {
+            rt.block_on(audited.call_tool(&fs_a, "read_file", &read, &fs_grant))
+                .expect("read_file")
+        }));
+    }
+    let base = row(
+        "audited: echo, 0 B, with a granted directory (baseline)",
+        echo_t,
+        None,
+    );
+    row(
+        "audited: `builtin:fs` read_file of 24 B",
+        read_t,
+        Some(base),
+    );
 }
 
 /// Instantiations per second on one and on two tokio workers.

@@ -55,6 +55,8 @@ mod mcp_dir_swap;
 mod mcp_rich;
 #[path = "e2e/mcp_stdio.rs"]
 mod mcp_stdio;
+#[path = "e2e/mcp_stdio_kinds.rs"]
+mod mcp_stdio_kinds;
 #[path = "e2e/oci.rs"]
 mod oci;
 #[path = "e2e/policy.rs"]

@@ -18,6 +18,7 @@ mod progress;
 mod prompts;
 mod server;
 mod skills;
+mod stdio_pipes;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -187,7 +188,7 @@ fn listen_address(spec: &str, allow_remote: bool) -> anyhow::Result<SocketAddr> 
 async fn serve_stdio(server: ToolServer, summary: &str) -> anyhow::Result<()> {
     eprintln!("warden mcp: serving {summary} on stdio");
     let running = server
-        .serve(rmcp::transport::stdio())
+        .serve(stdio_pipes::stdio())
         .await
         .context("the MCP client did not complete the handshake on stdin/stdout")?;
     running

@@ -110,11 +110,21 @@ fn read_file(input: ReadFile) -> Result<ReadFileOutput, ToolError> {
     let path = resolve_path(&input.path, &grants, Access::Read)?;
     let io = |e: std::io::Error| io_error(&path, &e, &grants);
 
-    let metadata = fs::metadata(&path).map_err(io)?;
-    if metadata.is_dir() {
-        return Err(ToolError::InvalidInput(format!(
+    let is_dir = || {
+        ToolError::InvalidInput(format!(
             "`{path}` is a directory; use list_dir to see its entries"
-        )));
+        ))
+    };
+    // Opened first and asked for its size through the handle: one lookup
+    // of the path instead of two.
+    let mut file = match File::open(&path) {
+        Ok(file) => file,
+        Err(_) if fs::metadata(&path).is_ok_and(|m| m.is_dir()) => return Err(is_dir()),
+        Err(e) => return Err(io(e)),
+    };
+    let metadata = file.metadata().map_err(io)?;
+    if metadata.is_dir() {
+        return Err(is_dir());
     }
     let size = metadata.len();
     let offset = input.offset.unwrap_or(0);
@@ -128,12 +138,23 @@ fn read_file(input: ReadFile) -> Result<ReadFileOutput, ToolError> {
         .unwrap_or(DEFAULT_READ_BYTES)
         .min(MAX_READ_BYTES);
 
-    let mut file = File::open(&path).map_err(io)?;
     if offset > 0 {
         file.seek(SeekFrom::Start(offset)).map_err(io)?;
     }
-    let mut bytes = Vec::new();
-    file.take(max_bytes).read_to_end(&mut bytes).map_err(io)?;
+    // At most what the file held when it was opened: a whole small file is
+    // one read, with no second read to find its end.
+    let want = max_bytes.min(size - offset);
+    let mut bytes = vec![0; usize::try_from(want).unwrap_or(0)];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    bytes.truncate(filled);
 
     if bytes.contains(&0) {
         return Err(not_text(&path, "it contains NUL bytes"));

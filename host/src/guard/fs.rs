@@ -23,7 +23,6 @@
 use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi::filesystem::WasiFilesystemView;
 use wasmtime_wasi::p2::FsResult;
-use wasmtime_wasi::p2::bindings::filesystem::preopens;
 use wasmtime_wasi::p2::bindings::filesystem::types::{
     self, Descriptor, DescriptorFlags, DescriptorType, ErrorCode, HostDescriptor, OpenFlags,
     PathFlags,
@@ -76,12 +75,11 @@ fn add_preopens(linker: &mut Linker<SandboxState>) -> wasmtime::Result<()> {
     let mut inst = linker.instance(PREOPENS)?;
     inst.func_wrap("get-directories", |mut store, (): ()| {
         let state = store.data_mut();
-        let dirs = {
-            let mut view = state.filesystem();
-            preopens::Host::get_directories(&mut view)?
-        };
-        for (fd, guest) in &dirs {
-            state.usage.preopened(fd.rep(), guest);
+        let mut dirs = Vec::with_capacity(state.preopens.len());
+        for (dir, guest) in state.preopens.clone() {
+            let fd = state.table().push(Descriptor::Dir(dir))?;
+            state.usage.preopened(fd.rep(), &guest);
+            dirs.push((fd, guest));
         }
         Ok((dirs,))
     })?;

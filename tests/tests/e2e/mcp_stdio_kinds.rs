@@ -36,6 +36,14 @@ fn session(stdin: &mut impl Write) {
     }
 }
 
+/// Whether both calls are answered (in either order: the two calls run
+/// at once, and either may finish first).
+fn answered(messages: &[Value]) -> bool {
+    [2, 3]
+        .iter()
+        .all(|id| messages.iter().any(|m| m["id"] == json!(id)))
+}
+
 /// What the echo call with `id` answered, from JSON-RPC `messages`.
 fn echoed(messages: &[Value], id: u64) -> Option<String> {
     let m = messages.iter().find(|m| m["id"] == json!(id))?;
@@ -66,7 +74,7 @@ fn stdout_and_stderr_as_one_pipe_get_the_answers_and_the_diagnostics() {
             Ok(message) => messages.push(message),
             Err(_) => diagnostics.push(line),
         }
-        if messages.iter().any(|m| m["id"] == json!(3)) {
+        if answered(&messages) {
             break;
         }
     }
@@ -105,8 +113,8 @@ fn stdout_redirected_to_a_file_gets_every_answer() {
         .expect("warden mcp starts");
     let mut stdin = child.stdin.take().expect("stdin");
     session(&mut stdin);
-    // The answers are in the file once the last one is: wait for it (the
-    // server keeps running while stdin is open).
+    // Wait for both answers in the file (the server keeps running while
+    // stdin is open).
     let deadline = Instant::now() + Duration::from_secs(60);
     let messages = loop {
         let text = std::fs::read_to_string(&out_path).expect("read answers");
@@ -114,7 +122,7 @@ fn stdout_redirected_to_a_file_gets_every_answer() {
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
-        if messages.iter().any(|m| m["id"] == json!(3)) || Instant::now() > deadline {
+        if answered(&messages) || Instant::now() > deadline {
             break messages;
         }
         std::thread::sleep(Duration::from_millis(20));

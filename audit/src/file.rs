@@ -29,15 +29,21 @@ pub(crate) fn private_options() -> OpenOptions {
 /// when the returned file is dropped. Each call opens its own handle, so
 /// threads of one process exclude each other as processes do.
 pub(crate) fn lock(log: &Path) -> Result<File, AuditError> {
+    let file = open_lock(log)?;
+    file.lock()
+        .map_err(|e| AuditError::io(&lock_path(log), e))?;
+    Ok(file)
+}
+
+/// Opens (creating) the lock file of `log` without taking the lock.
+pub(crate) fn open_lock(log: &Path) -> Result<File, AuditError> {
     let path = lock_path(log);
-    let file = private_options()
+    private_options()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| AuditError::io(&path, e))?;
-    file.lock().map_err(|e| AuditError::io(&path, e))?;
-    Ok(file)
+        .map_err(|e| AuditError::io(&path, e))
 }
 
 /// Opens the log for reading, with its length at a moment no append was

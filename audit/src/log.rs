@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::AuditError;
@@ -26,6 +27,40 @@ pub struct AuditLog {
     /// nobody else appended, and the chain continues from here without
     /// reading the file's tail.
     head: std::sync::Mutex<Option<Head>>,
+    /// The lock file and the log, kept open between appends (a server
+    /// appends a record per call): each append takes the lock on the same
+    /// handle and checks by one `stat` of the path that the log is still
+    /// the file it has open (a repair moves it aside).
+    files: std::sync::Mutex<Option<OpenFiles>>,
+}
+
+/// The lock file and the log file of an [`AuditLog`], open.
+#[derive(Debug)]
+struct OpenFiles {
+    lock: File,
+    log: File,
+    inode: u64,
+}
+
+/// Opens (creating, owner-only) the log at `path` for reading its tail and
+/// appending.
+fn open_log(path: &Path) -> Result<File, AuditError> {
+    private_options()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| AuditError::io(path, e))
+}
+
+/// The exclusive lock on an open lock file, released when dropped.
+struct Held<'a>(&'a File);
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        // Closing the handle would release it too; the handle stays open.
+        let _ = self.0.unlock();
+    }
 }
 
 /// The end of the file after this log's last append.
@@ -59,6 +94,7 @@ impl AuditLog {
             signer,
             syncer: None,
             head: std::sync::Mutex::new(None),
+            files: std::sync::Mutex::new(None),
         })
     }
 
@@ -115,22 +151,66 @@ impl AuditLog {
         event.check()?;
         let io = |e| AuditError::io(path, e);
 
-        let _lock = lock(path)?;
-        let mut file = private_options()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(path)
-            .map_err(io)?;
-        let meta = file.metadata().map_err(io)?;
-        let (len, inode) = (meta.len(), std::os::unix::fs::MetadataExt::ino(&meta));
+        // One append at a time in this process; other processes (and other
+        // `AuditLog`s of the same file) are held off by the file lock.
+        let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        let open = match files.take() {
+            Some(open) => open,
+            None => {
+                let log = open_log(path)?;
+                let inode = log.metadata().map_err(io)?.ino();
+                OpenFiles {
+                    lock: open_lock(path)?,
+                    log,
+                    inode,
+                }
+            }
+        };
+        let OpenFiles {
+            lock,
+            log: kept,
+            inode: kept_inode,
+        } = open;
+        lock.lock()
+            .map_err(|e| AuditError::io(&lock_path(path), e))?;
+        let held = Held(&lock);
+        // Still the file this log has open? (A repair moves it aside.)
+        let (mut file, len, inode) = match std::fs::metadata(path) {
+            Ok(meta) if meta.ino() == kept_inode => (kept, meta.len(), kept_inode),
+            _ => {
+                let log = open_log(path)?;
+                let meta = log.metadata().map_err(io)?;
+                (log, meta.len(), meta.ino())
+            }
+        };
+        let result = self.append_held(&mut file, len, inode, event);
+        drop(held);
+        *files = Some(OpenFiles {
+            lock,
+            log: file,
+            inode,
+        });
+        result
+    }
+
+    /// The part of [`AuditLog::append`] done holding the lock, with the log
+    /// open as `file` (`len` bytes long, inode `inode`).
+    fn append_held(
+        &self,
+        file: &mut File,
+        len: u64,
+        inode: u64,
+        event: AuditEvent,
+    ) -> Result<Record, AuditError> {
+        let path = &self.path;
+        let io = |e| AuditError::io(path, e);
         let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
         let known = head.filter(|h| h.inode == inode && h.len == len && len > 0);
         // Cleared until this append succeeds.
         *head = None;
         let last = match known {
             Some(h) => Some((h.seq, h.hash)),
-            None => last_record(&mut file, path, len)?.map(|r| (r.seq, r.hash)),
+            None => last_record(file, path, len)?.map(|r| (r.seq, r.hash)),
         };
         let (seq, prev) = match last {
             None => (0, genesis()),
@@ -140,7 +220,7 @@ impl AuditLog {
                     return Err(AuditError::Corrupt {
                         path: path.clone(),
                         // The log ends with a newline: one per line.
-                        line_no: newlines_before(&mut file, len).map_err(io)?,
+                        line_no: newlines_before(file, len).map_err(io)?,
                         reason: "its seq is the largest possible".into(),
                     });
                 }

@@ -1035,3 +1035,32 @@ fn two_writers_taking_turns_keep_one_chain() {
     assert!(report.is_intact(), "{:?}", report.problems);
     assert_eq!(report.records, 60);
 }
+
+#[test]
+fn a_log_moved_aside_is_not_appended_to_by_a_writer_that_kept_it_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::open(&path, None).expect("open");
+    for i in 0..3 {
+        log.append(event(i), &[]).expect("append");
+    }
+    // Someone moves the log aside (an archive, a repair) while this writer
+    // still has it open.
+    let aside = dir.path().join("audit.jsonl.old");
+    std::fs::rename(&path, &aside).expect("move aside");
+    let before = std::fs::read(&aside).expect("read");
+
+    let record = log.append(event(3), &[]).expect("append after the move");
+    assert_eq!(record.seq, 0, "a new log starts a new chain");
+    assert_eq!(
+        std::fs::read(&aside).expect("read"),
+        before,
+        "the moved file is left as it was"
+    );
+    let report = audit::verify(&path, None).expect("verify");
+    assert!(report.is_intact(), "{:?}", report.problems);
+    assert_eq!(report.records, 1);
+    let old = audit::verify(&aside, None).expect("verify the old log");
+    assert!(old.is_intact(), "{:?}", old.problems);
+    assert_eq!(old.records, 3);
+}

@@ -238,24 +238,19 @@ fn fs_in_process(cx: &Cx) {
     let mut read_t = Vec::new();
     let mut list_t = Vec::new();
     let mut echo_dir_t = Vec::new();
+    // One timed call, fresh instance.
+    let call = |runtime: &Runtime, c: &ToolComponent, tool: &str, input: &str, g: &Grant| {
+        time(|| {
+            rt.block_on(runtime.call_tool(c, tool, input, g))
+                .expect(tool)
+        })
+    };
     // Interleaved, so a busy moment of the machine falls on every row alike.
     for _ in 0..n {
-        echo_t.push(time(|| {
-            rt.block_on(runtime.call_tool(echo, "echo", &echo_in, grant))
-                .expect("echo")
-        }));
-        echo_dir_t.push(time(|| {
-            rt.block_on(runtime.call_tool(echo, "echo", &echo_in, &fs_grant))
-                .expect("echo")
-        }));
-        read_t.push(time(|| {
-            rt.block_on(runtime.call_tool(&fs, "read_file", &read, &fs_grant))
-                .expect("read_file")
-        }));
-        list_t.push(time(|| {
-            rt.block_on(runtime.call_tool(&fs, "list_dir", &list, &fs_grant))
-                .expect("list_dir")
-        }));
+        echo_t.push(call(runtime, echo, "echo", &echo_in, grant));
+        echo_dir_t.push(call(runtime, echo, "echo", &echo_in, &fs_grant));
+        read_t.push(call(runtime, &fs, "read_file", &read, &fs_grant));
+        list_t.push(call(runtime, &fs, "list_dir", &list, &fs_grant));
     }
     let base = row("echo, 0 B, no directory (baseline)", echo_t, None);
     row(
@@ -287,14 +282,8 @@ fn fs_in_process(cx: &Cx) {
     let mut echo_t = Vec::new();
     let mut read_t = Vec::new();
     for _ in 0..n {
-        echo_t.push(time(|| {
-            rt.block_on(audited.call_tool(&echo_a, "echo", &echo_in, &fs_grant))
-                .expect("echo")
-        }));
-        read_t.push(time(|| {
-            rt.block_on(audited.call_tool(&fs_a, "read_file", &read, &fs_grant))
-                .expect("read_file")
-        }));
+        echo_t.push(call(&audited, &echo_a, "echo", &echo_in, &fs_grant));
+        read_t.push(call(&audited, &fs_a, "read_file", &read, &fs_grant));
     }
     let base = row(
         "audited: echo, 0 B, with a granted directory (baseline)",

@@ -44,6 +44,20 @@ fn answered(messages: &[Value]) -> bool {
         .all(|id| messages.iter().any(|m| m["id"] == json!(id)))
 }
 
+/// Both calls answered what they were sent.
+fn assert_both_echoed(messages: &[Value]) {
+    assert_eq!(
+        echoed(messages, 2).as_deref(),
+        Some("first"),
+        "{messages:?}"
+    );
+    assert_eq!(
+        echoed(messages, 3).as_deref(),
+        Some("second"),
+        "{messages:?}"
+    );
+}
+
 /// What the echo call with `id` answered, from JSON-RPC `messages`.
 fn echoed(messages: &[Value], id: u64) -> Option<String> {
     let m = messages.iter().find(|m| m["id"] == json!(id))?;
@@ -80,16 +94,7 @@ fn stdout_and_stderr_as_one_pipe_get_the_answers_and_the_diagnostics() {
     }
     drop(stdin);
     let _ = child.wait();
-    assert_eq!(
-        echoed(&messages, 2).as_deref(),
-        Some("first"),
-        "{messages:?}"
-    );
-    assert_eq!(
-        echoed(&messages, 3).as_deref(),
-        Some("second"),
-        "{messages:?}"
-    );
+    assert_both_echoed(&messages);
     assert!(
         diagnostics
             .iter()
@@ -129,14 +134,5 @@ fn stdout_redirected_to_a_file_gets_every_answer() {
     };
     drop(stdin);
     let _ = child.wait();
-    assert_eq!(
-        echoed(&messages, 2).as_deref(),
-        Some("first"),
-        "{messages:?}"
-    );
-    assert_eq!(
-        echoed(&messages, 3).as_deref(),
-        Some("second"),
-        "{messages:?}"
-    );
+    assert_both_echoed(&messages);
 }

@@ -283,17 +283,7 @@ fn a_streamable_http_server_is_listed_called_denied_and_recorded() {
     ]);
     assert_eq!(list["kind"], "mcp-server");
     assert_eq!(list["origin"], url.as_str());
-    let names: Vec<&str> = list["tools"]
-        .as_array()
-        .expect("tools")
-        .iter()
-        .filter_map(|t| t["name"].as_str())
-        .collect();
-    assert!(
-        names.contains(&"echo") && names.contains(&"get-sum"),
-        "{names:?}"
-    );
-    assert!(!names.contains(&"get-env"), "a denied tool is not listed");
+    super::tool_sources::assert_everything_listed(&list);
 
     let echo = w.ok(&[
         "tool",

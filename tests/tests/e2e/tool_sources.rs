@@ -402,17 +402,7 @@ fn server_everything_is_listed_called_denied_bounded_and_recorded() {
     let dir = format!("{}:ro", modules.display());
     let list = w.ok(&["tool", "list", "server:everything", "--dir", &dir, "--json"]);
     assert_eq!(list["kind"], "mcp-server");
-    let names: Vec<&str> = list["tools"]
-        .as_array()
-        .expect("tools")
-        .iter()
-        .filter_map(|t| t["name"].as_str())
-        .collect();
-    assert!(
-        names.contains(&"echo") && names.contains(&"get-sum"),
-        "{names:?}"
-    );
-    assert!(!names.contains(&"get-env"), "a denied tool is not listed");
+    assert_everything_listed(&list);
 
     let echo = w.ok(&[
         "tool",
@@ -743,4 +733,20 @@ fn policy_suggest_says_a_commands_use_is_unobserved_and_claims_nothing_unused() 
             .contains("used nothing observable"),
         "{out:#}"
     );
+}
+
+/// `tool list --json` of `server-everything` served with `--deny-tool
+/// get-env`: its `echo` and `get-sum` are listed, the denied tool is not.
+pub(super) fn assert_everything_listed(list: &serde_json::Value) {
+    let names: Vec<&str> = list["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"echo") && names.contains(&"get-sum"),
+        "{names:?}"
+    );
+    assert!(!names.contains(&"get-env"), "a denied tool is not listed");
 }

@@ -383,12 +383,7 @@ fn a_python_tool_built_with_componentize_py_runs_under_its_grant() {
 
     let list: serde_json::Value =
         serde_json::from_str(&scratch.ok(&["tool", "list", &component, "--json"])).expect("json");
-    let names: Vec<&str> = list["tools"]
-        .as_array()
-        .expect("tools")
-        .iter()
-        .filter_map(|t| t["name"].as_str())
-        .collect();
+    let names = super::tool_sources::tool_names(&list);
     assert_eq!(names, ["word_count", "read_text"], "{list}");
     assert_eq!(list["tools"][0]["input_schema"]["type"], "object");
 

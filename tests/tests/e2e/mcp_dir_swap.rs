@@ -7,7 +7,7 @@
 //! stdio (no prerequisites).
 
 use std::io::BufReader;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
@@ -58,6 +58,25 @@ impl Drop for Fs {
     }
 }
 
+/// Under `tmp` (canonical: the returned root): a home, the granted
+/// directory at `granted` holding `inside.txt`, and a directory at
+/// `outside` holding the secret. Returns (root, home, granted, outside).
+fn layout(
+    tmp: &std::path::Path,
+    granted: &str,
+    outside: &str,
+) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    let root = tmp.canonicalize().expect("canonical");
+    let home = root.join("home");
+    let (granted, outside) = (root.join(granted), root.join(outside));
+    for d in [&home, &granted, &outside] {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    std::fs::write(granted.join("inside.txt"), "inside the grant").expect("write");
+    std::fs::write(outside.join("secret.txt"), SECRET).expect("write");
+    (root, home, granted, outside)
+}
+
 /// Asserts `answer` is a refusal that shows nothing from outside the grant.
 fn refused(answer: &Value, what: &str) {
     assert_eq!(answer["result"]["isError"], true, "{what}: {answer}");
@@ -77,15 +96,7 @@ fn refused_listing(answer: &Value) {
 #[test]
 fn a_granted_directory_swapped_for_a_symlink_is_not_followed() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let root = tmp.path().canonicalize().expect("canonical");
-    let home = root.join("home");
-    let granted = root.join("granted");
-    let outside = root.join("outside");
-    for d in [&home, &granted, &outside] {
-        std::fs::create_dir_all(d).expect("mkdir");
-    }
-    std::fs::write(granted.join("inside.txt"), "inside the grant").expect("write");
-    std::fs::write(outside.join("secret.txt"), SECRET).expect("write");
+    let (root, home, granted, outside) = layout(tmp.path(), "granted", "outside");
 
     let mut fs = Fs::start(&home, &granted);
     let ok = fs.call("read_file", "/data/inside.txt");
@@ -112,15 +123,7 @@ fn a_granted_directory_swapped_for_a_symlink_is_not_followed() {
 #[test]
 fn a_directory_above_the_grant_swapped_for_a_symlink_is_not_followed() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let root = tmp.path().canonicalize().expect("canonical");
-    let home = root.join("home");
-    let granted = root.join("parent/granted");
-    let outside = root.join("outside/granted");
-    for d in [&home, &granted, &outside] {
-        std::fs::create_dir_all(d).expect("mkdir");
-    }
-    std::fs::write(granted.join("inside.txt"), "inside the grant").expect("write");
-    std::fs::write(outside.join("secret.txt"), SECRET).expect("write");
+    let (root, home, granted, _) = layout(tmp.path(), "parent/granted", "outside/granted");
 
     let mut fs = Fs::start(&home, &granted);
     let ok = fs.call("read_file", "/data/inside.txt");

@@ -189,12 +189,7 @@ fn a_granted_secret_reaches_the_server_in_its_header_and_nowhere_else() {
         serde_json::from_slice(&out.stdout).expect("JSON on stdout")
     };
     let list = run_json(&["tool", "list", "server:keyed", "--json"]);
-    let names: Vec<&str> = list["tools"]
-        .as_array()
-        .expect("tools")
-        .iter()
-        .filter_map(|t| t["name"].as_str())
-        .collect();
+    let names = super::tool_sources::tool_names(&list);
     assert!(
         names.contains(&"add") && names.contains(&"echo_headers"),
         "{list}"

@@ -738,15 +738,20 @@ fn policy_suggest_says_a_commands_use_is_unobserved_and_claims_nothing_unused() 
 /// `tool list --json` of `server-everything` served with `--deny-tool
 /// get-env`: its `echo` and `get-sum` are listed, the denied tool is not.
 pub(super) fn assert_everything_listed(list: &serde_json::Value) {
-    let names: Vec<&str> = list["tools"]
-        .as_array()
-        .expect("tools")
-        .iter()
-        .filter_map(|t| t["name"].as_str())
-        .collect();
+    let names = tool_names(list);
     assert!(
         names.contains(&"echo") && names.contains(&"get-sum"),
         "{names:?}"
     );
     assert!(!names.contains(&"get-env"), "a denied tool is not listed");
+}
+
+/// The tool names in a `tool list --json` answer.
+pub(super) fn tool_names(list: &serde_json::Value) -> Vec<&str> {
+    list["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect()
 }

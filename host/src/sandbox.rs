@@ -49,6 +49,12 @@ pub struct SandboxState {
     pub(crate) stream: Option<crate::stream_sink::StreamSink>,
 }
 
+/// File operations of a granted directory (open, stat, read) run on the
+/// calling thread instead of a `spawn_blocking` hop each: a small
+/// `read_file` was ~70 futex calls and several thread switches per call.
+/// Each operation is one bounded syscall on a local file.
+const FILES_ON_CALLING_THREAD: bool = true;
+
 impl SandboxState {
     /// Builds the sandbox for `component` from `grant`.
     pub fn new(component: Arc<str>, grant: &Grant) -> Result<SandboxState, CallError> {
@@ -61,11 +67,7 @@ impl SandboxState {
             .with_usage(usage.clone());
 
         let mut wasi = WasiCtxBuilder::new();
-        // File operations of a granted directory (open, stat, read) run on
-        // the calling thread instead of a `spawn_blocking` hop each: a small
-        // `read_file` was ~70 futex calls and several thread switches per
-        // call. Each operation is one bounded syscall on a local file.
-        wasi.allow_blocking_current_thread(true);
+        wasi.allow_blocking_current_thread(FILES_ON_CALLING_THREAD);
         wasi.stdout(log.stream(LogSource::Stdout));
         wasi.stderr(log.stream(LogSource::Stderr));
         let mut preopens = Vec::with_capacity(grant.dirs.len());
@@ -89,7 +91,7 @@ impl SandboxState {
                 FsPerms::ReadWrite => OpenMode::READ | OpenMode::WRITE,
             };
             preopens.push((
-                PreopenDir::new(pinned, perms, open_mode, true),
+                PreopenDir::new(pinned, perms, open_mode, FILES_ON_CALLING_THREAD),
                 dir.guest.clone(),
             ));
         }

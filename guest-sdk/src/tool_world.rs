@@ -178,9 +178,20 @@ where
     let input: I =
         serde_json::from_str(input).map_err(|e| ToolError::InvalidInput(e.to_string()))?;
     let output = handler(input)?;
-    let value = serde_json::to_value(&output)
-        .map_err(|e| ToolError::Failed(format!("could not encode output: {e}")))?;
-    Ok(ToolResult::json(&value))
+    let encode = |e: serde_json::Error| ToolError::Failed(format!("could not encode output: {e}"));
+    // Encoded once, straight to text: an object (the usual output) is
+    // handed over as it is; only a string or another value needs a look at
+    // its value (see [`ToolResult::json`]).
+    let json = serde_json::to_string(&output).map_err(encode)?;
+    if json.starts_with('{') {
+        return Ok(ToolResult {
+            content: Vec::new(),
+            structured: Some(json),
+        });
+    }
+    Ok(ToolResult::json(
+        &serde_json::from_str(&json).map_err(encode)?,
+    ))
 }
 
 /// Exports a set of Rust functions as the tools of this component.

@@ -19,6 +19,8 @@ mod context_replay;
 mod context_residency;
 #[path = "e2e/edit_tool.rs"]
 mod edit_tool;
+#[path = "e2e/fs_read.rs"]
+mod fs_read;
 #[path = "e2e/fs_tool.rs"]
 mod fs_tool;
 #[path = "e2e/grep_tool.rs"]

@@ -6,13 +6,14 @@
 //! precise error; WASI then enforces the grant on every access regardless
 //! (e.g. it refuses to follow a symlink out of a granted directory).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::fs::{self, OpenOptions};
+use std::io::Write;
 
 use grant_paths::Access;
-use grant_paths::wasi_grant::{granted, io_error, resolve_path};
+use grant_paths::wasi_grant::{OpenedFile, Preopens, granted, io_error, io_from, resolve_path};
 use serde::{Deserialize, Serialize};
 use warden_sdk::{JsonSchema, ToolError, export_tools};
+use wasi::filesystem::types::DescriptorType;
 
 /// `read_file` returns at most this much unless asked otherwise.
 const DEFAULT_READ_BYTES: u64 = 256 * 1024;
@@ -106,27 +107,18 @@ struct WriteFileOutput {
 }
 
 fn read_file(input: ReadFile) -> Result<ReadFileOutput, ToolError> {
-    let grants = granted();
-    let path = resolve_path(&input.path, &grants, Access::Read)?;
-    let io = |e: std::io::Error| io_error(&path, &e, &grants);
-
-    let is_dir = || {
-        ToolError::InvalidInput(format!(
+    // Straight through `wasi:filesystem`: one open through the grant's own
+    // descriptor, the size from the handle, and one read of exactly what is
+    // wanted (a small file is one call each, with no stream to set up).
+    let preopens = Preopens::get();
+    let OpenedFile { path, file, stat } = preopens.open_file(&input.path)?;
+    let io = |code| io_error(&path, &io_from(code), &preopens.grants());
+    if stat.type_ == DescriptorType::Directory {
+        return Err(ToolError::InvalidInput(format!(
             "`{path}` is a directory; use list_dir to see its entries"
-        ))
-    };
-    // Opened first and asked for its size through the handle: one lookup
-    // of the path instead of two.
-    let mut file = match File::open(&path) {
-        Ok(file) => file,
-        Err(_) if fs::metadata(&path).is_ok_and(|m| m.is_dir()) => return Err(is_dir()),
-        Err(e) => return Err(io(e)),
-    };
-    let metadata = file.metadata().map_err(io)?;
-    if metadata.is_dir() {
-        return Err(is_dir());
+        )));
     }
-    let size = metadata.len();
+    let size = stat.size;
     let offset = input.offset.unwrap_or(0);
     if offset > size {
         return Err(ToolError::InvalidInput(format!(
@@ -138,23 +130,23 @@ fn read_file(input: ReadFile) -> Result<ReadFileOutput, ToolError> {
         .unwrap_or(DEFAULT_READ_BYTES)
         .min(MAX_READ_BYTES);
 
-    if offset > 0 {
-        file.seek(SeekFrom::Start(offset)).map_err(io)?;
-    }
-    // At most what the file held when it was opened: a whole small file is
-    // one read, with no second read to find its end.
+    // At most what the file held when it was opened.
     let want = max_bytes.min(size - offset);
-    let mut bytes = vec![0; usize::try_from(want).unwrap_or(0)];
-    let mut filled = 0;
-    while filled < bytes.len() {
-        match file.read(&mut bytes[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(e)),
+    let mut bytes: Vec<u8> = Vec::new();
+    while (bytes.len() as u64) < want {
+        let at = offset + bytes.len() as u64;
+        let (chunk, end) = file.read(want - bytes.len() as u64, at).map_err(io)?;
+        let done = end || chunk.is_empty();
+        if bytes.is_empty() {
+            bytes = chunk;
+        } else {
+            bytes.extend_from_slice(&chunk);
+        }
+        if done {
+            break;
         }
     }
-    bytes.truncate(filled);
+    bytes.truncate(usize::try_from(want).unwrap_or(usize::MAX));
 
     if bytes.contains(&0) {
         return Err(not_text(&path, "it contains NUL bytes"));

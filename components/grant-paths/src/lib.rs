@@ -83,6 +83,19 @@ pub struct Resolved {
     pub grant: usize,
 }
 
+impl Resolved {
+    /// The path relative to its grant's directory (`grant` is that
+    /// directory's normalised path, as in [`Grant::path`]): what to open
+    /// through the grant's own descriptor. The directory itself is `.`.
+    pub fn relative_to<'a>(&'a self, grant: &str) -> &'a str {
+        let rest = self.path.strip_prefix(grant).unwrap_or(&self.path);
+        match rest.trim_start_matches('/') {
+            "" => ".",
+            rest => rest,
+        }
+    }
+}
+
 /// Why a path was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathError {
@@ -247,21 +260,108 @@ pub mod wasi_grant {
     use super::{Access, Grant, PathError, describe, resolve};
     use warden_sdk::ToolError;
     use wasi::filesystem::preopens::get_directories;
-    use wasi::filesystem::types::DescriptorFlags;
+    use wasi::filesystem::types::{
+        Descriptor, DescriptorFlags, DescriptorStat, ErrorCode, OpenFlags, PathFlags,
+    };
 
     /// Reads the component's preopened directories, in the host's order.
     /// A preopen whose flags cannot be read counts as read-only.
     pub fn granted() -> Vec<Grant> {
-        get_directories()
-            .into_iter()
-            .map(|(descriptor, guest_path)| {
-                let writable = descriptor
-                    .get_flags()
-                    .map(|flags| flags.contains(DescriptorFlags::MUTATE_DIRECTORY))
-                    .unwrap_or(false);
-                Grant::new(&guest_path, writable)
+        Preopens::get().grants()
+    }
+
+    /// The component's preopened directories, each with the guest path it
+    /// is granted as; read once per call and used to open files through the
+    /// grant's own descriptor, without the C library's path lookup.
+    pub struct Preopens(Vec<(Descriptor, String)>);
+
+    /// A file opened for reading through [`Preopens::open_file`].
+    pub struct OpenedFile {
+        /// The normalised guest path that was opened.
+        pub path: String,
+        /// Its descriptor.
+        pub file: Descriptor,
+        /// Its metadata, read through the descriptor.
+        pub stat: DescriptorStat,
+    }
+
+    impl Preopens {
+        /// Reads the preopened directories, in the host's order.
+        pub fn get() -> Preopens {
+            Preopens(get_directories())
+        }
+
+        /// The grants with their modes (one host call per directory).
+        pub fn grants(&self) -> Vec<Grant> {
+            self.0
+                .iter()
+                .map(|(descriptor, guest_path)| {
+                    let writable = descriptor
+                        .get_flags()
+                        .map(|flags| flags.contains(DescriptorFlags::MUTATE_DIRECTORY))
+                        .unwrap_or(false);
+                    Grant::new(guest_path, writable)
+                })
+                .collect()
+        }
+
+        /// Resolves `given` for reading (the rules of the crate docs) and
+        /// opens it through its grant's descriptor, following symlinks only
+        /// inside the grant as WASI does. Reading needs no mode, so the
+        /// modes are read only to describe the grants in an error.
+        pub fn open_file(&self, given: &str) -> Result<OpenedFile, ToolError> {
+            let paths: Vec<Grant> = self
+                .0
+                .iter()
+                .map(|(_, guest_path)| Grant::new(guest_path, false))
+                .collect();
+            let resolved = match resolve(given, &paths, Access::Read) {
+                Ok(resolved) => resolved,
+                // The same refusal, described with the grants' modes.
+                Err(e) => {
+                    return Err(match resolve(given, &self.grants(), Access::Read) {
+                        Err(described) => path_error(given, &described),
+                        Ok(_) => path_error(given, &e),
+                    });
+                }
+            };
+            let (dir, grant) = (&self.0[resolved.grant].0, &paths[resolved.grant].path);
+            let io = |code: ErrorCode| io_error(&resolved.path, &io_from(code), &self.grants());
+            let file = dir
+                .open_at(
+                    PathFlags::SYMLINK_FOLLOW,
+                    resolved.relative_to(grant),
+                    OpenFlags::empty(),
+                    DescriptorFlags::READ,
+                )
+                .map_err(io)?;
+            let stat = file.stat().map_err(io)?;
+            Ok(OpenedFile {
+                path: resolved.path,
+                file,
+                stat,
             })
-            .collect()
+        }
+    }
+
+    /// `code` as the `std::io::Error` the C library would have made of it,
+    /// for [`io_error`].
+    pub fn io_from(code: ErrorCode) -> std::io::Error {
+        use std::io::ErrorKind as Kind;
+        let kind = match code {
+            ErrorCode::Access | ErrorCode::NotPermitted => Kind::PermissionDenied,
+            ErrorCode::ReadOnly => Kind::ReadOnlyFilesystem,
+            ErrorCode::NoEntry => Kind::NotFound,
+            ErrorCode::IsDirectory => Kind::IsADirectory,
+            ErrorCode::NotDirectory => Kind::NotADirectory,
+            ErrorCode::Exist => Kind::AlreadyExists,
+            ErrorCode::Interrupted => Kind::Interrupted,
+            ErrorCode::InsufficientSpace => Kind::StorageFull,
+            ErrorCode::FileTooLarge => Kind::FileTooLarge,
+            ErrorCode::WouldBlock => Kind::WouldBlock,
+            _ => return std::io::Error::other(code.name()),
+        };
+        std::io::Error::from(kind)
     }
 
     /// Converts a [`PathError`] for the path as `given` into a tool error:
@@ -368,6 +468,24 @@ mod tests {
         assert_eq!(Grant::new("./repo", false).path, "/repo");
         assert_eq!(Grant::new(".", false).path, "/");
         assert_eq!(Grant::new("", false).path, "/");
+    }
+
+    #[test]
+    fn a_resolved_path_is_opened_relative_to_its_grant() {
+        let relative = |given: &str, grants: &[Grant]| {
+            let resolved = resolve(given, grants, Access::Read).unwrap_or_else(|e| panic!("{e:?}"));
+            resolved
+                .relative_to(&grants[resolved.grant].path)
+                .to_string()
+        };
+        assert_eq!(relative("/repo/src/main.rs", &grants()), "src/main.rs");
+        assert_eq!(relative("src/../Cargo.toml", &grants()), "Cargo.toml");
+        assert_eq!(relative("/repo", &grants()), ".");
+        assert_eq!(relative("/repo/docs/a.md", &grants()), "a.md");
+        // A grant of the root: everything below it, without a leading `/`.
+        let root = [Grant::new("/", false)];
+        assert_eq!(relative("/etc/hosts", &root), "etc/hosts");
+        assert_eq!(relative("/", &root), ".");
     }
 
     #[test]

@@ -2,10 +2,13 @@
 //! library's [`CallGrants`], [`warden::authorize::authorize`] decides, and
 //! its notes are printed (with the hints a user needs) on stderr.
 
+use std::sync::Arc;
 use warden::authorize::{
     Asking, AuthorizeError, AuthorizeNote, Authorized, CallGrants, DeniedGrants, PolicyLayers,
     authorize, authorize_asking,
 };
+
+use warden::authorize_memo::AuthorizeMemo;
 use warden_registry::store::Registry;
 
 pub use warden::authorize::Subject;
@@ -59,9 +62,7 @@ pub fn resolve_under(
         flags.stored_secrets()
     })
     .map_err(with_hint)?;
-    for note in &authorized.notes {
-        print_note(note, subject);
-    }
+    print_notes(&authorized, subject);
     Ok(authorized)
 }
 
@@ -76,8 +77,20 @@ pub async fn resolve_asking(
     denied: DeniedFlags,
     asking: Asking<'_>,
 ) -> anyhow::Result<Resolved> {
-    let parsed = ParsedFlags::parse(flags, denied)?;
-    resolve_parsed(layers, registry, subject, &parsed, asking).await
+    let (call, denied) = call_grants(flags, denied)?;
+    let authorized = authorize_asking(
+        layers,
+        subject,
+        &call,
+        denied,
+        registry.root(),
+        || flags.stored_secrets(),
+        asking,
+    )
+    .await
+    .map_err(with_hint)?;
+    print_notes(&authorized, subject);
+    Ok(authorized)
 }
 
 /// The flags of a long-running server as call grants, parsed once (a
@@ -110,32 +123,37 @@ impl ParsedFlags {
     }
 }
 
-/// [`resolve_asking`] with flags parsed once ([`ParsedFlags`]).
+/// [`resolve_asking`] for a long-running server: flags parsed once
+/// ([`ParsedFlags`]), and the authorization reused from `memo` while
+/// nothing it depends on changed ([`AuthorizeMemo`]). Notes are printed
+/// when the authorization is made, not again for each call that reuses it.
 pub async fn resolve_parsed(
-    layers: &PolicyLayers,
+    layers: &Arc<PolicyLayers>,
     registry: &Registry,
     subject: &Subject,
     parsed: &ParsedFlags,
+    memo: &AuthorizeMemo,
     asking: Asking<'_>,
 ) -> anyhow::Result<Resolved> {
     let grants = parsed.call_grants()?;
     let (call, denied) = &*grants;
     let flags = &parsed.flags;
-    let authorized = authorize_asking(
-        layers,
-        subject,
-        call,
-        *denied,
-        registry.root(),
-        || flags.stored_secrets(),
-        asking,
-    )
-    .await
-    .map_err(with_hint)?;
-    for note in &authorized.notes {
-        print_note(note, subject);
+    let memoized = memo
+        .authorize_asking(
+            layers,
+            subject,
+            call,
+            *denied,
+            registry.root(),
+            || flags.stored_secrets(),
+            asking,
+        )
+        .await
+        .map_err(with_hint)?;
+    if memoized.fresh {
+        print_notes(&memoized.authorized, subject);
     }
-    Ok(authorized)
+    Ok(memoized.authorized)
 }
 
 /// This call's flags as the library's call grants.
@@ -158,6 +176,13 @@ fn call_grants(
         DeniedFlags::Warn => DeniedGrants::Note,
     };
     Ok((call, denied))
+}
+
+/// Prints the notes of the authorize step, each with what to do about it.
+fn print_notes(authorized: &Authorized, subject: &Subject) {
+    for note in &authorized.notes {
+        print_note(note, subject);
+    }
 }
 
 /// Prints one note of the authorize step, with what to do about it.

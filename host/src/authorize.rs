@@ -34,7 +34,7 @@ use warden_policy::ask::plan as ask_plan;
 
 /// Who is asking: the component's identity and, for an installed package,
 /// what its manifest requests.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
     /// Name, version and digest.
     pub id: ComponentId,
@@ -121,7 +121,7 @@ impl PolicyLayers {
 
 /// What the caller grants for exactly this call (the CLI's `--dir`,
 /// `--allow-host`, `--env`, `--secret` flags; an agent's workspace).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallGrants {
     /// The capabilities, in the order given.
     pub capabilities: Vec<Capability>,
@@ -218,7 +218,7 @@ impl fmt::Display for AuthorizeNote {
 }
 
 /// The grant of one call, and how it came about.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Authorized {
     /// What the sandbox gets.
     pub grant: Grant,
@@ -228,6 +228,9 @@ pub struct Authorized {
     pub effective: EffectiveGrant,
     /// What the user should be told.
     pub notes: Vec<AuthorizeNote>,
+    /// Whether an `ask` rule applied and the user said yes: the grant
+    /// holds for this call only.
+    pub asked: bool,
 }
 
 /// Why a call was not authorized.
@@ -438,7 +441,11 @@ where
         });
     }
     let approved = user.with_approved(&plan.ask);
-    authorize_user(&approved, inputs)
+    let authorized = authorize_user(&approved, inputs)?;
+    Ok(Authorized {
+        asked: true,
+        ..authorized
+    })
 }
 
 /// [`authorize`] with the user layer already made.
@@ -563,6 +570,7 @@ where
         engine,
         effective,
         notes,
+        asked: false,
     })
 }
 

@@ -33,6 +33,7 @@ mod admission;
 pub mod agent;
 pub mod approval;
 pub mod authorize;
+pub mod authorize_memo;
 pub mod bindings;
 pub mod bounds;
 pub mod builtin;

@@ -157,12 +157,15 @@ impl GuestResult {
                 })
             }
             GuestResult::V2(result) => {
-                let structured = match &result.structured {
-                    None => None,
-                    Some(json) => match parse(&redactor.redact(json))? {
-                        object @ Value::Object(_) => Some(object),
-                        _ => return Err("its structured content is not a JSON object".into()),
-                    },
+                let (structured, json) = match result.structured {
+                    None => (None, None),
+                    Some(json) => {
+                        let json = redactor.redact(&json);
+                        match parse(&json)? {
+                            object @ Value::Object(_) => (Some(object), Some(json)),
+                            _ => return Err("its structured content is not a JSON object".into()),
+                        }
+                    }
                 };
                 let mut content: Vec<Content> = result
                     .content
@@ -170,11 +173,10 @@ impl GuestResult {
                     .map(|c| content(c, redactor))
                     .collect();
                 // Structured content alone is also shown as its JSON text
-                // (as MCP asks), made here so the guest hands it over once.
-                if let (true, Some(s)) = (content.is_empty(), &structured) {
-                    content.push(Content::Text {
-                        text: s.to_string(),
-                    });
+                // (as MCP asks): the text the guest handed over, redacted,
+                // so it is handed over once and not encoded again.
+                if let (true, Some(text)) = (content.is_empty(), json) {
+                    content.push(Content::Text { text });
                 }
                 let output = match (&structured, content.as_slice()) {
                     (Some(s), _) => s.clone(),
@@ -363,13 +365,41 @@ mod tests {
             content: vec![],
             structured: Some(r#"{"sum": 42}"#.into()),
         }));
+        // The text is the JSON as the guest wrote it, not encoded again.
         assert_eq!(
             s.content,
             [Content::Text {
-                text: r#"{"sum":42}"#.into()
+                text: r#"{"sum": 42}"#.into()
             }]
         );
         assert_eq!(s.output, serde_json::json!({"sum": 42}));
+    }
+
+    #[test]
+    fn a_secret_in_structured_content_is_redacted_in_its_text_too() {
+        let secret = crate::secret::SecretGrant {
+            name: "TOKEN".into(),
+            value: crate::secret::SecretValue::new("s3cr3t"),
+            hosts: Vec::new(),
+            header: "authorization".into(),
+            format: "Bearer {}".into(),
+        };
+        let s = GuestResult::V2(v2::ToolResult {
+            content: vec![],
+            structured: Some(r#"{"echo": "s3cr3t"}"#.into()),
+        })
+        .shape(&Redactor::new(&[secret]))
+        .expect("shapes");
+        assert_eq!(
+            s.structured,
+            Some(serde_json::json!({"echo": "[REDACTED]"}))
+        );
+        assert_eq!(
+            s.content,
+            [Content::Text {
+                text: r#"{"echo": "[REDACTED]"}"#.into()
+            }]
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ use crate::grant_args::GrantArgs;
 use crate::output::print_guest_log;
 use crate::policy_grant::{DeniedFlags, ParsedFlags, Subject, resolve, resolve_parsed};
 use crate::tool::{audit_sink_with, compile, locate_part};
+use warden::authorize_memo::AuthorizeMemo;
 use warden::policy_cache::PolicyCache;
 
 /// Which components to serve.
@@ -59,6 +60,8 @@ struct Served {
     source: ToolSource,
     /// Its tools' annotations, from its grant at start.
     annotations: ToolAnnotations,
+    /// Its last authorization, reused while the policy is unchanged.
+    memo: AuthorizeMemo,
 }
 
 /// One tool as MCP clients see it.
@@ -183,6 +186,7 @@ impl ToolServer {
                 engine: resolved.engine,
                 source,
                 annotations: super::annotations::from_grant(&resolved.grant),
+                memo: AuthorizeMemo::new(),
             });
         }
         let tools = expose(&served, specs)?;
@@ -393,7 +397,8 @@ impl Inner {
     ) -> (CallToolResult, Option<CapturedLog>) {
         let served = &self.served[exposed.served];
         // The policy layers come from the cache: three `stat`s when no
-        // policy file changed, no thread hop. What a grants.toml `ask` rule
+        // policy file changed, no thread hop; while they are the same, so
+        // is the authorization (the memo). What a grants.toml `ask` rule
         // names is put to the client (elicitation) and recorded first.
         let resolved = match self.policy.layers() {
             Ok(layers) => {
@@ -407,6 +412,7 @@ impl Inner {
                     &self.registry,
                     &served.subject,
                     &self.flags,
+                    &served.memo,
                     asking,
                 )
                 .await

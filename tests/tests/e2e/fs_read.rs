@@ -67,30 +67,21 @@ fn an_offset_inside_a_character_starts_at_the_next_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("t.txt"), "aé€z").expect("write");
     let grant = grant_dirs(&[(dir.path(), "/data", DirMode::ReadOnly)]);
+    let at = |offset: u64| {
+        let input = serde_json::json!({"path": "/data/t.txt", "offset": offset});
+        let out = read(&grant, input).expect("read");
+        (
+            out["content"].clone(),
+            out["offset"].clone(),
+            out["truncated"].clone(),
+        )
+    };
     // Byte 2 is the second byte of `é` (bytes 1-2); `€` is bytes 3-5.
-    let out = read(
-        &grant,
-        serde_json::json!({"path": "/data/t.txt", "offset": 2}),
-    )
-    .expect("read");
-    assert_eq!(out["content"], "€z");
-    assert_eq!(out["offset"], 3);
+    assert_eq!(at(2), ("€z".into(), 3.into(), false.into()));
     // Byte 4 is inside `€`.
-    let out = read(
-        &grant,
-        serde_json::json!({"path": "/data/t.txt", "offset": 4}),
-    )
-    .expect("read");
-    assert_eq!(out["content"], "z");
-    assert_eq!(out["offset"], 6);
+    assert_eq!(at(4), ("z".into(), 6.into(), false.into()));
     // At the end: nothing, and nothing more to read.
-    let out = read(
-        &grant,
-        serde_json::json!({"path": "/data/t.txt", "offset": 7}),
-    )
-    .expect("read");
-    assert_eq!(out["content"], "");
-    assert_eq!(out["truncated"], false);
+    assert_eq!(at(7), ("".into(), 7.into(), false.into()));
 }
 
 #[test]

@@ -134,7 +134,7 @@ pub async fn resolve_parsed(
     parsed: &ParsedFlags,
     memo: &AuthorizeMemo,
     asking: Asking<'_>,
-) -> anyhow::Result<Resolved> {
+) -> anyhow::Result<Arc<Resolved>> {
     let grants = parsed.call_grants()?;
     let (call, denied) = &*grants;
     let flags = &parsed.flags;

@@ -43,14 +43,14 @@ struct Remembered {
     subject: Subject,
     call: CallGrants,
     denied: DeniedGrants,
-    authorized: Authorized,
+    authorized: Arc<Authorized>,
 }
 
 /// What [`AuthorizeMemo::authorize_asking`] returns.
 #[derive(Debug)]
 pub struct Memoized {
-    /// The authorization.
-    pub authorized: Authorized,
+    /// The authorization (shared with the memo: reusing it copies nothing).
+    pub authorized: Arc<Authorized>,
     /// Whether it was made for this call (its notes are new) rather than
     /// reused.
     pub fresh: bool,
@@ -84,8 +84,9 @@ impl AuthorizeMemo {
                 fresh: false,
             });
         }
-        let authorized =
-            authorize_asking(layers, subject, call, denied, home, stored_secrets, asking).await?;
+        let authorized = Arc::new(
+            authorize_asking(layers, subject, call, denied, home, stored_secrets, asking).await?,
+        );
         let reusable = !authorized.asked
             && authorized.effective.secrets().is_empty()
             && !authorized
@@ -98,7 +99,7 @@ impl AuthorizeMemo {
             subject: subject.clone(),
             call: call.clone(),
             denied,
-            authorized: authorized.clone(),
+            authorized: Arc::clone(&authorized),
         });
         Ok(Memoized {
             authorized,
@@ -112,7 +113,7 @@ impl AuthorizeMemo {
         subject: &Subject,
         call: &CallGrants,
         denied: DeniedGrants,
-    ) -> Option<Authorized> {
+    ) -> Option<Arc<Authorized>> {
         let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         let r = last.as_ref()?;
         let same = Arc::ptr_eq(&r.layers, layers)
@@ -126,7 +127,7 @@ impl AuthorizeMemo {
                 .iter()
                 .all(|d| std::fs::metadata(&d.host).is_ok_and(|m| m.is_dir()))
         };
-        (same && dirs_there()).then(|| r.authorized.clone())
+        (same && dirs_there()).then(|| Arc::clone(&r.authorized))
     }
 }
 

@@ -419,7 +419,7 @@ impl Inner {
             }
             Err(e) => Err(anyhow::Error::from(e)),
         };
-        let grant = match resolved {
+        let resolved = match resolved {
             Ok(resolved) => {
                 if resolved.engine != served.engine {
                     tracing::warn!(
@@ -427,7 +427,7 @@ impl Inner {
                         served.name
                     );
                 }
-                resolved.grant
+                resolved
             }
             Err(err) => return (refused(&served.name, &exposed.tool, &err), None),
         };
@@ -437,7 +437,7 @@ impl Inner {
             &served.source,
             &exposed.tool,
             &input,
-            &grant,
+            &resolved.grant,
             progress,
         );
         let result = tokio::select! {

@@ -53,7 +53,7 @@ pub struct SandboxState {
 /// calling thread instead of a `spawn_blocking` hop each: a small
 /// `read_file` was ~70 futex calls and several thread switches per call.
 /// Each operation is one bounded syscall on a local file.
-const FILES_ON_CALLING_THREAD: bool = true;
+pub(crate) const FILES_ON_CALLING_THREAD: bool = true;
 
 impl SandboxState {
     /// Builds the sandbox for `component` from `grant`.

@@ -17,6 +17,9 @@ use wasi::filesystem::types::DescriptorType;
 
 /// `read_file` returns at most this much unless asked otherwise.
 const DEFAULT_READ_BYTES: u64 = 256 * 1024;
+/// `read_file`'s first read asks for at most this much: a file that ends
+/// within it needs no `stat`.
+const FIRST_READ_BYTES: u64 = 16 * 1024;
 /// `read_file` never returns more than this at once.
 const MAX_READ_BYTES: u64 = 4 * 1024 * 1024;
 /// `list_dir` returns at most this many entries.
@@ -108,31 +111,46 @@ struct WriteFileOutput {
 
 fn read_file(input: ReadFile) -> Result<ReadFileOutput, ToolError> {
     // Straight through `wasi:filesystem`: one open through the grant's own
-    // descriptor, the size from the handle, and one read of exactly what is
-    // wanted (a small file is one call each, with no stream to set up).
+    // descriptor, then reads of exactly what is wanted, with no stream to
+    // set up. A small file is one read: fewer bytes than asked for means
+    // the end of the file, so its size is known without a `stat`.
     let preopens = Preopens::get();
-    let OpenedFile { path, file, stat } = preopens.open_file(&input.path)?;
+    let OpenedFile { path, file } = preopens.open_file(&input.path)?;
     let io = |code| io_error(&path, &io_from(code), &preopens.grants());
+    let offset = input.offset.unwrap_or(0);
+    let max_bytes = input
+        .max_bytes
+        .unwrap_or(DEFAULT_READ_BYTES)
+        .min(MAX_READ_BYTES);
+
+    let first = max_bytes.min(FIRST_READ_BYTES);
+    let mut bytes: Vec<u8> = match file.read(first, offset) {
+        // Short of what was asked for: the end of the file. (Nothing read
+        // past offset 0 could also be an offset past the end: the `stat`
+        // below tells.)
+        Ok((chunk, _)) if (chunk.len() as u64) < first && (offset == 0 || !chunk.is_empty()) => {
+            let size = offset + chunk.len() as u64;
+            return text_window(path, chunk, offset, size);
+        }
+        Ok((chunk, _)) => chunk,
+        // A directory cannot be read: the `stat` below says so.
+        Err(_) => Vec::new(),
+    };
+    let stat = file.stat().map_err(io)?;
     if stat.type_ == DescriptorType::Directory {
         return Err(ToolError::InvalidInput(format!(
             "`{path}` is a directory; use list_dir to see its entries"
         )));
     }
     let size = stat.size;
-    let offset = input.offset.unwrap_or(0);
     if offset > size {
         return Err(ToolError::InvalidInput(format!(
             "offset {offset} is past the end of `{path}`, which has {size} bytes"
         )));
     }
-    let max_bytes = input
-        .max_bytes
-        .unwrap_or(DEFAULT_READ_BYTES)
-        .min(MAX_READ_BYTES);
 
-    // At most what the file held when it was opened.
+    // At most what the file holds now.
     let want = max_bytes.min(size - offset);
-    let mut bytes: Vec<u8> = Vec::new();
     while (bytes.len() as u64) < want {
         let at = offset + bytes.len() as u64;
         let (chunk, end) = file.read(want - bytes.len() as u64, at).map_err(io)?;
@@ -147,7 +165,18 @@ fn read_file(input: ReadFile) -> Result<ReadFileOutput, ToolError> {
         }
     }
     bytes.truncate(usize::try_from(want).unwrap_or(usize::MAX));
+    text_window(path, bytes, offset, size)
+}
 
+/// The answer of `read_file` for `bytes` read from `path` at `offset`, the
+/// file being `size` bytes long: the text, starting at the first whole
+/// character, or an error if it is not text.
+fn text_window(
+    path: String,
+    bytes: Vec<u8>,
+    offset: u64,
+    size: u64,
+) -> Result<ReadFileOutput, ToolError> {
     if bytes.contains(&0) {
         return Err(not_text(&path, "it contains NUL bytes"));
     }

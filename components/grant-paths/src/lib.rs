@@ -186,6 +186,9 @@ pub fn describe(grants: &[Grant]) -> String {
 /// dropped, `..` removes the previous component (and stays at `/`), and the
 /// result is absolute without a trailing slash (except `/` itself).
 pub fn normalize(path: &str, base: &str) -> String {
+    if is_normal(path) {
+        return path.to_string();
+    }
     let components: Box<dyn Iterator<Item = &str>> = if path.starts_with('/') {
         Box::new(path.split('/'))
     } else {
@@ -210,6 +213,18 @@ pub fn normalize(path: &str, base: &str) -> String {
         normalized.push_str(part);
     }
     normalized
+}
+
+/// Whether `path` is already what [`normalize`] makes of it: `/`, or
+/// absolute with no empty, `.` or `..` component and no trailing slash.
+fn is_normal(path: &str) -> bool {
+    match path.strip_prefix('/') {
+        Some("") => true,
+        Some(rest) => rest
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != ".."),
+        None => false,
+    }
 }
 
 /// Applies the rules: resolves `given` against `grants` for `access`.
@@ -261,7 +276,7 @@ pub mod wasi_grant {
     use warden_sdk::ToolError;
     use wasi::filesystem::preopens::get_directories;
     use wasi::filesystem::types::{
-        Descriptor, DescriptorFlags, DescriptorStat, ErrorCode, OpenFlags, PathFlags,
+        Descriptor, DescriptorFlags, ErrorCode, OpenFlags, PathFlags,
     };
 
     /// Reads the component's preopened directories, in the host's order.
@@ -281,8 +296,6 @@ pub mod wasi_grant {
         pub path: String,
         /// Its descriptor.
         pub file: Descriptor,
-        /// Its metadata, read through the descriptor.
-        pub stat: DescriptorStat,
     }
 
     impl Preopens {
@@ -307,7 +320,8 @@ pub mod wasi_grant {
 
         /// Resolves `given` for reading (the rules of the crate docs) and
         /// opens it through its grant's descriptor, following symlinks only
-        /// inside the grant as WASI does. Reading needs no mode, so the
+        /// inside the grant as WASI does. (A directory opens too: reading
+        /// it fails, and its `stat` says what it is.) Reading needs no mode, so the
         /// modes are read only to describe the grants in an error.
         pub fn open_file(&self, given: &str) -> Result<OpenedFile, ToolError> {
             let paths: Vec<Grant> = self
@@ -335,11 +349,9 @@ pub mod wasi_grant {
                     DescriptorFlags::READ,
                 )
                 .map_err(io)?;
-            let stat = file.stat().map_err(io)?;
             Ok(OpenedFile {
                 path: resolved.path,
                 file,
-                stat,
             })
         }
     }
@@ -457,6 +469,11 @@ mod tests {
         assert_eq!(normalize(".", "/repo"), "/repo");
         assert_eq!(normalize("", "/repo"), "/repo");
         assert_eq!(normalize("/a/b/..", "/repo"), "/a");
+        // Already normal: as it is.
+        assert_eq!(normalize("/repo/src/main.rs", "/x"), "/repo/src/main.rs");
+        assert_eq!(normalize("/repo/.hidden/..x", "/x"), "/repo/.hidden/..x");
+        assert_eq!(normalize("/repo/", "/x"), "/repo");
+        assert_eq!(normalize("/repo/./a", "/x"), "/repo/a");
         // A relative base is taken relative to `/`.
         assert_eq!(normalize("x", "repo"), "/repo/x");
     }

@@ -9,6 +9,10 @@
 //!   cannot create such files itself; the window between the check and the
 //!   open matters only if another host process swaps a regular file for a
 //!   FIFO inside the granted directory at that instant (docs/security.md).
+//!   The usual open, an existing file for reading, takes a shorter path
+//!   with no such window (`fs_read_open.rs`): the path is named with
+//!   `O_PATH` (which opens nothing), its type checked, and only then
+//!   opened, non-blocking.
 //! - **Descriptors are capped** per call at [`MAX_DESCRIPTORS`](super::MAX_DESCRIPTORS)
 //!   open at once, so one call cannot exhaust the host's file descriptors.
 //! - **No symbolic link is created.** A link planted inside a read-write
@@ -28,9 +32,10 @@ use wasmtime_wasi::p2::bindings::filesystem::types::{
     PathFlags,
 };
 
+use super::fs_read_open::{ReadOpen, open_for_reading};
 use super::sockets::check_descriptor_cap;
 use crate::bindings::{Capability, Denial};
-use crate::sandbox::SandboxState;
+use crate::sandbox::{FILES_ON_CALLING_THREAD, SandboxState};
 
 const INTERFACE: &str = "wasi:filesystem/types@0.2.12";
 const PREOPENS: &str = "wasi:filesystem/preopens@0.2.12";
@@ -52,14 +57,31 @@ fn special_kind(t: DescriptorType) -> Option<&'static str> {
         DescriptorType::Directory | DescriptorType::RegularFile | DescriptorType::SymbolicLink => {
             None
         }
-        DescriptorType::Fifo => Some("a FIFO (named pipe)"),
-        DescriptorType::Socket => Some("a socket"),
-        DescriptorType::CharacterDevice => Some("a character device"),
-        DescriptorType::BlockDevice => Some("a block device"),
+        DescriptorType::Fifo => Some("a special file (a FIFO)"),
+        DescriptorType::Socket => Some("a special file (a socket)"),
+        DescriptorType::CharacterDevice => Some("a special file (a character device)"),
+        DescriptorType::BlockDevice => Some("a special file (a block device)"),
         DescriptorType::Unknown => {
             Some("a special file (a FIFO, a socket or another non-regular file)")
         }
     }
+}
+
+/// Refuses to open `path`, a special file of type `t`, noting the denial.
+fn refuse_special<T>(
+    state: &mut SandboxState,
+    path: &str,
+    t: DescriptorType,
+) -> Result<T, ErrorCode> {
+    let kind = special_kind(t).unwrap_or("a special file");
+    state.denials.push(Denial {
+        capability: Capability::Filesystem,
+        target: path.to_string(),
+        reason: format!(
+            "`{path}` is {kind}; components may open only regular files and directories"
+        ),
+    });
+    Err(ErrorCode::Access)
 }
 
 /// Whether an `open-at` with these flags can change what is in the
@@ -177,6 +199,26 @@ pub(crate) fn add_to_linker(linker: &mut Linker<SandboxState>) -> wasmtime::Resu
                 let state = store.data_mut();
                 check_descriptor_cap(state)?;
                 let rep = fd.rep();
+                let quick = match state.table().get(&fd) {
+                    Ok(Descriptor::Dir(parent)) => open_for_reading(
+                        parent,
+                        &path,
+                        path_flags,
+                        oflags,
+                        flags,
+                        FILES_ON_CALLING_THREAD,
+                    ),
+                    _ => ReadOpen::General,
+                };
+                match quick {
+                    ReadOpen::Opened(file) => {
+                        let opened = state.table().push(file)?;
+                        state.usage.touched(rep, Some(opened.rep()), false);
+                        return Ok((Ok(opened),));
+                    }
+                    ReadOpen::Special(t) => return Ok((refuse_special(state, &path, t),)),
+                    ReadOpen::General => {}
+                }
                 let stat = {
                     let mut view = state.filesystem();
                     HostDescriptor::stat_at(
@@ -188,17 +230,9 @@ pub(crate) fn add_to_linker(linker: &mut Linker<SandboxState>) -> wasmtime::Resu
                     .await
                 };
                 if let Ok(stat) = stat
-                    && let Some(kind) = special_kind(stat.type_)
+                    && special_kind(stat.type_).is_some()
                 {
-                    state.denials.push(Denial {
-                        capability: Capability::Filesystem,
-                        target: path.clone(),
-                        reason: format!(
-                            "`{path}` is {kind}; components may open only regular files and \
-                             directories"
-                        ),
-                    });
-                    return Ok((Err(ErrorCode::Access),));
+                    return Ok((refuse_special(state, &path, stat.type_),));
                 }
                 let opened = {
                     let mut view = state.filesystem();

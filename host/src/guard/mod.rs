@@ -18,6 +18,7 @@
 pub(crate) mod dns;
 pub(crate) mod env;
 pub(crate) mod fs;
+mod fs_read_open;
 pub(crate) mod http_budget;
 pub(crate) mod sockets;
 

@@ -85,6 +85,41 @@ fn an_offset_inside_a_character_starts_at_the_next_one() {
 }
 
 #[test]
+fn files_around_the_size_of_one_read_report_their_whole_size() {
+    // `read_file` asks for 16 KiB first and needs no `stat` when the file
+    // ends within it: the size it reports must still be the file's.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let grant = grant_dirs(&[(dir.path(), "/data", DirMode::ReadOnly)]);
+    for size in [0usize, 1, 16_383, 16_384, 16_385, 40_000] {
+        let text: String = "abcdefghij\n".chars().cycle().take(size).collect();
+        let name = format!("f{size}.txt");
+        std::fs::write(dir.path().join(&name), &text).expect("write");
+        let out = read(&grant, serde_json::json!({"path": name})).expect("read");
+        assert_eq!(out["size"], size, "{name}");
+        assert_eq!(out["content"], text.as_str(), "{name}");
+        assert_eq!(out["truncated"], false, "{name}");
+
+        // A window that ends exactly at the end, and one at the end.
+        let half = size / 2;
+        let input = serde_json::json!({"path": name, "offset": half, "max_bytes": size - half});
+        let out = read(&grant, input).expect("read the second half");
+        assert_eq!(out["content"], &text[half..], "{name}");
+        assert_eq!(
+            (out["size"].clone(), out["truncated"].clone()),
+            (size.into(), false.into())
+        );
+        let out = read(&grant, serde_json::json!({"path": name, "offset": size})).expect("end");
+        assert_eq!(out["content"], "", "{name}");
+        assert_eq!(out["size"], size, "{name}");
+        let message = invalid_input(read(
+            &grant,
+            serde_json::json!({"path": name, "offset": size + 1}),
+        ));
+        assert!(message.contains("past the end"), "{name}: {message}");
+    }
+}
+
+#[test]
 fn directories_binary_files_and_offsets_past_the_end_are_invalid_input() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join("sub")).expect("mkdir");

@@ -927,7 +927,7 @@ fn mcp_floor_and_fs(
     println!("| measurement | samples | p50 | p99 | ratio |");
     println!("|---|---:|---:|---:|---:|");
     let base = row("`warden mcp` echo, 0 B (baseline)", echo, None);
-    row(
+    let fresh_p50 = row(
         "the same echo on a fresh `warden mcp` (no history), measured alongside",
         fresh_samples,
         Some(base),
@@ -946,6 +946,11 @@ fn mcp_floor_and_fs(
         "`warden mcp --http` echo, 0 B, streamable HTTP (one keep-alive connection)",
         http_samples,
         Some(base),
+    );
+    println!(
+        "\n`builtin:fs` read_file against the fresh echo measured alongside ({}): {:.2}x",
+        us(fresh_p50),
+        fs_p50.as_secs_f64() / fresh_p50.as_secs_f64()
     );
     if let Some(first) = first_echo {
         println!(

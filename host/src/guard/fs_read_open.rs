@@ -1,5 +1,5 @@
 //! The usual `open-at` — an existing file, opened for reading, symbolic
-//! links followed inside the grant — checked and opened with four system
+//! links followed inside the grant — checked and opened with five system
 //! calls, and with no window in which a FIFO could block the host.
 //!
 //! The guard's rule (`guard::fs`) is that special files are never opened.

@@ -2,7 +2,8 @@
 """One `warden mcp` server, one kind of call, back to back: p50, p10 and the
 server's CPU time per call (all its threads, from /proc). The suite bench
 interleaves servers in rounds; this measures one server continuously, which
-is steadier on a 2-CPU VM when the client is pinned (`taskset -c 0`).
+is steady on a 2-CPU VM with client and server on one CPU (`taskset -c 0`: the
+server this script starts inherits the affinity), where no wake-up crosses CPUs.
 
     taskset -c 0 python3 tests/benches/mcp_continuous.py fs --calls 3000
 

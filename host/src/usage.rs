@@ -41,7 +41,7 @@ impl UsageLog {
             dirs: grant
                 .dirs
                 .iter()
-                .map(|d| (d.host.display().to_string(), d.guest.clone()))
+                .map(|d| (d.host.to_string_lossy().into_owned(), d.guest.clone()))
                 .collect(),
             env: grant.env.iter().map(|(k, _)| k.clone()).collect(),
             dir_of: HashMap::new(),
@@ -65,15 +65,16 @@ impl UsageLog {
     /// through descriptor `base`; `write` when it was opened for writing,
     /// created, truncated, renamed or removed.
     pub(crate) fn touched(&self, base: u32, opened: Option<u32>, write: bool) {
-        let mut inner = self.inner();
+        let mut guard = self.inner();
+        let inner = &mut *guard;
         let Some(&i) = inner.dir_of.get(&base) else {
             return;
         };
         if let Some(new) = opened {
             inner.dir_of.insert(new, i);
         }
-        let (host, guest) = inner.dirs[i].clone();
-        inner.usage.add_dir(&host, &guest, write);
+        let (host, guest) = &inner.dirs[i];
+        inner.usage.add_dir(host, guest, write);
     }
 
     /// The guest was handed the environment.

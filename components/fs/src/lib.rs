@@ -18,7 +18,8 @@ use wasi::filesystem::types::DescriptorType;
 /// `read_file` returns at most this much unless asked otherwise.
 const DEFAULT_READ_BYTES: u64 = 256 * 1024;
 /// `read_file`'s first read asks for at most this much: a file that ends
-/// within it needs no `stat`.
+/// within it needs no `stat`. (The host zeroes a buffer of this size for
+/// each read, so it is not larger.)
 const FIRST_READ_BYTES: u64 = 16 * 1024;
 /// `read_file` never returns more than this at once.
 const MAX_READ_BYTES: u64 = 4 * 1024 * 1024;
@@ -173,7 +174,7 @@ fn read_file(input: ReadFile) -> Result<ReadFileOutput, ToolError> {
 /// character, or an error if it is not text.
 fn text_window(
     path: String,
-    bytes: Vec<u8>,
+    mut bytes: Vec<u8>,
     offset: u64,
     size: u64,
 ) -> Result<ReadFileOutput, ToolError> {
@@ -193,19 +194,21 @@ fn text_window(
     let start = offset + skip as u64;
     let end = offset + bytes.len() as u64;
     let truncated = end < size;
-    let content = match std::str::from_utf8(&bytes[skip..]) {
-        Ok(text) => text.to_string(),
+    bytes.drain(..skip);
+    // The bytes become the text as they are, without a copy.
+    let content = match String::from_utf8(bytes) {
+        Ok(text) => text,
         // Cut inside the last character by `max_bytes`: stop before it.
-        Err(e) if e.error_len().is_none() && truncated => {
-            let valid = e.valid_up_to();
-            String::from_utf8_lossy(&bytes[skip..skip + valid]).into_owned()
+        Err(e) if e.utf8_error().error_len().is_none() && truncated => {
+            let valid = e.utf8_error().valid_up_to();
+            String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned()
         }
         Err(e) => {
             return Err(not_text(
                 &path,
                 &format!(
                     "it is not valid UTF-8 at byte {}",
-                    start + e.valid_up_to() as u64
+                    start + e.utf8_error().valid_up_to() as u64
                 ),
             ));
         }

@@ -843,6 +843,110 @@ s/.*"id":\([0-9]*\).*/{"jsonrpc":"2.0","id":\1,"result":{}}/
 
 /// The 0 B echo of `warden mcp` (the baseline, measured again here) beside
 /// the floor of the transport and `builtin:fs` reading a small file.
+/// Calls per block of [`steady_on_one_cpu`].
+const STEADY_CALLS: usize = 1000;
+
+/// `builtin:fs` read_file against echo with the client and both servers on
+/// CPU 0: each server answers [`STEADY_CALLS`] calls back to back, echo
+/// and fs in turn, three blocks each. On one CPU no wake-up crosses CPUs,
+/// so what is measured is warden's own work; the interleaved rows above
+/// swing between runs with where the scheduler puts server and client
+/// (docs/benchmarks.md, session 11). `data` holds `small.txt`. Returns
+/// the lines to print.
+fn steady_on_one_cpu(warden: &Path, data: &Path) -> Result<String, String> {
+    let pinned = PinnedToCpu0::pin()?;
+    // Started while this thread is pinned: they inherit CPU 0.
+    let echo_home = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut echo_cmd = Command::new(warden);
+    echo_cmd
+        .args(["mcp", HOSTILE, "--max-output", "4MiB", "--memory", "64MiB"])
+        .env("WARDEN_HOME", echo_home.path());
+    let mut echo = McpClient::start(echo_cmd)?;
+    let echo_tool = echo.echo_tool()?;
+    let fs_home = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut fs_cmd = Command::new(warden);
+    fs_cmd
+        .args(["mcp", "builtin:fs", "--dir"])
+        .arg(format!("{}:/data", data.display()))
+        .env("WARDEN_HOME", fs_home.path());
+    let mut fs = McpClient::start(fs_cmd)?;
+    let read = json!({ "path": "/data/small.txt" });
+    let echo_args = json!({ "text": "" });
+    let block = |client: &mut McpClient, tool: &str, args: &Value| {
+        let mut samples = Vec::with_capacity(STEADY_CALLS);
+        for _ in 0..STEADY_CALLS {
+            let started = Instant::now();
+            client.call(tool, args.clone())?;
+            samples.push(started.elapsed());
+        }
+        samples.sort();
+        Ok::<Duration, String>(pct(&samples, 0.5))
+    };
+    block(&mut echo, &echo_tool, &echo_args)?;
+    block(&mut fs, "read_file", &read)?;
+    let mut lines = String::from(
+        "\nOn one CPU (client and both servers on CPU 0), p50 of 1000 calls back to back, echo then fs:\n",
+    );
+    let mut ratios = Vec::new();
+    for i in 1..=3 {
+        let e = block(&mut echo, &echo_tool, &echo_args)?;
+        let f = block(&mut fs, "read_file", &read)?;
+        let ratio = f.as_secs_f64() / e.as_secs_f64();
+        ratios.push(ratio);
+        lines += &format!(
+            "- block {i}: echo {}, `builtin:fs` read_file {}: {ratio:.2}x\n",
+            us(e),
+            us(f)
+        );
+    }
+    drop(pinned);
+    ratios.sort_by(f64::total_cmp);
+    lines += &format!(
+        "\n`builtin:fs` read_file against echo on one CPU: {:.2}x (median of the three blocks; target ≤ 1.3)",
+        ratios[1]
+    );
+    Ok(lines)
+}
+
+/// This thread pinned to CPU 0 (with `taskset`, part of util-linux) until
+/// dropped, when it may run anywhere again. Processes it starts meanwhile
+/// inherit the pinning.
+struct PinnedToCpu0 {
+    tid: String,
+}
+
+impl PinnedToCpu0 {
+    fn pin() -> Result<PinnedToCpu0, String> {
+        let link = std::fs::read_link("/proc/thread-self").map_err(|e| e.to_string())?;
+        let tid = link
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or("cannot tell this thread's id")?
+            .to_string();
+        Self::taskset(&tid, "0")?;
+        Ok(PinnedToCpu0 { tid })
+    }
+
+    fn taskset(tid: &str, cpus: &str) -> Result<(), String> {
+        let status = Command::new("taskset")
+            .args(["-p", "-c", cpus, tid])
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| format!("cannot run taskset: {e}"))?;
+        if !status.success() {
+            return Err(format!("`taskset -p -c {cpus} {tid}` failed"));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PinnedToCpu0 {
+    fn drop(&mut self) {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let _ = Self::taskset(&self.tid, &format!("0-{}", n - 1));
+    }
+}
+
 fn mcp_floor_and_fs(
     warden: &Path,
     w: &mut McpClient,
@@ -952,6 +1056,7 @@ fn mcp_floor_and_fs(
         us(fresh_p50),
         fs_p50.as_secs_f64() / fresh_p50.as_secs_f64()
     );
+    println!("{}", steady_on_one_cpu(warden, data.path())?);
     if let Some(first) = first_echo {
         println!(
             "\n`builtin:fs` read_file against the first echo of the run ({}): {:.2}x (target ≤ 1.3)",

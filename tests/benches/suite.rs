@@ -843,6 +843,29 @@ s/.*"id":\([0-9]*\).*/{"jsonrpc":"2.0","id":\1,"result":{}}/
 
 /// The 0 B echo of `warden mcp` (the baseline, measured again here) beside
 /// the floor of the transport and `builtin:fs` reading a small file.
+/// A fresh `warden mcp` serving the hostile component's echo, with its own
+/// home (dropped with it), and the echo tool's name.
+fn echo_server(warden: &Path) -> Result<(McpClient, String, tempfile::TempDir), String> {
+    let home = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(warden);
+    cmd.args(["mcp", HOSTILE, "--max-output", "4MiB", "--memory", "64MiB"])
+        .env("WARDEN_HOME", home.path());
+    let mut server = McpClient::start(cmd)?;
+    let tool = server.echo_tool()?;
+    Ok((server, tool, home))
+}
+
+/// A fresh `warden mcp builtin:fs` with `data` granted as `/data`, with its
+/// own home (dropped with it).
+fn fs_server(warden: &Path, data: &Path) -> Result<(McpClient, tempfile::TempDir), String> {
+    let home = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(warden);
+    cmd.args(["mcp", "builtin:fs", "--dir"])
+        .arg(format!("{}:/data", data.display()))
+        .env("WARDEN_HOME", home.path());
+    Ok((McpClient::start(cmd)?, home))
+}
+
 /// Calls per block of [`steady_on_one_cpu`].
 const STEADY_CALLS: usize = 1000;
 
@@ -856,20 +879,8 @@ const STEADY_CALLS: usize = 1000;
 fn steady_on_one_cpu(warden: &Path, data: &Path) -> Result<String, String> {
     let pinned = PinnedToCpu0::pin()?;
     // Started while this thread is pinned: they inherit CPU 0.
-    let echo_home = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let mut echo_cmd = Command::new(warden);
-    echo_cmd
-        .args(["mcp", HOSTILE, "--max-output", "4MiB", "--memory", "64MiB"])
-        .env("WARDEN_HOME", echo_home.path());
-    let mut echo = McpClient::start(echo_cmd)?;
-    let echo_tool = echo.echo_tool()?;
-    let fs_home = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let mut fs_cmd = Command::new(warden);
-    fs_cmd
-        .args(["mcp", "builtin:fs", "--dir"])
-        .arg(format!("{}:/data", data.display()))
-        .env("WARDEN_HOME", fs_home.path());
-    let mut fs = McpClient::start(fs_cmd)?;
+    let (mut echo, echo_tool, _echo_home) = echo_server(warden)?;
+    let (mut fs, _fs_home) = fs_server(warden, data)?;
     let read = json!({ "path": "/data/small.txt" });
     let echo_args = json!({ "text": "" });
     let block = |client: &mut McpClient, tool: &str, args: &Value| {
@@ -957,29 +968,17 @@ fn mcp_floor_and_fs(
     let data = tempfile::tempdir().map_err(|e| e.to_string())?;
     std::fs::write(data.path().join("small.txt"), "hello from a small file\n")
         .map_err(|e| e.to_string())?;
-    let home = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut floor_cmd = Command::new("sed");
     floor_cmd.args(["-u", "-e", FLOOR_SED]);
     let mut floor = McpClient::start(floor_cmd)?;
     let floor_tool = floor.echo_tool()?;
-    let mut fs_cmd = Command::new(warden);
-    fs_cmd
-        .args(["mcp", "builtin:fs", "--dir"])
-        .arg(format!("{}:/data", data.path().display()))
-        .env("WARDEN_HOME", home.path());
-    let mut fs = McpClient::start(fs_cmd)?;
+    let (mut fs, _fs_home) = fs_server(warden, data.path())?;
     let read = json!({ "path": "/data/small.txt" });
     // The same echo on a fresh `warden mcp` (its own home): beside the
     // long-running one, it shows whether that one's history (1 MiB
     // payloads, ~1000 audit records) or the machine at this moment is what
     // makes an echo slower here than at the start of the run.
-    let fresh_home = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let mut fresh_cmd = Command::new(warden);
-    fresh_cmd
-        .args(["mcp", HOSTILE, "--max-output", "4MiB", "--memory", "64MiB"])
-        .env("WARDEN_HOME", fresh_home.path());
-    let mut fresh = McpClient::start(fresh_cmd)?;
-    let fresh_tool = fresh.echo_tool()?;
+    let (mut fresh, fresh_tool, _fresh_home) = echo_server(warden)?;
     let echo_args = json!({ "text": "" });
     for _ in 0..3 {
         w.call(w_tool, echo_args.clone())?;

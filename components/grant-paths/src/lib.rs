@@ -321,8 +321,9 @@ pub mod wasi_grant {
         /// Resolves `given` for reading (the rules of the crate docs) and
         /// opens it through its grant's descriptor, following symlinks only
         /// inside the grant as WASI does. (A directory opens too: reading
-        /// it fails, and its `stat` says what it is.) Reading needs no mode, so the
-        /// modes are read only to describe the grants in an error.
+        /// it fails, and its `stat` says what it is.) Reading needs no
+        /// mode, so the modes are read only to describe the grants in an
+        /// error.
         pub fn open_file(&self, given: &str) -> Result<OpenedFile, ToolError> {
             let paths: Vec<Grant> = self
                 .0

@@ -275,9 +275,7 @@ pub mod wasi_grant {
     use super::{Access, Grant, PathError, describe, resolve};
     use warden_sdk::ToolError;
     use wasi::filesystem::preopens::get_directories;
-    use wasi::filesystem::types::{
-        Descriptor, DescriptorFlags, ErrorCode, OpenFlags, PathFlags,
-    };
+    use wasi::filesystem::types::{Descriptor, DescriptorFlags, ErrorCode, OpenFlags, PathFlags};
 
     /// Reads the component's preopened directories, in the host's order.
     /// A preopen whose flags cannot be read counts as read-only.

@@ -1041,7 +1041,7 @@ fn mcp_floor_and_fs(
         Some(base),
     );
     let fs_p50 = row(
-        "`warden mcp builtin:fs` read_file of a 24 B file (target ≤ 1.3)",
+        "`warden mcp builtin:fs` read_file of a 24 B file, interleaved (the target is measured on one CPU, below)",
         fs_samples,
         Some(base),
     );
@@ -1058,7 +1058,7 @@ fn mcp_floor_and_fs(
     println!("{}", steady_on_one_cpu(warden, data.path())?);
     if let Some(first) = first_echo {
         println!(
-            "\n`builtin:fs` read_file against the first echo of the run ({}): {:.2}x (target ≤ 1.3)",
+            "\n`builtin:fs` read_file against the first echo of the run ({}): {:.2}x",
             us(first),
             fs_p50.as_secs_f64() / first.as_secs_f64()
         );
